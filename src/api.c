@@ -1,0 +1,879 @@
+/*
+ * api.c — the HTTP API: evhttp on api.listen, JSON in and out (jansson).
+ *
+ * Owns the evhttp server and its listening socket, and nothing else: every
+ * answer is built at request time from the config in force (daemon_g.cf),
+ * the checks' status in it and stats_g.  It only reads them; later
+ * endpoints that change state (run, passive result, ack) will call the
+ * modules that own that state rather than write it here.
+ *
+ * Never blocks: evhttp reads and writes on the daemon's event_base, and a
+ * handler only walks memory and fills an evbuffer.  The one possibly slow
+ * call is the getaddrinfo() of api_new() when listen names a host instead
+ * of an address, and that happens once, at start-up.  A reply is built
+ * whole before it is sent, so a full check list holds the loop for time
+ * linear in the number of checks (measured: ~10 ms per 1,000 checks with
+ * two metrics each); a chunked reply could bound that if it ever matters.
+ *
+ * Routing: one generic callback looks the path up in api_routes[] below,
+ * so an endpoint is one line there plus its handler.  Every reply, errors
+ * included, is JSON with Content-Type: application/json and
+ * Cache-Control: no-store; errors are {"error":"message"}.  A few errors
+ * are evhttp's own and not JSON: a request line or headers it cannot
+ * parse (400), headers or body over the limits set in api_new(), and a
+ * method outside GET/POST/HEAD.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <netinet/in.h>
+#include <sys/socket.h>
+
+#include <event2/buffer.h>
+#include <event2/event.h>
+#include <event2/http.h>
+#include <event2/keyvalq_struct.h>
+#include <event2/util.h>
+#include <jansson.h>
+
+#include "api.h"
+#include "check.h"
+#include "conf.h"
+#include "daemon.h"
+#include "log.h"
+#include "state.h"
+#include "stats.h"
+
+#define API_MAX_HEADERS	(8 * 1024)
+#define API_MAX_BODY	(1024 * 1024)
+#define API_TIMEOUT_S	30
+
+struct api {
+	struct evhttp *http;
+};
+
+typedef void api_handler(struct api *, struct evhttp_request *,
+    const char *rest);
+
+static api_handler api_get_status;
+static api_handler api_get_checks;
+static api_handler api_get_check;
+
+/*
+ * The routes, tried in order.  A path ending in '/' is a prefix: it
+ * matches longer paths only, and the handler gets the rest of the path
+ * still percent-encoded (it decodes what it takes as a name).  Otherwise
+ * the path must match exactly.  A GET route also answers HEAD
+ * (api_reply() drops the body).  A path that some route knows, but not
+ * with the request's method, gets 405 with an Allow header listing the
+ * methods that do exist for it.
+ */
+static const struct api_route {
+	enum evhttp_cmd_type method;
+	const char *path;
+	api_handler *handler;
+} api_routes[] = {
+	{ EVHTTP_REQ_GET, "/api/v1/status", api_get_status },
+	{ EVHTTP_REQ_GET, "/api/v1/checks", api_get_checks },
+	{ EVHTTP_REQ_GET, "/api/v1/checks/", api_get_check },
+};
+
+/* ---- JSON values ---------------------------------------------------- */
+
+/* Length of the well-formed UTF-8 sequence at s, or 0 (jansson's rules). */
+static size_t
+api_utf8_len(const unsigned char *s)
+{
+	uint32_t cp;
+	size_t n, i;
+
+	if (s[0] < 0x80)
+		return 1;
+	if (s[0] >= 0xc2 && s[0] <= 0xdf) {
+		n = 2;
+		cp = s[0] & 0x1f;
+	} else if (s[0] >= 0xe0 && s[0] <= 0xef) {
+		n = 3;
+		cp = s[0] & 0x0f;
+	} else if (s[0] >= 0xf0 && s[0] <= 0xf4) {
+		n = 4;
+		cp = s[0] & 0x07;
+	} else
+		return 0;
+	for (i = 1; i < n; i++) {
+		/* also stops at the terminating NUL */
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+		cp = (cp << 6) | (s[i] & 0x3f);
+	}
+	if ((n == 3 && cp < 0x800) || (n == 4 && cp < 0x10000) ||
+	    cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+		return 0;
+	return n;
+}
+
+/*
+ * A JSON string for s, or null when s is NULL.  json_string() refuses
+ * text that is not UTF-8, and plugin output, perfdata labels and request
+ * paths are whatever bytes they are; such text is sent with each bad byte
+ * replaced by U+FFFD rather than dropped.
+ * RETURN VALUE: a new reference, or NULL when out of memory.
+ */
+static json_t *
+api_str(const char *s)
+{
+	const unsigned char *p;
+	json_t *v;
+	char *buf, *q;
+	size_t n;
+
+	if (s == NULL)
+		return json_null();
+	if ((v = json_string(s)) != NULL)
+		return v;
+	if ((buf = malloc(strlen(s) * 3 + 1)) == NULL)
+		return NULL;
+	for (p = (const unsigned char *)s, q = buf; *p != '\0'; p += n) {
+		if ((n = api_utf8_len(p)) == 0) {
+			memcpy(q, "\xef\xbf\xbd", 3);
+			q += 3;
+			n = 1;
+		} else {
+			memcpy(q, p, n);
+			q += n;
+		}
+	}
+	*q = '\0';
+	v = json_string(buf);
+	free(buf);
+	return v;
+}
+
+/* A JSON number, or null for NAN and infinities (json_real refuses them). */
+static json_t *
+api_num(double d)
+{
+	return isfinite(d) ? json_real(d) : json_null();
+}
+
+/*
+ * A threshold as sent by the plugin: a plain number ("80") becomes a JSON
+ * number, a range ("10:20", "@10:20", "~:5") stays text, NULL is null.
+ * strtod() alone would also take " 80", "0x50", "inf" and "nan"; none of
+ * those is a plain number to an operator, so they stay text too.
+ */
+static json_t *
+api_threshold(const char *text)
+{
+	char *end;
+	double d;
+
+	if (text == NULL)
+		return json_null();
+	if (text[0] != '\0' && !isspace((unsigned char)text[0]) &&
+	    strpbrk(text, "xX") == NULL) {
+		d = strtod(text, &end);
+		if (*end == '\0' && isfinite(d))
+			return json_real(d);
+	}
+	return api_str(text);
+}
+
+static int
+api_rfc3339(time_t t, char *buf, size_t len)
+{
+	struct tm tm;
+
+	if (gmtime_r(&t, &tm) == NULL)
+		return -1;
+	if (strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+		return -1;
+	return 0;
+}
+
+/* A wall-clock time as RFC 3339 UTC, or null for 0 ("never"). */
+static json_t *
+api_time(time_t t)
+{
+	char buf[64];
+
+	if (t == 0 || api_rfc3339(t, buf, sizeof(buf)) == -1)
+		return json_null();
+	return json_string(buf);
+}
+
+/* Milliseconds as seconds: an integer when whole ("30"), else "2.5". */
+static json_t *
+api_seconds(int64_t ms)
+{
+	if (ms % 1000 == 0)
+		return json_integer(ms / 1000);
+	return json_real(ms / 1000.0);
+}
+
+/*
+ * Sets o[key] = v, stealing v.  Building a reply is a long run of these;
+ * instead of a check after each, a failure (v NULL from an allocation, or
+ * the set itself) is remembered in *err and the reply becomes a 500.
+ */
+static void
+api_set(json_t *o, const char *key, json_t *v, int *err)
+{
+	if (v == NULL || json_object_set_new(o, key, v) == -1)
+		*err = 1;
+}
+
+/* Appends v to array a, stealing v; failures as in api_set(). */
+static void
+api_append(json_t *a, json_t *v, int *err)
+{
+	if (v == NULL || json_array_append_new(a, v) == -1)
+		*err = 1;
+}
+
+/* ---- replies -------------------------------------------------------- */
+
+static int
+api_dump_cb(const char *buf, size_t size, void *data)
+{
+	return evbuffer_add(data, buf, size);
+}
+
+/*
+ * Sends buf, a JSON text, with status code; buf stays the caller's.
+ * Every reply goes through here so that every one carries the same
+ * headers.
+ */
+static void
+api_send(struct evhttp_request *req, int code, struct evbuffer *buf)
+{
+	struct evkeyvalq *h = evhttp_request_get_output_headers(req);
+	char len[32];
+
+	evhttp_add_header(h, "Content-Type", "application/json");
+	evhttp_add_header(h, "Cache-Control", "no-store");
+	/*
+	 * libevent 2.1 writes whatever body it is given, HEAD or not, and
+	 * adds no Content-Length to a HEAD reply.  So a HEAD reply gets the
+	 * length the GET body would have, and no body.
+	 */
+	snprintf(len, sizeof(len), "%zu", evbuffer_get_length(buf));
+	evhttp_add_header(h, "Content-Length", len);
+	if (evhttp_request_get_command(req) == EVHTTP_REQ_HEAD)
+		evhttp_send_reply(req, code, NULL, NULL);
+	else
+		evhttp_send_reply(req, code, NULL, buf);
+}
+
+/*
+ * Sends body (a reference this function steals) with status code.  A
+ * NULL body means building it ran out of memory: that becomes a 500.
+ */
+static void
+api_reply(struct evhttp_request *req, int code, json_t *body)
+{
+	static const char oom[] = "{\"error\":\"out of memory\"}";
+	struct evbuffer *buf;
+
+	if ((buf = evbuffer_new()) == NULL) {
+		json_decref(body);
+		evhttp_send_error(req, HTTP_INTERNAL, NULL);
+		return;
+	}
+	if (body == NULL ||
+	    json_dump_callback(body, api_dump_cb, buf, JSON_COMPACT) == -1) {
+		log_warnx("api: %s: out of memory building the reply",
+		    evhttp_request_get_uri(req));
+		evbuffer_drain(buf, evbuffer_get_length(buf));
+		evbuffer_add(buf, oom, sizeof(oom) - 1);
+		code = HTTP_INTERNAL;
+	}
+	json_decref(body);
+	api_send(req, code, buf);
+	evbuffer_free(buf);
+}
+
+/* Replies {"error": printf(fmt, …)} with status code. */
+static void __attribute__((format(printf, 3, 4)))
+api_error(struct evhttp_request *req, int code, const char *fmt, ...)
+{
+	json_t *body;
+	va_list ap;
+	char *msg = NULL;
+	int err = 0, n;
+
+	/* Messages quote request text, so their length is not ours to bound. */
+	va_start(ap, fmt);
+	n = vsnprintf(NULL, 0, fmt, ap);
+	va_end(ap);
+	if (n >= 0 && (msg = malloc((size_t)n + 1)) != NULL) {
+		va_start(ap, fmt);
+		vsnprintf(msg, (size_t)n + 1, fmt, ap);
+		va_end(ap);
+	}
+	if ((body = json_object()) != NULL)
+		api_set(body, "error", api_str(msg != NULL ? msg : "error"),
+		    &err);
+	free(msg);
+	if (err) {
+		json_decref(body);
+		body = NULL;
+	}
+	api_reply(req, code, body);
+}
+
+/* ---- checks --------------------------------------------------------- */
+
+/* Returns a new metric object, or NULL when out of memory. */
+static json_t *
+api_metric_json(const struct metric *m)
+{
+	json_t *o;
+	int err = 0;
+
+	if ((o = json_object()) == NULL)
+		return NULL;
+	api_set(o, "name", api_str(m->name != NULL ? m->name : ""), &err);
+	api_set(o, "value", api_num(m->value), &err);
+	api_set(o, "unit", api_str(m->unit), &err);
+	api_set(o, "warn", api_threshold(m->warn), &err);
+	api_set(o, "crit", api_threshold(m->crit), &err);
+	api_set(o, "min", api_num(m->min), &err);
+	api_set(o, "max", api_num(m->max), &err);
+	if (err) {
+		json_decref(o);
+		return NULL;
+	}
+	return o;
+}
+
+/*
+ * Returns a new CHECK object (DESIGN.md, "HTTP API"), or NULL when out of
+ * memory.
+ */
+static json_t *
+api_check_json(const struct check *c)
+{
+	const struct check_status *st = &c->st;
+	const char *type = NULL;
+	json_t *o, *a;
+	unsigned i;
+	int err = 0;
+
+	if (c->type != NULL && c->type->def != NULL)
+		type = c->type->def->name;
+	if ((o = json_object()) == NULL)
+		return NULL;
+	api_set(o, "name", api_str(c->name), &err);
+	api_set(o, "type", api_str(type), &err);
+	api_set(o, "host", api_str(c->host_name), &err);
+	api_set(o, "group", api_str(c->group), &err);
+	api_set(o, "state", api_str(state_name(st->state)), &err);
+	api_set(o, "state_type", json_string(st->hard ? "hard" : "soft"), &err);
+	api_set(o, "attempt", json_integer(st->attempt), &err);
+	api_set(o, "max_attempts", json_integer(c->max_attempts), &err);
+	api_set(o, "last_check", api_time(c->last_check), &err);
+	api_set(o, "next_check", api_time(c->next_check), &err);
+	api_set(o, "summary",
+	    api_str(c->last.summary != NULL ? c->last.summary : ""), &err);
+	api_set(o, "long_output", api_str(c->last.long_output), &err);
+	api_set(o, "flapping", json_boolean(st->flapping), &err);
+	api_set(o, "flap_percent", api_num(st->flap_percent), &err);
+	api_set(o, "interval", api_seconds(c->interval_ms), &err);
+
+	a = json_array();
+	for (i = 0; a != NULL && i < c->ndepends; i++)
+		api_append(a, api_str(c->depends_on[i]), &err);
+	api_set(o, "depends_on", a, &err);
+
+	api_set(o, "last_state_change", api_time(st->last_change), &err);
+	api_set(o, "last_hard_state_change", api_time(st->last_hard_change),
+	    &err);
+	api_set(o, "duration_ms", json_integer(c->last.duration_ms), &err);
+
+	a = json_array();
+	for (i = 0; a != NULL && i < c->last.nmetrics; i++)
+		api_append(a, api_metric_json(&c->last.metrics[i]), &err);
+	api_set(o, "metrics", a, &err);
+
+	if (err) {
+		json_decref(o);
+		return NULL;
+	}
+	return o;
+}
+
+/*
+ * Is token (len bytes, not NUL-terminated) one of the comma-separated
+ * items of list?
+ */
+static bool
+api_list_has(const char *list, const char *token, size_t len)
+{
+	size_t n;
+
+	for (;;) {
+		n = strcspn(list, ",");
+		if (n == len && memcmp(list, token, len) == 0)
+			return true;
+		if (list[n] == '\0')
+			return false;
+		list += n + 1;
+	}
+}
+
+/*
+ * Filters of GET /api/v1/checks.  Each may be given more than once and a
+ * check passes when it matches any value of each filter given.  state and
+ * type also take comma lists (their values never contain a comma); group
+ * does not, since a group is free text from the config.
+ */
+struct api_filter {
+	unsigned states;		/* bit per enum check_state; 0: any */
+	bool by_group;
+	bool by_type;
+	const struct evkeyvalq *q;	/* the parsed query */
+};
+
+/*
+ * Checks the query and fills f.  RETURN VALUE: 0, or -1 after replying
+ * 400 with the reason.
+ */
+static int
+api_filter_parse(struct evhttp_request *req, const struct evkeyvalq *q,
+    struct api_filter *f)
+{
+	const struct evkeyval *kv;
+	const char *p;
+	char name[16];
+	size_t n;
+	int s;
+
+	memset(f, 0, sizeof(*f));
+	f->q = q;
+	TAILQ_FOREACH(kv, q, next) {
+		if (strcmp(kv->key, "group") == 0) {
+			f->by_group = true;
+		} else if (strcmp(kv->key, "type") == 0) {
+			f->by_type = true;
+		} else if (strcmp(kv->key, "state") == 0) {
+			for (p = kv->value;; p += n + 1) {
+				n = strcspn(p, ",");
+				s = -1;
+				if (n < sizeof(name)) {
+					memcpy(name, p, n);
+					name[n] = '\0';
+					s = state_from_name(name);
+				}
+				if (s < 0 || s >= STATE_COUNT) {
+					api_error(req, HTTP_BADREQUEST,
+					    "unknown state: %.*s", (int)n, p);
+					return -1;
+				}
+				f->states |= 1u << s;
+				if (p[n] == '\0')
+					break;
+			}
+		} else {
+			api_error(req, HTTP_BADREQUEST,
+			    "unknown parameter: %s (use state, group or type)",
+			    kv->key);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static bool
+api_filter_match(const struct api_filter *f, const struct check *c)
+{
+	const struct evkeyval *kv;
+	const char *type = NULL;
+	bool group_ok = !f->by_group, type_ok = !f->by_type;
+
+	if (f->states != 0 && ((unsigned)c->st.state >= STATE_COUNT ||
+	    (f->states & (1u << c->st.state)) == 0))
+		return false;
+	if (c->type != NULL && c->type->def != NULL)
+		type = c->type->def->name;
+	TAILQ_FOREACH(kv, f->q, next) {
+		if (!group_ok && strcmp(kv->key, "group") == 0 &&
+		    c->group != NULL && strcmp(kv->value, c->group) == 0)
+			group_ok = true;
+		if (!type_ok && strcmp(kv->key, "type") == 0 &&
+		    type != NULL && api_list_has(kv->value, type, strlen(type)))
+			type_ok = true;
+	}
+	return group_ok && type_ok;
+}
+
+/* ---- handlers ------------------------------------------------------- */
+
+/* GET /api/v1/status */
+static void
+api_get_status(struct api *api, struct evhttp_request *req, const char *rest)
+{
+	const struct config *cf = daemon_g.cf;
+	unsigned count[STATE_COUNT] = { 0 };
+	unsigned i, nchecks = 0, flapping = 0;
+	json_t *o, *sub;
+	time_t now;
+	int err = 0;
+
+	(void)api;
+	(void)rest;
+	if (cf != NULL)
+		nchecks = cf->nchecks;
+	for (i = 0; i < nchecks; i++) {
+		if ((unsigned)cf->checks[i]->st.state < STATE_COUNT)
+			count[cf->checks[i]->st.state]++;
+		if (cf->checks[i]->st.flapping)
+			flapping++;
+	}
+
+	if ((o = json_object()) == NULL) {
+		api_reply(req, HTTP_OK, NULL);
+		return;
+	}
+	api_set(o, "version", api_str(daemon_g.version), &err);
+	api_set(o, "started_at", api_time(daemon_g.started), &err);
+	/* Wall clock, as started is: clamp a clock stepped backwards. */
+	now = time(NULL);
+	api_set(o, "uptime", json_integer(daemon_g.started != 0 &&
+	    now > daemon_g.started ? now - daemon_g.started : 0), &err);
+
+	if ((sub = json_object()) != NULL) {
+		api_set(sub, "total", json_integer(nchecks), &err);
+		for (i = 0; i < STATE_COUNT; i++)
+			api_set(sub, state_name(i), json_integer(count[i]),
+			    &err);
+	}
+	api_set(o, "checks", sub, &err);
+	api_set(o, "flapping", json_integer(flapping), &err);
+	/* No incident module yet: nothing can be open.  It will answer here. */
+	api_set(o, "open_incidents", json_integer(0), &err);
+
+	if ((sub = json_object()) != NULL) {
+		api_set(sub, "p50",
+		    api_num(hist_quantile(&stats_g.sched_latency, 0.5)), &err);
+		api_set(sub, "p99",
+		    api_num(hist_quantile(&stats_g.sched_latency, 0.99)), &err);
+		api_set(sub, "count",
+		    json_integer((json_int_t)stats_g.sched_latency.count),
+		    &err);
+	}
+	api_set(o, "schedule_latency", sub, &err);
+
+	if (err) {
+		json_decref(o);
+		o = NULL;
+	}
+	api_reply(req, HTTP_OK, o);
+}
+
+/* GET /api/v1/checks[?state=S[,S…]][&group=G][&type=T[,T…]] */
+static void
+api_get_checks(struct api *api, struct evhttp_request *req, const char *rest)
+{
+	const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
+	const struct config *cf = daemon_g.cf;
+	const char *query = uri != NULL ? evhttp_uri_get_query(uri) : NULL;
+	struct evbuffer *buf;
+	struct evkeyvalq q;
+	struct api_filter f;
+	unsigned i, n;
+	json_t *o;
+	int err;
+
+	(void)api;
+	(void)rest;
+	TAILQ_INIT(&q);
+	if (query != NULL && evhttp_parse_query_str(query, &q) == -1) {
+		evhttp_clear_headers(&q);
+		api_error(req, HTTP_BADREQUEST, "malformed query string");
+		return;
+	}
+	if (api_filter_parse(req, &q, &f) == -1) {
+		evhttp_clear_headers(&q);
+		return;
+	}
+
+	/*
+	 * Written one check at a time (build, dump, free) rather than as one
+	 * tree: besides the text, only one check's JSON is in memory however
+	 * many there are, and it is faster (10,000 checks: ~35% less time
+	 * holding the loop).
+	 */
+	if ((buf = evbuffer_new()) == NULL)
+		err = 1;
+	else
+		err = evbuffer_add(buf, "{\"checks\":[", 11) == -1;
+	for (i = 0, n = 0; !err && cf != NULL && i < cf->nchecks; i++) {
+		if (!api_filter_match(&f, cf->checks[i]))
+			continue;
+		if ((o = api_check_json(cf->checks[i])) == NULL ||
+		    (n++ > 0 && evbuffer_add(buf, ",", 1) == -1) ||
+		    json_dump_callback(o, api_dump_cb, buf, JSON_COMPACT) == -1)
+			err = 1;
+		json_decref(o);
+	}
+	if (!err && evbuffer_add(buf, "]}", 2) == -1)
+		err = 1;
+	evhttp_clear_headers(&q);
+	if (err)
+		api_reply(req, HTTP_INTERNAL, NULL);
+	else
+		api_send(req, HTTP_OK, buf);
+	if (buf != NULL)
+		evbuffer_free(buf);
+}
+
+/* GET /api/v1/checks/NAME, NAME percent-encoded in rest. */
+static void
+api_get_check(struct api *api, struct evhttp_request *req, const char *rest)
+{
+	const struct check *c = NULL;
+	char *name;
+	size_t len;
+
+	(void)api;
+	/* In a path '+' is a plus, not a space. */
+	if ((name = evhttp_uridecode(rest, 0, &len)) == NULL) {
+		api_reply(req, HTTP_INTERNAL, NULL);
+		return;
+	}
+	if (strlen(name) != len) {
+		api_error(req, HTTP_BADREQUEST, "malformed check name: %s",
+		    rest);
+		free(name);
+		return;
+	}
+	if (daemon_g.cf != NULL)
+		c = conf_check(daemon_g.cf, name);
+	if (c == NULL)
+		api_error(req, HTTP_NOTFOUND, "no such check: %s", name);
+	else
+		api_reply(req, HTTP_OK, api_check_json(c));
+	free(name);
+}
+
+/* ---- routing -------------------------------------------------------- */
+
+static const char *
+api_method_name(enum evhttp_cmd_type m)
+{
+	switch (m) {
+	case EVHTTP_REQ_GET:		return "GET";
+	case EVHTTP_REQ_POST:		return "POST";
+	case EVHTTP_REQ_HEAD:		return "HEAD";
+	case EVHTTP_REQ_PUT:		return "PUT";
+	case EVHTTP_REQ_DELETE:		return "DELETE";
+	case EVHTTP_REQ_OPTIONS:	return "OPTIONS";
+	case EVHTTP_REQ_TRACE:		return "TRACE";
+	case EVHTTP_REQ_CONNECT:	return "CONNECT";
+	case EVHTTP_REQ_PATCH:		return "PATCH";
+	}
+	return "?";
+}
+
+/*
+ * Does route r serve path?  RETURN VALUE: the rest of the path after a
+ * prefix route ("" for an exact one), or NULL.
+ */
+static const char *
+api_route_match(const struct api_route *r, const char *path)
+{
+	size_t n = strlen(r->path);
+
+	if (n > 0 && r->path[n - 1] == '/') {
+		if (strncmp(path, r->path, n) == 0 && path[n] != '\0')
+			return path + n;
+		return NULL;
+	}
+	return strcmp(path, r->path) == 0 ? path + n : NULL;
+}
+
+/* evhttp's generic callback: every request comes here. */
+static void
+api_dispatch(struct evhttp_request *req, void *arg)
+{
+	static const enum evhttp_cmd_type order[] = {
+		EVHTTP_REQ_GET, EVHTTP_REQ_HEAD, EVHTTP_REQ_POST,
+		EVHTTP_REQ_PUT, EVHTTP_REQ_PATCH, EVHTTP_REQ_DELETE,
+	};
+	const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
+	enum evhttp_cmd_type cmd = evhttp_request_get_command(req);
+	enum evhttp_cmd_type want = cmd;
+	const char *path, *rest;
+	char allow[64];
+	unsigned allowed = 0, i;
+	size_t off;
+
+	if (uri == NULL || (path = evhttp_uri_get_path(uri)) == NULL ||
+	    path[0] != '/') {
+		api_error(req, HTTP_BADREQUEST, "malformed request URI");
+		return;
+	}
+	if (want == EVHTTP_REQ_HEAD)
+		want = EVHTTP_REQ_GET;
+	for (i = 0; i < sizeof(api_routes) / sizeof(api_routes[0]); i++) {
+		if ((rest = api_route_match(&api_routes[i], path)) == NULL)
+			continue;
+		if (api_routes[i].method == want) {
+			api_routes[i].handler(arg, req, rest);
+			return;
+		}
+		allowed |= api_routes[i].method;
+	}
+	if (allowed == 0) {
+		api_error(req, HTTP_NOTFOUND, "not found: %s", path);
+		return;
+	}
+
+	if (allowed & EVHTTP_REQ_GET)
+		allowed |= EVHTTP_REQ_HEAD;
+	allow[0] = '\0';
+	for (i = 0, off = 0; i < sizeof(order) / sizeof(order[0]); i++)
+		if ((allowed & order[i]) && off < sizeof(allow))
+			off += snprintf(allow + off, sizeof(allow) - off,
+			    "%s%s", off ? ", " : "", api_method_name(order[i]));
+	evhttp_add_header(evhttp_request_get_output_headers(req), "Allow",
+	    allow);
+	api_error(req, HTTP_BADMETHOD,
+	    "method %s not allowed on %s (allowed: %s)",
+	    api_method_name(cmd), path, allow);
+}
+
+/* ---- setup ---------------------------------------------------------- */
+
+/*
+ * Splits listen into host and port.  Only "HOST:PORT" and "[V6ADDR]:PORT"
+ * are accepted: a bare IPv6 address with a port is ambiguous, so it must
+ * be in brackets.  *host is new; the caller frees it.
+ * RETURN VALUE: 0, or -1 after logging why.
+ */
+static int
+api_parse_listen(const char *listen, char **host, uint16_t *port)
+{
+	struct in6_addr a6;
+	const char *colon, *end, *p;
+	unsigned long n;
+
+	if (listen == NULL || listen[0] == '\0') {
+		log_warnx("api: listen: empty address, expected HOST:PORT");
+		return -1;
+	}
+	if (listen[0] == '[') {
+		if ((end = strchr(listen, ']')) == NULL || end[1] != ':') {
+			log_warnx("api: listen \"%s\": expected [IPV6]:PORT",
+			    listen);
+			return -1;
+		}
+		*host = strndup(listen + 1, end - listen - 1);
+		colon = end + 1;
+		if (*host != NULL &&
+		    evutil_inet_pton(AF_INET6, *host, &a6) != 1) {
+			log_warnx("api: listen \"%s\": \"%s\" is not an IPv6 "
+			    "address", listen, *host);
+			goto err;
+		}
+	} else {
+		if ((colon = strrchr(listen, ':')) == NULL) {
+			log_warnx("api: listen \"%s\": expected HOST:PORT",
+			    listen);
+			return -1;
+		}
+		if (strchr(listen, ':') != colon) {
+			log_warnx("api: listen \"%s\": an IPv6 address goes in "
+			    "brackets: [ADDR]:PORT", listen);
+			return -1;
+		}
+		if (colon == listen) {
+			log_warnx("api: listen \"%s\": missing host before the "
+			    "port (0.0.0.0 means every address)", listen);
+			return -1;
+		}
+		*host = strndup(listen, colon - listen);
+	}
+	if (*host == NULL) {
+		log_warn("api: listen \"%s\"", listen);
+		return -1;
+	}
+
+	for (p = colon + 1; *p != '\0'; p++)
+		if (!isdigit((unsigned char)*p))
+			break;
+	n = p - (colon + 1) <= 5 ? strtoul(colon + 1, NULL, 10) : 0;
+	if (*p != '\0' || n == 0 || n > 65535) {
+		log_warnx("api: listen \"%s\": port \"%s\" is not a number in "
+		    "1..65535", listen, colon + 1);
+		goto err;
+	}
+	*port = (uint16_t)n;
+	return 0;
+err:
+	free(*host);
+	*host = NULL;
+	return -1;
+}
+
+struct api *
+api_new(struct event_base *base, const char *listen)
+{
+	struct api *api;
+	char *host = NULL;
+	uint16_t port;
+
+	if (api_parse_listen(listen, &host, &port) == -1)
+		return NULL;
+	if ((api = calloc(1, sizeof(*api))) == NULL) {
+		log_warn("api: calloc");
+		goto err;
+	}
+	if ((api->http = evhttp_new(base)) == NULL) {
+		log_warnx("api: evhttp_new failed");
+		goto err;
+	}
+	evhttp_set_max_headers_size(api->http, API_MAX_HEADERS);
+	evhttp_set_max_body_size(api->http, API_MAX_BODY);
+	evhttp_set_timeout(api->http, API_TIMEOUT_S);
+	evhttp_set_allowed_methods(api->http,
+	    EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_HEAD);
+	evhttp_set_gencb(api->http, api_dispatch, api);
+
+	/* errno is only meaningful if bind() or listen() failed. */
+	errno = 0;
+	if (evhttp_bind_socket_with_handle(api->http, host, port) == NULL) {
+		if (errno != 0)
+			log_warn("api: cannot listen on %s", listen);
+		else
+			log_warnx("api: cannot listen on %s: cannot resolve "
+			    "\"%s\"", listen, host);
+		goto err;
+	}
+	log_info("api: listening on %s", listen);
+	free(host);
+	return api;
+err:
+	api_free(api);
+	free(host);
+	return NULL;
+}
+
+void
+api_free(struct api *api)
+{
+	if (api == NULL)
+		return;
+	if (api->http != NULL)
+		evhttp_free(api->http);
+	free(api);
+}

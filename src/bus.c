@@ -1,0 +1,45 @@
+/*
+ * bus.c — fan-out of hard state changes to subscribers.
+ */
+#include <stdlib.h>
+
+#include "bus.h"
+
+struct sub {
+	bus_fn fn;
+	void *arg;
+};
+
+static struct sub *subs;
+static unsigned nsubs;
+
+int
+bus_subscribe(bus_fn fn, void *arg)
+{
+	struct sub *n;
+
+	if ((n = reallocarray(subs, nsubs + 1, sizeof(*n))) == NULL)
+		return -1;
+	subs = n;
+	subs[nsubs].fn = fn;
+	subs[nsubs].arg = arg;
+	nsubs++;
+	return 0;
+}
+
+void
+bus_unsubscribe_all(void)
+{
+	free(subs);
+	subs = NULL;
+	nsubs = 0;
+}
+
+void
+bus_publish(const struct state_event *ev)
+{
+	unsigned i;
+
+	for (i = 0; i < nsubs; i++)
+		subs[i].fn(ev, subs[i].arg);
+}
