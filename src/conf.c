@@ -481,7 +481,7 @@ cf_include(cfg_t *cfg, cfg_opt_t *opt, int argc, const char **argv)
 		pctx->include_depth--;
 		return 1;
 	}
-	grc = glob(pattern, GLOB_ERR, NULL, &g);
+	grc = glob(pattern, 0, NULL, &g);
 	if (grc == GLOB_NOMATCH) {
 		if (strpbrk(argv[0], "*?[") == NULL)
 			conf_err_here(cfg, "include: %s: no such file",

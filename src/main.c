@@ -109,6 +109,23 @@ log_hard_change(const struct state_event *ev, void *arg)
 		    state_name(ev->new_state), ev->summary);
 }
 
+/* libevent's own warnings go through our log, not straight to stderr. */
+static void
+event_log(int severity, const char *msg)
+{
+	switch (severity) {
+	case EVENT_LOG_DEBUG:
+		log_debug("libevent: %s", msg);
+		break;
+	case EVENT_LOG_MSG:
+		log_info("libevent: %s", msg);
+		break;
+	default:
+		log_warnx("libevent: %s", msg);
+		break;
+	}
+}
+
 static void
 reload(void)
 {
@@ -129,16 +146,15 @@ reload(void)
 	}
 	if (strcmp(nw->api_listen, old->api_listen) != 0) {
 		/* bind the new address first so a bad one changes nothing */
-		api_free(api);
-		api = NULL;
 		if ((napi = api_new(daemon_g.base, nw->api_listen)) == NULL) {
 			log_warnx("reload: cannot listen on %s; the API stays "
 			    "on %s", nw->api_listen, old->api_listen);
-			napi = api_new(daemon_g.base, old->api_listen);
 			free(nw->api_listen);
 			nw->api_listen = strdup(old->api_listen);
+		} else {
+			api_free(api);
+			api = napi;
 		}
-		api = napi;
 	}
 	if (old->plugin_dir && nw->plugin_dir &&
 	    strcmp(old->plugin_dir, nw->plugin_dir) != 0)
@@ -279,6 +295,7 @@ main(int argc, char *argv[])
 	log_init(foreground, daemon_g.cf->log_level);
 	daemon_g.started = time(NULL);
 
+	event_set_log_callback(event_log);
 	if ((daemon_g.base = event_base_new()) == NULL)
 		fatalx("cannot create the event loop");
 	for (i = 0; i < 4; i++) {
