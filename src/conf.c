@@ -66,6 +66,9 @@ struct parse_ctx {
 	char **files;		/* interned file names */
 	unsigned nfiles;
 	int include_depth;
+	cfg_t *root;		/* the parse's root section */
+	cfg_value_t **taken;	/* check and host sections, in file order */
+	unsigned ntaken;
 	/* libconfuse's callbacks carry no user pointer: one parse at a time */
 };
 
@@ -166,17 +169,6 @@ pos_get(const cfg_t *sec, const char *name, const char **file, int *line)
 	}
 }
 
-static void
-conf_verr(const char *file, int line, const char *fmt, va_list ap)
-{
-	char *msg;
-
-	if (vasprintf(&msg, fmt, ap) < 0)
-		return;
-	conf_errorf(pctx->errs, "%s:%d: %s", file, line, msg);
-	free(msg);
-}
-
 static void sec_label(const cfg_t *sec, char *buf, size_t len);
 
 /* Error at the parser's current position in section sec. */
@@ -212,11 +204,18 @@ conf_err_at(const cfg_t *sec, const char *key, const char *fmt, ...)
 	va_list ap;
 	const char *file;
 	int line;
+	char label[256], *msg;
 
 	pos_get(sec, key, &file, &line);
 	va_start(ap, fmt);
-	conf_verr(file, line, fmt, ap);
+	if (vasprintf(&msg, fmt, ap) < 0)
+		msg = NULL;
 	va_end(ap);
+	if (msg == NULL)
+		return;
+	sec_label(sec, label, sizeof(label));
+	conf_errorf(pctx->errs, "%s:%d: %s: %s", file, line, label, msg);
+	free(msg);
 }
 
 /* "check "x"", "host "x"", "daemon" — how messages name a section. */
@@ -391,6 +390,35 @@ cb_str(cfg_t *cfg, cfg_opt_t *opt, const char *value, void *result)
 }
 
 /*
+ * Take a just-created titled section out of libconfuse's list into ours.
+ * libconfuse looks for a section of the same title by a linear scan of
+ * that list each time one is created, which makes 100 000 checks of one
+ * type cost 5e9 string compares; with the list kept empty the parse is
+ * linear.  The parser holds the value by pointer, not by index, so
+ * removing it from the array is safe; we free it (conf_load).
+ */
+static void
+take_section(cfg_t *sec)
+{
+	cfg_opt_t *popt;
+	cfg_value_t **n, *v;
+
+	if (pctx->root == NULL ||
+	    (popt = cfg_getopt(pctx->root, sec->name)) == NULL ||
+	    popt->nvalues == 0 ||
+	    popt->values[popt->nvalues - 1]->section != sec)
+		return;
+	v = popt->values[popt->nvalues - 1];
+	if ((n = reallocarray(pctx->taken, pctx->ntaken + 1,
+	    sizeof(*n))) == NULL)
+		return;	/* left with libconfuse: slower, still correct */
+	pctx->taken = n;
+	n[pctx->ntaken++] = v;
+	popt->nvalues--;
+	popt->values[popt->nvalues] = NULL;
+}
+
+/*
  * The hidden OPEN_HOOK option of every check and host section: its default
  * is parsed when libconfuse creates the section, at the opening line.
  * That is where we catch duplicate names, before libconfuse replaces the
@@ -423,15 +451,16 @@ cb_open(cfg_t *cfg, cfg_opt_t *opt, const char *value, void *result)
 		    (*found)->line);
 		return 0;
 	}
-	if ((s = malloc(sizeof(*s))) == NULL)
-		return 0;
-	s->name = strdup(cfg->title);
-	s->file = intern_file(cfg->filename);
-	s->line = cfg->line;
-	if (s->name == NULL || tsearch(s, tree, seen_cmp) == NULL) {
-		free((char *)s->name);
-		free(s);
+	if ((s = malloc(sizeof(*s))) != NULL) {
+		s->name = strdup(cfg->title);
+		s->file = intern_file(cfg->filename);
+		s->line = cfg->line;
+		if (s->name == NULL || tsearch(s, tree, seen_cmp) == NULL) {
+			free((char *)s->name);
+			free(s);
+		}
 	}
+	take_section(cfg);
 	return 0;
 }
 
@@ -1108,12 +1137,11 @@ check_cycles(struct config *cf)
 				if (strcmp(key, "parents") == 0 &&
 				    from->host != NULL)
 					conf_err_at(from->host->sec, "parents",
-					    "host \"%s\": parents: dependency "
-					    "cycle: %s", from->host->name, path);
+					    "parents: dependency cycle: %s",
+					    path);
 				else
-					conf_err_at(from->sec, key, "check "
-					    "\"%s\": %s: dependency cycle: %s",
-					    from->name, key, path);
+					conf_err_at(from->sec, key, "%s: "
+					    "dependency cycle: %s", key, path);
 				continue;
 			}
 			if (color[idx] == BLACK)
@@ -1160,9 +1188,9 @@ host_cycles(struct config *cf)
 				continue;
 			}
 			if (color[p->idx] == 1) {
-				conf_err_at(h->sec, "parents", "host \"%s\": "
-				    "parents: dependency cycle through host "
-				    "\"%s\"", h->name, p->name);
+				conf_err_at(h->sec, "parents", "parents: "
+				    "dependency cycle through host \"%s\"",
+				    p->name);
 				continue;
 			}
 			if (color[p->idx] == 2)
@@ -1187,20 +1215,19 @@ resolve_refs(struct config *cf)
 
 		if (h->check_name != NULL &&
 		    (h->check = conf_check(cf, h->check_name)) == NULL)
-			conf_err_at(h->sec, "check", "host \"%s\": check: no "
-			    "check is named \"%s\"", h->name, h->check_name);
+			conf_err_at(h->sec, "check", "check: no check is named "
+			    "\"%s\"", h->check_name);
 		h->parent_hosts = calloc(h->nparents ? h->nparents : 1,
 		    sizeof(*h->parent_hosts));
 		for (j = 0; h->parent_hosts && j < h->nparents; j++) {
 			h->parent_hosts[j] = conf_host(cf, h->parents[j]);
 			if (h->parent_hosts[j] == NULL)
-				conf_err_at(h->sec, "parents", "host \"%s\": "
-				    "parents: no host is named \"%s\"",
-				    h->name, h->parents[j]);
+				conf_err_at(h->sec, "parents", "parents: no "
+				    "host is named \"%s\"", h->parents[j]);
 			else if (h->parent_hosts[j] == h) {
-				conf_err_at(h->sec, "parents", "host \"%s\": "
-				    "parents: dependency cycle: a host cannot "
-				    "be its own parent", h->name);
+				conf_err_at(h->sec, "parents", "parents: "
+				    "dependency cycle: a host cannot be its "
+				    "own parent");
 				h->parent_hosts[j] = NULL;
 			}
 		}
@@ -1210,20 +1237,20 @@ resolve_refs(struct config *cf)
 
 		if (c->host_name != NULL &&
 		    (c->host = conf_host(cf, c->host_name)) == NULL)
-			conf_err_at(c->sec, "host", "check \"%s\": host: no "
-			    "host is named \"%s\"", c->name, c->host_name);
+			conf_err_at(c->sec, "host", "host: no host is "
+			    "named \"%s\"", c->host_name);
 		c->deps = calloc(c->ndepends ? c->ndepends : 1,
 		    sizeof(*c->deps));
 		for (j = 0; c->deps && j < c->ndepends; j++) {
 			c->deps[j] = conf_check(cf, c->depends_on[j]);
 			if (c->deps[j] == NULL)
-				conf_err_at(c->sec, "depends_on", "check "
-				    "\"%s\": depends_on: no check is named "
-				    "\"%s\"", c->name, c->depends_on[j]);
+				conf_err_at(c->sec, "depends_on", "depends_on: "
+				    "no check is named \"%s\"",
+				    c->depends_on[j]);
 			else if (c->deps[j] == c) {
-				conf_err_at(c->sec, "depends_on", "check "
-				    "\"%s\": depends_on: dependency cycle: a "
-				    "check cannot depend on itself", c->name);
+				conf_err_at(c->sec, "depends_on", "depends_on: "
+				    "dependency cycle: a check cannot depend on "
+				    "itself");
 				c->deps[j] = NULL;
 			}
 		}
@@ -1327,6 +1354,12 @@ ctx_free(struct parse_ctx *ctx)
 	for (i = 0; i < ctx->nfiles; i++)
 		free(ctx->files[i]);
 	free(ctx->files);
+	for (i = 0; i < ctx->ntaken; i++) {
+		ctx->taken[i]->section->path = NULL;	/* the root's */
+		cfg_free(ctx->taken[i]->section);
+		free(ctx->taken[i]);
+	}
+	free(ctx->taken);
 }
 
 static void
@@ -1340,7 +1373,7 @@ load_daemon(struct config *cf, cfg_t *root)
 	cf->plugin_dir = conf_path(cf->path, cfg_getstr(d, "plugin_dir"));
 	cf->user = xstrdup(cfg_getstr(d, "user"));
 	if ((cf->log_level = log_level_from_name(lv)) < 0)
-		conf_err_at(d, "log_level", "daemon: log_level: \"%s\" is not "
+		conf_err_at(d, "log_level", "log_level: \"%s\" is not "
 		    "one of error, warning, notice, info, debug", lv);
 	cf->concurrency = strlist(d, "concurrency", &cf->nconcurrency);
 	for (i = 0; i < cf->nconcurrency; i++) {
@@ -1348,17 +1381,17 @@ load_daemon(struct config *cf, cfg_t *root)
 		long n;
 
 		if (eq == NULL) {
-			conf_err_at(d, "concurrency", "daemon: concurrency: "
+			conf_err_at(d, "concurrency", "concurrency: "
 			    "\"%s\" is not TYPE=N", cf->concurrency[i]);
 			continue;
 		}
 		*eq = '\0';
 		n = strtol(eq + 1, &end, 10);
 		if (ctype_find(cf->concurrency[i]) == NULL)
-			conf_err_at(d, "concurrency", "daemon: concurrency: no "
+			conf_err_at(d, "concurrency", "concurrency: no "
 			    "check type \"%s\"", cf->concurrency[i]);
 		if (end == eq + 1 || *end != '\0' || n < 0 || n > 1000000)
-			conf_err_at(d, "concurrency", "daemon: concurrency: "
+			conf_err_at(d, "concurrency", "concurrency: "
 			    "\"%s\" is not a number of runs", eq + 1);
 		*eq = '=';
 	}
@@ -1384,41 +1417,50 @@ add_ptr(void ***v, unsigned *n, void *p)
 }
 
 static void
-load_objects(struct config *cf, cfg_t *root)
+load_section(struct config *cf, cfg_t *sec)
 {
-	unsigned i, j, n;
-	cfg_t *sec;
+	struct ctype *ct;
 
-	n = cfg_size(root, "host");
-	for (i = 0; i < n; i++) {
-		struct host *h;
+	if (strcmp(sec->name, "host") == 0) {
+		struct host *h = host_build(sec);
 
-		sec = cfg_getnsec(root, "host", i);
-		if ((h = host_build(sec)) == NULL ||
+		if (h == NULL ||
 		    add_ptr((void ***)&cf->hosts, &cf->nhosts, h) != 0) {
 			host_free(h);
 			conf_errorf(pctx->errs, "out of memory");
 			return;
 		}
 		h->sec = sec;
-	}
-	for (j = 0; j < ctype_count(); j++) {
-		struct ctype *ct = ctype_at(j);
+	} else if ((ct = ctype_find(sec->name)) != NULL) {
+		struct check *c = check_build(ct, sec);
 
-		n = cfg_size(root, ct->def->name);
-		for (i = 0; i < n; i++) {
-			struct check *c;
-
-			sec = cfg_getnsec(root, ct->def->name, i);
-			if ((c = check_build(ct, sec)) == NULL ||
-			    add_ptr((void ***)&cf->checks, &cf->nchecks,
-			    c) != 0) {
-				check_free(c);
-				conf_errorf(pctx->errs, "out of memory");
-				return;
-			}
-			c->sec = sec;
+		if (c == NULL ||
+		    add_ptr((void ***)&cf->checks, &cf->nchecks, c) != 0) {
+			check_free(c);
+			conf_errorf(pctx->errs, "out of memory");
+			return;
 		}
+		c->sec = sec;
+	}
+}
+
+static void
+load_objects(struct config *cf, cfg_t *root)
+{
+	unsigned i, j, n;
+
+	for (i = 0; i < pctx->ntaken; i++)
+		load_section(cf, pctx->taken[i]->section);
+	/* sections take_section() could not take are still in libconfuse */
+	n = cfg_size(root, "host");
+	for (i = 0; i < n; i++)
+		load_section(cf, cfg_getnsec(root, "host", i));
+	for (j = 0; j < ctype_count(); j++) {
+		const char *name = ctype_at(j)->def->name;
+
+		n = cfg_size(root, name);
+		for (i = 0; i < n; i++)
+			load_section(cf, cfg_getnsec(root, name, i));
 	}
 	if (cf->nhosts)
 		qsort(cf->hosts, cf->nhosts, sizeof(*cf->hosts), host_cmp);
@@ -1438,8 +1480,8 @@ required_keys(cfg_t *sec, const struct tocsin_option *opts)
 	for (o = opts; o != NULL && o->name != NULL; o++)
 		if ((o->flags & TOCSIN_OPT_REQUIRED) &&
 		    cfg_size(sec, o->name) == 0)
-			conf_err_at(sec, NULL, "%s \"%s\": missing required "
-			    "key \"%s\"", sec->name, sec->title, o->name);
+			conf_err_at(sec, NULL, "missing required key "
+			    "\"%s\"", o->name);
 }
 
 static void
@@ -1463,9 +1505,8 @@ configure_checks(struct config *cf)
 		if (c->type->def->configure((struct tocsin_check *)c, &tc,
 		    &c->priv) != 0) {
 			if (pctx->errs->n == before)
-				conf_err_at(c->sec, NULL, "%s \"%s\": the %s "
-				    "plugin refused this check", c->type->def->name,
-				    c->name, c->type->def->name);
+				conf_err_at(c->sec, NULL, "the %s plugin "
+				    "refused this check", c->type->def->name);
 			c->priv = NULL;	/* configure() frees on failure */
 		}
 	}
@@ -1480,17 +1521,20 @@ parse_file(const char *path, cfg_opt_t *opts, unsigned flags)
 	if ((cfg = cfg_init(opts, flags)) == NULL)
 		return NULL;
 	cfg_set_error_function(cfg, conf_errfunc);
+	pctx->root = cfg;
 	rc = cfg_parse(cfg, path);
 	if (rc == CFG_FILE_ERROR) {
 		conf_errorf(pctx->errs, "%s: cannot read: %s", path,
 		    strerror(errno));
 		cfg_free(cfg);
+		pctx->root = NULL;
 		return NULL;
 	}
 	if (rc != CFG_SUCCESS) {
 		if (pctx->errs->n == 0)
 			conf_errorf(pctx->errs, "%s: syntax error", path);
 		cfg_free(cfg);
+		pctx->root = NULL;
 		return NULL;
 	}
 	return cfg;

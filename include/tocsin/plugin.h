@@ -205,7 +205,12 @@ int tocsin_run_metric(struct tocsin_run *run, const struct tocsin_metric *m);
  * items skipped (0 when all parsed).
  */
 int tocsin_run_perfdata(struct tocsin_run *run, const char *perfdata);
-/* Set the long output (text after the first line). */
+/*
+ * Set the long output (text after the first line).  The core keeps at most
+ * 64 KiB of it, and at most 4 KiB of a summary and 256 metrics per run;
+ * tocsin_run_perfdata() may be called several times (metrics add up; a
+ * repeated name replaces the earlier value).
+ */
 void tocsin_run_long_output(struct tocsin_run *run, const char *text);
 /*
  * End the run with its result.  summary is one line (cut at the first
@@ -234,9 +239,13 @@ int tocsin_range_alert(const struct tocsin_range *r, double value);
 
 /*
  * tocsin_child_watch — call cb(pid, status, arg) once on the loop when
- * child pid exits (status as from waitpid).  The core reaps every child;
- * a plugin never calls waitpid() itself.  tocsin_child_unwatch forgets a
- * watch (the child is still reaped).
+ * child pid exits (status as from waitpid).  The core reaps every child
+ * with waitpid(-1) from a loop callback (never in a signal handler), so a
+ * watch registered right after spawning cannot miss the exit, and cb never
+ * runs inside tocsin_child_watch.  A plugin never calls waitpid(),
+ * system() or popen(): the core would reap their children.
+ * tocsin_child_unwatch forgets a watch (the child is still reaped); after
+ * cb has run it is a harmless no-op.
  */
 typedef void (*tocsin_child_cb)(pid_t pid, int status, void *arg);
 int tocsin_child_watch(pid_t pid, tocsin_child_cb cb, void *arg);
