@@ -201,10 +201,18 @@ summary_line(const char *s)
 
 	if (s == NULL)
 		return strdup("");
+	char *out, *p;
+
 	n = strcspn(s, "\r\n");
 	if (n > SUMMARY_MAX)
 		n = SUMMARY_MAX;
-	return strndup(s, n);
+	if ((out = strndup(s, n)) == NULL)
+		return NULL;
+	/* control bytes from a broken plugin must not reach a terminal */
+	for (p = out; *p != '\0'; p++)
+		if ((unsigned char)*p < 0x20 || *p == 0x7f)
+			*p = ' ';
+	return out;
 }
 
 void
