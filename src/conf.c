@@ -67,6 +67,7 @@ struct parse_ctx {
 	unsigned nfiles;
 	int include_depth;
 	cfg_t *root;		/* the parse's root section */
+	bool partial;		/* parsing stopped at a syntax error */
 	cfg_value_t **taken;	/* check and host sections, in file order */
 	unsigned ntaken;
 	/* libconfuse's callbacks carry no user pointer: one parse at a time */
@@ -473,6 +474,106 @@ seen_free(void *p)
 	free(s);
 }
 
+/*
+ * libconfuse's lexer miscounts lines after comments (each one-line
+ * comment counts its newline twice, a block comment one line more), so
+ * errors would point below their line.  Comments are therefore blanked
+ * out here, newlines kept, with libconfuse's own rules: outside quoted
+ * strings, "#", "//" and "/" "*" start a comment.
+ */
+static void
+strip_comments(char *p)
+{
+	enum { CODE, DQ, SQ, LINE, BLOCK } st = CODE;
+
+	for (; *p != '\0'; p++) {
+		switch (st) {
+		case CODE:
+			if (*p == '"')
+				st = DQ;
+			else if (*p == '\'')
+				st = SQ;
+			else if (*p == '#' || (p[0] == '/' && p[1] == '/')) {
+				st = LINE;
+				*p = ' ';
+			} else if (p[0] == '/' && p[1] == '*') {
+				st = BLOCK;
+				*p++ = ' ';
+				*p = ' ';
+			}
+			break;
+		case DQ:
+		case SQ:
+			if (*p == '\\' && p[1] != '\0')
+				p++;	/* an escaped quote does not end it */
+			else if (*p == (st == DQ ? '"' : '\''))
+				st = CODE;
+			break;
+		case LINE:
+			if (*p == '\n')
+				st = CODE;
+			else
+				*p = ' ';
+			break;
+		case BLOCK:
+			if (p[0] == '*' && p[1] == '/') {
+				*p++ = ' ';
+				*p = ' ';
+				st = CODE;
+			} else if (*p != '\n')
+				*p = ' ';
+			break;
+		}
+	}
+}
+
+#define CONF_FILE_MAX	(64 * 1024 * 1024)
+
+/* Parse one file into cfg (cfg_parse(), with comments stripped first). */
+static int
+parse_path(cfg_t *cfg, const char *path)
+{
+	FILE *fp;
+	char *buf;
+	long len;
+	int rc;
+
+	if ((fp = fopen(path, "r")) == NULL)
+		return CFG_FILE_ERROR;
+	if (fseek(fp, 0, SEEK_END) != 0 || (len = ftell(fp)) < 0 ||
+	    len > CONF_FILE_MAX || fseek(fp, 0, SEEK_SET) != 0 ||
+	    (buf = malloc((size_t)len + 1)) == NULL) {
+		if (errno == 0)
+			errno = EFBIG;
+		fclose(fp);
+		return CFG_FILE_ERROR;
+	}
+	if (fread(buf, 1, (size_t)len, fp) != (size_t)len) {
+		free(buf);
+		fclose(fp);
+		return CFG_FILE_ERROR;
+	}
+	fclose(fp);
+	buf[len] = '\0';
+	strip_comments(buf);
+	free(cfg->filename);
+	cfg->filename = strdup(path);
+	/* fmemopen() of an empty buffer fails on some C libraries */
+	if (buf[strspn(buf, " \t\r\n")] == '\0') {
+		free(buf);
+		return CFG_SUCCESS;
+	}
+	/* cfg_parse_fp, unlike cfg_parse_buf, keeps our file name */
+	if ((fp = fmemopen(buf, strlen(buf), "r")) == NULL) {
+		free(buf);
+		return CFG_FILE_ERROR;
+	}
+	rc = cfg_parse_fp(cfg, fp);
+	fclose(fp);
+	free(buf);
+	return rc;
+}
+
 /* include("pattern"): every file matching pattern, in sorted order,
  * parsed into the top level as if written here.  A pattern without
  * wildcards must name an existing file; one with wildcards may match
@@ -530,9 +631,9 @@ cf_include(cfg_t *cfg, cfg_opt_t *opt, int argc, const char **argv)
 	saved_file = cfg->filename;
 	saved_line = cfg->line;
 	for (i = 0; i < g.gl_pathc && rc == 0; i++) {
-		/* cfg_parse() replaces (and frees) cfg->filename: keep ours */
-		cfg->filename = strdup(g.gl_pathv[i]);
-		switch (cfg_parse(cfg, g.gl_pathv[i])) {
+		/* parse_path() replaces (and frees) cfg->filename: keep ours */
+		cfg->filename = NULL;
+		switch (parse_path(cfg, g.gl_pathv[i])) {
 		case CFG_SUCCESS:
 			break;
 		case CFG_FILE_ERROR:
@@ -1205,6 +1306,10 @@ out:
 	free(stack);
 }
 
+/* After a syntax error the name may be defined in what was not parsed. */
+#define PARTIAL_HINT (pctx->partial ? " (or it is defined after the " \
+	"point where parsing stopped)" : "")
+
 static void
 resolve_refs(struct config *cf)
 {
@@ -1216,14 +1321,15 @@ resolve_refs(struct config *cf)
 		if (h->check_name != NULL &&
 		    (h->check = conf_check(cf, h->check_name)) == NULL)
 			conf_err_at(h->sec, "check", "check: no check is named "
-			    "\"%s\"", h->check_name);
+			    "\"%s\"%s", h->check_name, PARTIAL_HINT);
 		h->parent_hosts = calloc(h->nparents ? h->nparents : 1,
 		    sizeof(*h->parent_hosts));
 		for (j = 0; h->parent_hosts && j < h->nparents; j++) {
 			h->parent_hosts[j] = conf_host(cf, h->parents[j]);
 			if (h->parent_hosts[j] == NULL)
 				conf_err_at(h->sec, "parents", "parents: no "
-				    "host is named \"%s\"", h->parents[j]);
+				    "host is named \"%s\"%s", h->parents[j],
+				    PARTIAL_HINT);
 			else if (h->parent_hosts[j] == h) {
 				conf_err_at(h->sec, "parents", "parents: "
 				    "dependency cycle: a host cannot be its "
@@ -1238,15 +1344,15 @@ resolve_refs(struct config *cf)
 		if (c->host_name != NULL &&
 		    (c->host = conf_host(cf, c->host_name)) == NULL)
 			conf_err_at(c->sec, "host", "host: no host is "
-			    "named \"%s\"", c->host_name);
+			    "named \"%s\"%s", c->host_name, PARTIAL_HINT);
 		c->deps = calloc(c->ndepends ? c->ndepends : 1,
 		    sizeof(*c->deps));
 		for (j = 0; c->deps && j < c->ndepends; j++) {
 			c->deps[j] = conf_check(cf, c->depends_on[j]);
 			if (c->deps[j] == NULL)
 				conf_err_at(c->sec, "depends_on", "depends_on: "
-				    "no check is named \"%s\"",
-				    c->depends_on[j]);
+				    "no check is named \"%s\"%s",
+				    c->depends_on[j], PARTIAL_HINT);
 			else if (c->deps[j] == c) {
 				conf_err_at(c->sec, "depends_on", "depends_on: "
 				    "dependency cycle: a check cannot depend on "
@@ -1522,7 +1628,7 @@ parse_file(const char *path, cfg_opt_t *opts, unsigned flags)
 		return NULL;
 	cfg_set_error_function(cfg, conf_errfunc);
 	pctx->root = cfg;
-	rc = cfg_parse(cfg, path);
+	rc = parse_path(cfg, path);
 	if (rc == CFG_FILE_ERROR) {
 		conf_errorf(pctx->errs, "%s: cannot read: %s", path,
 		    strerror(errno));
@@ -1533,9 +1639,11 @@ parse_file(const char *path, cfg_opt_t *opts, unsigned flags)
 	if (rc != CFG_SUCCESS) {
 		if (pctx->errs->n == 0)
 			conf_errorf(pctx->errs, "%s: syntax error", path);
-		cfg_free(cfg);
-		pctx->root = NULL;
-		return NULL;
+		/*
+		 * Keep what was parsed: checking it finds more mistakes for
+		 * the same run of -t.  The config is refused anyway.
+		 */
+		pctx->partial = true;
 	}
 	return cfg;
 }
