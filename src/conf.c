@@ -121,6 +121,19 @@ seen_cmp(const void *a, const void *b)
 	    ((const struct seen *)b)->name);
 }
 
+/*
+ * The file being read in section sec.  daemon { } and api { } are created
+ * by cfg_init() before any file is open and keep no name: for them it is
+ * the root's, which include() switches as it reads each file.
+ */
+static const char *
+sec_file(const cfg_t *sec)
+{
+	if (sec->filename != NULL)
+		return sec->filename;
+	return pctx->root != NULL ? pctx->root->filename : NULL;
+}
+
 /* Remember that key `name` of section `sec` is at the parser's position. */
 static void
 pos_record(cfg_t *sec, const char *name)
@@ -132,7 +145,7 @@ pos_record(cfg_t *sec, const char *name)
 	found = tfind(&key, &pctx->positions, pos_cmp);
 	if (found != NULL) {
 		/* the key was written again: the later one counts */
-		(*found)->file = intern_file(sec->filename);
+		(*found)->file = intern_file(sec_file(sec));
 		(*found)->line = sec->line;
 		return;
 	}
@@ -140,7 +153,7 @@ pos_record(cfg_t *sec, const char *name)
 		return;
 	p->sec = sec;
 	p->name = name;
-	p->file = intern_file(sec->filename);
+	p->file = intern_file(sec_file(sec));
 	p->line = sec->line;
 	if (tsearch(p, &pctx->positions, pos_cmp) == NULL)
 		free(p);
@@ -189,8 +202,8 @@ conf_err_here(cfg_t *sec, const char *fmt, ...)
 	if (msg == NULL)
 		return;
 	sec_label(sec, label, sizeof(label));
-	conf_errorf(pctx->errs, "%s:%d: %s%s%s", sec->filename ?
-	    sec->filename : "?", sec->line, strcmp(sec->name, "root") ?
+	conf_errorf(pctx->errs, "%s:%d: %s%s%s", sec_file(sec) ?
+	    sec_file(sec) : "?", sec->line, strcmp(sec->name, "root") ?
 	    label : "", strcmp(sec->name, "root") ? ": " : "", msg);
 	free(msg);
 }
@@ -1468,6 +1481,18 @@ ctx_free(struct parse_ctx *ctx)
 	free(ctx->taken);
 }
 
+/* The file a key was written in (relative paths start there), or dflt. */
+static const char *
+key_file(const cfg_t *sec, const char *key, const char *dflt)
+{
+	struct pos k, **found;
+
+	k.sec = sec;
+	k.name = key;
+	found = tfind(&k, &pctx->positions, pos_cmp);
+	return found != NULL ? (*found)->file : dflt;
+}
+
 static void
 load_daemon(struct config *cf, cfg_t *root)
 {
@@ -1475,8 +1500,10 @@ load_daemon(struct config *cf, cfg_t *root)
 	const char *lv = cfg_getstr(d, "log_level");
 	unsigned i;
 
-	cf->state_dir = conf_path(cf->path, cfg_getstr(d, "state_dir"));
-	cf->plugin_dir = conf_path(cf->path, cfg_getstr(d, "plugin_dir"));
+	cf->state_dir = conf_path(key_file(d, "state_dir", cf->path),
+	    cfg_getstr(d, "state_dir"));
+	cf->plugin_dir = conf_path(key_file(d, "plugin_dir", cf->path),
+	    cfg_getstr(d, "plugin_dir"));
 	cf->user = xstrdup(cfg_getstr(d, "user"));
 	if ((cf->log_level = log_level_from_name(lv)) < 0)
 		conf_err_at(d, "log_level", "log_level: \"%s\" is not "
@@ -1503,8 +1530,8 @@ load_daemon(struct config *cf, cfg_t *root)
 	}
 	cf->api_listen = xstrdup(cfg_getstr(a, "listen"));
 	if (cfg_getstr(a, "token_file") != NULL)
-		cf->api_token_file = conf_path(cf->path,
-		    cfg_getstr(a, "token_file"));
+		cf->api_token_file = conf_path(key_file(a, "token_file",
+		    cf->path), cfg_getstr(a, "token_file"));
 	else if (cf->state_dir != NULL &&
 	    asprintf(&cf->api_token_file, "%s/api.token", cf->state_dir) < 0)
 		cf->api_token_file = NULL;
