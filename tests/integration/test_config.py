@@ -1,0 +1,183 @@
+"""Configuration: -t, file:line errors, includes, plugin ABI."""
+import os
+
+import harness
+from harness import line_of
+
+
+def test_check_config_ok_prints_config_ok(env):
+    d = env.daemon('dummy "fine" { state = ok  interval = 1s }\n')
+    rc, out = d.check_config()
+    assert rc == 0, "tocsind -t exited %d: %s%s" % (rc, out, d.last_stderr)
+    assert out.strip() == "config OK", "stdout: %r" % out
+
+
+def test_check_config_reports_every_error_with_file_and_line(env):
+    included = (
+        'dummy "web-front" {\n'
+        '  interval = "5 parsecs"\n'
+        '}\n'
+        'dummy "dup" {\n'
+        '  text = "first definition"\n'
+        '}\n'
+        'dummy "cycle-b" {\n'
+        '  depends_on = { "cycle-a" }\n'
+        '}\n')
+    inc = env.file("conf.d/web.conf", included)
+    main = (
+        'include("conf.d/*.conf")\n'
+        '\n'
+        'host "h1" { address = "127.0.0.1" }\n'
+        '\n'
+        'dummy "unknown-key" {\n'
+        '  colour = "blue"\n'
+        '}\n'
+        'dummy "bad-type" {\n'
+        '  max_attempts = abc\n'
+        '}\n'
+        'exec "no-command" {\n'
+        '  interval = 1s\n'
+        '}\n'
+        'dummy "dup" {\n'
+        '  text = "second definition"\n'
+        '}\n'
+        'dummy "on-missing-host" {\n'
+        '  host = "nohost"\n'
+        '}\n'
+        'dummy "bad-dep" {\n'
+        '  depends_on = { "no-such-check" }\n'
+        '}\n'
+        'dummy "cycle-a" {\n'
+        '  depends_on = { "cycle-b" }\n'
+        '}\n'
+        # an unknown section ends the parse, so it comes last
+        'frobnicate "thing" {\n'
+        '  x = 1\n'
+        '}\n')
+    d = env.daemon(main)
+    d.require_plugin("exec")
+    conf = d.conf
+    # (description, [acceptable "FILE:LINE:" prefixes], words the message
+    # must contain)
+    expected = [
+        ("unknown key", ["%s:%d:" % (conf, d.line_of("colour ="))],
+         ["colour"]),
+        ("bad duration in the included file",
+         ["%s:%d:" % (inc, line_of(included, "5 parsecs"))],
+         ["interval", "5 parsecs"]),
+        ("wrong type", ["%s:%d:" % (conf, d.line_of("max_attempts = abc"))],
+         ["max_attempts", "abc"]),
+        ("missing required key at the section's opening line",
+         ["%s:%d:" % (conf, d.line_of('exec "no-command"'))],
+         ["command"]),
+        ("duplicate name at the second definition",
+         ["%s:%d:" % (conf, d.line_of('dummy "dup"'))],
+         ["dup"]),
+        ("unknown host", ["%s:%d:" % (conf, d.line_of('host = "nohost"'))],
+         ["nohost"]),
+        ("unknown depends_on",
+         ["%s:%d:" % (conf, d.line_of('"no-such-check"'))],
+         ["no-such-check"]),
+        ("dependency cycle at a depends_on line inside it",
+         ["%s:%d:" % (conf, d.line_of('depends_on = { "cycle-b" }')),
+          "%s:%d:" % (inc, line_of(included, 'depends_on = { "cycle-a" }'))],
+         ["cycle"]),
+        ("unknown check type", ["%s:%d:" % (conf, d.line_of("frobnicate"))],
+         ["frobnicate"]),
+    ]
+    rc, out = d.check_config()
+    lines = out.splitlines()
+    missing = []
+    for what, prefixes, words in expected:
+        if not any(l.startswith(p) and all(w in l for w in words)
+                   for l in lines for p in prefixes):
+            missing.append("%s: a line starting with %s naming %s" % (
+                what, " or ".join(prefixes), ", ".join(map(repr, words))))
+    assert not missing, "tocsind -t (exit %d) did not report:\n  %s\n" \
+        "it printed:\n%s%s" % (rc, "\n  ".join(missing), out, d.last_stderr)
+    assert rc == 1, "tocsind -t exited %d, expected 1" % rc
+    # nothing but FILE:LINE: messages
+    for l in lines:
+        assert l.startswith((conf + ":", inc + ":")), \
+            "error line without FILE:LINE: %r" % l
+
+
+def test_error_lines_count_comment_lines(env):
+    # Comments of every kind the syntax allows, then errors: the line
+    # numbers must still be those an editor shows.
+    main = (
+        '# a comment line\n'
+        '// another one\n'
+        '/* a block\n'
+        '   comment */\n'
+        'dummy "a" {  # a trailing comment\n'
+        '  colour = "blue"\n'
+        '  interval = "5 parsecs"\n'
+        '}\n'
+        'dummy "b" { host = "nohost" }\n')
+    d = env.daemon(main)
+    rc, out = d.check_config()
+    assert rc == 1, "tocsind -t exited %d:\n%s" % (rc, out)
+    for marker, word in (("colour", "colour"), ("5 parsecs", "interval"),
+                         ('"nohost"', "nohost")):
+        want = "%s:%d:" % (d.conf, d.line_of(marker))
+        assert any(l.startswith(want) and word in l
+                   for l in out.splitlines()), \
+            "no error %s ... %s; got:\n%s" % (want, word, out)
+
+
+def test_daemon_refuses_to_start_on_broken_config(env):
+    d = env.daemon('dummy "x" {\n  interval = "5 parsecs"\n}\n')
+    try:
+        d.start()
+    except harness.DaemonExited as e:
+        harness.assert_no_sanitizer_report(e.log, "stderr")
+        assert e.returncode == 1, "exit status %d, expected 1" % e.returncode
+        want = "%s:%d:" % (d.conf, d.line_of("5 parsecs"))
+        assert want in e.log and "interval" in e.log, \
+            "stderr does not report %s ... interval:\n%s" % (want, e.log)
+        return
+    raise AssertionError("tocsind started with a broken config")
+
+
+def test_wrong_abi_plugin_is_refused(env):
+    bad = os.path.join(env.builddir, "tests", "plugins", ".libs", "badabi.so")
+    assert os.path.exists(bad), "test plugin not built: %s" % bad
+    d = env.daemon('dummy "x" { }\n', extra_plugins=[bad])
+    rc, out = d.check_config()
+    text = out + d.last_stderr
+    assert rc == 1, "tocsind -t exited %d with badabi.so loaded:\n%s" % (
+        rc, text)
+    msg = [l for l in text.splitlines() if "badabi.so" in l]
+    assert msg and any("ABI" in l for l in msg), \
+        "no message naming badabi.so and ABI:\n%s" % text
+    # and the daemon itself refuses to start
+    try:
+        d.start()
+    except harness.DaemonExited as e:
+        harness.assert_no_sanitizer_report(e.log, "stderr")
+        assert e.returncode == 1, "exit status %d, expected 1:\n%s" % (
+            e.returncode, e.log)
+        assert "badabi.so" in e.log and "ABI" in e.log, e.log
+        return
+    raise AssertionError("tocsind started with a wrong-ABI plugin")
+
+
+def test_include_glob_relative_to_including_file(env):
+    # main includes conf.d/*.conf (relative to the main file), and
+    # conf.d/a.conf includes more/*.conf (relative to conf.d/, not to the
+    # main file nor to the daemon's working directory, which is /).
+    env.file("conf.d/a.conf",
+             'dummy "from-a" { interval = 1s }\n'
+             'include("more/*.conf")\n')
+    env.file("conf.d/b.conf", 'dummy "from-b" { interval = 1s }\n')
+    env.file("conf.d/ignored.txt", 'dummy "not-included" { }\n')
+    env.file("conf.d/more/c.conf", 'dummy "from-c" { interval = 1s }\n')
+    d = env.daemon('dummy "from-main" { interval = 1s }\n'
+                   'include("conf.d/*.conf")\n')
+    rc, out = d.check_config()
+    assert rc == 0, "tocsind -t exited %d:\n%s%s" % (rc, out, d.last_stderr)
+    d.start()
+    names = sorted(c["name"] for c in d.checks())
+    assert names == ["from-a", "from-b", "from-c", "from-main"], names
+    d.stop()
