@@ -6,18 +6,23 @@
 #include "check.h"
 
 void
+metric_clear(struct metric *m)
+{
+	free(m->name);
+	free(m->unit);
+	free(m->warn);
+	free(m->crit);
+}
+
+void
 result_clear(struct result *r)
 {
 	unsigned i;
 
 	free(r->summary);
 	free(r->long_output);
-	for (i = 0; i < r->nmetrics; i++) {
-		free(r->metrics[i].name);
-		free(r->metrics[i].unit);
-		free(r->metrics[i].warn);
-		free(r->metrics[i].crit);
-	}
+	for (i = 0; i < r->nmetrics; i++)
+		metric_clear(&r->metrics[i]);
 	free(r->metrics);
 	r->summary = NULL;
 	r->long_output = NULL;

@@ -119,6 +119,8 @@ bool check_unreachable(const struct check *c);
 /* Hard non-OK: the state that makes dependants UNREACHABLE. */
 bool check_is_down(const struct check *c);
 
+/* Free what a metric or a result owns (not the struct itself). */
+void metric_clear(struct metric *m);
 void result_clear(struct result *r);
 
 #endif

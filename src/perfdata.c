@@ -40,51 +40,6 @@ pd_control(char c)
 	return (unsigned char)c < 0x20 || c == 0x7f;
 }
 
-/*
- * Length of the decimal number at the start of s, 0 if none.  Same
- * grammar as range.c's (kept static so each file stands alone):
- * strtod() alone would also take "inf", "nan", hex and leading blanks.
- */
-static size_t
-pd_number_len(const char *s)
-{
-	size_t i = 0, digits = 0, e;
-
-	if (s[i] == '+' || s[i] == '-')
-		i++;
-	for (; s[i] >= '0' && s[i] <= '9'; i++)
-		digits++;
-	if (s[i] == '.')
-		for (i++; s[i] >= '0' && s[i] <= '9'; i++)
-			digits++;
-	if (digits == 0)
-		return 0;
-	if (s[i] == 'e' || s[i] == 'E') {
-		e = i + 1;
-		if (s[e] == '+' || s[e] == '-')
-			e++;
-		if (s[e] >= '0' && s[e] <= '9') {
-			while (s[e] >= '0' && s[e] <= '9')
-				e++;
-			i = e;
-		}
-	}
-	return i;
-}
-
-/* Convert the len-byte number at s (already scanned); 0 or -1. */
-static int
-pd_strtod(const char *s, size_t len, double *d)
-{
-	char *end;
-
-	*d = strtod(s, &end);
-	/* A locale whose decimal point is not '.' stops strtod early. */
-	if ((size_t)(end - s) != len || !isfinite(*d))
-		return -1;
-	return 0;
-}
-
 /* min or max: a whole number, or empty for unknown (NAN). */
 static int
 pd_bound(const char *s, double *d)
@@ -95,10 +50,10 @@ pd_bound(const char *s, double *d)
 		*d = NAN;
 		return 0;
 	}
-	len = pd_number_len(s);
+	len = number_len(s);
 	if (len == 0 || s[len] != '\0')
 		return -1;
-	return pd_strtod(s, len, d);
+	return number_parse(s, len, d);
 }
 
 /* warn or crit: a valid range kept as text, or empty (NULL). */
@@ -169,11 +124,11 @@ pd_fields(char *val, struct tocsin_metric *m)
 		pd_unit(f[0] + 1, &ok);
 		return ok ? 0 : -1;
 	}
-	len = pd_number_len(f[0]);
+	len = number_len(f[0]);
 	if (len == 0)
 		return -1;
 	m->unit = pd_unit(f[0] + len, &ok);
-	if (!ok || pd_strtod(f[0], len, &m->value) == -1)
+	if (!ok || number_parse(f[0], len, &m->value) == -1)
 		return -1;
 	m->flags = 0;
 	if (m->unit != NULL && strcmp(m->unit, "c") == 0)

@@ -48,4 +48,14 @@ struct plugin_output {
 int plugin_output_parse(const char *buf, size_t len, struct plugin_output *out);
 void plugin_output_free(struct plugin_output *out);
 
+/*
+ * The number grammar of perfdata and ranges: [+-]digits[.digits]
+ * [e[+-]digits] with a digit on at least one side of the point; no inf,
+ * nan, hex or blanks (which strtod() alone would take).  number_len:
+ * length of such a number at the start of s, 0 if none.  number_parse:
+ * s[0..len) as a whole finite number; 0, or -1.  (src/range.c)
+ */
+size_t number_len(const char *s);
+int number_parse(const char *s, size_t len, double *d);
+
 #endif

@@ -10,13 +10,15 @@
 
 #include <tocsin/plugin.h>
 
+#include "perfdata.h"
+
 /*
  * Length of the decimal number at the start of s ([+-]digits[.digits]
  * [e[+-]digits], digits on at least one side of the point), 0 if none.
  * strtod() alone would also take "inf", "nan", hex and leading blanks.
  */
-static size_t
-range_number_len(const char *s)
+size_t
+number_len(const char *s)
 {
 	size_t i = 0, digits = 0, e;
 
@@ -43,12 +45,12 @@ range_number_len(const char *s)
 }
 
 /* Parse s[0..len) as a whole finite number; 0 or -1. */
-static int
-range_number(const char *s, size_t len, double *d)
+int
+number_parse(const char *s, size_t len, double *d)
 {
 	char *end;
 
-	if (len == 0 || range_number_len(s) != len)
+	if (len == 0 || number_len(s) != len)
 		return -1;
 	*d = strtod(s, &end);
 	/* A locale whose decimal point is not '.' stops strtod early. */
@@ -78,7 +80,7 @@ tocsin_range_parse(const char *text, struct tocsin_range *r)
 	if (colon == NULL) {
 		/* "10": the start is 0, as the guidelines say. */
 		tmp.start = 0;
-		if (range_number(text, strlen(text), &tmp.end) == -1)
+		if (number_parse(text, strlen(text), &tmp.end) == -1)
 			return -1;
 	} else {
 		slen = colon - text;
@@ -86,14 +88,14 @@ tocsin_range_parse(const char *text, struct tocsin_range *r)
 			tmp.start = -INFINITY;
 		else if (slen == 0)
 			tmp.start = 0;	/* ":10" means 0:10 */
-		else if (range_number(text, slen, &tmp.start) == -1)
+		else if (number_parse(text, slen, &tmp.start) == -1)
 			return -1;
 		if (colon[1] == '\0') {
 			/* ":" alone names no bound: a typo, not a range. */
 			if (slen == 0)
 				return -1;
 			tmp.end = INFINITY;
-		} else if (range_number(colon + 1, strlen(colon + 1),
+		} else if (number_parse(colon + 1, strlen(colon + 1),
 		    &tmp.end) == -1)
 			return -1;
 	}

@@ -76,15 +76,6 @@ tocsin_run_data(struct tocsin_run *r)
 	return ((struct run *)r)->data;
 }
 
-static void
-metric_clear(struct metric *m)
-{
-	free(m->name);
-	free(m->unit);
-	free(m->warn);
-	free(m->crit);
-}
-
 static int
 metric_copy(struct metric *dst, const struct tocsin_metric *m)
 {
