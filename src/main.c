@@ -7,6 +7,7 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -164,8 +165,19 @@ reload(void)
 	sched_stop(old);
 	daemon_g.cf = nw;
 	log_set_level(nw->log_level);
+	/*
+	 * libevent adds timer delays to the time it cached before this
+	 * callback; after a long parse that would fire every re-armed timer
+	 * early, all at once.
+	 */
+	event_base_update_cache_time(daemon_g.base);
 	sched_start(nw);
 	conf_free(old);
+	/*
+	 * The parser's tree is freed by now, but glibc keeps the pages: with
+	 * 100 000 checks that was 4.7 KiB of RSS per check, 0.7 KiB in use.
+	 */
+	malloc_trim(0);
 	log_info("configuration reloaded: %u checks, %u hosts", nw->nchecks,
 	    nw->nhosts);
 	notify("READY=1");
@@ -288,6 +300,7 @@ main(int argc, char *argv[])
 		plugins_unload();
 		return 1;
 	}
+	malloc_trim(0);		/* give back the parser's pages (see reload) */
 	if (mkdirs(daemon_g.cf->state_dir, 0750) != 0)
 		fatal("state_dir %s", daemon_g.cf->state_dir);
 	if (!foreground && daemon(0, 0) != 0)

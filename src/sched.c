@@ -369,14 +369,20 @@ next_due(const struct check *c, int64_t now)
 {
 	int64_t iv, next;
 
-	if (!c->st.hard && c->st.state != STATE_OK)
-		return now + c->retry_ms;	/* soft: confirm soon */
+	if (!c->st.hard && c->st.state != STATE_OK)	/* soft: confirm soon */
+		return now + c->retry_ms + jitter(c->retry_ms);
 	iv = c->interval_ms;
-	/* stay on the check's grid; skip slots a slow run overran */
-	next = c->due_ms != 0 ? c->due_ms + iv : now + iv;
+	/*
+	 * Stay on the check's grid, already spread by first_due(); no jitter
+	 * here, or it would add up run after run (+0.5% to the interval).
+	 * Skip the slots a slow run overran.
+	 */
+	if (c->due_ms == 0)
+		return now + iv + jitter(iv);
+	next = c->due_ms + iv;
 	if (next <= now)
 		next = now + iv - ((now - c->due_ms) % iv);
-	return next + jitter(iv);
+	return next;
 }
 
 /* The checks that decide whether c is reachable, run at once (Nagios). */
@@ -563,7 +569,6 @@ void
 sched_transfer(struct config *old, struct config *nw)
 {
 	unsigned i;
-	int64_t now = mono_ms();
 
 	for (i = 0; i < nw->nchecks; i++) {
 		struct check *n = nw->checks[i], *o = conf_check(old, n->name);
@@ -580,8 +585,8 @@ sched_transfer(struct config *old, struct config *nw)
 		if (o->run != NULL || o->queued || o->run_asap)
 			n->run_asap = true;	/* cancelled below: rerun */
 		else if (o->interval_ms == n->interval_ms &&
-		    o->retry_ms == n->retry_ms && o->due_ms > now)
-			n->due_ms = o->due_ms;
+		    o->retry_ms == n->retry_ms)
+			n->due_ms = o->due_ms;	/* overdue: runs at once */
 	}
 }
 
