@@ -15,10 +15,11 @@
  * linear in the number of checks (measured: ~10 ms per 1,000 checks with
  * two metrics each); a chunked reply could bound that if it ever matters.
  *
- * Routing: one generic callback looks the path up in api_routes[] below,
- * so an endpoint is one line there plus its handler.  Every reply, errors
- * included, is JSON with Content-Type: application/json and
- * Cache-Control: no-store; errors are {"error":"message"}.  A few errors
+ * Routing: one generic callback looks the path up in the route table
+ * (api_route_add(): the core's routes here, each module adds its own).
+ * Every reply, errors included, is JSON with Content-Type:
+ * application/json (except what a module sends as PNG, SVG, HTML or
+ * text) and Cache-Control: no-store; errors are {"error":"message"}.  A few errors
  * are evhttp's own and not JSON: a request line or headers it cannot
  * parse (400), headers or body over the limits set in api_new(), and a
  * method outside GET/POST/HEAD.
@@ -60,31 +61,86 @@ struct api {
 	struct evhttp *http;
 };
 
-typedef void api_handler(struct api *, struct evhttp_request *,
-    const char *rest);
-
 static api_handler api_get_status;
 static api_handler api_get_checks;
 static api_handler api_get_check;
 
 /*
- * The routes, tried in order.  A path ending in '/' is a prefix: it
- * matches longer paths only, and the handler gets the rest of the path
- * still percent-encoded (it decodes what it takes as a name).  Otherwise
- * the path must match exactly.  A GET route also answers HEAD
- * (api_reply() drops the body).  A path that some route knows, but not
- * with the request's method, gets 405 with an Allow header listing the
- * methods that do exist for it.
+ * The routes, tried in the order they were added (api_route_add()).  A
+ * path ending in '/' is a prefix: it matches longer paths only, and the
+ * handler gets the rest of the path still percent-encoded (it decodes
+ * what it takes as a name).  Otherwise the path must match exactly.  A
+ * GET route also answers HEAD (api_reply() drops the body).  A path that
+ * some route knows, but not with the request's method, gets 405 with an
+ * Allow header listing the methods that do exist for it.  Modules add
+ * their routes once, at start-up; the table outlives reloads and api
+ * instances.
  */
-static const struct api_route {
+struct api_route {
 	enum evhttp_cmd_type method;
-	const char *path;
+	char *path;
+	unsigned flags;
 	api_handler *handler;
-} api_routes[] = {
-	{ EVHTTP_REQ_GET, "/api/v1/status", api_get_status },
-	{ EVHTTP_REQ_GET, "/api/v1/checks", api_get_checks },
-	{ EVHTTP_REQ_GET, "/api/v1/checks/", api_get_check },
+	void *arg;
 };
+static struct api_route *api_routes;
+static unsigned api_nroutes;
+static bool api_core_added;
+
+static int api_core_routes(void);
+
+int
+api_route_add(enum evhttp_cmd_type method, const char *path, unsigned flags,
+    api_handler *handler, void *arg)
+{
+	struct api_route *v, *r;
+
+	if (!api_core_added && api_core_routes() == -1)
+		return -1;
+	v = reallocarray(api_routes, api_nroutes + 1, sizeof(*v));
+	if (v == NULL)
+		return -1;
+	api_routes = v;
+	r = &api_routes[api_nroutes];
+	if ((r->path = strdup(path)) == NULL)
+		return -1;
+	r->method = method;
+	r->flags = flags;
+	r->handler = handler;
+	r->arg = arg;
+	api_nroutes++;
+	return 0;
+}
+
+void
+api_routes_clear(void)
+{
+	unsigned i;
+
+	for (i = 0; i < api_nroutes; i++)
+		free(api_routes[i].path);
+	free(api_routes);
+	api_routes = NULL;
+	api_nroutes = 0;
+	api_core_added = false;
+}
+
+/* The core's own routes, added before any module's. */
+static int
+api_core_routes(void)
+{
+	if (api_core_added)
+		return 0;
+	api_core_added = true;
+	if (api_route_add(EVHTTP_REQ_GET, "/api/v1/status", 0,
+	    api_get_status, NULL) == -1 ||
+	    api_route_add(EVHTTP_REQ_GET, "/api/v1/checks", 0,
+	    api_get_checks, NULL) == -1 ||
+	    api_route_add(EVHTTP_REQ_GET, "/api/v1/checks/", 0,
+	    api_get_check, NULL) == -1)
+		return -1;
+	return 0;
+}
 
 /* ---- JSON values ---------------------------------------------------- */
 
@@ -127,7 +183,7 @@ api_utf8_len(const unsigned char *s)
  * replaced by U+FFFD rather than dropped.
  * RETURN VALUE: a new reference, or NULL when out of memory.
  */
-static json_t *
+json_t *
 api_str(const char *s)
 {
 	const unsigned char *p;
@@ -158,7 +214,7 @@ api_str(const char *s)
 }
 
 /* A JSON number, or null for NAN and infinities (json_real refuses them). */
-static json_t *
+json_t *
 api_num(double d)
 {
 	return isfinite(d) ? json_real(d) : json_null();
@@ -170,7 +226,7 @@ api_num(double d)
  * strtod() alone would also take " 80", "0x50", "inf" and "nan"; none of
  * those is a plain number to an operator, so they stay text too.
  */
-static json_t *
+json_t *
 api_threshold(const char *text)
 {
 	char *end;
@@ -200,7 +256,7 @@ api_rfc3339(time_t t, char *buf, size_t len)
 }
 
 /* A wall-clock time as RFC 3339 UTC, or null for 0 ("never"). */
-static json_t *
+json_t *
 api_time(time_t t)
 {
 	char buf[64];
@@ -211,7 +267,7 @@ api_time(time_t t)
 }
 
 /* Milliseconds as seconds: an integer when whole ("30"), else "2.5". */
-static json_t *
+json_t *
 api_seconds(int64_t ms)
 {
 	if (ms % 1000 == 0)
@@ -224,7 +280,7 @@ api_seconds(int64_t ms)
  * instead of a check after each, a failure (v NULL from an allocation, or
  * the set itself) is remembered in *err and the reply becomes a 500.
  */
-static void
+void
 api_set(json_t *o, const char *key, json_t *v, int *err)
 {
 	if (v == NULL || json_object_set_new(o, key, v) == -1)
@@ -232,7 +288,7 @@ api_set(json_t *o, const char *key, json_t *v, int *err)
 }
 
 /* Appends v to array a, stealing v; failures as in api_set(). */
-static void
+void
 api_append(json_t *a, json_t *v, int *err)
 {
 	if (v == NULL || json_array_append_new(a, v) == -1)
@@ -252,13 +308,20 @@ api_dump_cb(const char *buf, size_t size, void *data)
  * Every reply goes through here so that every one carries the same
  * headers.
  */
-static void
+void
 api_send(struct evhttp_request *req, int code, struct evbuffer *buf)
+{
+	api_send_type(req, code, "application/json", buf);
+}
+
+void
+api_send_type(struct evhttp_request *req, int code, const char *type,
+    struct evbuffer *buf)
 {
 	struct evkeyvalq *h = evhttp_request_get_output_headers(req);
 	char len[32];
 
-	evhttp_add_header(h, "Content-Type", "application/json");
+	evhttp_add_header(h, "Content-Type", type);
 	evhttp_add_header(h, "Cache-Control", "no-store");
 	/*
 	 * libevent 2.1 writes whatever body it is given, HEAD or not, and
@@ -277,7 +340,7 @@ api_send(struct evhttp_request *req, int code, struct evbuffer *buf)
  * Sends body (a reference this function steals) with status code.  A
  * NULL body means building it ran out of memory: that becomes a 500.
  */
-static void
+void
 api_reply(struct evhttp_request *req, int code, json_t *body)
 {
 	static const char oom[] = "{\"error\":\"out of memory\"}";
@@ -302,7 +365,7 @@ api_reply(struct evhttp_request *req, int code, json_t *body)
 }
 
 /* Replies {"error": printf(fmt, …)} with status code. */
-static void __attribute__((format(printf, 3, 4)))
+void
 api_error(struct evhttp_request *req, int code, const char *fmt, ...)
 {
 	json_t *body;
@@ -333,7 +396,7 @@ api_error(struct evhttp_request *req, int code, const char *fmt, ...)
 /* ---- checks --------------------------------------------------------- */
 
 /* Returns a new metric object, or NULL when out of memory. */
-static json_t *
+json_t *
 api_metric_json(const struct metric *m)
 {
 	json_t *o;
@@ -359,7 +422,7 @@ api_metric_json(const struct metric *m)
  * Returns a new CHECK object (DESIGN.md, "HTTP API"), or NULL when out of
  * memory.
  */
-static json_t *
+json_t *
 api_check_json(const struct check *c)
 {
 	const struct check_status *st = &c->st;
@@ -519,7 +582,7 @@ api_filter_match(const struct api_filter *f, const struct check *c)
 
 /* GET /api/v1/status */
 static void
-api_get_status(struct api *api, struct evhttp_request *req, const char *rest)
+api_get_status(struct evhttp_request *req, const char *rest, void *arg)
 {
 	const struct config *cf = daemon_g.cf;
 	unsigned count[STATE_COUNT] = { 0 };
@@ -528,7 +591,7 @@ api_get_status(struct api *api, struct evhttp_request *req, const char *rest)
 	time_t now;
 	int err = 0;
 
-	(void)api;
+	(void)arg;
 	(void)rest;
 	if (cf != NULL)
 		nchecks = cf->nchecks;
@@ -581,7 +644,7 @@ api_get_status(struct api *api, struct evhttp_request *req, const char *rest)
 
 /* GET /api/v1/checks[?state=S[,S…]][&group=G][&type=T[,T…]] */
 static void
-api_get_checks(struct api *api, struct evhttp_request *req, const char *rest)
+api_get_checks(struct evhttp_request *req, const char *rest, void *arg)
 {
 	const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
 	const struct config *cf = daemon_g.cf;
@@ -593,7 +656,7 @@ api_get_checks(struct api *api, struct evhttp_request *req, const char *rest)
 	json_t *o;
 	int err;
 
-	(void)api;
+	(void)arg;
 	(void)rest;
 	TAILQ_INIT(&q);
 	if (query != NULL && evhttp_parse_query_str(query, &q) == -1) {
@@ -638,24 +701,14 @@ api_get_checks(struct api *api, struct evhttp_request *req, const char *rest)
 
 /* GET /api/v1/checks/NAME, NAME percent-encoded in rest. */
 static void
-api_get_check(struct api *api, struct evhttp_request *req, const char *rest)
+api_get_check(struct evhttp_request *req, const char *rest, void *arg)
 {
 	const struct check *c = NULL;
 	char *name;
-	size_t len;
 
-	(void)api;
-	/* In a path '+' is a plus, not a space. */
-	if ((name = evhttp_uridecode(rest, 0, &len)) == NULL) {
-		api_reply(req, HTTP_INTERNAL, NULL);
+	(void)arg;
+	if ((name = api_path_name(req, rest, "check")) == NULL)
 		return;
-	}
-	if (strlen(name) != len) {
-		api_error(req, HTTP_BADREQUEST, "malformed check name: %s",
-		    rest);
-		free(name);
-		return;
-	}
 	if (daemon_g.cf != NULL)
 		c = conf_check(daemon_g.cf, name);
 	if (c == NULL)
@@ -663,6 +716,61 @@ api_get_check(struct api *api, struct evhttp_request *req, const char *rest)
 	else
 		api_reply(req, HTTP_OK, api_check_json(c));
 	free(name);
+}
+
+/* ---- request helpers ------------------------------------------------ */
+
+char *
+api_path_name(struct evhttp_request *req, const char *rest, const char *what)
+{
+	char *name;
+	size_t len;
+
+	/* In a path '+' is a plus, not a space. */
+	if ((name = evhttp_uridecode(rest, 0, &len)) == NULL) {
+		api_reply(req, HTTP_INTERNAL, NULL);
+		return NULL;
+	}
+	if (strlen(name) != len || len == 0) {
+		api_error(req, HTTP_BADREQUEST, "malformed %s name: %s", what,
+		    rest);
+		free(name);
+		return NULL;
+	}
+	return name;
+}
+
+json_t *
+api_body_json(struct evhttp_request *req)
+{
+	struct evbuffer *in = evhttp_request_get_input_buffer(req);
+	size_t n = evbuffer_get_length(in);
+	json_error_t jerr;
+	json_t *body;
+	const char *text;
+
+	if (n == 0) {
+		api_error(req, HTTP_BADREQUEST, "a JSON object body is "
+		    "required");
+		return NULL;
+	}
+	if ((text = (const char *)evbuffer_pullup(in, -1)) == NULL) {
+		api_reply(req, HTTP_INTERNAL, NULL);
+		return NULL;
+	}
+	body = json_loadb(text, n, JSON_REJECT_DUPLICATES, &jerr);
+	if (body == NULL) {
+		api_error(req, HTTP_BADREQUEST, "malformed JSON at line %d "
+		    "column %d: %s", jerr.line, jerr.column, jerr.text);
+		return NULL;
+	}
+	if (!json_is_object(body)) {
+		json_decref(body);
+		api_error(req, HTTP_BADREQUEST, "the body must be a JSON "
+		    "object");
+		return NULL;
+	}
+	return body;
 }
 
 /* ---- routing -------------------------------------------------------- */
@@ -724,11 +832,11 @@ api_dispatch(struct evhttp_request *req, void *arg)
 	}
 	if (want == EVHTTP_REQ_HEAD)
 		want = EVHTTP_REQ_GET;
-	for (i = 0; i < sizeof(api_routes) / sizeof(api_routes[0]); i++) {
+	for (i = 0; i < api_nroutes; i++) {
 		if ((rest = api_route_match(&api_routes[i], path)) == NULL)
 			continue;
 		if (api_routes[i].method == want) {
-			api_routes[i].handler(arg, req, rest);
+			api_routes[i].handler(req, rest, api_routes[i].arg);
 			return;
 		}
 		allowed |= api_routes[i].method;
@@ -832,6 +940,10 @@ api_new(struct event_base *base, const char *listen)
 	char *host = NULL;
 	uint16_t port;
 
+	if (api_core_routes() == -1) {
+		log_warnx("api: out of memory");
+		return NULL;
+	}
 	if (api_parse_listen(listen, &host, &port) == -1)
 		return NULL;
 	if ((api = calloc(1, sizeof(*api))) == NULL) {

@@ -1,12 +1,25 @@
 /*
  * api.h — the HTTP API (evhttp + jansson) on api.listen.  Reads the
  * config in force through daemon_g; never blocks the loop.
+ *
+ * Modules that own state (incidents, metrics, paging) serve their own
+ * endpoints: at start-up they add routes with api_route_add() and build
+ * their replies with the helpers below, so every answer has the same
+ * headers, error shape ({"error":"message"}) and JSON conventions.
  */
 #ifndef TOCSIN_API_H
 #define TOCSIN_API_H
 
+#include <stdint.h>
+#include <time.h>
+
+#include <event2/http.h>
+#include <jansson.h>
+
 struct event_base;
 struct api;
+struct check;
+struct metric;
 
 /*
  * api_new — bind listen ("HOST:PORT", "[v6]:PORT") and serve.
@@ -14,5 +27,60 @@ struct api;
  */
 struct api *api_new(struct event_base *base, const char *listen);
 void api_free(struct api *api);
+
+/*
+ * A handler answers req (exactly once, now or later).  rest: for a prefix
+ * route (path ending in '/'), the rest of the path, still percent-encoded;
+ * "" for an exact route.  arg: as given to api_route_add().
+ */
+typedef void api_handler(struct evhttp_request *req, const char *rest,
+    void *arg);
+
+#define API_MUTATES	0x1	/* changes state: needs the bearer token */
+
+/*
+ * api_route_add — serve method + path with handler.  Routes are tried in
+ * the order added (the core's own first); see api.c for matching rules.
+ * RETURN VALUE: 0, or -1 (out of memory).
+ */
+int api_route_add(enum evhttp_cmd_type method, const char *path,
+    unsigned flags, api_handler *handler, void *arg);
+void api_routes_clear(void);
+
+/* Replies.  api_reply steals body; a NULL body becomes a 500. */
+void api_reply(struct evhttp_request *req, int code, json_t *body);
+void api_error(struct evhttp_request *req, int code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/* Sends buf (a JSON text, kept by the caller) with code. */
+void api_send(struct evhttp_request *req, int code, struct evbuffer *buf);
+/* The same with another Content-Type (a PNG, text/plain, HTML). */
+void api_send_type(struct evhttp_request *req, int code, const char *type,
+    struct evbuffer *buf);
+
+/*
+ * Request helpers.  Each answers the request itself (400/500) and returns
+ * NULL when it fails, so a handler just returns.
+ * api_path_name: the percent-decoded name in rest (free it).
+ * api_body_json: the body parsed as a JSON object (json_decref it).
+ */
+char *api_path_name(struct evhttp_request *req, const char *rest,
+    const char *what);
+json_t *api_body_json(struct evhttp_request *req);
+
+/*
+ * JSON values; each returns a new reference or NULL (out of memory).
+ * api_str: a string with invalid UTF-8 replaced; NULL → null.
+ * api_num: a number, or null for NaN/inf.  api_time: RFC 3339 UTC or
+ * null for 0.  api_set/api_append: add v (stolen) and set *err on failure.
+ */
+json_t *api_str(const char *s);
+json_t *api_num(double d);
+json_t *api_time(time_t t);
+json_t *api_seconds(int64_t ms);
+json_t *api_threshold(const char *text);
+void api_set(json_t *o, const char *key, json_t *v, int *err);
+void api_append(json_t *a, json_t *v, int *err);
+json_t *api_check_json(const struct check *c);
+json_t *api_metric_json(const struct metric *m);
 
 #endif

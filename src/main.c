@@ -346,6 +346,7 @@ out:
 	sched_shutdown();
 	child_shutdown();
 	bus_unsubscribe_all();
+	api_routes_clear();
 	conf_free(daemon_g.cf);
 	plugins_unload();
 	event_base_free(daemon_g.base);
