@@ -63,6 +63,9 @@ struct parse_ctx {
 	void *positions;	/* tsearch tree of struct pos */
 	void *check_names;	/* tsearch tree of struct seen */
 	void *host_names;
+	void *mod_names;	/* "SECTION TITLE" of module sections */
+	struct tocsin_conf **subs;	/* from conf_sub(), freed at the end */
+	unsigned nsubs;
 	char **files;		/* interned file names */
 	unsigned nfiles;
 	int include_depth;
@@ -81,6 +84,50 @@ struct tocsin_conf {
 	struct parse_ctx *ctx;
 	int nerrors;
 };
+
+static void opts_free(cfg_opt_t *v);
+static void required_keys(cfg_t *sec, const struct tocsin_option *opts);
+
+/* ---- sections owned by core modules (conf_section_register) -------- */
+
+static const struct conf_section *mod_secs[CONF_MAX_SECTIONS];
+static unsigned nmod_secs;
+
+int
+conf_section_register(const struct conf_section *s)
+{
+	unsigned i;
+
+	for (i = 0; i < nmod_secs; i++)
+		if (strcmp(mod_secs[i]->name, s->name) == 0)
+			return mod_secs[i] == s ? 0 : -1;
+	if (nmod_secs == CONF_MAX_SECTIONS)
+		return -1;
+	mod_secs[nmod_secs++] = s;
+	return 0;
+}
+
+static const struct conf_section *
+mod_section(const char *name)
+{
+	unsigned i;
+
+	for (i = 0; i < nmod_secs; i++)
+		if (strcmp(mod_secs[i]->name, name) == 0)
+			return mod_secs[i];
+	return NULL;
+}
+
+void *
+conf_section_state(const struct config *cf, const char *name)
+{
+	unsigned i;
+
+	for (i = 0; cf != NULL && i < nmod_secs; i++)
+		if (strcmp(mod_secs[i]->name, name) == 0)
+			return cf->mod_state[i];
+	return NULL;
+}
 
 /* ---- positions and errors ----------------------------------------- */
 
@@ -451,6 +498,34 @@ cb_open(cfg_t *cfg, cfg_opt_t *opt, const char *value, void *result)
 	pos_record(cfg, opt->name);
 	if (cfg->title == NULL)
 		return 0;
+	if (mod_section(cfg->name) != NULL) {
+		/* a module's titled section: names are per section kind */
+		char *k;
+
+		if (asprintf(&k, "%s %s", cfg->name, cfg->title) < 0)
+			return 0;
+		key.name = k;
+		found = tfind(&key, &pctx->mod_names, seen_cmp);
+		if (found != NULL) {
+			conf_err_here(cfg, "duplicate %s name \"%s\" (first "
+			    "defined at %s:%d)", cfg->name, cfg->title,
+			    (*found)->file, (*found)->line);
+			free(k);
+			return 0;
+		}
+		if ((s = malloc(sizeof(*s))) == NULL) {
+			free(k);
+			return 0;
+		}
+		s->name = k;
+		s->file = intern_file(cfg->filename);
+		s->line = cfg->line;
+		if (tsearch(s, &pctx->mod_names, seen_cmp) == NULL) {
+			free(k);
+			free(s);
+		}
+		return 0;
+	}
 	if (strcmp(cfg->name, "host") == 0) {
 		tree = &pctx->host_names;
 		what = "host";
@@ -833,6 +908,30 @@ type_options(const struct tocsin_check_type *t, struct conf_errors *errs)
 	return o.v;
 }
 
+/* Options of a module section, its nested sections included. */
+static cfg_opt_t *
+mod_options(const struct conf_section *ms)
+{
+	struct optv o = { NULL, 0, false };
+	const struct tocsin_option *p;
+	const struct conf_section *sub;
+	cfg_opt_t *opt;
+
+	optv_hook(&o);
+	for (p = ms->options; p != NULL && p->name != NULL; p++)
+		optv_typed(&o, p->name, p->type, p->def, p->flags);
+	for (sub = ms->subsections; sub != NULL && sub->name != NULL; sub++)
+		if ((opt = optv_add(&o, sub->name, CFGT_SEC, CFGF_MULTI |
+		    (sub->titled ? CFGF_TITLE : 0))) != NULL &&
+		    (opt->subopts = mod_options(sub)) == NULL)
+			o.oom = true;
+	if (o.oom) {
+		opts_free(o.v);
+		return NULL;
+	}
+	return o.v;
+}
+
 /* ---- reading values ----------------------------------------------- */
 
 static bool
@@ -964,7 +1063,7 @@ tocsin_conf_error(struct tocsin_conf *cf, const char *key, const char *fmt,
     ...)
 {
 	va_list ap;
-	char *msg;
+	char *msg, label[256];
 	const char *file;
 	int line;
 
@@ -973,15 +1072,72 @@ tocsin_conf_error(struct tocsin_conf *cf, const char *key, const char *fmt,
 		msg = NULL;
 	va_end(ap);
 	pos_get(cf->sec, key, &file, &line);
+	sec_label(cf->sec, label, sizeof(label));
 	if (key != NULL)
-		conf_errorf(cf->ctx->errs, "%s:%d: %s \"%s\": %s: %s", file,
-		    line, cf->sec->name, cf->sec->title, key,
-		    msg ? msg : "?");
+		conf_errorf(cf->ctx->errs, "%s:%d: %s: %s: %s", file, line,
+		    label, key, msg ? msg : "?");
 	else
-		conf_errorf(cf->ctx->errs, "%s:%d: %s \"%s\": %s", file, line,
-		    cf->sec->name, cf->sec->title, msg ? msg : "?");
+		conf_errorf(cf->ctx->errs, "%s:%d: %s: %s", file, line, label,
+		    msg ? msg : "?");
 	free(msg);
 	cf->nerrors++;
+}
+
+void
+conf_where(struct tocsin_conf *cf, const char *key, const char **file,
+    int *line)
+{
+	pos_get(cf->sec, key, file, line);
+}
+
+const char *
+conf_title(struct tocsin_conf *cf)
+{
+	return cf->sec->title;
+}
+
+unsigned
+conf_sub_count(struct tocsin_conf *cf, const char *name)
+{
+	return cfg_size(cf->sec, name);
+}
+
+struct tocsin_conf *
+conf_sub(struct tocsin_conf *cf, const char *name, unsigned i)
+{
+	struct tocsin_conf *sub, **v;
+	const struct conf_section *ms, *s;
+	cfg_t *sec;
+
+	if ((sec = cfg_getnsec(cf->sec, name, i)) == NULL)
+		return NULL;
+	if ((sub = calloc(1, sizeof(*sub))) == NULL)
+		return NULL;
+	if ((v = reallocarray(cf->ctx->subs, cf->ctx->nsubs + 1,
+	    sizeof(*v))) == NULL) {
+		free(sub);
+		return NULL;
+	}
+	cf->ctx->subs = v;
+	v[cf->ctx->nsubs++] = sub;
+	sub->sec = sec;
+	sub->ctx = cf->ctx;
+	/* the nested section's own required keys */
+	for (ms = mod_section(cf->sec->name), s = ms ? ms->subsections : NULL;
+	    s != NULL && s->name != NULL; s++)
+		if (strcmp(s->name, name) == 0) {
+			unsigned before = cf->ctx->errs->n;
+
+			required_keys(sec, s->options);
+			sub->nerrors += cf->ctx->errs->n - before;
+		}
+	return sub;
+}
+
+int
+conf_nerrors(struct tocsin_conf *cf)
+{
+	return cf->nerrors;
 }
 
 const char *
@@ -1433,9 +1589,22 @@ root_options(bool types, struct conf_errors *errs)
 			    t->name);
 			continue;
 		}
+		if (mod_section(t->name) != NULL) {
+			conf_errorf(errs, "check type \"%s\": name is used by "
+			    "a section of the core", t->name);
+			continue;
+		}
 		if ((opt = optv_add(&root, t->name, CFGT_SEC,
 		    CFGF_MULTI | CFGF_TITLE)) != NULL)
 			opt->subopts = type_options(t, errs);
+	}
+	for (i = 0; types && i < nmod_secs; i++) {
+		const struct conf_section *ms = mod_secs[i];
+
+		if ((opt = optv_add(&root, ms->name, CFGT_SEC, ms->titled ?
+		    CFGF_MULTI | CFGF_TITLE : CFGF_NONE)) != NULL &&
+		    (opt->subopts = mod_options(ms)) == NULL)
+			root.oom = true;
 	}
 	if (root.oom || d.oom || a.oom || h.oom) {
 		opts_free(root.v);
@@ -1470,6 +1639,10 @@ ctx_free(struct parse_ctx *ctx)
 	tdestroy(ctx->positions, free);
 	tdestroy(ctx->check_names, seen_free);
 	tdestroy(ctx->host_names, seen_free);
+	tdestroy(ctx->mod_names, seen_free);
+	for (i = 0; i < ctx->nsubs; i++)
+		free(ctx->subs[i]);
+	free(ctx->subs);
 	for (i = 0; i < ctx->nfiles; i++)
 		free(ctx->files[i]);
 	free(ctx->files);
@@ -1645,6 +1818,41 @@ configure_checks(struct config *cf)
 	}
 }
 
+/*
+ * Sections of core modules, in registration order and then file order;
+ * each module's finish() runs after all of its sections are loaded, when
+ * the checks and hosts are known, to check its cross-references.
+ */
+static void
+load_modules(struct config *cf, cfg_t *root)
+{
+	struct tocsin_conf tc;
+	unsigned i, j, n;
+
+	for (i = 0; i < nmod_secs; i++) {
+		const struct conf_section *ms = mod_secs[i];
+
+		n = cfg_size(root, ms->name);
+		for (j = 0; j < n; j++) {
+			cfg_t *sec = cfg_getnsec(root, ms->name, j);
+			unsigned before = pctx->errs->n;
+
+			required_keys(sec, ms->options);
+			if (pctx->errs->n != before)
+				continue;
+			tc.sec = sec;
+			tc.chk = NULL;
+			tc.ctx = pctx;
+			tc.nerrors = 0;
+			if (ms->load(cf, &tc, &cf->mod_state[i]) != 0 &&
+			    pctx->errs->n == before)
+				conf_err_at(sec, NULL, "invalid section");
+		}
+		if (ms->finish != NULL)
+			ms->finish(cf, &cf->mod_state[i], pctx->errs);
+	}
+}
+
 static cfg_t *
 parse_file(const char *path, cfg_opt_t *opts, unsigned flags)
 {
@@ -1706,6 +1914,7 @@ conf_load(const char *path, struct conf_errors *errs)
 	host_cycles(cf);
 	check_cycles(cf);
 	configure_checks(cf);
+	load_modules(cf, root);
 out:
 	if (cf != NULL) {
 		for (i = 0; i < cf->nchecks; i++)
@@ -1791,6 +2000,9 @@ conf_free(struct config *cf)
 		host_free(cf->hosts[i]);
 	free(cf->hosts);
 	strlist_free(cf->concurrency, cf->nconcurrency);
+	for (i = 0; i < nmod_secs; i++)
+		if (cf->mod_state[i] != NULL && mod_secs[i]->free != NULL)
+			mod_secs[i]->free(cf->mod_state[i]);
 	free(cf->path);
 	free(cf->state_dir);
 	free(cf->plugin_dir);

@@ -12,6 +12,8 @@
 
 #include "check.h"
 
+#define CONF_MAX_SECTIONS 16
+
 struct conf_errors {
 	char **msgs;
 	unsigned n;
@@ -35,7 +37,56 @@ struct config {
 	/* daemon { concurrency = {"type=N"} } overrides */
 	char **concurrency;
 	unsigned nconcurrency;
+	/* each core module's own config (conf_section_state()) */
+	void *mod_state[CONF_MAX_SECTIONS];
 };
+
+/*
+ * Top-level sections owned by core modules (incidents { }, channel "x"
+ * { }, …).  A module registers its section before the first conf_load();
+ * conf.c parses it with the same option table and FILE:LINE errors as a
+ * plugin's check options, and hands each parsed section to load().
+ *
+ * titled: `NAME "TITLE" { }`, any number, duplicate titles reported;
+ * else one untitled `NAME { }` that always exists (defaults apply), so
+ * load() runs once even when the file does not mention it.
+ * subsections: nested sections (`step { }`), read with conf_sub().
+ * load(): read with tocsin_conf_*(), report with tocsin_conf_error();
+ * *state is the module's own object for this config, NULL at first —
+ * allocate it on the first call.  Positions (conf_where) and the
+ * tocsin_conf are valid only during conf_load().  RETURN VALUE: 0, or -1
+ * (after reporting why).
+ * finish(): optional, after every section of this kind and every check
+ * and host is loaded, for cross-references; report with conf_errorf()
+ * as "FILE:LINE: message" (keep the positions load() saw).
+ * free(): frees *state with the config.
+ */
+struct tocsin_conf;
+struct conf_section {
+	const char *name;
+	bool titled;
+	const struct tocsin_option *options;	/* ends with name NULL */
+	const struct conf_section *subsections;	/* ends with name NULL */
+	int (*load)(struct config *cf, struct tocsin_conf *sec, void **state);
+	void (*finish)(struct config *cf, void **state,
+	    struct conf_errors *errs);
+	void (*free)(void *state);
+};
+
+/* RETURN VALUE: 0, or -1 (a different section has that name, or full). */
+int conf_section_register(const struct conf_section *s);
+/* The state load() made for section kind name in cf, or NULL. */
+void *conf_section_state(const struct config *cf, const char *name);
+/* During load(): the title (NULL if untitled), a key's FILE:LINE. */
+const char *conf_title(struct tocsin_conf *sec);
+void conf_where(struct tocsin_conf *sec, const char *key, const char **file,
+    int *line);
+/* Nested sections: how many named name, and the i-th (NULL if none). */
+unsigned conf_sub_count(struct tocsin_conf *sec, const char *name);
+struct tocsin_conf *conf_sub(struct tocsin_conf *sec, const char *name,
+    unsigned i);
+/* Errors reported so far through tocsin_conf_error() on sec. */
+int conf_nerrors(struct tocsin_conf *sec);
 
 /*
  * conf_load — read and validate path.  Plugins must be loaded (types

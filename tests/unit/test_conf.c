@@ -294,6 +294,98 @@ test_unknown_check_type_is_reported(void)
 	conf_errors_free(&e);
 }
 
+/* ---- a core module's own sections (conf_section_register) ---------- */
+
+static const struct tocsin_option m_step_opts[] = {
+	{ "after", TOCSIN_OPT_DURATION, "0s", 0, "delay" },
+	{ "notify", TOCSIN_OPT_STR_LIST, NULL, TOCSIN_OPT_REQUIRED, "who" },
+	{ NULL, TOCSIN_OPT_END, NULL, 0, NULL },
+};
+static const struct conf_section m_subs[] = {
+	{ "step", false, m_step_opts, NULL, NULL, NULL, NULL },
+	{ NULL, false, NULL, NULL, NULL, NULL, NULL },
+};
+static const struct tocsin_option m_opts[] = {
+	{ "repeat", TOCSIN_OPT_INT, "0", 0, "repeats" },
+	{ NULL, TOCSIN_OPT_END, NULL, 0, NULL },
+};
+
+struct m_state {
+	char titles[128];
+	long steps_after_ms;
+	unsigned nsteps;
+	int finished;
+};
+
+static int
+m_load(struct config *cf, struct tocsin_conf *sec, void **state)
+{
+	struct m_state *st = *state;
+	unsigned i, n;
+
+	(void)cf;
+	if (st == NULL && (st = *state = calloc(1, sizeof(*st))) == NULL)
+		return -1;
+	if (tocsin_conf_int(sec, "repeat") < 0) {
+		tocsin_conf_error(sec, "repeat", "must be >= 0");
+		return -1;
+	}
+	strncat(st->titles, conf_title(sec),
+	    sizeof(st->titles) - strlen(st->titles) - 1);
+	n = conf_sub_count(sec, "step");
+	for (i = 0; i < n; i++) {
+		struct tocsin_conf *step = conf_sub(sec, "step", i);
+
+		st->steps_after_ms += tocsin_conf_duration_ms(step, "after");
+		st->nsteps++;
+	}
+	return 0;
+}
+
+static void
+m_finish(struct config *cf, void **state, struct conf_errors *errs)
+{
+	(void)cf;
+	(void)errs;
+	if (*state != NULL)
+		((struct m_state *)*state)->finished++;
+}
+
+static const struct conf_section m_section = {
+	"policy", true, m_opts, m_subs, m_load, m_finish, free,
+};
+
+static void
+test_module_section_is_parsed_and_checked(void)
+{
+	struct conf_errors e = { NULL, 0 };
+	struct config *cf;
+	struct m_state *st;
+	char pre[600];
+
+	cf = load("mod.conf", "web \"a\" { url = \"http://a\" }\n"
+	    "policy \"p1\" {\n  step { after = 1m notify = { \"x\" } }\n"
+	    "  step { after = 2s notify = { \"y\" } }\n  repeat = 2\n}\n"
+	    "policy \"p2\" { }\n", &e);
+	CHECK(cf != NULL && e.n == 0);
+	st = conf_section_state(cf, "policy");
+	CHECK(st != NULL && strcmp(st->titles, "p1p2") == 0);
+	CHECK(st != NULL && st->nsteps == 2 && st->steps_after_ms == 62000);
+	CHECK(st != NULL && st->finished == 1);
+	conf_free(cf);
+
+	CHECK(load("mod2.conf", "policy \"p\" { repeat = -1 }\n"
+	    "policy \"q\" {\n  step { after = 1m }\n}\n"
+	    "policy \"r\" { }\npolicy \"r\" { }\n", &e) == NULL);
+	snprintf(pre, sizeof(pre), "%s/mod2.conf:1: ", dir);
+	CHECK(has_error(&e, pre, "policy \"p\": repeat: must be >= 0"));
+	snprintf(pre, sizeof(pre), "%s/mod2.conf:3: ", dir);
+	CHECK(has_error(&e, pre, "step: missing required key \"notify\""));
+	snprintf(pre, sizeof(pre), "%s/mod2.conf:6: ", dir);
+	CHECK(has_error(&e, pre, "duplicate policy name \"r\""));
+	conf_errors_free(&e);
+}
+
 int
 main(void)
 {
@@ -302,7 +394,8 @@ main(void)
 	snprintf(dir, sizeof(dir), "/tmp/tocsin-test-conf-XXXXXX");
 	if (mkdtemp(dir) == NULL)
 		return 1;
-	if (tocsin_register_type(&t_type) != 0)
+	if (tocsin_register_type(&t_type) != 0 ||
+	    conf_section_register(&m_section) != 0)
 		return 1;
 	RUN(test_durations_parse_every_unit);
 	RUN(test_valid_config_loads_with_defaults);
@@ -314,6 +407,7 @@ main(void)
 	RUN(test_diamond_is_not_a_cycle);
 	RUN(test_include_glob_is_relative_and_sorted);
 	RUN(test_unknown_check_type_is_reported);
+	RUN(test_module_section_is_parsed_and_checked);
 	plugins_unload();
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
 	if (system(cmd) != 0)

@@ -1,0 +1,117 @@
+/*
+ * incident.h — the incident log (SQLite, state_dir/incidents.db) and the
+ * correlator that turns hard state changes into ITIL incidents.
+ *
+ * Owns the database connection.  Writes of one loop iteration share one
+ * transaction, committed before the loop next sleeps (a zero-delay event),
+ * so a storm of changes costs one commit per iteration.  Other modules
+ * that keep durable data next to the incidents (the notifier's outbox)
+ * use the same connection through incident_db() and write inside
+ * incident_begin(): their rows commit atomically with the incident change
+ * that caused them, so "incident opened" and "page due" are never
+ * separated by a crash.
+ */
+#ifndef TOCSIN_INCIDENT_H
+#define TOCSIN_INCIDENT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <time.h>
+
+#include <jansson.h>
+#include <sqlite3.h>
+
+struct event_base;
+struct config;
+
+enum incident_status {
+	INC_OPEN = 0,
+	INC_ACKNOWLEDGED,
+	INC_RESOLVED,
+	INC_CLOSED,
+};
+
+/* What happened to an incident, as observers (the notifier) see it. */
+enum incident_kind {
+	INCIDENT_OPENED,	/* a new incident */
+	INCIDENT_UPDATED,	/* checks joined (group) or states changed */
+	INCIDENT_ACKNOWLEDGED,
+	INCIDENT_RESOLVED,
+	INCIDENT_REOPENED,	/* same root cause failed within reopen_window */
+	INCIDENT_CLOSED,
+};
+
+/* A snapshot of an incident's fields, valid during the callback only. */
+struct incident_info {
+	int64_t id;
+	const char *title;
+	enum incident_status status;
+	int priority;			/* 1..5 (P1 highest) */
+	const char *impact;		/* "high" | "medium" | "low" */
+	const char *urgency;
+	const char *root_cause;		/* a check name */
+	const char *group;		/* the root cause's group, may be NULL */
+	bool flapping;
+	time_t opened_at, acknowledged_at, resolved_at;
+	const char *acknowledged_by;	/* may be NULL */
+};
+
+struct incident_event {
+	enum incident_kind kind;
+	const struct incident_info *inc;
+	time_t at;
+	const char *by;			/* who acked/resolved, may be NULL */
+	const char *text;		/* a short description of the step */
+};
+
+/*
+ * Called for every lifecycle step, on the loop, inside the write
+ * transaction that records the step (see incident_db()).
+ */
+typedef void incident_fn(const struct incident_event *ev, void *arg);
+
+/*
+ * incident_init — open (create, migrate) state_dir/incidents.db, restore
+ * check states into cf, subscribe to the state bus, add the API routes.
+ * RETURN VALUE: 0, or -1 after logging why (the daemon must not start).
+ */
+int incident_init(struct event_base *base, struct config *cf);
+/* After a reload: the new config's checks get their persisted states. */
+void incident_reconfigure(struct config *cf);
+/* Commits, closes the database. */
+void incident_shutdown(void);
+
+/* RETURN VALUE: 0, or -1 (out of memory). */
+int incident_subscribe(incident_fn *fn, void *arg);
+
+/*
+ * The shared connection, and the transaction of this loop iteration:
+ * incident_begin() opens it if none is open (it is committed when the
+ * loop iteration ends, or by incident_commit()).  RETURN VALUE: 0 or -1.
+ */
+sqlite3 *incident_db(void);
+int incident_begin(void);
+int incident_commit(void);
+
+/*
+ * Operator actions (the API calls these).  by: who (may be NULL).
+ * RETURN VALUE: 0; -1 no such incident; -2 not allowed in its status
+ * (*why says why, static text); -3 database error.
+ */
+int incident_ack(int64_t id, const char *by, const char *comment,
+    const char **why);
+int incident_resolve(int64_t id, const char *by, const char *comment,
+    const char **why);
+int incident_comment(int64_t id, const char *by, const char *text,
+    const char **why);
+/* A timeline entry written by another module (kind: "notified", …). */
+int incident_timeline_add(int64_t id, const char *kind, const char *text);
+
+/* An incident as the API shows it (DESIGN.md), or NULL if none. */
+json_t *incident_json(int64_t id);
+/* Incidents open or acknowledged. */
+unsigned incident_open_count(void);
+
+const char *incident_status_name(enum incident_status s);
+
+#endif
