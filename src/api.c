@@ -85,6 +85,7 @@ struct api_route {
 };
 static struct api_route *api_routes;
 static unsigned api_nroutes;
+static void (*api_presync)(void);
 static bool api_core_added;
 
 static int api_core_routes(void);
@@ -110,6 +111,12 @@ api_route_add(enum evhttp_cmd_type method, const char *path, unsigned flags,
 	r->arg = arg;
 	api_nroutes++;
 	return 0;
+}
+
+void
+api_set_presync(void (*fn)(void))
+{
+	api_presync = fn;
 }
 
 void
@@ -621,8 +628,8 @@ api_get_status(struct evhttp_request *req, const char *rest, void *arg)
 	}
 	api_set(o, "checks", sub, &err);
 	api_set(o, "flapping", json_integer(flapping), &err);
-	/* No incident module yet: nothing can be open.  It will answer here. */
-	api_set(o, "open_incidents", json_integer(0), &err);
+	api_set(o, "open_incidents", json_integer(
+	    (json_int_t)stats_g.incidents_open), &err);
 
 	if ((sub = json_object()) != NULL) {
 		api_set(sub, "p50",
@@ -832,6 +839,8 @@ api_dispatch(struct evhttp_request *req, void *arg)
 	}
 	if (want == EVHTTP_REQ_HEAD)
 		want = EVHTTP_REQ_GET;
+	if (api_presync != NULL)
+		api_presync();
 	for (i = 0; i < api_nroutes; i++) {
 		if ((rest = api_route_match(&api_routes[i], path)) == NULL)
 			continue;
@@ -958,7 +967,8 @@ api_new(struct event_base *base, const char *listen)
 	evhttp_set_max_body_size(api->http, API_MAX_BODY);
 	evhttp_set_timeout(api->http, API_TIMEOUT_S);
 	evhttp_set_allowed_methods(api->http,
-	    EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_HEAD);
+	    EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_HEAD |
+	    EVHTTP_REQ_DELETE);
 	evhttp_set_gencb(api->http, api_dispatch, api);
 
 	/* errno is only meaningful if bind() or listen() failed. */

@@ -46,6 +46,11 @@ typedef void api_handler(struct evhttp_request *req, const char *rest,
 int api_route_add(enum evhttp_cmd_type method, const char *path,
     unsigned flags, api_handler *handler, void *arg);
 void api_routes_clear(void);
+/*
+ * fn runs before every request is handled: the incident log commits its
+ * pending writes there, so whatever a client is shown is durable.
+ */
+void api_set_presync(void (*fn)(void));
 
 /* Replies.  api_reply steals body; a NULL body becomes a 500. */
 void api_reply(struct evhttp_request *req, int code, json_t *body);

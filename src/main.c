@@ -26,13 +26,15 @@
 #include "bus.h"
 #include "child.h"
 #include "conf.h"
+#include "incident.h"
+#include "incident_int.h"
+#include "maint.h"
 #include "daemon.h"
 #include "log.h"
 #include "plugin.h"
 #include "sched.h"
 #include "state.h"
 
-struct daemon daemon_g;
 
 static struct api *api;
 static char *conf_file;
@@ -110,6 +112,12 @@ log_hard_change(const struct state_event *ev, void *arg)
 		    state_name(ev->new_state), ev->summary);
 }
 
+static void
+incident_presync(void)
+{
+	incident_commit();
+}
+
 /* libevent's own warnings go through our log, not straight to stderr. */
 static void
 event_log(int severity, const char *msg)
@@ -171,6 +179,7 @@ reload(void)
 	 * early, all at once.
 	 */
 	event_base_update_cache_time(daemon_g.base);
+	incident_reconfigure(nw);
 	sched_start(nw);
 	conf_free(old);
 	/*
@@ -274,6 +283,8 @@ main(int argc, char *argv[])
 	log_init(foreground || check_only, LOG_INFO);
 	daemon_g.version = PACKAGE_VERSION;
 
+	if (incident_register_config() != 0 || maint_register_config() != 0)
+		fatalx("cannot register the config sections");
 	plugin_dir = conf_plugin_dir(conf_file);
 	plugins_load(plugin_dir, &errs);
 	free(plugin_dir);
@@ -320,6 +331,12 @@ main(int argc, char *argv[])
 	if (child_init(daemon_g.base) != 0 || sched_init(daemon_g.base) != 0)
 		fatalx("cannot start the scheduler");
 	bus_subscribe(log_hard_change, NULL);
+	if (incident_init(daemon_g.base, daemon_g.cf) != 0) {
+		rc = 1;
+		goto out;
+	}
+	/* what a client is shown is committed first (nothing lost on -9) */
+	api_set_presync(incident_presync);
 	if ((api = api_new(daemon_g.base, daemon_g.cf->api_listen)) == NULL) {
 		log_warnx("cannot serve the API on %s, not starting",
 		    daemon_g.cf->api_listen);
@@ -337,6 +354,8 @@ main(int argc, char *argv[])
 
 out:
 	sched_stop(daemon_g.cf);
+	incident_shutdown();
+	maint_shutdown();
 	api_free(api);
 	if (watchdog_ev != NULL)
 		event_free(watchdog_ev);

@@ -15,6 +15,7 @@ void conf_errorf(struct conf_errors *errs, const char *fmt, ...)
 
 /* Monotonic clock in milliseconds. */
 int64_t mono_ms(void);
+int64_t mono_us(void);
 /* Wall clock as RFC 3339 UTC ("2026-11-25T10:00:00Z") into buf. */
 void rfc3339(time_t t, char *buf, size_t len);
 /* strdup that returns NULL for NULL. */
