@@ -642,6 +642,32 @@ api_get_status(struct evhttp_request *req, const char *rest, void *arg)
 	}
 	api_set(o, "schedule_latency", sub, &err);
 
+	if ((sub = json_object()) != NULL) {
+		api_set(sub, "p99", api_num(hist_quantile(&stats_g.loop_lag,
+		    0.99)), &err);
+		api_set(sub, "max", api_num(stats_g.loop_lag.max), &err);
+		api_set(sub, "count",
+		    json_integer((json_int_t)stats_g.loop_lag.count), &err);
+	}
+	api_set(o, "loop_lag", sub, &err);
+
+	/* the incident log's cost on the loop: commits, and each change */
+	if ((sub = json_object()) != NULL) {
+		api_set(sub, "commits",
+		    json_integer((json_int_t)stats_g.db_commit.count), &err);
+		api_set(sub, "commit_p99", api_num(hist_quantile(
+		    &stats_g.db_commit, 0.99)), &err);
+		api_set(sub, "commit_max", api_num(stats_g.db_commit.max),
+		    &err);
+		api_set(sub, "changes",
+		    json_integer((json_int_t)stats_g.db_write.count), &err);
+		api_set(sub, "change_p99", api_num(hist_quantile(
+		    &stats_g.db_write, 0.99)), &err);
+		api_set(sub, "change_max", api_num(stats_g.db_write.max),
+		    &err);
+	}
+	api_set(o, "incident_log", sub, &err);
+
 	if (err) {
 		json_decref(o);
 		o = NULL;
