@@ -884,7 +884,7 @@ static void
 incident_on_event(const struct state_event *ev, void *arg)
 {
 	struct inc *inc, *before;
-	int64_t t0 = mono_us(), eid;
+	int64_t t0 = mono_us();
 	const char *flap = ev->flap_start ? "start" : ev->flap_stop ? "stop" :
 	    NULL;
 
@@ -893,24 +893,24 @@ incident_on_event(const struct state_event *ev, void *arg)
 		return;
 	/* the incident the check belonged to before this change */
 	before = ref_get(inc_g.by_check, ev->check->name);
-	eid = idb_write("INSERT INTO events (at, check_name, old_state, "
-	    "new_state, flap, summary) VALUES (?, ?, ?, ?, ?, ?)", "isssss",
-	    (int64_t)ev->at, ev->check->name, state_name(ev->old_state),
-	    state_name(ev->new_state), flap, ev->summary);
 	save_check_state(ev->check, ev->at);
 	if (ev->old_state != ev->new_state)
 		on_change(ev);
 	if (ev->flap_start || ev->flap_stop)
 		on_flap(ev);
-	inc = ref_get(inc_g.by_check, ev->check->name);
-	if (inc == NULL)
+	if ((inc = ref_get(inc_g.by_check, ev->check->name)) == NULL)
 		inc = before;
-	if (eid >= 0 && inc != NULL && inc != (struct inc *)1)
-		idb_write("UPDATE events SET incident_id = ? WHERE id = ?",
-		    "ii", inc->id, eid);
-	else if (eid >= 0 && ref_get(inc_g.suppressed, ev->check->name))
-		idb_write("UPDATE events SET suppressed = 1 WHERE id = ?",
-		    "i", eid);
+	/*
+	 * Appended once, with what correlation made of it; in the same
+	 * transaction as the incident rows, so both or neither survive.
+	 */
+	idb_write("INSERT INTO events (at, check_name, old_state, new_state, "
+	    "flap, summary, incident_id, suppressed) VALUES (?, ?, ?, ?, ?, "
+	    "?, ?, ?)", "isssssti", (int64_t)ev->at, ev->check->name,
+	    state_name(ev->old_state), state_name(ev->new_state), flap,
+	    ev->summary, inc != NULL ? inc->id : 0,
+	    (int64_t)(inc == NULL &&
+	    ref_get(inc_g.suppressed, ev->check->name) != NULL));
 	hist_add(&stats_g.db_write, (mono_us() - t0) / 1e6);
 }
 
