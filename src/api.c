@@ -1,31 +1,47 @@
 /*
  * api.c — the HTTP API: evhttp on api.listen, JSON in and out (jansson).
  *
- * Owns the evhttp server and its listening socket, and nothing else: every
- * answer is built at request time from the config in force (daemon_g.cf),
- * the checks' status in it and stats_g.  It only reads them; later
- * endpoints that change state (run, passive result, ack) will call the
- * modules that own that state rather than write it here.
+ * Owns the evhttp server, its listening socket and the bearer token, and
+ * nothing else: every answer is built at request time from the config in
+ * force (daemon_g.cf), the checks' status in it and stats_g.  Endpoints
+ * that change state call the module that owns it (sched_run_now(),
+ * sched_result(), a SIGHUP for a reload) rather than write it here.
  *
  * Never blocks: evhttp reads and writes on the daemon's event_base, and a
- * handler only walks memory and fills an evbuffer.  The one possibly slow
- * call is the getaddrinfo() of api_new() when listen names a host instead
- * of an address, and that happens once, at start-up.  A reply is built
+ * handler only walks memory and fills an evbuffer.  The possibly slow
+ * calls are the getaddrinfo() of api_new() when listen names a host
+ * instead of an address (once, at start-up) and reading the small token
+ * file (at start-up, and again only when it changed).  A reply is built
  * whole before it is sent, so a full check list holds the loop for time
  * linear in the number of checks (measured: ~10 ms per 1,000 checks with
  * two metrics each); a chunked reply could bound that if it ever matters.
+ *
+ * Access: a route that changes state (API_MUTATES) needs
+ * "Authorization: Bearer TOKEN" from every client; reads are open to
+ * clients on loopback and need the token from elsewhere unless
+ * api.allow_remote_reads is set, or from everyone with
+ * api.read_requires_token (api_authorized()).  The token is checked in
+ * constant time; a missing or wrong one gets 401 with WWW-Authenticate.
+ *
+ * Limits, so that a client cannot exhaust memory: headers 8 KiB, body
+ * 1 MiB (413), 30 s to send a request.  libevent 2.1 (Debian 12) has no
+ * cap on the number of connections (evhttp_set_max_connections() came in
+ * 2.2 and is used when built against it); each connection costs at most
+ * the limits above, and the file descriptor limit bounds their number.
  *
  * Routing: one generic callback looks the path up in the route table
  * (api_route_add(): the core's routes here, each module adds its own).
  * Every reply, errors included, is JSON with Content-Type:
  * application/json (except what a module sends as PNG, SVG, HTML or
- * text) and Cache-Control: no-store; errors are {"error":"message"}.  A few errors
- * are evhttp's own and not JSON: a request line or headers it cannot
- * parse (400), headers or body over the limits set in api_new(), and a
- * method outside GET/POST/HEAD.
+ * text) and Cache-Control: no-store; errors are {"error":"message"}.  A
+ * few errors are evhttp's own, with an HTML body, since libevent 2.1 has
+ * no hook to shape them: a request line or headers it cannot parse (400),
+ * headers or body over the limits (413), and a method outside GET, POST
+ * and HEAD (405).
  */
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -33,10 +49,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #include <netinet/in.h>
+#include <signal.h>
+#include <sys/random.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <event2/buffer.h>
 #include <event2/event.h>
@@ -46,28 +67,53 @@
 #include <jansson.h>
 
 #include "api.h"
+#include "api_dashboard.h"
+#include "api_metrics.h"
 #include "check.h"
 #include "conf.h"
 #include "daemon.h"
 #include "log.h"
+#include "sched.h"
 #include "state.h"
 #include "stats.h"
 
 #define API_MAX_HEADERS	(8 * 1024)
 #define API_MAX_BODY	(1024 * 1024)
 #define API_TIMEOUT_S	30
+#define API_MAX_CONNECTIONS	256	/* with libevent >= 2.2 only */
+
+/* libevent 2.1 names neither */
+#ifndef HTTP_ACCEPTED
+#define HTTP_ACCEPTED		202
+#endif
+#ifndef HTTP_UNAUTHORIZED
+#define HTTP_UNAUTHORIZED	401
+#endif
 
 struct api {
 	struct evhttp *http;
 };
 
+/* The bearer token (see "the token" below). */
+#define API_TOKEN_MAX	256
+#define API_TOKEN_MIN	16
+
+static char api_token[API_TOKEN_MAX + 1];
+static size_t api_token_len;
+static char *api_token_path;			/* the file it came from */
+static struct stat api_token_sb;		/* and that file's identity */
+
 static api_handler api_get_status;
 static api_handler api_get_checks;
 static api_handler api_get_check;
+static api_handler api_post_check;
+static api_handler api_post_reload;
+static api_handler api_get_routes;
 
 /*
  * The routes, tried in the order they were added (api_route_add()).  A
- * path ending in '/' is a prefix: it matches longer paths only, and the
+ * path ending in '/' (other than "/" itself, the dashboard's page) is a
+ * prefix: it matches longer paths only, and the
  * handler gets the rest of the path still percent-encoded (it decodes
  * what it takes as a name).  Otherwise the path must match exactly.  A
  * GET route also answers HEAD (api_reply() drops the body).  A path that
@@ -106,6 +152,13 @@ api_route_add(enum evhttp_cmd_type method, const char *path, unsigned flags,
 	if ((r->path = strdup(path)) == NULL)
 		return -1;
 	r->method = method;
+	/*
+	 * DESIGN.md: changes need a token.  Anything but a GET is taken to
+	 * change something, so a module that forgets the flag on a POST
+	 * fails closed, not open.
+	 */
+	if (method != EVHTTP_REQ_GET && method != EVHTTP_REQ_HEAD)
+		flags = (flags | API_MUTATES) & ~API_PUBLIC;
 	r->flags = flags;
 	r->handler = handler;
 	r->arg = arg;
@@ -130,6 +183,11 @@ api_routes_clear(void)
 	api_routes = NULL;
 	api_nroutes = 0;
 	api_core_added = false;
+	api_gauges_clear();
+	explicit_bzero(api_token, sizeof(api_token));
+	api_token_len = 0;
+	free(api_token_path);
+	api_token_path = NULL;
 }
 
 /* The core's own routes, added before any module's. */
@@ -144,7 +202,16 @@ api_core_routes(void)
 	    api_route_add(EVHTTP_REQ_GET, "/api/v1/checks", 0,
 	    api_get_checks, NULL) == -1 ||
 	    api_route_add(EVHTTP_REQ_GET, "/api/v1/checks/", 0,
-	    api_get_check, NULL) == -1)
+	    api_get_check, NULL) == -1 ||
+	    api_route_add(EVHTTP_REQ_POST, "/api/v1/checks/", API_MUTATES,
+	    api_post_check, NULL) == -1 ||
+	    api_route_add(EVHTTP_REQ_POST, "/api/v1/reload", API_MUTATES,
+	    api_post_reload, NULL) == -1 ||
+	    api_route_add(EVHTTP_REQ_GET, "/api/v1/routes", 0,
+	    api_get_routes, NULL) == -1 ||
+	    api_route_add(EVHTTP_REQ_GET, "/metrics", 0,
+	    api_get_metrics, NULL) == -1 ||
+	    api_dashboard_routes() == -1)
 		return -1;
 	return 0;
 }
@@ -152,7 +219,7 @@ api_core_routes(void)
 /* ---- JSON values ---------------------------------------------------- */
 
 /* Length of the well-formed UTF-8 sequence at s, or 0 (jansson's rules). */
-static size_t
+size_t
 api_utf8_len(const unsigned char *s)
 {
 	uint32_t cp;
@@ -825,6 +892,640 @@ api_method_name(enum evhttp_cmd_type m)
 	return "?";
 }
 
+/* ---- check mutations -------------------------------------------------- */
+
+#define API_SUMMARY_MAX	4096		/* as sched.c keeps of a plugin's */
+#define API_LONG_MAX	(64 * 1024)
+#define API_METRICS_MAX	256
+#define API_NAME_MAX	256		/* a metric's name or unit */
+
+/*
+ * A passive result's text fields: the summary is one line (cut at the
+ * first newline and at API_SUMMARY_MAX bytes), with control bytes turned
+ * into spaces, as sched.c does for a plugin's; long output keeps its
+ * newlines and tabs.  Returns a new string, or NULL (out of memory).
+ */
+static char *
+api_clean_text(const char *s, size_t max, bool one_line)
+{
+	size_t n = one_line ? strcspn(s, "\r\n") : strlen(s);
+	char *out, *p;
+
+	if (n > max)
+		n = max;
+	if ((out = strndup(s, n)) == NULL)
+		return NULL;
+	for (p = out; *p != '\0'; p++)
+		if (((unsigned char)*p < 0x20 && (one_line ||
+		    (*p != '\n' && *p != '\t'))) || *p == 0x7f)
+			*p = ' ';
+	return out;
+}
+
+/*
+ * A threshold of a passive metric: a number (sent as its shortest text)
+ * or a range in Nagios syntax as a string, or null.  RETURN VALUE: 0 and
+ * *out set (NULL for null), or -1 with why filled in.
+ */
+static int
+api_result_threshold(json_t *v, char **out, char *why, size_t len)
+{
+	char buf[64];
+
+	*out = NULL;
+	if (v == NULL || json_is_null(v))
+		return 0;
+	if (json_is_number(v)) {
+		if (!isfinite(json_number_value(v))) {
+			snprintf(why, len, "is not a finite number");
+			return -1;
+		}
+		snprintf(buf, sizeof(buf), "%.17g", json_number_value(v));
+		*out = strdup(buf);
+		return 0;
+	}
+	if (!json_is_string(v) || json_string_length(v) == 0 ||
+	    json_string_length(v) > 64 ||
+	    strspn(json_string_value(v), "0123456789.+-eE:~@") !=
+	    json_string_length(v)) {
+		snprintf(why, len, "must be a number, a range such as "
+		    "\"10:20\" or \"@~:5\", or null");
+		return -1;
+	}
+	*out = strdup(json_string_value(v));
+	return 0;
+}
+
+/* A number field of a passive metric; null or absent → NAN. */
+static int
+api_result_number(json_t *v, bool required, double *out)
+{
+	*out = NAN;
+	if (v == NULL || json_is_null(v))
+		return required ? -1 : 0;
+	if (!json_is_number(v) || !isfinite(json_number_value(v)))
+		return -1;
+	*out = json_number_value(v);
+	return 0;
+}
+
+/*
+ * Reads metrics[i] of a passive result into m.  RETURN VALUE: 0, or -1
+ * after replying 400 naming the field.
+ */
+static int
+api_result_metric(struct evhttp_request *req, json_t *o, unsigned i,
+    struct metric *m)
+{
+	static const char *const known[] = { "name", "value", "unit", "warn",
+	    "crit", "min", "max", NULL };
+	const char *key, *name;
+	char why[128];
+	json_t *v;
+	unsigned k;
+
+	memset(m, 0, sizeof(*m));
+	m->min = m->max = NAN;
+	if (!json_is_object(o)) {
+		api_error(req, HTTP_BADREQUEST, "metrics[%u]: must be an "
+		    "object", i);
+		return -1;
+	}
+	json_object_foreach(o, key, v) {
+		for (k = 0; known[k] != NULL; k++)
+			if (strcmp(key, known[k]) == 0)
+				break;
+		if (known[k] == NULL) {
+			api_error(req, HTTP_BADREQUEST, "metrics[%u].%s: "
+			    "unknown field (known: name, value, unit, warn, "
+			    "crit, min, max)", i, key);
+			return -1;
+		}
+	}
+	v = json_object_get(o, "name");
+	name = json_is_string(v) ? json_string_value(v) : NULL;
+	if (name == NULL || name[0] == '\0' ||
+	    json_string_length(v) > API_NAME_MAX ||
+	    strlen(name) != json_string_length(v) ||
+	    strpbrk(name, "=\'\"\n\r\t") != NULL) {
+		api_error(req, HTTP_BADREQUEST, "metrics[%u].name: must be a "
+		    "non-empty string of at most %d bytes without = quotes or "
+		    "control characters", i, API_NAME_MAX);
+		return -1;
+	}
+	if (api_result_number(json_object_get(o, "value"), true,
+	    &m->value) == -1) {
+		api_error(req, HTTP_BADREQUEST, "metrics[%u].value: must be a "
+		    "finite number", i);
+		return -1;
+	}
+	v = json_object_get(o, "unit");
+	if (v != NULL && !json_is_null(v) && (!json_is_string(v) ||
+	    json_string_length(v) > 16 ||
+	    strlen(json_string_value(v)) != json_string_length(v))) {
+		api_error(req, HTTP_BADREQUEST, "metrics[%u].unit: must be a "
+		    "string of at most 16 bytes, or null", i);
+		return -1;
+	}
+	if (api_result_number(json_object_get(o, "min"), false,
+	    &m->min) == -1 ||
+	    api_result_number(json_object_get(o, "max"), false,
+	    &m->max) == -1) {
+		api_error(req, HTTP_BADREQUEST, "metrics[%u].%s: must be a "
+		    "finite number or null", i, isnan(m->min) &&
+		    json_object_get(o, "min") != NULL &&
+		    !json_is_null(json_object_get(o, "min")) ? "min" : "max");
+		return -1;
+	}
+	if ((m->name = strdup(name)) == NULL)
+		goto oom;
+	if (v != NULL && json_is_string(v) && json_string_length(v) > 0 &&
+	    (m->unit = strdup(json_string_value(v))) == NULL)
+		goto oom;
+	if (api_result_threshold(json_object_get(o, "warn"), &m->warn, why,
+	    sizeof(why)) == -1) {
+		api_error(req, HTTP_BADREQUEST, "metrics[%u].warn: %s", i, why);
+		return -1;
+	}
+	if (api_result_threshold(json_object_get(o, "crit"), &m->crit, why,
+	    sizeof(why)) == -1) {
+		api_error(req, HTTP_BADREQUEST, "metrics[%u].crit: %s", i, why);
+		return -1;
+	}
+	return 0;
+oom:
+	api_reply(req, HTTP_INTERNAL, NULL);
+	return -1;
+}
+
+/*
+ * The body of POST /api/v1/checks/NAME/result, checked strictly: every
+ * field has one type, unknown fields are refused (a typo such as "sumary"
+ * must not pass silently), and each 400 names the field.
+ * RETURN VALUE: 0 and r filled, or -1 after replying.
+ */
+static int
+api_result_parse(struct evhttp_request *req, json_t *body, struct result *r)
+{
+	static const char *const known[] = { "state", "summary",
+	    "long_output", "metrics", NULL };
+	const char *key;
+	json_t *v, *a;
+	size_t i;
+	unsigned k;
+	int s;
+
+	memset(r, 0, sizeof(*r));
+	json_object_foreach(body, key, v) {
+		for (k = 0; known[k] != NULL; k++)
+			if (strcmp(key, known[k]) == 0)
+				break;
+		if (known[k] == NULL) {
+			api_error(req, HTTP_BADREQUEST, "%s: unknown field "
+			    "(known: state, summary, long_output, metrics)",
+			    key);
+			return -1;
+		}
+	}
+	v = json_object_get(body, "state");
+	s = json_is_string(v) ? state_from_name(json_string_value(v)) : -1;
+	if (s < 0 || s > STATE_UNKNOWN) {
+		api_error(req, HTTP_BADREQUEST, "state: must be one of OK, "
+		    "WARNING, CRITICAL, UNKNOWN (UNREACHABLE is worked out by "
+		    "tocsind)");
+		return -1;
+	}
+	r->state = (enum check_state)s;
+	v = json_object_get(body, "summary");
+	if (!json_is_string(v)) {
+		api_error(req, HTTP_BADREQUEST, "summary: a string is "
+		    "required");
+		return -1;
+	}
+	if ((r->summary = api_clean_text(json_string_value(v),
+	    API_SUMMARY_MAX, true)) == NULL)
+		goto oom;
+	v = json_object_get(body, "long_output");
+	if (v != NULL && !json_is_null(v) && !json_is_string(v)) {
+		api_error(req, HTTP_BADREQUEST, "long_output: must be a string "
+		    "or null");
+		goto err;
+	}
+	if (json_is_string(v) && json_string_length(v) > 0 &&
+	    (r->long_output = api_clean_text(json_string_value(v),
+	    API_LONG_MAX, false)) == NULL)
+		goto oom;
+	a = json_object_get(body, "metrics");
+	if (a != NULL && !json_is_null(a) && !json_is_array(a)) {
+		api_error(req, HTTP_BADREQUEST, "metrics: must be an array");
+		goto err;
+	}
+	if (json_array_size(a) > API_METRICS_MAX) {
+		api_error(req, HTTP_BADREQUEST, "metrics: at most %d metrics",
+		    API_METRICS_MAX);
+		goto err;
+	}
+	if (json_array_size(a) > 0 && (r->metrics = calloc(json_array_size(a),
+	    sizeof(*r->metrics))) == NULL)
+		goto oom;
+	json_array_foreach(a, i, v) {
+		if (api_result_metric(req, v, (unsigned)i,
+		    &r->metrics[r->nmetrics]) == -1) {
+			metric_clear(&r->metrics[r->nmetrics]);
+			goto err;
+		}
+		r->nmetrics++;
+		for (k = 0; k + 1 < r->nmetrics; k++)
+			if (strcmp(r->metrics[k].name,
+			    r->metrics[r->nmetrics - 1].name) == 0) {
+				api_error(req, HTTP_BADREQUEST, "metrics[%zu]."
+				    "name: \"%s\" is given twice", i,
+				    r->metrics[k].name);
+				goto err;
+			}
+	}
+	return 0;
+oom:
+	api_reply(req, HTTP_INTERNAL, NULL);
+err:
+	result_clear(r);
+	return -1;
+}
+
+/*
+ * POST /api/v1/checks/NAME/run — run the check now (after its current run
+ * if one is going): 202 with the check as it is, the result comes later.
+ * POST /api/v1/checks/NAME/result — a passive result, applied at once
+ * like the end of a run (soft/hard, flapping, incidents): 200 with the
+ * check after it.  NAME is percent-encoded and may itself hold an encoded
+ * '/', so the action is what follows the last literal '/'.
+ */
+static void
+api_post_check(struct evhttp_request *req, const char *rest, void *arg)
+{
+	const char *slash = strrchr(rest, '/');
+	struct check *c = NULL;
+	struct result r;
+	char *enc, *name;
+	json_t *body;
+
+	(void)arg;
+	if (slash == NULL || (strcmp(slash, "/run") != 0 &&
+	    strcmp(slash, "/result") != 0)) {
+		api_error(req, HTTP_NOTFOUND, "not found: /api/v1/checks/%s "
+		    "(POST takes /api/v1/checks/NAME/run or .../result)",
+		    rest);
+		return;
+	}
+	if ((enc = strndup(rest, slash - rest)) == NULL) {
+		api_reply(req, HTTP_INTERNAL, NULL);
+		return;
+	}
+	name = api_path_name(req, enc, "check");
+	free(enc);
+	if (name == NULL)
+		return;
+	if (daemon_g.cf != NULL)
+		c = conf_check(daemon_g.cf, name);
+	if (c == NULL) {
+		api_error(req, HTTP_NOTFOUND, "no such check: %s", name);
+		free(name);
+		return;
+	}
+	free(name);
+	if (strcmp(slash, "/run") == 0) {
+		log_info("check %s: run requested through the API", c->name);
+		sched_run_now(c);
+		api_reply(req, HTTP_ACCEPTED, api_check_json(c));
+		return;
+	}
+	if ((body = api_body_json(req)) == NULL)
+		return;
+	if (api_result_parse(req, body, &r) == -1) {
+		json_decref(body);
+		return;
+	}
+	json_decref(body);
+	log_debug("check %s: passive result %s through the API", c->name,
+	    state_name(r.state));
+	sched_result(c, &r);
+	api_reply(req, HTTP_OK, api_check_json(c));
+}
+
+/*
+ * POST /api/v1/reload — what SIGHUP does.  The reload itself runs from
+ * the signal event, after this reply is queued: reloading here, inside an
+ * evhttp callback, could free the very evhttp that calls us (a changed
+ * listen address).  So the answer is 202 and the outcome is in the log.
+ */
+static void
+api_post_reload(struct evhttp_request *req, const char *rest, void *arg)
+{
+	json_t *o;
+	int err = 0;
+
+	(void)rest;
+	(void)arg;
+	if (kill(getpid(), SIGHUP) == -1) {
+		api_error(req, HTTP_INTERNAL, "cannot signal a reload: %s",
+		    strerror(errno));
+		return;
+	}
+	log_info("api: reload requested");
+	if ((o = json_object()) != NULL)
+		api_set(o, "reload", json_string("requested"), &err);
+	if (err) {
+		json_decref(o);
+		o = NULL;
+	}
+	api_reply(req, HTTP_ACCEPTED, o);
+}
+
+/*
+ * GET /api/v1/routes — every route: method, path (a trailing '/' is a
+ * prefix) and whether it needs the token.  Clients and tests use it to
+ * know which endpoints this build has (a module may be absent).
+ */
+static void
+api_get_routes(struct evhttp_request *req, const char *rest, void *arg)
+{
+	json_t *o, *a, *r;
+	unsigned i;
+	int err = 0;
+
+	(void)rest;
+	(void)arg;
+	if ((o = json_object()) == NULL || (a = json_array()) == NULL) {
+		json_decref(o);
+		api_reply(req, HTTP_INTERNAL, NULL);
+		return;
+	}
+	for (i = 0; i < api_nroutes; i++) {
+		if ((r = json_object()) == NULL) {
+			err = 1;
+			break;
+		}
+		api_set(r, "method", json_string(api_method_name(
+		    api_routes[i].method)), &err);
+		api_set(r, "path", api_str(api_routes[i].path), &err);
+		api_set(r, "mutates", json_boolean(api_routes[i].flags &
+		    API_MUTATES), &err);
+		api_append(a, r, &err);
+	}
+	api_set(o, "routes", a, &err);
+	if (err) {
+		json_decref(o);
+		o = NULL;
+	}
+	api_reply(req, HTTP_OK, o);
+}
+
+/* ---- the token -------------------------------------------------------- */
+
+/*
+ * The bearer token, read from api.token_file.  It is read at start-up
+ * (and the file created if missing).  A request that needs it stat()s the
+ * file (a cheap local call) and reads it again when token_file names
+ * another file after a reload or the file was replaced or changed, so
+ * rotating the token is just writing the file.  If the file cannot be
+ * read then, the old token stays in force (and the log says why).
+ * The token never goes to the log: logs are read by more people (the adm
+ * group, a log shipper) than the file, which is 0600.
+ */
+
+/* Creates path with a new random token.  RETURN VALUE: 0 or -1 (logged). */
+static int
+api_token_create(const char *path)
+{
+	static const char hex[] = "0123456789abcdef";
+	unsigned char rnd[32];
+	char text[sizeof(rnd) * 2 + 1];
+	size_t i;
+	ssize_t n;
+	int fd;
+
+	for (i = 0; i < sizeof(rnd); i += (size_t)n)
+		if ((n = getrandom(rnd + i, sizeof(rnd) - i, 0)) <= 0) {
+			if (n == -1 && errno == EINTR) {
+				n = 0;
+				continue;
+			}
+			log_warn("api: getrandom");
+			return -1;
+		}
+	for (i = 0; i < sizeof(rnd); i++) {
+		text[2 * i] = hex[rnd[i] >> 4];
+		text[2 * i + 1] = hex[rnd[i] & 0xf];
+	}
+	text[sizeof(text) - 1] = '\n';
+	/* O_EXCL: never truncate a token another process just wrote */
+	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+	    0600);
+	if (fd == -1) {
+		log_warn("api: cannot create the token file %s", path);
+		return -1;
+	}
+	if (write(fd, text, sizeof(text)) != (ssize_t)sizeof(text) ||
+	    fsync(fd) == -1) {
+		log_warn("api: cannot write the token file %s", path);
+		close(fd);
+		unlink(path);
+		return -1;
+	}
+	close(fd);
+	explicit_bzero(rnd, sizeof(rnd));
+	explicit_bzero(text, sizeof(text));
+	log_notice("api: created a new API token in %s (mode 0600); "
+	    "clients that change something send it as \"Authorization: "
+	    "Bearer TOKEN\" (tocsinctl -c reads it from there; or: cat %s)",
+	    path, path);
+	return 0;
+}
+
+/*
+ * Reads the token from cf's token_file, creating the file if it does not
+ * exist.  RETURN VALUE: 0, or -1 after logging why (the old token, if
+ * any, stays in force).
+ */
+static int
+api_token_load(const struct config *cf)
+{
+	char buf[API_TOKEN_MAX + 2];
+	const char *path;
+	struct stat sb;
+	ssize_t n;
+	size_t len;
+	int fd;
+
+	if (cf == NULL || (path = cf->api_token_file) == NULL) {
+		log_warnx("api: no token_file (and no state_dir to put "
+		    "api.token in)");
+		return -1;
+	}
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd == -1 && errno == ENOENT) {
+		if (api_token_create(path) == -1)
+			return -1;
+		fd = open(path, O_RDONLY | O_CLOEXEC);
+	}
+	if (fd == -1) {
+		log_warn("api: cannot read the token file %s", path);
+		return -1;
+	}
+	if (fstat(fd, &sb) == -1) {
+		log_warn("api: cannot read the token file %s", path);
+		close(fd);
+		return -1;
+	}
+	if ((sb.st_mode & 0077) != 0)
+		log_warnx("api: the token file %s can be read by other users "
+		    "(mode %04o); chmod 600 it", path,
+		    (unsigned)(sb.st_mode & 07777));
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n < 0) {
+		log_warn("api: cannot read the token file %s", path);
+		return -1;
+	}
+	len = (size_t)n;
+	while (len > 0 && isspace((unsigned char)buf[len - 1]))
+		len--;
+	buf[len] = '\0';
+	if (len < API_TOKEN_MIN || len > API_TOKEN_MAX ||
+	    strcspn(buf, " \t\r\n") != len) {
+		log_warnx("api: the token file %s must hold one token of %d "
+		    "to %d characters without spaces", path, API_TOKEN_MIN,
+		    API_TOKEN_MAX);
+		explicit_bzero(buf, sizeof(buf));
+		return -1;
+	}
+	if (api_token_path == NULL || strcmp(api_token_path, path) != 0) {
+		free(api_token_path);
+		if ((api_token_path = strdup(path)) == NULL) {
+			log_warn("api: token file");
+			explicit_bzero(buf, sizeof(buf));
+			return -1;
+		}
+	}
+	memcpy(api_token, buf, len + 1);
+	api_token_len = len;
+	api_token_sb = sb;
+	explicit_bzero(buf, sizeof(buf));
+	return 0;
+}
+
+/* Has token_file changed (another path, file replaced or written)? */
+static bool
+api_token_stale(const struct config *cf)
+{
+	struct stat sb;
+
+	if (cf == NULL || cf->api_token_file == NULL)
+		return false;
+	if (api_token_path == NULL ||
+	    strcmp(api_token_path, cf->api_token_file) != 0)
+		return true;
+	if (stat(api_token_path, &sb) == -1)
+		return errno == ENOENT;		/* deleted: make a new one */
+	return sb.st_ino != api_token_sb.st_ino ||
+	    sb.st_dev != api_token_sb.st_dev ||
+	    sb.st_size != api_token_sb.st_size ||
+	    sb.st_mtim.tv_sec != api_token_sb.st_mtim.tv_sec ||
+	    sb.st_mtim.tv_nsec != api_token_sb.st_mtim.tv_nsec;
+}
+
+/*
+ * Does the request carry the token?  The comparison takes the same time
+ * wherever the first difference is, so timing tells an attacker nothing
+ * about the token's prefix; only its length could leak, and a generated
+ * token's length is public anyway (64).
+ */
+static bool
+api_token_ok(struct evhttp_request *req)
+{
+	const char *h;
+	unsigned char diff;
+	size_t i, n;
+
+	if (api_token_stale(daemon_g.cf))
+		(void)api_token_load(daemon_g.cf);
+	if (api_token_len == 0)
+		return false;
+	h = evhttp_find_header(evhttp_request_get_input_headers(req),
+	    "Authorization");
+	if (h == NULL || strncasecmp(h, "Bearer ", 7) != 0)
+		return false;
+	for (h += 7; *h == ' '; h++)
+		;
+	n = strlen(h);
+	while (n > 0 && h[n - 1] == ' ')
+		n--;
+	diff = n != api_token_len;
+	for (i = 0; i < api_token_len; i++)
+		diff |= (unsigned char)(api_token[i] ^ (i < n ? h[i] : 0));
+	return diff == 0;
+}
+
+/* Is the client of req on this machine (127.0.0.0/8, ::1, v4-mapped)? */
+static bool
+api_peer_is_loopback(struct evhttp_request *req)
+{
+	struct evhttp_connection *evcon = evhttp_request_get_connection(req);
+	const struct sockaddr *sa;
+	const struct sockaddr_in6 *s6;
+	const unsigned char *b;
+
+	if (evcon == NULL || (sa = evhttp_connection_get_addr(evcon)) == NULL)
+		return false;
+	if (sa->sa_family == AF_INET)
+		return (ntohl(((const struct sockaddr_in *)sa)->sin_addr.s_addr)
+		    >> 24) == 127;
+	if (sa->sa_family != AF_INET6)
+		return false;
+	s6 = (const struct sockaddr_in6 *)sa;
+	if (IN6_IS_ADDR_LOOPBACK(&s6->sin6_addr))
+		return true;
+	b = s6->sin6_addr.s6_addr;
+	return IN6_IS_ADDR_V4MAPPED(&s6->sin6_addr) && b[12] == 127;
+}
+
+/*
+ * May this request go to route r?  If not, replies 401 (with
+ * WWW-Authenticate, RFC 6750) and returns false.
+ */
+static bool
+api_authorized(struct evhttp_request *req, const struct api_route *r)
+{
+	const struct config *cf = daemon_g.cf;
+	const char *h;
+	bool need;
+
+	if (r->flags & API_PUBLIC)
+		return true;
+	if (r->flags & API_MUTATES)
+		need = true;
+	else
+		need = cf == NULL || cf->api_read_requires_token ||
+		    (!cf->api_allow_remote_reads && !api_peer_is_loopback(req));
+	if (!need || api_token_ok(req))
+		return true;
+	h = evhttp_find_header(evhttp_request_get_input_headers(req),
+	    "Authorization");
+	evhttp_add_header(evhttp_request_get_output_headers(req),
+	    "WWW-Authenticate", h == NULL ? "Bearer realm=\"tocsin\"" :
+	    "Bearer realm=\"tocsin\", error=\"invalid_token\"");
+	if (h == NULL)
+		api_error(req, HTTP_UNAUTHORIZED, "%s %s needs "
+		    "\"Authorization: Bearer TOKEN\" (the token is in %s)",
+		    api_method_name(evhttp_request_get_command(req)),
+		    evhttp_request_get_uri(req), cf != NULL &&
+		    cf->api_token_file != NULL ? cf->api_token_file :
+		    "api.token_file");
+	else
+		api_error(req, HTTP_UNAUTHORIZED, "invalid token");
+	return false;
+}
+
 /*
  * Does route r serve path?  RETURN VALUE: the rest of the path after a
  * prefix route ("" for an exact one), or NULL.
@@ -834,7 +1535,7 @@ api_route_match(const struct api_route *r, const char *path)
 {
 	size_t n = strlen(r->path);
 
-	if (n > 0 && r->path[n - 1] == '/') {
+	if (n > 1 && r->path[n - 1] == '/') {
 		if (strncmp(path, r->path, n) == 0 && path[n] != '\0')
 			return path + n;
 		return NULL;
@@ -871,7 +1572,9 @@ api_dispatch(struct evhttp_request *req, void *arg)
 		if ((rest = api_route_match(&api_routes[i], path)) == NULL)
 			continue;
 		if (api_routes[i].method == want) {
-			api_routes[i].handler(req, rest, api_routes[i].arg);
+			if (api_authorized(req, &api_routes[i]))
+				api_routes[i].handler(req, rest,
+				    api_routes[i].arg);
 			return;
 		}
 		allowed |= api_routes[i].method;
@@ -981,6 +1684,12 @@ api_new(struct event_base *base, const char *listen)
 	}
 	if (api_parse_listen(listen, &host, &port) == -1)
 		return NULL;
+	/* no token, no changes: better not to start than to be read-only */
+	if ((api_token_len == 0 || api_token_stale(daemon_g.cf)) &&
+	    api_token_load(daemon_g.cf) == -1) {
+		free(host);
+		return NULL;
+	}
 	if ((api = calloc(1, sizeof(*api))) == NULL) {
 		log_warn("api: calloc");
 		goto err;
@@ -992,6 +1701,9 @@ api_new(struct event_base *base, const char *listen)
 	evhttp_set_max_headers_size(api->http, API_MAX_HEADERS);
 	evhttp_set_max_body_size(api->http, API_MAX_BODY);
 	evhttp_set_timeout(api->http, API_TIMEOUT_S);
+#if defined(LIBEVENT_VERSION_NUMBER) && LIBEVENT_VERSION_NUMBER >= 0x02020000
+	evhttp_set_max_connections(api->http, API_MAX_CONNECTIONS);
+#endif
 	evhttp_set_allowed_methods(api->http,
 	    EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_HEAD |
 	    EVHTTP_REQ_DELETE);

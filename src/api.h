@@ -36,7 +36,18 @@ void api_free(struct api *api);
 typedef void api_handler(struct evhttp_request *req, const char *rest,
     void *arg);
 
-#define API_MUTATES	0x1	/* changes state: needs the bearer token */
+/*
+ * Route flags.  API_MUTATES: the route changes state, so every request
+ * needs "Authorization: Bearer TOKEN" (the token in api.token_file), from
+ * loopback too.  API_PUBLIC: never needs the token (the dashboard's page
+ * and assets, which hold no data: the page asks for the token itself).
+ * Neither: a read, open to loopback clients; it needs the token when
+ * api.read_requires_token is set, or when the client is not on loopback
+ * and api.allow_remote_reads is not set.  A route of any method other
+ * than GET always gets API_MUTATES (and never API_PUBLIC).
+ */
+#define API_MUTATES	0x1
+#define API_PUBLIC	0x2
 
 /*
  * api_route_add — serve method + path with handler.  Routes are tried in
@@ -51,6 +62,17 @@ void api_routes_clear(void);
  * pending writes there, so whatever a client is shown is durable.
  */
 void api_set_presync(void (*fn)(void));
+
+/*
+ * Gauges that other modules own and /metrics (and /api/v1/status) show:
+ * a module that has the figure registers a function that returns it, once
+ * at start-up.  Until then the figure is 0.  name: a Prometheus metric
+ * name ("tocsin_incidents_open", "tocsin_outbox_pending", or a new one,
+ * which then also appears in /metrics with help).  Registering a name
+ * again replaces its function.  RETURN VALUE: 0, or -1 (out of memory).
+ */
+typedef double api_gauge_fn(void);
+int api_gauge_register(const char *name, const char *help, api_gauge_fn *fn);
 
 /* Replies.  api_reply steals body; a NULL body becomes a 500. */
 void api_reply(struct evhttp_request *req, int code, json_t *body);

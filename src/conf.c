@@ -1564,6 +1564,8 @@ root_options(bool types, struct conf_errors *errs)
 	optv_typed(&d, "concurrency", TOCSIN_OPT_STR_LIST, NULL, 0);
 	optv_typed(&a, "listen", TOCSIN_OPT_STR, "127.0.0.1:8470", 0);
 	optv_typed(&a, "token_file", TOCSIN_OPT_STR, NULL, 0);
+	optv_typed(&a, "read_requires_token", TOCSIN_OPT_BOOL, "false", 0);
+	optv_typed(&a, "allow_remote_reads", TOCSIN_OPT_BOOL, "false", 0);
 	optv_hook(&h);
 	optv_typed(&h, "address", TOCSIN_OPT_STR, NULL, 0);
 	optv_typed(&h, "check", TOCSIN_OPT_STR, NULL, 0);
@@ -1708,6 +1710,8 @@ load_daemon(struct config *cf, cfg_t *root)
 	else if (cf->state_dir != NULL &&
 	    asprintf(&cf->api_token_file, "%s/api.token", cf->state_dir) < 0)
 		cf->api_token_file = NULL;
+	cf->api_read_requires_token = cfg_getbool(a, "read_requires_token");
+	cf->api_allow_remote_reads = cfg_getbool(a, "allow_remote_reads");
 }
 
 static int

@@ -29,6 +29,8 @@ struct config {
 	/* api { } */
 	char *api_listen;		/* "127.0.0.1:8470" */
 	char *api_token_file;
+	bool api_read_requires_token;	/* GETs need the token, even local */
+	bool api_allow_remote_reads;	/* GETs from non-loopback: no token */
 	/* objects */
 	struct check **checks;		/* sorted by name */
 	unsigned nchecks;

@@ -184,6 +184,9 @@ class Daemon:
         self.logfile = os.path.join(self.tmpdir,
                                     conf_name.replace(".conf", "") + ".log")
         self.port = free_port()
+        # where tocsind keeps the API token (api.token_file); a test that
+        # sets token_file in its config sets this too
+        self.token_file = os.path.join(self.state_dir, "api.token")
         self.proc = None
         self.last_stderr = ""
         self._log_fp = None
@@ -291,7 +294,10 @@ class Daemon:
                 self._close_log()
                 raise DaemonExited(rc, self.log()[self._log_start:])
             try:
-                st, _, _ = self.get_raw("/api/v1/status", timeout=1)
+                # with the token once it exists: reads may need it
+                st, _, _ = self.get_raw(
+                    "/api/v1/status", timeout=1,
+                    token=os.path.exists(self.token_file) or None)
                 if st == 200:
                     return self
                 last = "HTTP %d" % st
@@ -387,13 +393,28 @@ class Daemon:
 
     # -- API --
 
+    @property
+    def token(self):
+        """The API token, as tocsind wrote it to token_file."""
+        with open(self.token_file) as f:
+            return f.read().strip()
+
     def get_raw(self, path, method="GET", body=None, headers=None,
-                timeout=5):
-        """Any request; returns (status, headers as a dict, body bytes)."""
+                timeout=5, token=None):
+        """
+        Any request; returns (status, headers as a dict, body bytes).
+        token: None sends no Authorization header, True sends the
+        daemon's token, a string sends that string as the token.
+        """
+        headers = dict(headers or {})
+        if token is True:
+            token = self.token
+        if token is not None:
+            headers["Authorization"] = "Bearer " + token
         c = http.client.HTTPConnection("127.0.0.1", self.port,
                                        timeout=timeout)
         try:
-            c.request(method, path, body=body, headers=headers or {})
+            c.request(method, path, body=body, headers=headers)
             r = c.getresponse()
             data = r.read()
             return r.status, {k.lower(): v for k, v in r.getheaders()}, data
@@ -410,6 +431,22 @@ class Daemon:
         except ValueError as e:
             raise AssertionError("GET %s: not JSON (%s): %r" % (
                 path, e, body[:500]))
+
+    def post(self, path, obj=None, token=True, body=None):
+        """
+        POST obj as JSON (or raw body bytes) with the token (see
+        get_raw); returns (status, the reply parsed as JSON or None).
+        """
+        if obj is not None:
+            body = json.dumps(obj).encode()
+        st, _, data = self.get_raw(
+            path, method="POST", body=body if body is not None else b"",
+            headers={"Content-Type": "application/json"}, token=token)
+        try:
+            doc = json.loads(data)
+        except ValueError:
+            doc = None
+        return st, doc
 
     def checks(self, query=""):
         return self.get("/api/v1/checks" + query)["checks"]

@@ -1,0 +1,1326 @@
+/*
+ * tocsinctl.c — the command-line client of tocsind's HTTP API.
+ *
+ * One request per command (libcurl easy, blocking: this is a CLI), the
+ * reply printed as a table for people or, with --json, as the API's JSON
+ * for scripts.  It knows the API only through DESIGN.md's contract and
+ * prints what it does not know (forecast, report, oncall: owned by other
+ * modules) generically, so a richer reply never breaks it.
+ *
+ * Where the server and token come from, first found wins:
+ *   URL:   -s URL, $TOCSIN_URL, api.listen of the config file, 127.0.0.1:8470
+ *   token: -t TOKEN, $TOCSIN_TOKEN, the file api.token_file of the config
+ *          (default state_dir/api.token), if readable
+ * The config file is -c FILE or, if it exists, the installed default; only
+ * the api { } and daemon { } sections of that one file are read (not its
+ * includes), with a small scanner rather than libconfuse: tocsinctl must
+ * not need the plugins that define the check sections.
+ *
+ * Exit status: 0 success, 1 an error (network, HTTP — printed with the
+ * API's message — or a file), 2 a usage error.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <curl/curl.h>
+#include <jansson.h>
+
+#define CTL_DEFAULT_URL		"http://127.0.0.1:8470"
+#define CTL_MAX_REPLY		(64 * 1024 * 1024)
+#define CTL_CONF_MAX		(1024 * 1024)
+
+/* Options, each allowed only with the commands that take it. */
+enum {
+	OPT_ALL = 0x1, OPT_BY = 0x2, OPT_COMMENT = 0x4, OPT_SINCE = 0x8,
+	OPT_OUT = 0x10,
+};
+
+struct ctl {
+	char *url;			/* no trailing '/' */
+	char *token;			/* may be NULL */
+	bool json;
+	bool color;
+	unsigned opts;			/* OPT_* given */
+	bool all;
+	const char *by, *comment, *since, *out;
+};
+
+struct reply {
+	long status;
+	char *body;			/* NUL-terminated */
+	size_t len;
+	bool too_big;
+};
+
+static const char *progname = "tocsinctl";
+
+/* After a usage error: the short form on stderr, exit 2. */
+static __attribute__((noreturn)) void
+usage(void)
+{
+	fprintf(stderr, "usage: tocsinctl [-s URL] [-t TOKEN] [-c FILE] "
+	    "[--json] COMMAND [ARGS]\n"
+	    "       tocsinctl --help lists the commands\n");
+	exit(2);
+}
+
+/* --help: everything, on stdout, exit 0. */
+static __attribute__((noreturn)) void
+help(void)
+{
+	printf(
+	    "usage: tocsinctl [-s URL] [-t TOKEN] [-c FILE] [--json] COMMAND\n"
+	    "commands:\n"
+	    "  status                      version, uptime, checks by state\n"
+	    "  checks                      every check\n"
+	    "  check NAME                  one check with its metrics\n"
+	    "  incidents [--all]           open (or all) incidents\n"
+	    "  incident ID                 one incident with its timeline\n"
+	    "  ack ID [--by WHO] [--comment TEXT]\n"
+	    "  resolve ID [--by WHO] [--comment TEXT]\n"
+	    "  comment ID TEXT [--by WHO]\n"
+	    "  run NAME                    run a check now\n"
+	    "  reload                      reload the configuration\n"
+	    "  graph CHECK METRIC [--since 1d] -o FILE.png|FILE.svg|-\n"
+	    "  forecast CHECK METRIC\n"
+	    "  report [--since 30d]\n"
+	    "  oncall\n"
+	    "options:\n"
+	    "  -s URL     the API (default: $TOCSIN_URL, api.listen, %s)\n"
+	    "  -t TOKEN   the API token (default: $TOCSIN_TOKEN, the token "
+	    "file)\n"
+	    "  -c FILE    tocsind's configuration, for listen and token_file\n"
+	    "             (default %s)\n"
+	    "  --json     print the API's JSON\n"
+	    "exit status: 0 success, 1 error, 2 usage error\n",
+	    CTL_DEFAULT_URL, TOCSIN_CONF_FILE);
+	exit(0);
+}
+
+/*
+ * The command's state, for ctl_exit(): an error path frees what it holds
+ * and leaves through here, so that nothing is left allocated at exit
+ * (the sanitizer build checks that).
+ */
+static struct ctl *ctl_g;
+
+static void
+ctl_free(struct ctl *ctl)
+{
+	free(ctl->url);
+	ctl->url = NULL;
+	if (ctl->token != NULL) {
+		explicit_bzero(ctl->token, strlen(ctl->token));
+		free(ctl->token);
+		ctl->token = NULL;
+	}
+}
+
+static __attribute__((noreturn)) void
+ctl_exit(int rc)
+{
+	if (ctl_g != NULL)
+		ctl_free(ctl_g);
+	curl_global_cleanup();
+	exit(rc);
+}
+
+static void
+warnx_(const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "%s: ", progname);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+static __attribute__((noreturn)) void
+die(const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "%s: ", progname);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	ctl_exit(1);
+}
+
+static char *
+xstrdup(const char *s)
+{
+	char *p;
+
+	if ((p = strdup(s)) == NULL)
+		die("out of memory");
+	return p;
+}
+
+/* ---- the config file: api.listen, api.token_file, daemon.state_dir ----- */
+
+/* Reads a whole small file; a new string, or NULL (errno set). */
+static char *
+read_file(const char *path, size_t max)
+{
+	FILE *fp;
+	char *buf;
+	size_t n;
+
+	if ((fp = fopen(path, "re")) == NULL)
+		return NULL;
+	if ((buf = malloc(max + 1)) == NULL) {
+		fclose(fp);
+		return NULL;
+	}
+	n = fread(buf, 1, max, fp);
+	fclose(fp);
+	buf[n] = '\0';
+	return buf;
+}
+
+/*
+ * Blanks comments (#, //, and C comments) outside strings, so that the
+ * scanner below sees only keys, values and braces.
+ */
+static void
+strip_comments(char *s)
+{
+	bool str = false;
+	char *p;
+
+	for (p = s; *p != '\0'; p++) {
+		if (str) {
+			if (*p == '\\' && p[1] != '\0')
+				p++;
+			else if (*p == '"')
+				str = false;
+			continue;
+		}
+		if (*p == '"')
+			str = true;
+		else if (*p == '#' || (*p == '/' && p[1] == '/')) {
+			while (*p != '\0' && *p != '\n')
+				*p++ = ' ';
+			if (*p == '\0')
+				break;
+		} else if (*p == '/' && p[1] == '*') {
+			while (*p != '\0' && !(*p == '*' && p[1] == '/'))
+				*p++ = ' ';
+			if (*p == '\0')
+				break;
+			*p++ = ' ';
+			*p = ' ';
+		}
+	}
+}
+
+/*
+ * The value of key inside the top-level section sect of text (comments
+ * stripped): a quoted string, unescaped.  A new string, or NULL.
+ */
+static char *
+conf_value(const char *text, const char *sect, const char *key)
+{
+	const char *p = text, *q;
+	size_t sl = strlen(sect), kl = strlen(key);
+	int depth = 0;
+	bool in = false, str = false;
+	char *out, *o;
+
+	for (; *p != '\0'; p++) {
+		if (str) {
+			if (*p == '\\' && p[1] != '\0')
+				p++;
+			else if (*p == '"')
+				str = false;
+			continue;
+		}
+		if (*p == '"') {
+			str = true;
+			continue;
+		}
+		if (*p == '{') {
+			depth++;
+			continue;
+		}
+		if (*p == '}') {
+			if (--depth == 0)
+				in = false;
+			continue;
+		}
+		if (p != text && (isalnum((unsigned char)p[-1]) ||
+		    p[-1] == '_'))
+			continue;
+		if (depth == 0 && strncmp(p, sect, sl) == 0) {
+			for (q = p + sl; isspace((unsigned char)*q); q++)
+				;
+			if (*q == '{') {
+				in = true;
+				p = q - 1;
+			}
+			continue;
+		}
+		if (!in || depth != 1 || strncmp(p, key, kl) != 0)
+			continue;
+		for (q = p + kl; isspace((unsigned char)*q); q++)
+			;
+		if (*q != '=')
+			continue;
+		for (q++; isspace((unsigned char)*q); q++)
+			;
+		if (*q != '"')
+			return NULL;
+		if ((out = malloc(strlen(q))) == NULL)
+			return NULL;
+		for (q++, o = out; *q != '\0' && *q != '"'; q++) {
+			if (*q == '\\' && q[1] != '\0')
+				q++;
+			*o++ = *q;
+		}
+		*o = '\0';
+		return out;
+	}
+	return NULL;
+}
+
+/* path made relative to the directory of file, as tocsind does (c). */
+static char *
+conf_rel(const char *file, char *path)
+{
+	const char *slash;
+	char *out;
+
+	if (path == NULL || path[0] == '/' ||
+	    (slash = strrchr(file, '/')) == NULL)
+		return path;
+	if (asprintf(&out, "%.*s/%s", (int)(slash - file), file, path) < 0)
+		die("out of memory");
+	free(path);
+	return out;
+}
+
+/*
+ * "HOST:PORT" of listen as a URL a client can reach: a wildcard address
+ * becomes loopback.  A new string, or NULL.
+ */
+static char *
+listen_url(const char *listen)
+{
+	const char *colon = strrchr(listen, ':'), *host = listen;
+	int hl;
+	char *url;
+
+	if (colon == NULL)
+		return NULL;
+	hl = (int)(colon - listen);
+	if (hl == 7 && strncmp(listen, "0.0.0.0", 7) == 0) {
+		host = "127.0.0.1";
+		hl = 9;
+	} else if (hl == 4 && strncmp(listen, "[::]", 4) == 0) {
+		host = "[::1]";
+		hl = 5;
+	}
+	if (asprintf(&url, "http://%.*s:%s", hl, host, colon + 1) < 0)
+		die("out of memory");
+	return url;
+}
+
+/*
+ * Fills what the flags and environment left open from the config file
+ * conf (given: complain if unreadable; else the default, if present).
+ */
+static void
+ctl_from_config(struct ctl *ctl, const char *conf, bool given)
+{
+	char *text, *listen, *tf, *sd, *tok, *url;
+	size_t n;
+
+	if ((text = read_file(conf, CTL_CONF_MAX)) == NULL) {
+		if (given)
+			die("cannot read %s: %s", conf, strerror(errno));
+		return;
+	}
+	strip_comments(text);
+	if (ctl->url == NULL &&
+	    (listen = conf_value(text, "api", "listen")) != NULL) {
+		if ((url = listen_url(listen)) != NULL)
+			ctl->url = url;
+		free(listen);
+	}
+	if (ctl->token == NULL) {
+		tf = conf_rel(conf, conf_value(text, "api", "token_file"));
+		if (tf == NULL) {
+			sd = conf_rel(conf, conf_value(text, "daemon",
+			    "state_dir"));
+			if (asprintf(&tf, "%s/api.token", sd != NULL ? sd :
+			    TOCSIN_STATE_DIR) < 0)
+				die("out of memory");
+			free(sd);
+		}
+		if ((tok = read_file(tf, 4096)) != NULL) {
+			n = strlen(tok);
+			while (n > 0 && isspace((unsigned char)tok[n - 1]))
+				tok[--n] = '\0';
+			if (n > 0)
+				ctl->token = tok;
+			else
+				free(tok);
+		}
+		free(tf);
+	}
+	free(text);
+}
+
+/* ---- HTTP ------------------------------------------------------------ */
+
+static size_t
+on_data(char *data, size_t size, size_t n, void *arg)
+{
+	struct reply *r = arg;
+	size_t len = size * n;
+	char *nb;
+
+	if (r->len + len > CTL_MAX_REPLY) {
+		r->too_big = true;
+		return 0;
+	}
+	if ((nb = realloc(r->body, r->len + len + 1)) == NULL)
+		return 0;
+	r->body = nb;
+	memcpy(r->body + r->len, data, len);
+	r->len += len;
+	r->body[r->len] = '\0';
+	return len;
+}
+
+/*
+ * One request: method on path (already escaped) with body (a JSON text,
+ * or NULL).  Dies on a network error; returns the reply otherwise, with
+ * any HTTP status.
+ */
+static struct reply
+ctl_request(const struct ctl *ctl, const char *method, const char *path,
+    const char *body)
+{
+	struct curl_slist *h = NULL;
+	struct reply r = { 0, NULL, 0, false };
+	char *url, *auth = NULL, err[CURL_ERROR_SIZE] = "";
+	CURL *c;
+	CURLcode rc;
+
+	if ((c = curl_easy_init()) == NULL)
+		die("cannot initialise libcurl");
+	if (asprintf(&url, "%s%s", ctl->url, path) < 0)
+		die("out of memory");
+	h = curl_slist_append(h, "Accept: application/json");
+	if (ctl->token != NULL) {
+		if (asprintf(&auth, "Authorization: Bearer %s", ctl->token) < 0)
+			die("out of memory");
+		h = curl_slist_append(h, auth);
+	}
+	if (body != NULL) {
+		h = curl_slist_append(h, "Content-Type: application/json");
+		curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
+	}
+	curl_easy_setopt(c, CURLOPT_URL, url);
+	curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
+	if (strcmp(method, "POST") == 0 && body == NULL)
+		curl_easy_setopt(c, CURLOPT_POSTFIELDS, "");
+	curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_data);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, &r);
+	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, err);
+	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, 5L);
+	curl_easy_setopt(c, CURLOPT_TIMEOUT, 60L);
+	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(c, CURLOPT_USERAGENT, "tocsinctl/" PACKAGE_VERSION);
+	rc = curl_easy_perform(c);
+	if (rc == CURLE_OK)
+		curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r.status);
+	else if (err[0] == '\0')
+		snprintf(err, sizeof(err), "%s", curl_easy_strerror(rc));
+	curl_easy_cleanup(c);
+	curl_slist_free_all(h);
+	if (auth != NULL) {
+		explicit_bzero(auth, strlen(auth));
+		free(auth);
+	}
+	free(r.body == NULL || rc != CURLE_OK ? r.body : NULL);
+	if (rc != CURLE_OK) {
+		/* everything freed: die() leaves nothing behind */
+		if (r.too_big)
+			warnx_("%s %s: the reply is over %d MiB", method, url,
+			    CTL_MAX_REPLY >> 20);
+		else
+			warnx_("cannot reach tocsind at %s: %s", ctl->url, err);
+		free(url);
+		ctl_exit(1);
+	}
+	free(url);
+	if (r.body == NULL)
+		r.body = xstrdup("");
+	return r;
+}
+
+/* Dies with the API's error message unless r is a 2xx. */
+static void
+ctl_check(const struct ctl *ctl, const struct reply *r, const char *what)
+{
+	json_t *o;
+	const char *msg = NULL;
+
+	if (r->status >= 200 && r->status < 300)
+		return;
+	o = json_loads(r->body, 0, NULL);
+	if (o != NULL && json_is_string(json_object_get(o, "error")))
+		msg = json_string_value(json_object_get(o, "error"));
+	if (r->status == 401 && ctl->token == NULL)
+		warnx_("no token: give -t TOKEN, $TOCSIN_TOKEN or -c with a "
+		    "readable token_file");
+	warnx_("%s: HTTP %ld: %s", what, r->status, msg != NULL ? msg :
+	    (r->len > 0 && r->len < 200 && o == NULL ? r->body :
+	    "(no message)"));
+	json_decref(o);
+	free(r->body);
+	ctl_exit(1);
+}
+
+/* The reply as JSON (dies if it is not). */
+static json_t *
+ctl_json(const struct reply *r, const char *what)
+{
+	json_error_t e;
+	json_t *o;
+
+	if ((o = json_loadb(r->body, r->len, 0, &e)) == NULL) {
+		warnx_("%s: the reply is not JSON: %s", what, e.text);
+		free(r->body);
+		ctl_exit(1);
+	}
+	return o;
+}
+
+/* GET path and return the JSON, dying on any error. */
+static json_t *
+ctl_get(const struct ctl *ctl, const char *path, struct reply *keep)
+{
+	struct reply r = ctl_request(ctl, "GET", path, NULL);
+	json_t *o;
+
+	ctl_check(ctl, &r, path);
+	o = ctl_json(&r, path);
+	if (keep != NULL)
+		*keep = r;
+	else
+		free(r.body);
+	return o;
+}
+
+static char *
+esc(const char *s)
+{
+	char *e = curl_easy_escape(NULL, s, 0), *out;
+
+	if (e == NULL)
+		die("out of memory");
+	out = xstrdup(e);
+	curl_free(e);
+	return out;
+}
+
+/* ---- output ---------------------------------------------------------- */
+
+static const char *
+state_color(const struct ctl *ctl, const char *state)
+{
+	if (!ctl->color || state == NULL)
+		return "";
+	if (strcmp(state, "OK") == 0)
+		return "\033[32m";
+	if (strcmp(state, "WARNING") == 0)
+		return "\033[33m";
+	if (strcmp(state, "CRITICAL") == 0 || strcmp(state, "P1") == 0 ||
+	    strcmp(state, "P2") == 0)
+		return "\033[31m";
+	if (strcmp(state, "UNKNOWN") == 0)
+		return "\033[35m";
+	if (strcmp(state, "UNREACHABLE") == 0)
+		return "\033[36m";
+	return "";
+}
+
+static const char *
+reset(const struct ctl *ctl, const char *color)
+{
+	return ctl->color && color[0] != '\0' ? "\033[0m" : "";
+}
+
+/* Display width of UTF-8 text: code points (good enough for names). */
+static size_t
+width(const char *s)
+{
+	size_t n = 0;
+
+	for (; *s != '\0'; s++)
+		if (((unsigned char)*s & 0xc0) != 0x80)
+			n++;
+	return n;
+}
+
+/* A JSON value as short text ("-" for null). */
+static char *
+text_of(json_t *v)
+{
+	char *s;
+
+	if (v == NULL || json_is_null(v))
+		return xstrdup("-");
+	if (json_is_string(v))
+		return xstrdup(json_string_value(v));
+	if (json_is_integer(v)) {
+		if (asprintf(&s, "%lld", (long long)json_integer_value(v)) < 0)
+			die("out of memory");
+		return s;
+	}
+	if (json_is_real(v)) {
+		if (asprintf(&s, "%g", json_real_value(v)) < 0)
+			die("out of memory");
+		return s;
+	}
+	if (json_is_boolean(v))
+		return xstrdup(json_is_true(v) ? "yes" : "no");
+	if ((s = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY)) == NULL)
+		die("out of memory");
+	return s;
+}
+
+/* How long ago an RFC 3339 time was: "5m 3s", or "-". */
+static char *
+ago(json_t *v)
+{
+	struct tm tm;
+	time_t t, d;
+	char *s;
+	int rc;
+
+	memset(&tm, 0, sizeof(tm));
+	if (!json_is_string(v) ||
+	    strptime(json_string_value(v), "%Y-%m-%dT%H:%M:%S", &tm) == NULL)
+		return xstrdup("-");
+	t = timegm(&tm);
+	d = time(NULL) - t;
+	if (d < 0)
+		d = 0;
+	if (d >= 86400)
+		rc = asprintf(&s, "%lldd %lldh", (long long)d / 86400,
+		    (long long)d % 86400 / 3600);
+	else if (d >= 3600)
+		rc = asprintf(&s, "%lldh %lldm", (long long)d / 3600,
+		    (long long)d % 3600 / 60);
+	else if (d >= 60)
+		rc = asprintf(&s, "%lldm %llds", (long long)d / 60,
+		    (long long)d % 60);
+	else
+		rc = asprintf(&s, "%llds", (long long)d);
+	if (rc < 0)
+		die("out of memory");
+	return s;
+}
+
+/*
+ * A table: ncol columns, rows of strings (owned, freed here).  Column 0
+ * may be coloured by colorcol's text.  The last column is not padded.
+ */
+struct table {
+	unsigned ncol, nrow;
+	char **cell;			/* nrow * ncol */
+	int colorcol;			/* -1: none */
+};
+
+static void
+table_row(struct table *t, ...)
+{
+	va_list ap;
+	unsigned i;
+
+	if ((t->cell = reallocarray(t->cell, (t->nrow + 1) * t->ncol,
+	    sizeof(char *))) == NULL)
+		die("out of memory");
+	va_start(ap, t);
+	for (i = 0; i < t->ncol; i++)
+		t->cell[t->nrow * t->ncol + i] = va_arg(ap, char *);
+	va_end(ap);
+	t->nrow++;
+}
+
+static void
+table_print(const struct ctl *ctl, struct table *t)
+{
+	size_t w[16] = { 0 }, n;
+	unsigned r, c;
+	const char *col, *s;
+
+	for (r = 0; r < t->nrow; r++)
+		for (c = 0; c < t->ncol; c++)
+			if ((n = width(t->cell[r * t->ncol + c])) > w[c])
+				w[c] = n;
+	for (r = 0; r < t->nrow; r++) {
+		for (c = 0; c < t->ncol; c++) {
+			s = t->cell[r * t->ncol + c];
+			col = r > 0 && (int)c == t->colorcol ?
+			    state_color(ctl, s) : "";
+			if (r == 0 && ctl->color)
+				col = "\033[1m";
+			printf("%s%s%s", col, s, reset(ctl, col));
+			if (c + 1 < t->ncol)
+				printf("%*s", (int)(w[c] - width(s) + 2), "");
+			free(t->cell[r * t->ncol + c]);
+		}
+		putchar('\n');
+	}
+	free(t->cell);
+	t->cell = NULL;
+	t->nrow = 0;
+}
+
+static char *
+field(json_t *o, const char *key)
+{
+	return text_of(json_object_get(o, key));
+}
+
+/* Any JSON, for people: "key: value" lines, nested values indented. */
+static void
+print_generic(json_t *v, int indent)
+{
+	const char *key;
+	json_t *x;
+	size_t i;
+	char *s;
+
+	if (json_is_object(v)) {
+		json_object_foreach(v, key, x) {
+			if (json_is_object(x) || (json_is_array(x) &&
+			    json_array_size(x) > 0)) {
+				printf("%*s%s:\n", indent, "", key);
+				print_generic(x, indent + 2);
+			} else {
+				s = text_of(x);
+				printf("%*s%s: %s\n", indent, "", key, s);
+				free(s);
+			}
+		}
+	} else if (json_is_array(v)) {
+		json_array_foreach(v, i, x) {
+			if (json_is_object(x) || json_is_array(x)) {
+				printf("%*s- %zu\n", indent, "", i + 1);
+				print_generic(x, indent + 2);
+			} else {
+				s = text_of(x);
+				printf("%*s- %s\n", indent, "", s);
+				free(s);
+			}
+		}
+	} else {
+		s = text_of(v);
+		printf("%*s%s\n", indent, "", s);
+		free(s);
+	}
+}
+
+static void
+print_json(json_t *o)
+{
+	json_dumpf(o, stdout, JSON_INDENT(2) | JSON_ENCODE_ANY);
+	putchar('\n');
+}
+
+/* ---- commands -------------------------------------------------------- */
+
+static int
+cmd_status(struct ctl *ctl, char **argv)
+{
+	static const char *const states[] = { "OK", "WARNING", "CRITICAL",
+	    "UNKNOWN", "UNREACHABLE" };
+	json_t *o, *checks;
+	const char *col;
+	char *s;
+	unsigned i;
+
+	(void)argv;
+	o = ctl_get(ctl, "/api/v1/status", NULL);
+	if (ctl->json) {
+		print_json(o);
+		json_decref(o);
+		return 0;
+	}
+	s = field(o, "version");
+	printf("tocsind %s at %s, up %llds\n", s, ctl->url,
+	    (long long)json_integer_value(json_object_get(o, "uptime")));
+	free(s);
+	checks = json_object_get(o, "checks");
+	s = field(checks, "total");
+	printf("checks: %s", s);
+	free(s);
+	for (i = 0; i < 5; i++) {
+		s = field(checks, states[i]);
+		col = strcmp(s, "0") != 0 ? state_color(ctl, states[i]) : "";
+		printf("  %s%s %s%s", col, states[i], s, reset(ctl, col));
+		free(s);
+	}
+	putchar('\n');
+	s = field(o, "open_incidents");
+	printf("open incidents: %s\n", s);
+	free(s);
+	s = field(o, "flapping");
+	printf("flapping: %s\n", s);
+	free(s);
+	json_decref(o);
+	return 0;
+}
+
+static char *
+state_text(json_t *c)
+{
+	char *s;
+
+	if (asprintf(&s, "%s%s", json_string_value(json_object_get(c,
+	    "state")) ? json_string_value(json_object_get(c, "state")) : "?",
+	    json_is_string(json_object_get(c, "state_type")) &&
+	    strcmp(json_string_value(json_object_get(c, "state_type")),
+	    "soft") == 0 ? " (soft)" : "") < 0)
+		die("out of memory");
+	return s;
+}
+
+static int
+cmd_checks(struct ctl *ctl, char **argv)
+{
+	struct table t = { 5, 0, NULL, 1 };
+	json_t *o, *c;
+	size_t i;
+	char *att;
+
+	(void)argv;
+	o = ctl_get(ctl, "/api/v1/checks", NULL);
+	if (ctl->json) {
+		print_json(o);
+		json_decref(o);
+		return 0;
+	}
+	table_row(&t, xstrdup("NAME"), xstrdup("STATE"), xstrdup("ATTEMPT"),
+	    xstrdup("LAST CHECK"), xstrdup("SUMMARY"));
+	json_array_foreach(json_object_get(o, "checks"), i, c) {
+		if (asprintf(&att, "%lld/%lld",
+		    (long long)json_integer_value(json_object_get(c,
+		    "attempt")), (long long)json_integer_value(
+		    json_object_get(c, "max_attempts"))) < 0)
+			die("out of memory");
+		table_row(&t, field(c, "name"), state_text(c), att,
+		    ago(json_object_get(c, "last_check")), field(c,
+		    "summary"));
+	}
+	table_print(ctl, &t);
+	json_decref(o);
+	return 0;
+}
+
+static int
+cmd_check(struct ctl *ctl, char **argv)
+{
+	static const char *const keys[] = { "name", "type", "host", "group",
+	    "state", "state_type", "attempt", "max_attempts", "last_check",
+	    "next_check", "last_state_change", "flapping", "summary", NULL };
+	struct table t = { 7, 0, NULL, -1 };
+	json_t *o, *m;
+	char *path, *e, *s;
+	size_t i;
+
+	e = esc(argv[0]);
+	if (asprintf(&path, "/api/v1/checks/%s", e) < 0)
+		die("out of memory");
+	free(e);
+	o = ctl_get(ctl, path, NULL);
+	free(path);
+	if (ctl->json) {
+		print_json(o);
+		json_decref(o);
+		return 0;
+	}
+	for (i = 0; keys[i] != NULL; i++) {
+		s = field(o, keys[i]);
+		if (strcmp(keys[i], "state") == 0)
+			printf("%-18s %s%s%s\n", keys[i], state_color(ctl, s),
+			    s, reset(ctl, state_color(ctl, s)));
+		else
+			printf("%-18s %s\n", keys[i], s);
+		free(s);
+	}
+	if (json_array_size(json_object_get(o, "metrics")) > 0) {
+		putchar('\n');
+		table_row(&t, xstrdup("METRIC"), xstrdup("VALUE"),
+		    xstrdup("UNIT"), xstrdup("WARN"), xstrdup("CRIT"),
+		    xstrdup("MIN"), xstrdup("MAX"));
+		json_array_foreach(json_object_get(o, "metrics"), i, m)
+			table_row(&t, field(m, "name"), field(m, "value"),
+			    field(m, "unit"), field(m, "warn"), field(m,
+			    "crit"), field(m, "min"), field(m, "max"));
+		table_print(ctl, &t);
+	}
+	json_decref(o);
+	return 0;
+}
+
+/* A positive incident id, or a usage error. */
+static long long
+incident_id(const char *s)
+{
+	char *end;
+	long long id;
+
+	errno = 0;
+	id = strtoll(s, &end, 10);
+	if (*s == '\0' || *end != '\0' || errno != 0 || id <= 0) {
+		warnx_("\"%s\" is not an incident id (a positive number)", s);
+		usage();
+	}
+	return id;
+}
+
+static int
+cmd_incidents(struct ctl *ctl, char **argv)
+{
+	struct table t = { 6, 0, NULL, 1 };
+	json_t *o, *inc;
+	size_t i;
+
+	(void)argv;
+	o = ctl_get(ctl, ctl->all ? "/api/v1/incidents?status=all" :
+	    "/api/v1/incidents", NULL);
+	if (ctl->json) {
+		print_json(o);
+		json_decref(o);
+		return 0;
+	}
+	table_row(&t, xstrdup("ID"), xstrdup("PRIO"), xstrdup("STATUS"),
+	    xstrdup("AGE"), xstrdup("ROOT CAUSE"), xstrdup("TITLE"));
+	json_array_foreach(json_object_get(o, "incidents"), i, inc)
+		table_row(&t, field(inc, "id"), field(inc, "priority"),
+		    field(inc, "status"), ago(json_object_get(inc,
+		    "opened_at")), field(inc, "root_cause"), field(inc,
+		    "title"));
+	if (t.nrow == 1) {
+		printf("no %sincidents\n", ctl->all ? "" : "open ");
+		for (i = 0; i < t.ncol; i++)
+			free(t.cell[i]);
+		free(t.cell);
+	} else
+		table_print(ctl, &t);
+	json_decref(o);
+	return 0;
+}
+
+static int
+cmd_incident(struct ctl *ctl, char **argv)
+{
+	static const char *const keys[] = { "id", "title", "status",
+	    "priority", "impact", "urgency", "root_cause", "flapping",
+	    "opened_at", "acknowledged_at", "acknowledged_by", "resolved_at",
+	    NULL };
+	struct table t = { 3, 0, NULL, 1 };
+	char *path, *s;
+	json_t *o, *x;
+	size_t i;
+
+	if (asprintf(&path, "/api/v1/incidents/%lld",
+	    incident_id(argv[0])) < 0)
+		die("out of memory");
+	o = ctl_get(ctl, path, NULL);
+	free(path);
+	if (ctl->json) {
+		print_json(o);
+		json_decref(o);
+		return 0;
+	}
+	for (i = 0; keys[i] != NULL; i++) {
+		s = field(o, keys[i]);
+		printf("%-16s %s\n", keys[i], s);
+		free(s);
+	}
+	if (json_array_size(json_object_get(o, "checks")) > 0) {
+		printf("\n");
+		table_row(&t, xstrdup("CHECK"), xstrdup("STATE"),
+		    xstrdup("ROLE"));
+		json_array_foreach(json_object_get(o, "checks"), i, x)
+			table_row(&t, field(x, "name"), field(x, "state"),
+			    field(x, "role"));
+		table_print(ctl, &t);
+	}
+	if (json_array_size(json_object_get(o, "timeline")) > 0) {
+		printf("\n");
+		t.colorcol = -1;
+		table_row(&t, xstrdup("AT"), xstrdup("KIND"), xstrdup("TEXT"));
+		json_array_foreach(json_object_get(o, "timeline"), i, x)
+			table_row(&t, field(x, "at"), field(x, "kind"),
+			    field(x, "text"));
+		table_print(ctl, &t);
+	}
+	json_decref(o);
+	return 0;
+}
+
+/* POST path with body (stolen, may be NULL); prints done or the JSON. */
+static int
+ctl_post(struct ctl *ctl, const char *path, json_t *body, const char *done)
+{
+	struct reply r;
+	char *text = NULL;
+	json_t *o;
+
+	if (body != NULL && (text = json_dumps(body, JSON_COMPACT)) == NULL)
+		die("out of memory");
+	json_decref(body);
+	r = ctl_request(ctl, "POST", path, text);
+	free(text);
+	ctl_check(ctl, &r, path);
+	if (ctl->json) {
+		o = ctl_json(&r, path);
+		print_json(o);
+		json_decref(o);
+	} else
+		printf("%s\n", done);
+	free(r.body);
+	return 0;
+}
+
+static json_t *
+by_body(struct ctl *ctl, const char *comment)
+{
+	const char *by = ctl->by;
+	json_t *o;
+
+	if (by == NULL && (by = getenv("USER")) == NULL)
+		by = getlogin();
+	if ((o = json_object()) == NULL)
+		die("out of memory");
+	if (by != NULL)
+		json_object_set_new(o, "by", json_string(by));
+	if (comment != NULL)
+		json_object_set_new(o, "comment", json_string(comment));
+	return o;
+}
+
+static int
+incident_action(struct ctl *ctl, const char *id_text, const char *action,
+    const char *comment, const char *done)
+{
+	long long id = incident_id(id_text);
+	char *path, *msg;
+	int rc;
+
+	if (asprintf(&path, "/api/v1/incidents/%lld/%s", id, action) < 0 ||
+	    asprintf(&msg, "incident %lld %s", id, done) < 0)
+		die("out of memory");
+	rc = ctl_post(ctl, path, by_body(ctl, comment), msg);
+	free(path);
+	free(msg);
+	return rc;
+}
+
+static int
+cmd_ack(struct ctl *ctl, char **argv)
+{
+	return incident_action(ctl, argv[0], "ack", ctl->comment,
+	    "acknowledged");
+}
+
+static int
+cmd_resolve(struct ctl *ctl, char **argv)
+{
+	return incident_action(ctl, argv[0], "resolve", ctl->comment,
+	    "resolved");
+}
+
+static int
+cmd_comment(struct ctl *ctl, char **argv)
+{
+	if (argv[1][0] == '\0') {
+		warnx_("the comment is empty");
+		usage();
+	}
+	return incident_action(ctl, argv[0], "comment", argv[1],
+	    "commented");
+}
+
+static int
+cmd_run(struct ctl *ctl, char **argv)
+{
+	char *path, *e, *msg;
+	int rc;
+
+	e = esc(argv[0]);
+	if (asprintf(&path, "/api/v1/checks/%s/run", e) < 0 ||
+	    asprintf(&msg, "check %s: run requested", argv[0]) < 0)
+		die("out of memory");
+	free(e);
+	rc = ctl_post(ctl, path, NULL, msg);
+	free(path);
+	free(msg);
+	return rc;
+}
+
+static int
+cmd_reload(struct ctl *ctl, char **argv)
+{
+	(void)argv;
+	return ctl_post(ctl, "/api/v1/reload", NULL, "reload requested "
+	    "(tocsind's log says whether the new configuration was taken)");
+}
+
+static int
+cmd_graph(struct ctl *ctl, char **argv)
+{
+	const char *ext;
+	struct reply r;
+	char *path, *c, *m, *s;
+	FILE *fp;
+	bool ok;
+
+	if (ctl->out == NULL) {
+		warnx_("graph needs -o FILE.png (or .svg, or - for stdout)");
+		usage();
+	}
+	ext = strlen(ctl->out) > 4 &&
+	    strcmp(ctl->out + strlen(ctl->out) - 4, ".svg") == 0 ?
+	    "svg" : "png";
+	c = esc(argv[0]);
+	m = esc(argv[1]);
+	s = esc(ctl->since != NULL ? ctl->since : "1d");
+	if (asprintf(&path, "/api/v1/graph/%s/%s.%s?since=%s", c, m, ext,
+	    s) < 0)
+		die("out of memory");
+	free(c);
+	free(m);
+	free(s);
+	r = ctl_request(ctl, "GET", path, NULL);
+	ctl_check(ctl, &r, path);
+	free(path);
+	if (strcmp(ctl->out, "-") == 0)
+		fp = stdout;
+	else if ((fp = fopen(ctl->out, "we")) == NULL) {
+		free(r.body);
+		die("cannot write %s: %s", ctl->out, strerror(errno));
+	}
+	ok = fwrite(r.body, 1, r.len, fp) == r.len;
+	ok = (fp != stdout ? fclose(fp) : fflush(fp)) == 0 && ok;
+	free(r.body);
+	if (!ok)
+		die("cannot write %s: %s", ctl->out, strerror(errno));
+	if (fp != stdout && !ctl->json)
+		fprintf(stderr, "wrote %s\n", ctl->out);
+	return 0;
+}
+
+/* GET path and print the reply generically (modules' own shapes). */
+static int
+ctl_show(struct ctl *ctl, const char *path)
+{
+	json_t *o = ctl_get(ctl, path, NULL);
+
+	if (ctl->json)
+		print_json(o);
+	else
+		print_generic(o, 0);
+	json_decref(o);
+	return 0;
+}
+
+static int
+cmd_forecast(struct ctl *ctl, char **argv)
+{
+	char *path, *c, *m;
+	int rc;
+
+	c = esc(argv[0]);
+	m = esc(argv[1]);
+	if (asprintf(&path, "/api/v1/forecast/%s/%s", c, m) < 0)
+		die("out of memory");
+	free(c);
+	free(m);
+	rc = ctl_show(ctl, path);
+	free(path);
+	return rc;
+}
+
+static int
+cmd_report(struct ctl *ctl, char **argv)
+{
+	char *path, *s;
+	int rc;
+
+	(void)argv;
+	s = esc(ctl->since != NULL ? ctl->since : "30d");
+	if (asprintf(&path, "/api/v1/report?since=%s", s) < 0)
+		die("out of memory");
+	free(s);
+	rc = ctl_show(ctl, path);
+	free(path);
+	return rc;
+}
+
+static int
+cmd_oncall(struct ctl *ctl, char **argv)
+{
+	(void)argv;
+	return ctl_show(ctl, "/api/v1/oncall");
+}
+
+static const struct command {
+	const char *name;
+	int nargs;
+	unsigned opts;			/* OPT_* it takes */
+	int (*fn)(struct ctl *, char **);
+} commands[] = {
+	{ "status", 0, 0, cmd_status },
+	{ "checks", 0, 0, cmd_checks },
+	{ "check", 1, 0, cmd_check },
+	{ "incidents", 0, OPT_ALL, cmd_incidents },
+	{ "incident", 1, 0, cmd_incident },
+	{ "ack", 1, OPT_BY | OPT_COMMENT, cmd_ack },
+	{ "resolve", 1, OPT_BY | OPT_COMMENT, cmd_resolve },
+	{ "comment", 2, OPT_BY, cmd_comment },
+	{ "run", 1, 0, cmd_run },
+	{ "reload", 0, 0, cmd_reload },
+	{ "graph", 2, OPT_SINCE | OPT_OUT, cmd_graph },
+	{ "forecast", 2, 0, cmd_forecast },
+	{ "report", 0, OPT_SINCE, cmd_report },
+	{ "oncall", 0, 0, cmd_oncall },
+	{ NULL, 0, 0, NULL },
+};
+
+int
+main(int argc, char *argv[])
+{
+	static const struct option longopts[] = {
+		{ "json", no_argument, NULL, 'j' },
+		{ "all", no_argument, NULL, 'a' },
+		{ "by", required_argument, NULL, 'b' },
+		{ "comment", required_argument, NULL, 'm' },
+		{ "since", required_argument, NULL, 'S' },
+		{ "output", required_argument, NULL, 'o' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct ctl ctl;
+	const struct command *cmd;
+	const char *conf = NULL, *s, *nocolor;
+	int ch, rc;
+
+	memset(&ctl, 0, sizeof(ctl));
+	ctl_g = &ctl;
+	while ((ch = getopt_long(argc, argv, "s:t:c:o:jh", longopts,
+	    NULL)) != -1) {
+		switch (ch) {
+		case 's':
+			ctl.url = xstrdup(optarg);
+			break;
+		case 't':
+			ctl.token = xstrdup(optarg);
+			break;
+		case 'c':
+			conf = optarg;
+			break;
+		case 'j':
+			ctl.json = true;
+			break;
+		case 'a':
+			ctl.opts |= OPT_ALL;
+			ctl.all = true;
+			break;
+		case 'b':
+			ctl.opts |= OPT_BY;
+			ctl.by = optarg;
+			break;
+		case 'm':
+			ctl.opts |= OPT_COMMENT;
+			ctl.comment = optarg;
+			break;
+		case 'S':
+			ctl.opts |= OPT_SINCE;
+			ctl.since = optarg;
+			break;
+		case 'o':
+			ctl.opts |= OPT_OUT;
+			ctl.out = optarg;
+			break;
+		case 'h':
+			help();
+		default:
+			usage();
+		}
+	}
+	argc -= optind;
+	argv += optind;
+	if (argc == 0)
+		usage();
+	for (cmd = commands; cmd->name != NULL; cmd++)
+		if (strcmp(cmd->name, argv[0]) == 0)
+			break;
+	if (cmd->name == NULL) {
+		warnx_("unknown command \"%s\"", argv[0]);
+		usage();
+	}
+	if (argc - 1 != cmd->nargs) {
+		warnx_("%s takes %d argument%s", cmd->name, cmd->nargs,
+		    cmd->nargs == 1 ? "" : "s");
+		usage();
+	}
+	if ((ctl.opts & ~cmd->opts) != 0) {
+		warnx_("an option given does not apply to %s", cmd->name);
+		usage();
+	}
+
+	if (ctl.url == NULL && (s = getenv("TOCSIN_URL")) != NULL && *s)
+		ctl.url = xstrdup(s);
+	if (ctl.token == NULL && (s = getenv("TOCSIN_TOKEN")) != NULL && *s)
+		ctl.token = xstrdup(s);
+	if (ctl.url == NULL || ctl.token == NULL)
+		ctl_from_config(&ctl, conf != NULL ? conf : TOCSIN_CONF_FILE,
+		    conf != NULL);
+	else if (conf != NULL && access(conf, R_OK) != 0)
+		die("cannot read %s: %s", conf, strerror(errno));
+	if (ctl.url == NULL)
+		ctl.url = xstrdup(CTL_DEFAULT_URL);
+	while (strlen(ctl.url) > 0 && ctl.url[strlen(ctl.url) - 1] == '/')
+		ctl.url[strlen(ctl.url) - 1] = '\0';
+	if (strstr(ctl.url, "://") == NULL) {	/* "host:port" is enough */
+		char *u;
+
+		if (asprintf(&u, "http://%s", ctl.url) < 0)
+			die("out of memory");
+		free(ctl.url);
+		ctl.url = u;
+	}
+	nocolor = getenv("NO_COLOR");
+	s = getenv("TERM");
+	ctl.color = isatty(STDOUT_FILENO) && (nocolor == NULL ||
+	    *nocolor == '\0') && (s == NULL || strcmp(s, "dumb") != 0);
+
+	if (curl_global_init(CURL_GLOBAL_DEFAULT) != 0)
+		die("cannot initialise libcurl");
+	rc = cmd->fn(&ctl, argv + 1);
+	ctl_exit(rc);
+}
