@@ -1570,6 +1570,11 @@ root_options(bool types, struct conf_errors *errs)
 	optv_typed(&h, "address", TOCSIN_OPT_STR, NULL, 0);
 	optv_typed(&h, "check", TOCSIN_OPT_STR, NULL, 0);
 	optv_typed(&h, "parents", TOCSIN_OPT_STR_LIST, NULL, 0);
+	/* for the automatic host check (check = ping), see auto_host_checks */
+	optv_typed(&h, "interval", TOCSIN_OPT_DURATION, NULL, 0);
+	optv_typed(&h, "retry_interval", TOCSIN_OPT_DURATION, NULL, 0);
+	optv_typed(&h, "max_attempts", TOCSIN_OPT_INT, NULL, 0);
+	optv_typed(&h, "timeout", TOCSIN_OPT_DURATION, NULL, 0);
 
 	if ((opt = optv_add(&root, "daemon", CFGT_SEC, CFGF_NONE)) != NULL)
 		opt->subopts = d.v;
@@ -1754,6 +1759,124 @@ load_section(struct config *cf, cfg_t *sec)
 	}
 }
 
+/* Key tokey of section to is said to be where fromkey of from is. */
+static void
+pos_alias(const cfg_t *to, const char *tokey, const cfg_t *from,
+    const char *fromkey)
+{
+	struct pos key, *p, **found;
+	const char *file;
+	int line;
+
+	pos_get(from, fromkey, &file, &line);
+	key.sec = to;
+	key.name = tokey;
+	if ((found = tfind(&key, &pctx->positions, pos_cmp)) != NULL) {
+		(*found)->file = file;
+		(*found)->line = line;
+		return;
+	}
+	if ((p = malloc(sizeof(*p))) == NULL)
+		return;
+	p->sec = to;
+	p->name = tokey;
+	p->file = file;
+	p->line = line;
+	if (tsearch(p, &pctx->positions, pos_cmp) == NULL)
+		free(p);
+}
+
+/*
+ * host "H" { address = "A"  check = "ping" } makes a ping check named
+ * H-ping (address A, host H, so H's parents decide its reachability) and
+ * makes it H's check, as a Nagios host check.  The host's interval,
+ * retry_interval, max_attempts and timeout keys are that check's.  A
+ * check the config itself names "ping" keeps its meaning.  Messages
+ * about the made check point at the host's `check` line.
+ */
+static const char *const host_check_keys[] = { "interval",
+    "retry_interval", "max_attempts", "timeout", NULL };
+
+static void
+auto_host_checks(struct config *cf, cfg_t *root)
+{
+	struct ctype *ct = ctype_find("ping");
+	bool named_ping = false;
+	unsigned i, j, k;
+	char *name;
+	cfg_t *sec;
+
+	for (j = 0; j < cf->nchecks; j++)
+		if (strcmp(cf->checks[j]->name, "ping") == 0)
+			named_ping = true;
+	for (i = 0; i < cf->nhosts; i++) {
+		struct host *h = cf->hosts[i];
+		cfg_t *hs = h->sec;
+		bool autoc = h->check_name != NULL && !named_ping &&
+		    strcmp(h->check_name, "ping") == 0;
+
+		for (k = 0; host_check_keys[k] != NULL; k++)
+			if (!autoc && opt_set(hs, host_check_keys[k]))
+				conf_err_at(hs, host_check_keys[k], "%s: only "
+				    "for the automatic host check (check = "
+				    "ping)", host_check_keys[k]);
+		if (!autoc)
+			continue;
+		if (ct == NULL) {
+			conf_err_at(hs, "check", "check: \"ping\" needs the "
+			    "ping plugin, which is not loaded");
+			goto skip;
+		}
+		if (h->address == NULL) {
+			conf_err_at(hs, NULL, "check = ping needs the host's "
+			    "address");
+			goto skip;
+		}
+		if (asprintf(&name, "%s-ping", h->name) < 0)
+			continue;
+		for (j = 0; j < cf->nchecks; j++)
+			if (strcmp(cf->checks[j]->name, name) == 0)
+				break;
+		if (j < cf->nchecks) {
+			conf_err_at(hs, "check", "check: the automatic host "
+			    "check \"%s\" clashes with the check of that name "
+			    "at %s:%d", name, cf->checks[j]->file,
+			    cf->checks[j]->line);
+			free(name);
+			goto skip;
+		}
+		if ((sec = cfg_addtsec(root, "ping", name)) == NULL) {
+			conf_errorf(pctx->errs, "out of memory");
+			free(name);
+			continue;
+		}
+		pos_alias(sec, OPEN_HOOK, hs, "check");
+		cfg_setstr(sec, "address", h->address);
+		cfg_setstr(sec, "host", h->name);
+		pos_alias(sec, "address", hs, "address");
+		for (k = 0; host_check_keys[k] != NULL; k++) {
+			cfg_opt_t *opt;
+
+			if (!opt_set(hs, host_check_keys[k]))
+				continue;
+			cfg_setint(sec, host_check_keys[k],
+			    cfg_getint(hs, host_check_keys[k]));
+			if ((opt = cfg_getopt(sec, host_check_keys[k])) != NULL)
+				opt->flags |= CFGF_MODIFIED;
+			pos_alias(sec, host_check_keys[k], hs,
+			    host_check_keys[k]);
+		}
+		free(h->check_name);
+		h->check_name = name;
+		load_section(cf, sec);
+		continue;
+skip:
+		/* reported: no second "no check is named" for it */
+		free(h->check_name);
+		h->check_name = NULL;
+	}
+}
+
 static void
 load_objects(struct config *cf, cfg_t *root)
 {
@@ -1772,6 +1895,7 @@ load_objects(struct config *cf, cfg_t *root)
 		for (i = 0; i < n; i++)
 			load_section(cf, cfg_getnsec(root, name, i));
 	}
+	auto_host_checks(cf, root);
 	if (cf->nhosts)
 		qsort(cf->hosts, cf->nhosts, sizeof(*cf->hosts), host_cmp);
 	if (cf->nchecks)
