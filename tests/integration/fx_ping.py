@@ -1,0 +1,142 @@
+"""
+tests/integration/fx_ping.py — fixtures of the ping tests: a network
+namespace joined to ours by a veth pair, with netem on its side.
+
+Names carry the test's pid (other helpers run the suite at the same time)
+and every namespace registers with harness for teardown, so it is deleted
+whether the test passed or not.  Where the environment forbids making
+namespaces, Netns() raises harness.Skip with the reason.
+"""
+import os
+import random
+import shutil
+import subprocess
+import sys
+
+import harness
+
+_seq = [0]
+
+
+def run(*argv, check=True, timeout=10):
+    r = subprocess.run(list(argv), capture_output=True, text=True,
+                       timeout=timeout, stdin=subprocess.DEVNULL)
+    if check and r.returncode != 0:
+        raise AssertionError("%s: exit %d: %s" % (
+            " ".join(argv), r.returncode, (r.stderr or r.stdout).strip()))
+    return r
+
+
+def _used_prefixes():
+    r = run("ip", "-4", "-o", "addr", "show", check=False)
+    return r.stdout
+
+
+class Netns:
+    """
+    Namespace NAME with a veth pair: `host_if` (here, address host_ip)
+    and `ns_if` (inside, address ns_ip), on a /30 of 10.250.0.0/16 not in
+    use here.  ns(argv…) runs a command inside.
+    """
+
+    def __init__(self, tag="a"):
+        if shutil.which("ip") is None:
+            raise harness.Skip("iproute2 (ip) is not installed")
+        _seq[0] += 1
+        pid = os.getpid()
+        self.name = "tocsin-ping-%d-%s%d" % (pid, tag, _seq[0])
+        base = "tp%x%d" % (pid, _seq[0])
+        self.host_if = base + "h"
+        self.ns_if = base + "n"
+        self.created = False
+        r = run("ip", "netns", "add", self.name, check=False)
+        if r.returncode != 0:
+            raise harness.Skip("cannot make a network namespace here (%s)" %
+                               r.stderr.strip())
+        self.created = True
+        harness.register(self)
+        used = _used_prefixes()
+        for _ in range(50):
+            n = random.randrange(1, 16383) * 4
+            pre = "10.250.%d.%d" % (n // 256, n % 256)
+            self.host_ip = "10.250.%d.%d" % (n // 256, n % 256 + 1)
+            self.ns_ip = "10.250.%d.%d" % (n // 256, n % 256 + 2)
+            if (pre.rsplit(".", 1)[0] + ".") not in used:
+                break
+        run("ip", "link", "add", self.host_if, "type", "veth", "peer",
+            "name", self.ns_if)
+        run("ip", "link", "set", self.ns_if, "netns", self.name)
+        run("ip", "addr", "add", self.host_ip + "/30", "dev", self.host_if)
+        run("ip", "link", "set", self.host_if, "up")
+        self.ns("ip", "link", "set", "lo", "up")
+        self.ns("ip", "addr", "add", self.ns_ip + "/30", "dev", self.ns_if)
+        self.ns("ip", "link", "set", self.ns_if, "up")
+
+    def ns(self, *argv, check=True):
+        return run("ip", "netns", "exec", self.name, *argv, check=check)
+
+    def netem(self, *args):
+        """tc netem on the namespace's side (its replies)."""
+        if shutil.which("tc") is None:
+            raise harness.Skip("tc (iproute2) is not installed")
+        self.ns("tc", "qdisc", "replace", "dev", self.ns_if, "root",
+                "netem", *args)
+
+    def impair(self, loss_pct=30, delay_ms=50):
+        """
+        Makes the namespace answer pings delay_ms late and lose loss_pct
+        (a multiple of 10) of them: with netem where the kernel has it
+        (then the loss is random), else with icmp_responder.py in place
+        of the kernel's replies (then exactly loss_pct of each 10 are
+        lost).  Returns "netem" or "responder".
+        """
+        if shutil.which("tc") is not None:
+            r = self.ns("tc", "qdisc", "replace", "dev", self.ns_if, "root",
+                        "netem", "loss", "%d%%" % loss_pct, "delay",
+                        "%dms" % delay_ms, check=False)
+            if r.returncode == 0:
+                return "netem"
+            print("# netem unavailable (%s): emulating %d%% loss and %dms "
+                  "delay with icmp_responder.py" % (
+                      r.stderr.strip(), loss_pct, delay_ms))
+        self.ns("sysctl", "-q", "-w", "net.ipv4.icmp_echo_ignore_all=1")
+        k = loss_pct // 10
+        drop = ",".join(str(i * 10 // k) for i in range(k))
+        script = os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                              "icmp_responder.py")
+        self.responder = subprocess.Popen(
+            ["ip", "netns", "exec", self.name, sys.executable, script,
+             "--delay", str(delay_ms / 1000.0), "--drop-every", "10",
+             "--drop", drop], stdout=subprocess.PIPE, text=True,
+            stdin=subprocess.DEVNULL)
+        line = self.responder.stdout.readline()
+        if line.strip() != "ready":
+            raise AssertionError("icmp_responder.py did not start: %r" %
+                                 line)
+        return "responder"
+
+    def link(self, up):
+        """The namespace's end of the link up or down."""
+        self.ns("ip", "link", "set", self.ns_if, "up" if up else "down")
+
+    def cleanup(self):
+        r = getattr(self, "responder", None)
+        if r is not None and r.poll() is None:
+            r.kill()
+            r.wait(timeout=10)
+        if r is not None:
+            r.stdout.close()
+        if not self.created:
+            return
+        # deleting the namespace deletes ns_if, and with it the pair
+        run("ip", "netns", "del", self.name, check=False)
+        run("ip", "link", "del", self.host_if, check=False)
+        self.created = False
+
+
+def metric(check, name):
+    for m in check.get("metrics") or []:
+        if m["name"] == name:
+            return m["value"]
+    raise AssertionError("check %s has no metric %s: %r" % (
+        check.get("name"), name, check.get("metrics")))
