@@ -692,6 +692,8 @@ loop_setup(void)
 	if (icmp_watch(tocsin_event_base(), on_reply) != 0)
 		return -1;
 	watching = true;
+	tocsin_log(TOCSIN_LOG_INFO, "ping: IPv4 socket: %s, IPv6 socket: %s",
+	    icmp_kind_name(AF_INET), icmp_kind_name(AF_INET6));
 	return 0;
 }
 
@@ -785,19 +787,13 @@ static const struct tocsin_check_type ping_type = {
 static int
 ping_init(void)
 {
-	int ok4, ok6;
-
 	if ((slots = calloc(SEQ_SPACE, sizeof(*slots))) == NULL)
 		return -1;
 	if (getrandom(&next_seq, sizeof(next_seq), GRND_NONBLOCK) !=
 	    sizeof(next_seq))
 		next_seq = (uint16_t)time(NULL);
-	ok4 = icmp_open(AF_INET, why4, sizeof(why4)) == 0;
-	ok6 = icmp_open(AF_INET6, why6, sizeof(why6)) == 0;
-	if (ok4 || ok6)
-		tocsin_log(TOCSIN_LOG_DEBUG, "ping: IPv4 socket: %s, IPv6 "
-		    "socket: %s", icmp_kind_name(AF_INET),
-		    icmp_kind_name(AF_INET6));
+	(void)icmp_open(AF_INET, why4, sizeof(why4));
+	(void)icmp_open(AF_INET6, why6, sizeof(why6));
 	/* no socket is an error only for configs with ping checks */
 	return tocsin_register_type(&ping_type);
 }

@@ -246,3 +246,65 @@ def test_no_socket_is_a_clear_error(env):
     assert line in r.stdout, r.stdout
     assert "net.ipv4.ping_group_range" in r.stdout, r.stdout
     assert "CAP_NET_RAW" in r.stdout, r.stdout
+
+
+class NsDaemon(harness.Daemon):
+    """tocsind run unprivileged inside a namespace, its API on the veth."""
+
+    def __init__(self, ns, *args, **kw):
+        self.ns = ns
+        super().__init__(*args, **kw)
+
+    def header(self):
+        h = super().header().replace(
+            '"127.0.0.1:%d"' % self.port, '"%s:%d"' % (self.ns.ns_ip,
+                                                       self.port))
+        self.header_text = h
+        return h
+
+    def get_raw(self, path, method="GET", body=None, headers=None,
+                timeout=5, token=None):
+        import http.client
+        headers = dict(headers or {})
+        # a read from outside loopback needs the token
+        if token is True or (token is None and
+                             os.path.exists(self.token_file)):
+            token = self.token
+        if token is not None:
+            headers["Authorization"] = "Bearer " + token
+        c = http.client.HTTPConnection(self.ns.ns_ip, self.port,
+                                       timeout=timeout)
+        try:
+            c.request(method, path, body=body, headers=headers)
+            r = c.getresponse()
+            data = r.read()
+            return r.status, {k.lower(): v for k, v in r.getheaders()}, data
+        finally:
+            c.close()
+
+
+def test_unprivileged_datagram_sockets(env):
+    # no CAP_NET_RAW at all: only ping_group_range lets it ping
+    ns = Netns("dgram")
+    ns.ns("sysctl", "-q", "-w", "net.ipv4.ping_group_range=0 2147483647")
+    conf = ('ping "inside" { address = "127.0.0.1"  interval = 1s\n'
+            '  count = 3  packet_interval = 20ms }\n'
+            'ping "across" { address = "%s"  interval = 1s\n'
+            '  count = 3  packet_interval = 20ms }\n'
+            'ping "inside6" { address = "::1"  interval = 1s\n'
+            '  count = 3  packet_interval = 20ms }\n' % ns.host_ip)
+    d = NsDaemon(ns, env.tmpdir, conf, env.builddir)
+    d.require_plugin("ping")
+    os.chmod(env.tmpdir, 0o755)
+    os.makedirs(d.state_dir, exist_ok=True)
+    os.chown(d.state_dir, 65534, 65534)
+    wrapper = env.file("tocsind-ns", "#!/bin/sh\nexec %s\n" % " ".join(
+        ["ip", "netns", "exec", ns.name] + _unprivileged(
+            [d.binary, '"$@"'])), mode=0o755)
+    d.binary = wrapper
+    d.start()
+    for name in ("inside", "across", "inside6"):
+        c = d.wait_check(name, timeout=10, pred=lambda c: c["last_check"])
+        assert_ok_result(c)
+    assert "ping: IPv4 socket: datagram, IPv6 socket: datagram" in d.log()
+    d.stop()
