@@ -204,10 +204,17 @@ icmp_parse(int family, enum icmp_kind kind, uint16_t ident,
 	want = family == AF_INET6 ? ICMP6_ECHO_REPLY : ICMP_ECHOREPLY;
 	if (buf[off] != want || buf[off + 1] != 0)
 		return -1;
-	/* the kernel verified the checksum of everything it delivered */
-	if (kind == ICMP_RAW &&
-	    ((uint16_t)(buf[off + 4] << 8 | buf[off + 5])) != ident)
-		return -1;
+	/*
+	 * Datagram sockets get only what ICMP accepted, checksum verified,
+	 * and ICMPv6 raw sockets verify it themselves; raw IPv4 sockets get
+	 * packets before that check, so a corrupted reply is dropped here.
+	 */
+	if (kind == ICMP_RAW) {
+		if (((uint16_t)(buf[off + 4] << 8 | buf[off + 5])) != ident)
+			return -1;
+		if (family == AF_INET && icmp_cksum(buf + off, n - off) != 0)
+			return -1;
+	}
 	*seq = (uint16_t)(buf[off + 6] << 8 | buf[off + 7]);
 	*payload = buf + off + ICMP_HDR_LEN;
 	*plen = n - off - ICMP_HDR_LEN;

@@ -82,6 +82,23 @@ class Netns:
         self.ns("tc", "qdisc", "replace", "dev", self.ns_if, "root",
                 "netem", *args)
 
+    def responder_only(self, *args):
+        """Kernel replies off, icmp_responder.py with args answers."""
+        self.ns("sysctl", "-q", "-w", "net.ipv4.icmp_echo_ignore_all=1")
+        self._start_responder(list(args))
+
+    def _start_responder(self, args):
+        script = os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                              "icmp_responder.py")
+        self.responder = subprocess.Popen(
+            ["ip", "netns", "exec", self.name, sys.executable, script] +
+            args, stdout=subprocess.PIPE, text=True,
+            stdin=subprocess.DEVNULL)
+        line = self.responder.stdout.readline()
+        if line.strip() != "ready":
+            raise AssertionError("icmp_responder.py did not start: %r" %
+                                 line)
+
     def impair(self, loss_pct=30, delay_ms=50):
         """
         Makes the namespace answer pings delay_ms late and lose loss_pct
@@ -99,20 +116,10 @@ class Netns:
             print("# netem unavailable (%s): emulating %d%% loss and %dms "
                   "delay with icmp_responder.py" % (
                       r.stderr.strip(), loss_pct, delay_ms))
-        self.ns("sysctl", "-q", "-w", "net.ipv4.icmp_echo_ignore_all=1")
         k = loss_pct // 10
         drop = ",".join(str(i * 10 // k) for i in range(k))
-        script = os.path.join(os.path.dirname(os.path.abspath(__file__)),
-                              "icmp_responder.py")
-        self.responder = subprocess.Popen(
-            ["ip", "netns", "exec", self.name, sys.executable, script,
-             "--delay", str(delay_ms / 1000.0), "--drop-every", "10",
-             "--drop", drop], stdout=subprocess.PIPE, text=True,
-            stdin=subprocess.DEVNULL)
-        line = self.responder.stdout.readline()
-        if line.strip() != "ready":
-            raise AssertionError("icmp_responder.py did not start: %r" %
-                                 line)
+        self.responder_only("--delay", str(delay_ms / 1000.0),
+                            "--drop-every", "10", "--drop", drop)
         return "responder"
 
     def link(self, up):

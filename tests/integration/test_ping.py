@@ -308,3 +308,35 @@ def test_unprivileged_datagram_sockets(env):
         assert_ok_result(c)
     assert "ping: IPv4 socket: datagram, IPv6 socket: datagram" in d.log()
     d.stop()
+
+
+def test_stray_and_forged_replies_are_ignored(env):
+    # The namespace's kernel stays silent; a responder there answers every
+    # request with packets that must not count (another cookie, sequence
+    # or identifier, bad checksum, truncated, garbage), and answers for
+    # real, twice, only requests of 64 payload bytes.
+    ns = Netns("junk")
+    ns.responder_only("--junk", "--answer-size", "64")
+    common = ('  address = "%s"  interval = 1s  count = 5\n'
+              '  packet_interval = 20ms  timeout = 800ms  max_attempts = 1\n'
+              % ns.ns_ip)
+    d = start(env, 'ping "unanswered" {\n%s  packet_size = 56 }\n'
+                   'ping "answered" {\n%s  packet_size = 64 }\n'
+                   'ping "loop" { address = "127.0.0.1"  interval = 1s\n'
+                   '  count = 5  packet_interval = 20ms }\n'
+              % (common, common))
+    import time
+    for _ in range(3):      # three rounds of junk
+        u = d.wait_check("unanswered", timeout=10,
+                         pred=lambda c: c["last_check"])
+        a = d.check("answered")
+        time.sleep(1)
+    u = d.check("unanswered")
+    assert u["state"] == "CRITICAL", u
+    assert u["summary"] == "PING CRITICAL - 100% loss", u
+    a = d.wait_check("answered", "OK", timeout=5)
+    assert metric(a, "loss") == 0, a        # duplicates counted once
+    assert a["summary"].startswith("PING OK - 0% loss, rtt avg"), a
+    assert_ok_result(d.check("loop"))
+    assert ns.responder.poll() is None, "the responder died"
+    d.stop()
