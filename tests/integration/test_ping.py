@@ -336,3 +336,24 @@ def test_stray_and_forged_replies_are_ignored(env):
     assert_ok_result(d.check("loop"))
     assert ns.responder.poll() is None, "the responder died"
     d.stop()
+
+
+def test_reload_and_stop_mid_run(env):
+    # runs in flight (slow requests, names being resolved) are cancelled
+    # by reloads and by the stop; the sanitizer build checks for leaks
+    def conf(n):
+        return "".join(
+            'ping "s%d" { address = "%s"  interval = 1s  count = 5\n'
+            '  packet_interval = 400ms  timeout = 3s }\n' % (i, a)
+            for i, a in enumerate(["127.0.0.1", "localhost", "::1",
+                                   "127.0.9.9"][:n]))
+    d = start(env, conf(4))
+    d.wait_check("s0", timeout=10, pred=lambda c: c["last_check"])
+    for n in (2, 4, 3):
+        out = d.reload(conf(n))
+        assert "reloaded" in out, out
+        time.sleep(0.3)
+    assert len(d.checks()) == 3
+    c = d.wait_check("s1", "OK", timeout=10, pred=lambda c: c["last_check"])
+    assert c["summary"].startswith("PING OK - 0% loss"), c
+    d.stop()
