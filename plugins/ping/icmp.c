@@ -101,7 +101,7 @@ icmp_open(int family, char *why, size_t whylen)
 {
 	struct isock *s = isock_of(family);
 	int proto = family == AF_INET6 ? IPPROTO_ICMPV6 : IPPROTO_ICMP;
-	int fd, derr, on = 1;
+	int fd, derr, on = 1, tiny = 1;
 	struct sockaddr_storage ss;
 	socklen_t sl = sizeof(ss);
 	uint16_t r;
@@ -153,7 +153,11 @@ icmp_open(int family, char *why, size_t whylen)
 	}
 done:
 	s->fd = fd;
-	grow_buffers(fd);
+	/*
+	 * Until icmp_watch() nobody reads: a raw socket would queue every
+	 * echo reply the host gets.  Keep that queue tiny till then.
+	 */
+	(void)setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &tiny, sizeof(tiny));
 	/* kernel receive timestamps: RTTs unaffected by loop latency */
 	(void)setsockopt(fd, SOL_SOCKET, SO_TIMESTAMPNS, &on, sizeof(on));
 	return 0;
@@ -352,6 +356,7 @@ icmp_watch(struct event_base *base, icmp_reply_cb cb)
 
 		if (s->fd < 0 || s->ev != NULL)
 			continue;
+		grow_buffers(s->fd);
 		s->ev = event_new(base, s->fd, EV_READ | EV_PERSIST,
 		    on_readable, s);
 		if (s->ev == NULL || event_add(s->ev, NULL) != 0)
