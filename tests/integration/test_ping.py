@@ -17,6 +17,11 @@ SUMMARY = re.compile(r"^PING (OK|WARNING|CRITICAL) - [\d.]+% loss"
 def start(env, config):
     d = env.daemon(config)
     d.require_plugin("ping")
+    rc, out = d.check_config()
+    if rc != 0 and "cannot ping" in out and "CAP_NET_RAW" in out:
+        # not root, no CAP_NET_RAW and outside ping_group_range
+        raise harness.Skip("no ICMP socket may be opened here: " +
+                           out.strip().splitlines()[0])
     d.start()
     return d
 
