@@ -28,6 +28,7 @@
 #include <time.h>
 
 #include <arpa/inet.h>
+#include <netdb.h>
 #include <netinet/in.h>
 #include <sys/queue.h>
 #include <sys/random.h>
@@ -188,6 +189,23 @@ parse_literal(const char *s, struct sockaddr_storage *sa, socklen_t *len)
 		s6->sin6_family = AF_INET6;
 		*len = sizeof(*s6);
 		return AF_INET6;
+	}
+	/* "fe80::1%eth0": numeric only, so getaddrinfo() never blocks here */
+	if (strchr(s, '%') != NULL) {
+		struct addrinfo hints, *res;
+
+		memset(&hints, 0, sizeof(hints));
+		hints.ai_family = AF_INET6;
+		hints.ai_flags = AI_NUMERICHOST;
+		if (getaddrinfo(s, NULL, &hints, &res) == 0) {
+			if (res->ai_addrlen <= sizeof(*sa)) {
+				memcpy(sa, res->ai_addr, res->ai_addrlen);
+				*len = (socklen_t)res->ai_addrlen;
+				freeaddrinfo(res);
+				return AF_INET6;
+			}
+			freeaddrinfo(res);
+		}
 	}
 	return AF_UNSPEC;
 }

@@ -47,9 +47,12 @@ def test_loopback_ipv4_ipv6_and_names(env):
             % (fast, fast, fast))
     has6 = socket.has_ipv6 and os.path.exists("/proc/net/if_inet6")
     if has6:
-        conf += 'ping "lo6" { address = "::1"\n%s}\n' % fast
+        conf += ('ping "lo6" { address = "::1"\n%s}\n'
+                 'ping "lo6-scoped" { address = "::1%%lo"\n%s}\n'
+                 % (fast, fast))
     d = start(env, conf)
-    for name in ("lo4", "lo-other", "by-name") + (("lo6",) if has6 else ()):
+    for name in ("lo4", "lo-other", "by-name") + (
+            ("lo6", "lo6-scoped") if has6 else ()):
         c = d.wait_check(name, timeout=10, pred=lambda c: c["last_check"])
         assert_ok_result(c)
     c = d.check("lo4")
