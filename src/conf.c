@@ -1561,6 +1561,7 @@ root_options(bool types, struct conf_errors *errs)
 	optv_typed(&d, "plugin_dir", TOCSIN_OPT_STR, TOCSIN_PLUGIN_DIR, 0);
 	optv_typed(&d, "log_level", TOCSIN_OPT_STR, "info", 0);
 	optv_typed(&d, "user", TOCSIN_OPT_STR, NULL, 0);
+	optv_typed(&d, "allow_root", TOCSIN_OPT_BOOL, "false", 0);
 	optv_typed(&d, "concurrency", TOCSIN_OPT_STR_LIST, NULL, 0);
 	optv_typed(&a, "listen", TOCSIN_OPT_STR, "127.0.0.1:8470", 0);
 	optv_typed(&a, "token_file", TOCSIN_OPT_STR, NULL, 0);
@@ -1680,6 +1681,7 @@ load_daemon(struct config *cf, cfg_t *root)
 	cf->plugin_dir = conf_path(key_file(d, "plugin_dir", cf->path),
 	    cfg_getstr(d, "plugin_dir"));
 	cf->user = xstrdup(cfg_getstr(d, "user"));
+	cf->allow_root = cfg_getbool(d, "allow_root");
 	if ((cf->log_level = log_level_from_name(lv)) < 0)
 		conf_err_at(d, "log_level", "log_level: \"%s\" is not "
 		    "one of error, warning, notice, info, debug", lv);
