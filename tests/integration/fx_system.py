@@ -6,6 +6,7 @@ import os
 import pwd
 import shutil
 import subprocess
+import time
 
 import harness
 
@@ -42,10 +43,16 @@ class SystemUser:
         self.name = "tocsint%d" % (os.getpid() % 1000000)
         subprocess.run(["userdel", self.name], capture_output=True,
                        timeout=30)
-        subprocess.run(["useradd", "--system", "--no-create-home",
-                        "--shell", "/usr/sbin/nologin", "--home-dir",
-                        "/nonexistent", self.name], check=True,
-                       capture_output=True, timeout=30)
+        for attempt in range(5):    # /etc/passwd may be locked a moment
+            r = subprocess.run(["useradd", "--system", "--no-create-home",
+                                "--shell", "/usr/sbin/nologin", "--home-dir",
+                                "/nonexistent", self.name],
+                               capture_output=True, text=True, timeout=30)
+            if r.returncode == 0:
+                break
+            time.sleep(0.5)
+        else:
+            raise AssertionError("useradd %s: %s" % (self.name, r.stderr))
         harness.register(self)
         pw = pwd.getpwnam(self.name)
         self.uid, self.gid = pw.pw_uid, pw.pw_gid

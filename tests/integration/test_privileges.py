@@ -2,6 +2,7 @@
 CAP_NET_RAW, owns its state, and refuses to stay root unless allowed."""
 import os
 import re
+import shutil
 import signal
 
 import harness
@@ -98,3 +99,35 @@ def test_unknown_user_is_an_error(env):
         assert 'user "no-such-user-tocsin": no such user' in e.log, e.log
     else:
         raise AssertionError("tocsind started as an unknown user")
+
+
+def test_unprivileged_with_ambient_capability(env):
+    """As the systemd unit starts it: User=, AmbientCapabilities=CAP_NET_RAW,
+    CapabilityBoundingSet=CAP_NET_RAW (setpriv does the same here)."""
+    if shutil.which("setpriv") is None:
+        raise harness.Skip("no setpriv (util-linux)")
+    user = SystemUser()
+    os.chmod(env.tmpdir, 0o755)
+    d = PrivDaemon(env, CHECKS, '  user = "%s"\n' % user.name)
+    d.require_plugin("dummy")
+    os.makedirs(d.state_dir)
+    os.chown(d.state_dir, user.uid, user.gid)   # StateDirectory= does it
+    wrapper = env.file("as-unit.sh",
+                       '#!/bin/sh\nexec setpriv --reuid=%d --regid=%d '
+                       '--init-groups --inh-caps=-all,+net_raw '
+                       '--ambient-caps=-all,+net_raw '
+                       '--bounding-set=-all,+net_raw %s "$@"\n'
+                       % (user.uid, user.gid, d.binary), mode=0o755)
+    d.binary = wrapper
+    d.start()
+    st = proc_status(d.proc.pid)
+    assert st["Uid"].split() == [str(user.uid)] * 4, st["Uid"]
+    assert int(st["CapEff"], 16) == CAP_NET_RAW, st["CapEff"]
+    d.wait_check("broken", "CRITICAL", "hard", timeout=10)
+    assert os.stat(os.path.join(d.state_dir, "incidents.db")).st_uid == \
+        user.uid
+    c = d.wait_check("caps", "OK", timeout=10,
+                     pred=lambda c: "CapAmb" in c["summary"])
+    assert re.search(r"CapAmb:\s*0000000000002000\b", c["summary"]), c
+    assert "ignored" not in d.log(), d.log()    # user = the current one
+    d.stop()
