@@ -25,6 +25,7 @@
 #include <libgen.h>
 #include <limits.h>
 #include <math.h>
+#include <pwd.h>
 #include <regex.h>
 #include <search.h>
 #include <stdarg.h>
@@ -1682,6 +1683,9 @@ load_daemon(struct config *cf, cfg_t *root)
 	    cfg_getstr(d, "plugin_dir"));
 	cf->user = xstrdup(cfg_getstr(d, "user"));
 	cf->allow_root = cfg_getbool(d, "allow_root");
+	/* at -t and reload time, not only when root switches to it */
+	if (cf->user != NULL && getpwnam(cf->user) == NULL)
+		conf_err_at(d, "user", "user: no such user \"%s\"", cf->user);
 	if ((cf->log_level = log_level_from_name(lv)) < 0)
 		conf_err_at(d, "log_level", "log_level: \"%s\" is not "
 		    "one of error, warning, notice, info, debug", lv);

@@ -87,16 +87,18 @@ def test_allow_root_keeps_root(env):
     d.stop()
 
 
-def test_unknown_user_is_an_error(env):
-    if os.geteuid() != 0:
-        raise harness.Skip("needs root")
+def test_unknown_user_is_a_file_line_error(env):
     d = PrivDaemon(env, 'dummy "x" { }\n',
                    '  user = "no-such-user-tocsin"\n')
+    want = '%s:%d: daemon: user: no such user "no-such-user-tocsin"' % (
+        d.conf, d.line_of("no-such-user-tocsin"))
+    rc, out = d.check_config()      # -t finds it, without being root
+    assert rc == 1 and want in out, out
     try:
         d.start(timeout=10)
     except harness.DaemonExited as e:
         assert e.returncode == 1, e
-        assert 'user "no-such-user-tocsin": no such user' in e.log, e.log
+        assert want in e.log, e.log
     else:
         raise AssertionError("tocsind started as an unknown user")
 
