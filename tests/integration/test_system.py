@@ -2,7 +2,9 @@
 network, compared with what /proc and statvfs say when read here."""
 import os
 import re
+import subprocess
 
+import harness
 from harness import wait_for
 
 
@@ -194,4 +196,43 @@ def test_bundled_config_has_a_system_check(env):
     d.start()
     wait_for(lambda: "disk_root_used_pct" in metrics(d.check("system")),
              10, "system:disk_root_used_pct")
+    d.stop()
+
+
+def test_filling_disk_raises_used_pct_and_state(env):
+    """A small tmpfs of our own, listed in mounts, filled while watched."""
+    mnt = env.path("my-disk.1")
+    os.makedirs(mnt)
+    r = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=4m",
+                        "tocsin-test", mnt], capture_output=True, text=True,
+                       timeout=30)
+    if r.returncode != 0:
+        raise harness.Skip("cannot mount a tmpfs: %s" % r.stderr.strip())
+
+    class Unmount:
+        def cleanup(self):
+            subprocess.run(["umount", "-l", mnt], capture_output=True,
+                           timeout=30)
+    harness.register(Unmount())
+    # the metric name is the mount point, "/" and "-" and "." as "_"
+    part = re.sub(r"[^A-Za-z0-9]", "_", mnt.lstrip("/"))
+    used = "disk_%s_used_pct" % part
+    d = start_system(env, '  interval = 500ms\n  max_attempts = 1\n'
+                     '  measure = { "disk" }\n  mounts = { "%s" }\n'
+                     '  disk_warn = 40\n  disk_crit = 70\n' % mnt)
+    c = d.wait_check("sys", "OK", timeout=10,
+                     pred=lambda c: used in metrics(c))
+    assert metrics(c)[used]["value"] < 5, metrics(c)[used]
+    assert metrics(c)["disk_%s_free" % part]["max"] == 4 << 20
+
+    def fill(mib):
+        with open(os.path.join(mnt, "fill%d" % mib), "wb") as f:
+            f.write(b"\0" * (mib << 20))
+    fill(2)                          # ~50 %
+    c = d.wait_check("sys", "WARNING", timeout=10)
+    assert 45 < metrics(c)[used]["value"] < 60, metrics(c)[used]
+    fill(1)                          # ~75 %
+    c = d.wait_check("sys", "CRITICAL", timeout=10)
+    assert "disk %s " % mnt in c["summary"], c["summary"]
+    assert metrics(c)["disk_%s_free" % part]["value"] < 1.1 * (1 << 20)
     d.stop()
