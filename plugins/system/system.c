@@ -511,7 +511,7 @@ measure_disk(struct sysrun *r)
 	struct sys *s = r->s;
 	struct mnt auto_m[AUTO_MAX];
 	struct mntent ent, *e;
-	char buf[4096];
+	char buf[4096], *p;
 	unsigned i, n = 0, found;
 	FILE *fp;
 
@@ -546,32 +546,38 @@ measure_disk(struct sysrun *r)
 			    strcmp(auto_m[i].src, e->mnt_fsname) == 0)
 				break;
 		if (i < n) {
-			if (strlen(e->mnt_dir) < strlen(auto_m[i].dir)) {
+			if (strlen(e->mnt_dir) < strlen(auto_m[i].dir) &&
+			    (p = strdup(e->mnt_dir)) != NULL) {
 				free(auto_m[i].dir);
-				auto_m[i].dir = strdup(e->mnt_dir);
+				auto_m[i].dir = p;
 			}
 			continue;
 		}
 		/* a later mount on the same point hides the earlier one */
 		for (i = 0; i < n; i++)
-			if (auto_m[i].dir != NULL &&
-			    strcmp(auto_m[i].dir, e->mnt_dir) == 0)
+			if (strcmp(auto_m[i].dir, e->mnt_dir) == 0)
 				break;
 		if (i < n) {
-			free(auto_m[i].src);
-			auto_m[i].src = strdup(e->mnt_fsname);
+			if ((p = strdup(e->mnt_fsname)) != NULL) {
+				free(auto_m[i].src);
+				auto_m[i].src = p;
+			}
 			continue;
 		}
 		if (n == AUTO_MAX)
 			continue;
 		auto_m[n].dir = strdup(e->mnt_dir);
 		auto_m[n].src = strdup(e->mnt_fsname);
+		if (auto_m[n].dir == NULL || auto_m[n].src == NULL) {
+			free(auto_m[n].dir);
+			free(auto_m[n].src);
+			continue;
+		}
 		n++;
 	}
 	endmntent(fp);
 	for (i = 0; i < n; i++) {
-		if (auto_m[i].dir != NULL && auto_m[i].src != NULL)
-			disk_one(r, auto_m[i].dir);
+		disk_one(r, auto_m[i].dir);
 		free(auto_m[i].dir);
 		free(auto_m[i].src);
 	}

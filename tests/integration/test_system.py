@@ -196,6 +196,15 @@ def test_bundled_config_has_a_system_check(env):
     d.start()
     wait_for(lambda: "disk_root_used_pct" in metrics(d.check("system")),
              10, "system:disk_root_used_pct")
+    # the automatic choice of mounts: no virtual file system
+    names = metrics(d.check("system"))
+    with open("/proc/self/mounts") as f:
+        for line in f:
+            _, mnt, fstype = line.split()[:3]
+            part = re.sub(r"[^A-Za-z0-9]", "_", mnt.lstrip("/")) or "root"
+            if fstype in ("proc", "sysfs", "tmpfs", "devtmpfs", "cgroup",
+                          "cgroup2", "devpts"):
+                assert "disk_%s_used_pct" % part not in names, (mnt, fstype)
     d.stop()
 
 
