@@ -189,6 +189,13 @@ priv_drop(const struct config *cf, bool foreground)
 		    "privileges; not starting");
 		return -1;
 	}
+	/* a parent directory closed to the user shows here, not later */
+	if (access(cf->state_dir, R_OK | W_OK | X_OK) != 0) {
+		priv_err("state_dir %s: %s for user %s (are its parent "
+		    "directories open to it?)", cf->state_dir,
+		    strerror(errno), cf->user);
+		return -1;
+	}
 	log_info("running as user %s (uid %u, gid %u), capabilities: "
 	    "cap_net_raw", cf->user, (unsigned)pw->pw_uid,
 	    (unsigned)pw->pw_gid);

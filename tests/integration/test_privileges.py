@@ -133,3 +133,18 @@ def test_unprivileged_with_ambient_capability(env):
     assert re.search(r"CapAmb:\s*0000000000002000\b", c["summary"]), c
     assert "ignored" not in d.log(), d.log()    # user = the current one
     d.stop()
+
+
+def test_state_dir_closed_to_the_user_is_a_clear_error(env):
+    user = SystemUser()
+    os.chmod(env.tmpdir, 0o700)     # root's: the user cannot get in
+    d = PrivDaemon(env, 'dummy "x" { }\n', '  user = "%s"\n' % user.name)
+    try:
+        d.start(timeout=10)
+    except harness.DaemonExited as e:
+        assert e.returncode == 1, e
+        assert "state_dir %s: Permission denied for user %s" % (
+            d.state_dir, user.name) in e.log, e.log
+    else:
+        raise AssertionError("tocsind started without access to its "
+                             "state_dir:\n" + d.log())
