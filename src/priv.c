@@ -73,20 +73,23 @@ chown_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
 	return 0;
 }
 
+/* Narrows the sets to CAP_NET_RAW, or to nothing when have_raw is 0. */
 static int
-caps_keep_net_raw(void)
+caps_keep_net_raw(int have_raw)
 {
 	struct __user_cap_header_struct hdr;
 	struct __user_cap_data_struct data[2];
+
 	memset(&hdr, 0, sizeof(hdr));
 	memset(data, 0, sizeof(data));
 	hdr.version = _LINUX_CAPABILITY_VERSION_3;
-	data[0].effective = data[0].permitted = data[0].inheritable =
-	    1u << CAP_NET_RAW;		/* CAP_NET_RAW is 13: word 0 */
+	if (have_raw)
+		data[0].effective = data[0].permitted = data[0].inheritable =
+		    1u << CAP_NET_RAW;	/* CAP_NET_RAW is 13: word 0 */
 	if (syscall(SYS_capset, &hdr, data) != 0)
 		return -1;
-	if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, CAP_NET_RAW, 0,
-	    0) != 0)
+	if (have_raw && prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE,
+	    CAP_NET_RAW, 0, 0) != 0)
 		return -1;
 	return 0;
 }
@@ -112,6 +115,7 @@ priv_drop(const struct config *cf, bool foreground)
 {
 	struct passwd *pw;
 	uid_t uid = geteuid();
+	int have_raw;
 
 	priv_fg = foreground;
 	if (uid != 0) {
@@ -147,8 +151,11 @@ priv_drop(const struct config *cf, bool foreground)
 		    "daemon { allow_root = true } to run as root", cf->user);
 		return -1;
 	}
+	/* pw points into a buffer that initgroups() may reuse */
 	priv_uid = pw->pw_uid;
 	priv_gid = pw->pw_gid;
+	/* a container may have taken CAP_NET_RAW away already */
+	have_raw = prctl(PR_CAPBSET_READ, CAP_NET_RAW, 0, 0, 0) == 1;
 	if (nftw(cf->state_dir, chown_one, 16, FTW_PHYS | FTW_MOUNT) != 0) {
 		priv_err("state_dir: cannot give %s to user %s: %s",
 		    priv_chown_path[0] != '\0' ? priv_chown_path :
@@ -162,15 +169,15 @@ priv_drop(const struct config *cf, bool foreground)
 	}
 	/* keep the permitted set across setuid, then narrow it */
 	if (prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) != 0 ||
-	    initgroups(pw->pw_name, pw->pw_gid) != 0 ||
-	    setresgid(pw->pw_gid, pw->pw_gid, pw->pw_gid) != 0 ||
-	    setresuid(pw->pw_uid, pw->pw_uid, pw->pw_uid) != 0) {
+	    initgroups(cf->user, priv_gid) != 0 ||
+	    setresgid(priv_gid, priv_gid, priv_gid) != 0 ||
+	    setresuid(priv_uid, priv_uid, priv_uid) != 0) {
 		priv_err("cannot become user %s (uid %u, gid %u): %s",
-		    cf->user, (unsigned)pw->pw_uid, (unsigned)pw->pw_gid,
+		    cf->user, (unsigned)priv_uid, (unsigned)priv_gid,
 		    strerror(errno));
 		return -1;
 	}
-	if (caps_keep_net_raw() != 0) {
+	if (caps_keep_net_raw(have_raw) != 0) {
 		priv_err("cannot keep CAP_NET_RAW: %s", strerror(errno));
 		return -1;
 	}
@@ -196,8 +203,9 @@ priv_drop(const struct config *cf, bool foreground)
 		    strerror(errno), cf->user);
 		return -1;
 	}
-	log_info("running as user %s (uid %u, gid %u), capabilities: "
-	    "cap_net_raw", cf->user, (unsigned)pw->pw_uid,
-	    (unsigned)pw->pw_gid);
+	log_info("running as user %s (uid %u, gid %u), capabilities: %s",
+	    cf->user, (unsigned)priv_uid, (unsigned)priv_gid,
+	    have_raw ? "cap_net_raw" : "none (CAP_NET_RAW was not in the "
+	    "bounding set: ICMP needs unprivileged ping sockets)");
 	return 0;
 }

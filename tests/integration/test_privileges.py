@@ -148,3 +148,22 @@ def test_state_dir_closed_to_the_user_is_a_clear_error(env):
     else:
         raise AssertionError("tocsind started without access to its "
                              "state_dir:\n" + d.log())
+
+
+def test_without_net_raw_in_the_bounding_set(env):
+    """A container that took CAP_NET_RAW away: the drop still works."""
+    if shutil.which("setpriv") is None:
+        raise harness.Skip("no setpriv (util-linux)")
+    user = SystemUser()
+    os.chmod(env.tmpdir, 0o755)
+    d = PrivDaemon(env, 'dummy "x" { }\n', '  user = "%s"\n' % user.name)
+    d.binary = env.file("no-raw.sh", '#!/bin/sh\nexec setpriv '
+                        '--bounding-set=-net_raw %s "$@"\n' % d.binary,
+                        mode=0o755)
+    d.start()
+    st = proc_status(d.proc.pid)
+    assert st["Uid"].split()[0] == str(user.uid), st["Uid"]
+    for k in ("CapEff", "CapPrm", "CapAmb", "CapBnd"):
+        assert int(st[k], 16) == 0, (k, st[k])
+    assert "capabilities: none" in d.log(), d.log()
+    d.stop()
