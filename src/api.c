@@ -485,6 +485,8 @@ api_metric_json(const struct metric *m)
 	api_set(o, "crit", api_threshold(m->crit), &err);
 	api_set(o, "min", api_num(m->min), &err);
 	api_set(o, "max", api_num(m->max), &err);
+	if (m->flags & TOCSIN_METRIC_COUNTER)	/* stored as a rate (DERIVE) */
+		api_set(o, "counter", json_true(), &err);
 	if (err) {
 		json_decref(o);
 		return NULL;

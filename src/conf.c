@@ -25,6 +25,7 @@
 #include <libgen.h>
 #include <limits.h>
 #include <math.h>
+#include <pwd.h>
 #include <regex.h>
 #include <search.h>
 #include <stdarg.h>
@@ -1561,6 +1562,7 @@ root_options(bool types, struct conf_errors *errs)
 	optv_typed(&d, "plugin_dir", TOCSIN_OPT_STR, TOCSIN_PLUGIN_DIR, 0);
 	optv_typed(&d, "log_level", TOCSIN_OPT_STR, "info", 0);
 	optv_typed(&d, "user", TOCSIN_OPT_STR, NULL, 0);
+	optv_typed(&d, "allow_root", TOCSIN_OPT_BOOL, "false", 0);
 	optv_typed(&d, "concurrency", TOCSIN_OPT_STR_LIST, NULL, 0);
 	optv_typed(&a, "listen", TOCSIN_OPT_STR, "127.0.0.1:8470", 0);
 	optv_typed(&a, "token_file", TOCSIN_OPT_STR, NULL, 0);
@@ -1685,6 +1687,10 @@ load_daemon(struct config *cf, cfg_t *root)
 	cf->plugin_dir = conf_path(key_file(d, "plugin_dir", cf->path),
 	    cfg_getstr(d, "plugin_dir"));
 	cf->user = xstrdup(cfg_getstr(d, "user"));
+	cf->allow_root = cfg_getbool(d, "allow_root");
+	/* at -t and reload time, not only when root switches to it */
+	if (cf->user != NULL && getpwnam(cf->user) == NULL)
+		conf_err_at(d, "user", "user: no such user \"%s\"", cf->user);
 	if ((cf->log_level = log_level_from_name(lv)) < 0)
 		conf_err_at(d, "log_level", "log_level: \"%s\" is not "
 		    "one of error, warning, notice, info, debug", lv);

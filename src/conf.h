@@ -26,6 +26,7 @@ struct config {
 	char *plugin_dir;
 	int log_level;
 	char *user;
+	bool allow_root;		/* may keep running as root (priv.c) */
 	/* api { } */
 	char *api_listen;		/* "127.0.0.1:8470" */
 	char *api_token_file;

@@ -32,6 +32,7 @@
 #include "daemon.h"
 #include "log.h"
 #include "plugin.h"
+#include "priv.h"
 #include "sched.h"
 #include "state.h"
 
@@ -314,6 +315,12 @@ main(int argc, char *argv[])
 	malloc_trim(0);		/* give back the parser's pages (see reload) */
 	if (mkdirs(daemon_g.cf->state_dir, 0750) != 0)
 		fatal("state_dir %s", daemon_g.cf->state_dir);
+	/* root → daemon { user } before any state file is opened */
+	if (priv_drop(daemon_g.cf, foreground) != 0) {
+		conf_free(daemon_g.cf);
+		plugins_unload();
+		return 1;
+	}
 	if (!foreground && daemon(0, 0) != 0)
 		fatal("daemon");
 	log_init(foreground, daemon_g.cf->log_level);

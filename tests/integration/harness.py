@@ -225,9 +225,13 @@ class Daemon:
                 '  state_dir = "%s"\n'
                 '  plugin_dir = "%s"\n'
                 '  log_level = "debug"\n'
+                '%s'
                 '}\n'
                 'api { listen = "127.0.0.1:%d" }\n'
-                % (self.state_dir, self.plugin_dir, self.port))
+                % (self.state_dir, self.plugin_dir,
+                   # tests run as root in CI: tocsind refuses that unless told
+                   '  allow_root = true\n' if os.geteuid() == 0 else '',
+                   self.port))
         return self.header_text
 
     def write_config(self, config_text):
