@@ -26,6 +26,7 @@ struct config {
 	char *plugin_dir;
 	int log_level;
 	char *user;
+	char *rrdcached;		/* "unix:/path" or "host:port", or NULL */
 	/* api { } */
 	char *api_listen;		/* "127.0.0.1:8470" */
 	char *api_token_file;
