@@ -206,6 +206,7 @@ get_graph(struct evhttp_request *req, const char *rest, void *arg)
 	rrd_info_t *info = NULL, *i;
 	struct evbuffer *out;
 	unsigned nm, k, nargs = 0, nown = 0;
+	double top = NAN;
 	int found;
 	bool svg;
 
@@ -281,14 +282,21 @@ get_graph(struct evhttp_request *req, const char *rest, void *arg)
 		if (m == NULL)
 			continue;
 		nl = range_lines(m->warn, lines);
-		for (j = 0; j < nl && nargs < 60; j++)
+		for (j = 0; j < nl && nargs < 60; j++) {
 			OWN("HRULE:%.17g#FF9900:%s%s", lines[j],
 			    j == 0 ? "warn " : "", j == 0 ? label : "");
+			top = isnan(top) || lines[j] > top ? lines[j] : top;
+		}
 		nl = range_lines(m->crit, lines);
-		for (j = 0; j < nl && nargs < 60; j++)
+		for (j = 0; j < nl && nargs < 60; j++) {
 			OWN("HRULE:%.17g#D62728:%s%s", lines[j],
 			    j == 0 ? "crit " : "", j == 0 ? label : "");
+			top = isnan(top) || lines[j] > top ? lines[j] : top;
+		}
 	}
+	/* autoscale ignores HRULEs: make room for the highest threshold */
+	if (!isnan(top) && top > 0)
+		OWN("--upper-limit=%.17g", top * 1.05);
 #undef ARG
 #undef OWN
 	rrd_clear_error();
