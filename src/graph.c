@@ -300,8 +300,9 @@ get_graph(struct evhttp_request *req, const char *rest, void *arg)
 #undef ARG
 #undef OWN
 	rrd_clear_error();
-	optind = 0;
+	metric_lock();
 	info = rrd_graph_v((int)nargs, args);
+	metric_unlock();
 	for (i = info; i != NULL; i = i->next)
 		if (strcmp(i->key, "image") == 0 && i->type == RD_I_BLO)
 			break;

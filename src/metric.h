@@ -4,10 +4,9 @@
  * librrd or through rrdcached.  Graphs (graph.c) and forecasts
  * (forecast.c) read those files after metric_flush().
  *
- * The store never writes on the result path: a result is only queued.
- * Writes happen in slices on the loop (at most METRIC_SLICE_MS of work
- * per slice, then the loop runs again), so a burst of results costs
- * latency in the store, never a stalled loop.
+ * The store never writes on the loop: a result is only queued, and a
+ * writer thread does every librrd write (metric_writer.c says why), so a
+ * slow disk costs latency in the store, never a stalled loop.
  */
 #ifndef TOCSIN_METRIC_H
 #define TOCSIN_METRIC_H
@@ -22,8 +21,6 @@ struct check;
 
 /* RRD's rule for a data-source name: [A-Za-z0-9_]{1,19}. */
 #define METRIC_DS_MAX	19
-/* Budget of one write slice, in milliseconds. */
-#define METRIC_SLICE_MS	5
 
 /*
  * metric_ds_name — the DS name of a metric: the name itself when it is
@@ -68,8 +65,10 @@ void metric_shutdown(void);
 void metric_store(const struct check *c, time_t t);
 /*
  * metric_flush — write what is pending for check (and ask rrdcached to
- * write its cache of the file), so a reader sees every value.  Blocking:
- * only for readers (graphs, forecasts).  RETURN VALUE: 0, or -1.
+ * write its cache of the file), so a reader sees every value.  Blocks
+ * until the writer has done so (it does this file first, after the one it
+ * is busy with): only for readers (graphs, forecasts).
+ * RETURN VALUE: 0, or -1.
  */
 int metric_flush(const char *check);
 /* Write everything pending now (blocking; tests and bench). */
@@ -84,6 +83,12 @@ const char *metric_dir(void);
  * *out.  RETURN VALUE: 0, or -1 if text is neither.
  */
 int metric_parse_when(const char *text, time_t now, time_t *out);
+/*
+ * Around librrd calls that are not reentrant (rrd_graph_v, rrd_tune):
+ * the writer thread may be in librrd at the same time.
+ */
+void metric_lock(void);
+void metric_unlock(void);
 /* Adds GET /api/v1/graph/ (graph.c).  RETURN VALUE: 0, or -1. */
 int metric_graph_init(void);
 
