@@ -1,5 +1,5 @@
 /*
- * bench/rrd/rrd_bench.c — updates per second to many RRD files, four ways,
+ * bench/rrd_bench.c — updates per second to many RRD files, four ways,
  * on the same files (state_dir/rrd/fNNNNN.rrd, tocsin's layout, step 60):
  *
  *   librrd     a bare loop of rrd_update_r(), one value per call
