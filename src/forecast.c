@@ -382,11 +382,15 @@ get_forecast(struct evhttp_request *req, const char *rest, void *arg)
 	metric_ds_name(metric, ds);
 	start = now - (time_t)(window_ms / 1000);
 	if (forecast_fit(path, ds, start, now, &fc, err, sizeof(err)) != 0) {
-		api_error(req, fc.step == 0 ? HTTP_NOTFOUND : 422,
-		    "check %s, metric %s: %s", check, metric, err);
-		goto out;
+		if (fc.step == 0) {	/* no file, or no such metric in it */
+			api_error(req, HTTP_NOTFOUND, "check %s, metric %s: %s",
+			    check, metric, err);
+			goto out;
+		}
+		/* too little history yet: a normal answer, with the reason */
+		fc.slope = fc.value_now = NAN;
 	}
-	if (isfinite(threshold))
+	if (isfinite(threshold) && !isnan(fc.slope))
 		tt = forecast_time_to(&fc, threshold, falling);
 	o = json_object();
 	api_set(o, "check", api_str(check), &e);
@@ -414,6 +418,8 @@ get_forecast(struct evhttp_request *req, const char *rest, void *arg)
 	    &e);
 	api_set(o, "crosses_at", tt >= 0 ? api_time(fc.end + (time_t)tt) :
 	    json_null(), &e);
+	if (isnan(fc.slope))
+		api_set(o, "reason", api_str(err), &e);
 	if (e) {
 		json_decref(o);
 		o = NULL;

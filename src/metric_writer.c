@@ -464,9 +464,20 @@ job_write(const struct mjob *j, const char *addr)
 			n++;
 	rc = 0;
 	if (n > 0) {
-		rrd_clear_error();
-		rc = cache ? rrdc_update(j->path, (int)n, argv) :
-		    rrd_update_r(j->path, NULL, (int)n, argv);
+		for (k = 0; k < 5; k++) {
+			rrd_clear_error();
+			rc = cache ? rrdc_update(j->path, (int)n, argv) :
+			    rrd_update_r(j->path, NULL, (int)n, argv);
+			/*
+			 * librrd does not wait for a lock: a reader that holds
+			 * the file (rrdtool fetch, a backup) makes it fail at
+			 * once.  This thread may wait a little instead.
+			 */
+			if (rc == 0 || strstr(rrd_err(), "could not lock") ==
+			    NULL)
+				break;
+			usleep(20000);
+		}
 		if (rc != 0) {
 			log_warnx("metrics: update of %s failed: %s", j->path,
 			    rrd_err());
