@@ -28,4 +28,14 @@ int bus_subscribe(bus_fn fn, void *arg);
 void bus_unsubscribe_all(void);
 void bus_publish(const struct state_event *ev);
 
+
+/*
+ * Every result of every check (active, passive, timeout), after the state
+ * machine has seen it: c->last holds it and c->last_check its time.  The
+ * metric store subscribes.  Synchronous on the loop, like bus_publish.
+ */
+typedef void (*bus_result_fn)(const struct check *c, void *arg);
+int bus_result_subscribe(bus_result_fn fn, void *arg);
+void bus_publish_result(const struct check *c);
+
 #endif

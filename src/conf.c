@@ -1564,6 +1564,7 @@ root_options(bool types, struct conf_errors *errs)
 	optv_typed(&d, "user", TOCSIN_OPT_STR, NULL, 0);
 	optv_typed(&d, "allow_root", TOCSIN_OPT_BOOL, "false", 0);
 	optv_typed(&d, "concurrency", TOCSIN_OPT_STR_LIST, NULL, 0);
+	optv_typed(&d, "rrdcached", TOCSIN_OPT_STR, NULL, 0);
 	optv_typed(&a, "listen", TOCSIN_OPT_STR, "127.0.0.1:8470", 0);
 	optv_typed(&a, "token_file", TOCSIN_OPT_STR, NULL, 0);
 	optv_typed(&a, "read_requires_token", TOCSIN_OPT_BOOL, "false", 0);
@@ -1691,6 +1692,10 @@ load_daemon(struct config *cf, cfg_t *root)
 	/* at -t and reload time, not only when root switches to it */
 	if (cf->user != NULL && getpwnam(cf->user) == NULL)
 		conf_err_at(d, "user", "user: no such user \"%s\"", cf->user);
+	cf->rrdcached = xstrdup(cfg_getstr(d, "rrdcached"));
+	if (cf->rrdcached != NULL && cf->rrdcached[0] == '\0')
+		conf_err_at(d, "rrdcached", "rrdcached: must be "
+		    "\"unix:/path\" or \"host:port\"");
 	if ((cf->log_level = log_level_from_name(lv)) < 0)
 		conf_err_at(d, "log_level", "log_level: \"%s\" is not "
 		    "one of error, warning, notice, info, debug", lv);
@@ -2141,6 +2146,7 @@ conf_free(struct config *cf)
 	free(cf->state_dir);
 	free(cf->plugin_dir);
 	free(cf->user);
+	free(cf->rrdcached);
 	free(cf->api_listen);
 	free(cf->api_token_file);
 	free(cf);

@@ -27,6 +27,7 @@ struct config {
 	int log_level;
 	char *user;
 	bool allow_root;		/* may keep running as root (priv.c) */
+	char *rrdcached;		/* "unix:/path" or "host:port", or NULL */
 	/* api { } */
 	char *api_listen;		/* "127.0.0.1:8470" */
 	char *api_token_file;

@@ -30,6 +30,8 @@
 #include "incident_int.h"
 #include "maint.h"
 #include "daemon.h"
+#include "forecast.h"
+#include "metric.h"
 #include "log.h"
 #include "plugin.h"
 #include "priv.h"
@@ -181,6 +183,7 @@ reload(void)
 	 */
 	event_base_update_cache_time(daemon_g.base);
 	incident_reconfigure(nw);
+	metric_reconfigure(nw);
 	sched_start(nw);
 	conf_free(old);
 	/*
@@ -286,6 +289,8 @@ main(int argc, char *argv[])
 
 	if (incident_register_config() != 0 || maint_register_config() != 0)
 		fatalx("cannot register the config sections");
+	if (forecast_register() != 0)
+		fatalx("cannot register the forecast check type");
 	plugin_dir = conf_plugin_dir(conf_file);
 	plugins_load(plugin_dir, &errs);
 	free(plugin_dir);
@@ -342,6 +347,12 @@ main(int argc, char *argv[])
 		rc = 1;
 		goto out;
 	}
+	if (metric_init(daemon_g.base, daemon_g.cf) != 0 ||
+	    metric_graph_init() != 0 || forecast_api_init() != 0) {
+		log_warnx("cannot start the metric store, not starting");
+		rc = 1;
+		goto out;
+	}
 	/* what a client is shown is committed first (nothing lost on -9) */
 	api_set_presync(incident_presync);
 	if ((api = api_new(daemon_g.base, daemon_g.cf->api_listen)) == NULL) {
@@ -361,6 +372,7 @@ main(int argc, char *argv[])
 
 out:
 	sched_stop(daemon_g.cf);
+	metric_shutdown();
 	incident_shutdown();
 	maint_shutdown();
 	api_free(api);

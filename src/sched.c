@@ -454,6 +454,7 @@ sched_result(struct check *c, struct result *r)
 		ev.summary = c->last.summary;
 		bus_publish(&ev);
 	}
+	bus_publish_result(c);
 	if (c->st.state != STATE_OK && !c->st.hard)
 		run_upstream(c);
 

@@ -1,0 +1,95 @@
+/*
+ * metric.h — the metric store: every metric of every result goes into
+ * state_dir/rrd/CHECK.rrd, one data source (DS) per metric, directly with
+ * librrd or through rrdcached.  Graphs (graph.c) and forecasts
+ * (forecast.c) read those files after metric_flush().
+ *
+ * The store never writes on the loop: a result is only queued, and a
+ * writer thread does every librrd write (metric_writer.c says why), so a
+ * slow disk costs latency in the store, never a stalled loop.
+ */
+#ifndef TOCSIN_METRIC_H
+#define TOCSIN_METRIC_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <time.h>
+
+struct event_base;
+struct config;
+struct check;
+
+/* RRD's rule for a data-source name: [A-Za-z0-9_]{1,19}. */
+#define METRIC_DS_MAX	19
+
+/*
+ * metric_ds_name — the DS name of a metric: the name itself when it is
+ * already valid; otherwise its first 12 characters with every character
+ * outside [A-Za-z0-9_] turned into '_', then '_' and 6 hex digits of the
+ * FNV-1a hash of the whole original name.  Stable across runs and builds.
+ * out has room for METRIC_DS_MAX + 1 bytes.
+ */
+void metric_ds_name(const char *metric, char out[METRIC_DS_MAX + 1]);
+
+/*
+ * metric_rrd_path — state_dir/rrd/NAME.rrd, NAME being the check name with
+ * every byte outside [A-Za-z0-9_.-] (and a leading '.') written as %XX.
+ * Returns a new string; the caller frees it.  NULL: out of memory.
+ */
+char *metric_rrd_path(const char *state_dir, const char *check);
+
+/*
+ * metric_rra_args — the RRA definitions for a file of step seconds
+ * (AVERAGE, MIN and MAX at raw resolution for 2 days, 5 minutes for 2
+ * weeks, 1 hour for 13 months, 1 day for 5 years; a tier whose resolution
+ * equals the one before is merged into it).  Fills up to max strings of
+ * len bytes each; RETURN VALUE: how many.
+ */
+int metric_rra_args(unsigned long step, char (*out)[64], int max);
+
+/*
+ * metric_init — start the store on base for cf (state_dir/rrd is made
+ * here; cf->rrdcached chooses the write path).  Subscribes to every
+ * result.  RETURN VALUE: 0, or -1 after logging why.
+ */
+int metric_init(struct event_base *base, struct config *cf);
+/* A new config in force (reload): rrdcached may have changed. */
+void metric_reconfigure(struct config *cf);
+/* Writes everything pending (blocking, at exit) and frees the store. */
+void metric_shutdown(void);
+
+/*
+ * metric_store — queue the metrics of c's last result at time t.  Called
+ * for each result (bus); exported for tests and bench/rrd.
+ */
+void metric_store(const struct check *c, time_t t);
+/*
+ * metric_flush — write what is pending for check (and ask rrdcached to
+ * write its cache of the file), so a reader sees every value.  Blocks
+ * until the writer has done so (it does this file first, after the one it
+ * is busy with): only for readers (graphs, forecasts).
+ * RETURN VALUE: 0, or -1.
+ */
+int metric_flush(const char *check);
+/* Write everything pending now (blocking; tests and bench). */
+void metric_flush_all(void);
+/* Updates queued and not yet written. */
+size_t metric_pending(void);
+/* Has the store ever been started on this config (rrd/ path known)? */
+const char *metric_dir(void);
+
+/*
+ * metric_parse_when — "1d" (that long before now) or a Unix time into
+ * *out.  RETURN VALUE: 0, or -1 if text is neither.
+ */
+int metric_parse_when(const char *text, time_t now, time_t *out);
+/*
+ * Around librrd calls that are not reentrant (rrd_graph_v, rrd_tune):
+ * the writer thread may be in librrd at the same time.
+ */
+void metric_lock(void);
+void metric_unlock(void);
+/* Adds GET /api/v1/graph/ (graph.c).  RETURN VALUE: 0, or -1. */
+int metric_graph_init(void);
+
+#endif

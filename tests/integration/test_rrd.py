@@ -1,0 +1,228 @@
+"""
+The metric store, graphs and forecasts, driven as an operator would:
+checks in the config, RRD files read back with the rrdtool command,
+graphs through the API and tocsinctl, a real rrdcached.
+"""
+import json
+import os
+import subprocess
+import time
+
+import harness
+from fx_metric import (CachedDaemon, Rrdcached, ds_list, ds_name, fetch,
+                       info, known, png_size, rrd_path, rrdtool, svg_size)
+
+# one gauge with thresholds, one counter (epoch seconds: a rate of 1/s)
+COUNTER = ('exec "cnt" { command = { "/bin/sh", "-c", '
+           '"echo \\"OK | req=$(date +%s)c load=0.5;1;2\\"" }  '
+           'interval = 1s }\n')
+
+
+def wait_values(path, ds, pred, timeout=12, what="values"):
+    def ok():
+        if not os.path.exists(path):
+            return False
+        try:
+            return pred(known(fetch(path, start="-60").get(ds, [])))
+        except AssertionError:
+            return False
+    harness.wait_for(ok, timeout, what)
+
+
+def test_values_and_counter_rates_read_back(env):
+    d = env.daemon('dummy "web" { value = 42  interval = 1s }\n' + COUNTER)
+    d.start()
+    web, cnt = rrd_path(d, "web"), rrd_path(d, "cnt")
+    wait_values(web, "value", lambda v: len(v) >= 2, what="web values")
+    wait_values(cnt, "req", lambda v: len(v) >= 2, what="counter rates")
+    assert set(known(fetch(web)["value"])) == {42.0}
+    i = info(cnt)
+    assert i["step"] == "1", i["step"]
+    assert i["ds[req].type"] == "DERIVE" and i["ds[load].type"] == "GAUGE"
+    # a counter of epoch seconds is stored as its rate: 1 per second
+    rates = known(fetch(cnt)["req"])
+    assert rates and all(abs(r - 1.0) < 1e-6 for r in rates), rates
+    assert set(known(fetch(cnt)["load"])) == {0.5}
+    # the capacity-planning layout: 4 resolutions x AVERAGE/MIN/MAX
+    rras = sorted((int(i["rra[%d].pdp_per_row" % k]), i["rra[%d].cf" % k],
+                   int(i["rra[%d].rows" % k])) for k in range(12))
+    assert rras[:3] == [(1, "AVERAGE", 172800), (1, "MAX", 172800),
+                        (1, "MIN", 172800)], rras
+    assert (86400, "AVERAGE", 1830) in rras and (3600, "MAX", 9480) in rras
+    d.stop()
+
+
+def test_metric_added_later_keeps_history(env):
+    out = env.file("out.txt", "OK | a=1\n")
+    cfg = ('exec "grow" { command = { "/bin/cat", "%s" }  interval = 1s }\n'
+           % out)
+    d = env.daemon(cfg)
+    d.start()
+    path = rrd_path(d, "grow")
+    wait_values(path, "a", lambda v: len(v) >= 3, what="a=1 stored")
+    odd = "rx/s of eth0"		# sanitised to the documented DS name
+    harness.write_file(out, "OK | a=2 b=3 '%s'=4\n" % odd)
+    wait_values(path, "b", lambda v: len(v) >= 2, what="b stored")
+    assert ds_list(path) == ["a", "b", ds_name(odd)], ds_list(path)
+    a = known(fetch(path, start="-120")["a"])
+    assert 1.0 in a and 2.0 in a, a		# old rows are still there
+    assert set(known(fetch(path, start="-120")[ds_name(odd)])) == {4.0}
+    assert not [f for f in os.listdir(os.path.dirname(path))
+                if f.endswith(".old")]
+    d.stop()
+
+
+def test_restart_keeps_history_and_interval_change_keeps_file(env):
+    cfg = 'dummy "r" { value = 7  interval = 1s }\n'
+    d = env.daemon(cfg)
+    d.start()
+    path = rrd_path(d, "r")
+    wait_values(path, "value", lambda v: len(v) >= 2, what="first values")
+    d.stop()
+    d.write_config('dummy "r" { value = 9  interval = 1s }\n')
+    d.start()
+    wait_values(path, "value", lambda v: 9.0 in v, what="values after restart")
+    assert 7.0 in known(fetch(path, start="-120")["value"])
+    assert "restart" not in d.log() or "failed" not in d.log()
+    assert "update of" not in d.log(), harness.tail(d.log(), 20)
+    # another interval: a new file; the old one is kept, never reused
+    d.reload('dummy "r" { value = 9  interval = 2s }\n')
+    harness.wait_for(lambda: info(path)["step"] == "2", 10, "new file")
+    old = [f for f in os.listdir(os.path.dirname(path))
+           if f.startswith("r.rrd.") and f.endswith(".old")]
+    assert len(old) == 1, old
+    d.stop()
+
+
+def test_graphs_png_svg_and_tocsinctl(env):
+    d = env.daemon(COUNTER)
+    d.start()
+    path = rrd_path(d, "cnt")
+    wait_values(path, "req", lambda v: len(v) >= 2, what="values")
+    st, h, body = d.get_raw("/api/v1/graph/cnt/load.png?since=10m&"
+                            "width=500&height=250")
+    assert st == 200 and h["content-type"] == "image/png", (st, body[:200])
+    assert png_size(body) == (500, 250)
+    # several metrics on one graph, as SVG (cairo draws its text as
+    # glyphs, so the legend cannot be read back here)
+    st, h, body = d.get_raw("/api/v1/graph/cnt/load,req.svg?since=1h&"
+                            "width=640&height=320")
+    assert st == 200 and h["content-type"] == "image/svg+xml", st
+    text = body.decode()
+    assert svg_size(text) == (640, 320), svg_size(text)
+    assert text.rstrip().endswith("</svg>")
+    # errors: clear, never a crash
+    for url, code in (("/api/v1/graph/cnt/nosuch.png", 404),
+                      ("/api/v1/graph/nosuch/load.png", 404),
+                      ("/api/v1/graph/cnt/load.gif", 404),
+                      ("/api/v1/graph/cnt/load.png?width=5", 400),
+                      ("/api/v1/graph/cnt/load.png?since=yesterday", 400),
+                      ("/api/v1/graph/cnt/load.png?since=1h&until=2h", 400)):
+        st, _, body = d.get_raw(url)
+        assert st == code, (url, st, body[:200])
+        assert "error" in json.loads(body), body
+    # tocsinctl graph saves one
+    out = env.path("g.png")
+    ctl = os.path.join(env.builddir, "tocsinctl")
+    r = subprocess.run([ctl, "-s", "http://127.0.0.1:%d" % d.port, "graph",
+                        "cnt", "load", "--since", "1h", "-o", out],
+                       capture_output=True, text=True, timeout=20)
+    assert r.returncode == 0, r.stderr
+    with open(out, "rb") as f:
+        assert png_size(f.read()) == (800, 300)
+    d.stop()
+
+
+def make_disk_history(path, slope_per_day, now_value, days=3, step=300):
+    """A disk check's RRD with a straight line ending now."""
+    now = int(time.time()) // step * step
+    start = now - days * 86400
+    rrdtool("create", path, "--step", step, "--start", start - step,
+            "DS:used_pct:GAUGE:%d:U:U" % (2 * step),
+            "RRA:AVERAGE:0.5:1:4032")
+    ups = []
+    for t in range(start, now + 1, step):
+        ups.append("%d:%.6f" % (t, now_value - slope_per_day *
+                                (now - t) / 86400.0))
+    for k in range(0, len(ups), 200):
+        rrdtool("update", path, *ups[k:k + 200])
+
+
+def test_forecast_filling_disk_raises_warning_and_critical(env):
+    os.makedirs(env.path("state", "rrd"), exist_ok=True)
+    # 85 % used, filling 2 %/day: 90 % in 2.5 days, 95 % in 5 days
+    make_disk_history(env.path("state", "rrd", "disk.rrd"), 2.0, 85.0)
+    make_disk_history(env.path("state", "rrd", "flat.rrd"), 0.0, 40.0)
+    d = env.daemon(
+        'forecast "disk-95" { source = "disk:used_pct"  threshold = 95  '
+        'window = 2d  warn = 14d  crit = 3d  max_attempts = 1  interval = 2s }\n'
+        'forecast "disk-90" { source = "disk:used_pct"  threshold = 90  '
+        'window = 2d  warn = 14d  crit = 3d  max_attempts = 1  interval = 2s }\n'
+        'forecast "flat-fc" { source = "flat:used_pct"  threshold = 95  '
+        'max_attempts = 1  interval = 2s }\n'
+        'forecast "none" { source = "nosuch:x"  threshold = 1  '
+        'max_attempts = 1  interval = 2s }\n')
+    d.start()
+    d.wait_check("disk-95", "WARNING", "hard")
+    d.wait_check("disk-90", "CRITICAL", "hard")
+    d.wait_check("flat-fc", "OK")
+    d.wait_check("none", "UNKNOWN")
+    c = d.check("disk-95")
+    days = {m["name"]: m["value"] for m in c["metrics"]}["days_until"]
+    assert abs(days - 5.0) / 5.0 < 0.01, c
+    c = d.check("disk-90")
+    days = {m["name"]: m["value"] for m in c["metrics"]}["days_until"]
+    assert abs(days - 2.5) / 2.5 < 0.01, c
+    assert "never reaches" in d.check("flat-fc")["summary"]
+    # it is a normal check: the critical forecast opened an incident
+    harness.wait_for(lambda: any(
+        i["root_cause"] == "disk-90" for i in d.get("/api/v1/incidents")
+        ["incidents"]), 10, "an incident for disk-90")
+    # and its days_until is stored like any metric
+    p = rrd_path(d, "disk-95")
+    harness.wait_for(lambda: os.path.exists(p) and
+                     "days_until" in ds_list(p), 10, "days_until stored")
+    # the API: slope, value at horizon, time to threshold
+    f = d.get("/api/v1/forecast/disk/used_pct?threshold=95&horizon=10d")
+    assert abs(f["slope_per_day"] - 2.0) < 0.02, f
+    assert abs(f["value_at_horizon"] - 105.0) < 0.2, f
+    assert abs(f["days_until"] - 5.0) / 5.0 < 0.01, f
+    assert f["crosses_at"] and f["points"] > 500, f
+    f = d.get("/api/v1/forecast/flat/used_pct?threshold=95")
+    assert f["days_until"] is None and f["time_to_threshold_s"] is None
+    st, _, body = d.get_raw("/api/v1/forecast/nosuch/x")
+    assert st == 404, (st, body)
+    d.stop()
+
+
+def test_rrdcached_path_and_flush_before_read(env):
+    rc = Rrdcached(env.tmpdir)
+    d = CachedDaemon(env.tmpdir, 'dummy "c" { value = 5  interval = 1s }\n',
+                     env.builddir, rc.addr)
+    d.start()
+    path = rrd_path(d, "c")
+    harness.wait_for(lambda: rc.stats().get("UpdatesReceived", 0) >= 3, 12,
+                     "updates received by rrdcached")
+    # rrdcached holds them (-w 1h): the file itself has none yet
+    assert known(fetch(path)["value"]) == []
+    # a graph flushes the file first, and so the values are on disk
+    st, _, body = d.get_raw("/api/v1/graph/c/value.png?since=5m")
+    assert st == 200, body[:200]
+    assert 5.0 in known(fetch(path)["value"])
+    f = d.get("/api/v1/forecast/c/value?window=5m")
+    assert f["slope_per_day"] == 0 and f["last"] == 5.0, f
+    d.stop()
+    assert "cannot connect" not in d.log()
+
+
+def test_config_errors(env):
+    d = env.daemon('forecast "f" { source = "nocolon"  threshold = 1 }\n'
+                   'forecast "g" { source = "a:b" }\n'
+                   'forecast "h" { source = "a:b"  threshold = 1  '
+                   'direction = "sideways"  crit = 20d }\n')
+    rc, out = d.check_config()
+    assert rc == 1, out
+    assert "%s:%d: " % (d.conf, d.line_of('source = "nocolon"')) in out, out
+    assert '"nocolon" is not CHECK:METRIC' in out
+    assert "threshold" in out and "sideways" in out
+    assert "crit: must not be longer than warn" in out, out

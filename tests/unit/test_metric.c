@@ -1,0 +1,340 @@
+/*
+ * test_metric.c — the metric store and forecasts against real RRD files
+ * (src/metric.c, src/forecast.c): names, the RRA layout, values read back
+ * with rrd_fetch_r at each resolution, a metric added later, counters as
+ * rates, a file that holds something else, a restart, and the least-squares
+ * forecast on data of known slope.  Times are synthetic (hours and days
+ * written in milliseconds), so nothing here waits.
+ */
+#include <dirent.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <rrd.h>
+
+#include "check.h"
+#include "conf.h"
+#include "forecast.h"
+#include "metric.h"
+#include "tap.h"
+
+static char tmpdir[256];
+static struct config cfg;
+
+/* A check with the given metrics (names and flags) in its last result. */
+struct fake {
+	struct check c;
+	struct metric m[4];
+};
+
+static void
+fake_init(struct fake *f, const char *name, int64_t interval_ms)
+{
+	memset(f, 0, sizeof(*f));
+	f->c.name = (char *)name;
+	f->c.interval_ms = interval_ms;
+	f->c.last.metrics = f->m;
+}
+
+static void
+fake_set(struct fake *f, unsigned i, const char *name, double v,
+    unsigned flags)
+{
+	f->m[i].name = (char *)name;
+	f->m[i].value = v;
+	f->m[i].flags = flags;
+	if (f->c.last.nmetrics <= i)
+		f->c.last.nmetrics = i + 1;
+}
+
+/* Value of ds at time t (the row ending at t) at resolution *step. */
+static double
+fetch_at(const char *check, const char *cf, const char *ds, time_t t,
+    unsigned long res)
+{
+	char *path = metric_rrd_path(cfg.state_dir, check);
+	time_t start = t - (time_t)res, end = t;
+	unsigned long step = res, nds = 0, i, col;
+	char **names = NULL;
+	rrd_value_t *data = NULL;
+	double v = -12345;
+
+	if (rrd_fetch_r(path, cf, &start, &end, &step, &nds, &names,
+	    &data) != 0) {
+		printf("# fetch %s: %s\n", path, rrd_get_error());
+		free(path);
+		return v;
+	}
+	for (col = 0; col < nds; col++)
+		if (strcmp(names[col], ds) == 0)
+			break;
+	if (col < nds && step == res && end >= t && start < t)
+		v = data[((unsigned long)(t - start) / step - 1) * nds + col];
+	else
+		printf("# fetch %s %s: step %lu (want %lu) col %lu/%lu\n", path,
+		    ds, step, res, col, nds);
+	for (i = 0; i < nds; i++)
+		free(names[i]);
+	free(names);
+	free(data);
+	free(path);
+	return v;
+}
+
+static void
+test_ds_names(void)
+{
+	static const struct { const char *in, *out; } same[] = {
+		{ "load1", "load1" },
+		{ "disk_root_used_pct", "disk_root_used_pct" },
+		{ "exactly_19_chars_ok", "exactly_19_chars_ok" },
+	};
+	const char *odd[] = { "rx/s", "time", "a_metric_name_of_20c",
+	    "'quoted name'", "é", "" };
+	char a[METRIC_DS_MAX + 1], b[METRIC_DS_MAX + 1];
+	unsigned i, j;
+
+	for (i = 0; i < sizeof(same) / sizeof(same[0]); i++) {
+		metric_ds_name(same[i].in, a);
+		CHECK_STR(a, same[i].out);
+	}
+	metric_ds_name("rx/s", a);
+	CHECK(strncmp(a, "rx_s_", 5) == 0 && strlen(a) == 11);
+	metric_ds_name("rx_s", b);
+	CHECK_STR(b, "rx_s");		/* no clash with the sanitised one */
+	for (i = 0; i < sizeof(odd) / sizeof(odd[0]); i++) {
+		metric_ds_name(odd[i], a);
+		metric_ds_name(odd[i], b);
+		CHECK_STR(a, b);	/* stable */
+		CHECK(strlen(a) >= 1 && strlen(a) <= METRIC_DS_MAX);
+		for (j = 0; a[j] != '\0'; j++)
+			CHECK((a[j] >= 'a' && a[j] <= 'z') ||
+			    (a[j] >= 'A' && a[j] <= 'Z') ||
+			    (a[j] >= '0' && a[j] <= '9') || a[j] == '_');
+	}
+	metric_ds_name("a_metric_name_of_20c", a);
+	metric_ds_name("a_metric_name_of_20d", b);
+	CHECK(strcmp(a, b) != 0);
+}
+
+static void
+test_paths(void)
+{
+	char *p = metric_rrd_path("/s", "web front/1");
+
+	CHECK_STR(p, "/s/rrd/web%20front%2F1.rrd");
+	free(p);
+	p = metric_rrd_path("/s", ".hidden.x");
+	CHECK_STR(p, "/s/rrd/%2Ehidden.x.rrd");
+	free(p);
+	p = metric_rrd_path("/s", "system");
+	CHECK_STR(p, "/s/rrd/system.rrd");
+	free(p);
+}
+
+static void
+test_rra_layout(void)
+{
+	char rra[12][64];
+	int n;
+
+	n = metric_rra_args(60, rra, 12);
+	CHECK(n == 12);
+	CHECK_STR(rra[0], "RRA:AVERAGE:0.5:1:2880");
+	CHECK_STR(rra[1], "RRA:MIN:0.5:1:2880");
+	CHECK_STR(rra[2], "RRA:MAX:0.5:1:2880");
+	CHECK_STR(rra[3], "RRA:AVERAGE:0.5:5:4032");
+	CHECK_STR(rra[6], "RRA:AVERAGE:0.5:60:9480");
+	CHECK_STR(rra[9], "RRA:AVERAGE:0.5:1440:1830");
+	/* step 5 min: raw and 5-minute are one archive, kept 2 weeks */
+	n = metric_rra_args(300, rra, 12);
+	CHECK(n == 9);
+	CHECK_STR(rra[0], "RRA:AVERAGE:0.5:1:4032");
+	CHECK_STR(rra[3], "RRA:AVERAGE:0.5:12:9480");
+}
+
+static unsigned
+count_old_files(void)
+{
+	char dir[300];
+	struct dirent *de;
+	DIR *d;
+	unsigned n = 0;
+
+	snprintf(dir, sizeof(dir), "%s/rrd", tmpdir);
+	if ((d = opendir(dir)) == NULL)
+		return 0;
+	while ((de = readdir(d)) != NULL)
+		if (strstr(de->d_name, ".old") != NULL)
+			n++;
+	closedir(d);
+	return n;
+}
+
+/* Three hours of a ramp, then a metric b, then a counter. */
+static void
+test_store_roundtrip(void)
+{
+	struct fake f;
+	time_t now = time(NULL), t0 = (now - 6 * 3600) / 3600 * 3600, t;
+	double sum = 0, v;
+	int i;
+
+	fake_init(&f, "ramp", 60000);
+	for (i = 1; i <= 180; i++) {		/* 3 h at 60 s */
+		t = t0 + i * 60;
+		fake_set(&f, 0, "a", i, 0);
+		if (i > 120) {			/* appears in the third hour */
+			fake_set(&f, 1, "b", 1000 + i, 0);
+			fake_set(&f, 2, "req", 120.0 * i, TOCSIN_METRIC_COUNTER);
+		}
+		metric_store(&f.c, t);
+		if (i == 60 || i == 120)	/* written between hours */
+			metric_flush_all();
+		if (i <= 60)
+			sum += i;
+	}
+	CHECK(metric_pending() > 0);
+	metric_flush("ramp");
+	CHECK(metric_pending() == 0);
+	/* raw values come back as written */
+	CHECK_NUM(fetch_at("ramp", "AVERAGE", "a", t0 + 30 * 60, 60), 30);
+	CHECK_NUM(fetch_at("ramp", "AVERAGE", "a", t0 + 150 * 60, 60), 150);
+	/* the hourly archive: average, min and max of the first hour */
+	CHECK_NUM(fetch_at("ramp", "AVERAGE", "a", t0 + 3600, 3600),
+	    sum / 60);
+	CHECK_NUM(fetch_at("ramp", "MIN", "a", t0 + 3600, 3600), 1);
+	CHECK_NUM(fetch_at("ramp", "MAX", "a", t0 + 3600, 3600), 60);
+	/* 5-minute archive */
+	CHECK_NUM(fetch_at("ramp", "AVERAGE", "a", t0 + 600, 300), 8);
+	/* b added later: a's old rows kept, b unknown before, known after */
+	CHECK_NUM(fetch_at("ramp", "AVERAGE", "a", t0 + 10 * 60, 60), 10);
+	CHECK(isnan(fetch_at("ramp", "AVERAGE", "b", t0 + 10 * 60, 60)));
+	CHECK_NUM(fetch_at("ramp", "AVERAGE", "b", t0 + 170 * 60, 60), 1170);
+	/* a counter growing 120 per minute is a rate of 2/s */
+	v = fetch_at("ramp", "AVERAGE", "req", t0 + 170 * 60, 60);
+	CHECK(fabs(v - 2.0) < 1e-9);
+	CHECK(count_old_files() == 0);
+}
+
+/* Same name, another interval: the old file is kept aside, not reused. */
+static void
+test_wrong_file_kept_aside(void)
+{
+	struct fake f;
+	time_t t0 = time(NULL) - 3600;
+	char *path;
+	rrd_info_t *info, *i;
+	unsigned long step = 0;
+
+	fake_init(&f, "ramp", 300000);
+	fake_set(&f, 0, "a", 1, 0);
+	metric_store(&f.c, t0);
+	metric_store(&f.c, t0 + 300);
+	metric_flush_all();
+	CHECK(count_old_files() == 1);
+	path = metric_rrd_path(cfg.state_dir, "ramp");
+	info = rrd_info_r(path);
+	for (i = info; i != NULL; i = i->next)
+		if (strcmp(i->key, "step") == 0)
+			step = i->value.u_cnt;
+	CHECK(step == 300);
+	rrd_info_free(info);
+	free(path);
+}
+
+/* After a restart the store reuses the file and its history. */
+static void
+test_restart_keeps_history(void)
+{
+	struct fake f;
+	time_t t0 = (time(NULL) - 4 * 3600) / 60 * 60;
+	int i;
+
+	fake_init(&f, "keep", 60000);
+	for (i = 1; i <= 10; i++) {
+		fake_set(&f, 0, "x", i * 2.5, 0);
+		metric_store(&f.c, t0 + i * 60);
+	}
+	metric_shutdown();
+	CHECK(metric_init(NULL, &cfg) == 0);
+	for (i = 5; i <= 20; i++) {	/* 5..10 again: ignored, not errors */
+		fake_set(&f, 0, "x", i * 2.5, 0);
+		metric_store(&f.c, t0 + i * 60);
+	}
+	metric_flush_all();
+	CHECK_NUM(fetch_at("keep", "AVERAGE", "x", t0 + 3 * 60, 60), 7.5);
+	CHECK_NUM(fetch_at("keep", "AVERAGE", "x", t0 + 15 * 60, 60), 37.5);
+	CHECK(count_old_files() == 1);	/* only the one from before */
+}
+
+/* 7 days of a disk filling at 1.5 %/day: forecast within 1 %. */
+static void
+test_forecast_known_slope(void)
+{
+	struct fake f;
+	struct forecast fc;
+	time_t now = time(NULL) / 300 * 300, t;
+	double slope = 1.5 / 86400, v_now = 60, expect, tt;
+	char *path, err[256];
+	int i;
+
+	fake_init(&f, "disk", 300000);
+	for (i = 7 * 288; i >= 0; i--) {
+		t = now - i * 300;
+		fake_set(&f, 0, "used_pct", v_now - slope * (double)(now - t),
+		    0);
+		metric_store(&f.c, t);
+		if (i % 500 == 0)
+			metric_flush_all();
+	}
+	metric_flush("disk");
+	path = metric_rrd_path(cfg.state_dir, "disk");
+	CHECK(forecast_fit(path, "used_pct", now - 7 * 86400, now, &fc, err,
+	    sizeof(err)) == 0);
+	printf("# slope %.6g/day, now %.6g, %u points, step %lu\n",
+	    fc.slope * 86400, fc.value_now, fc.points, fc.step);
+	CHECK(fc.points >= 2000);
+	CHECK(fabs(fc.slope - slope) / slope < 0.01);
+	expect = (95 - v_now) / slope;
+	tt = forecast_time_to(&fc, 95, false);
+	printf("# time to 95: %.1f days, expected %.1f\n", tt / 86400,
+	    expect / 86400);
+	CHECK(fabs(tt - expect) / expect < 0.01);
+	CHECK(forecast_time_to(&fc, 50, false) == 0);	/* already over */
+	CHECK(forecast_time_to(&fc, 10, true) == -1);	/* never falls */
+	CHECK(forecast_time_to(&fc, 70, true) == 0);	/* already under */
+	CHECK(forecast_fit(path, "nosuch", now - 86400, now, &fc, err,
+	    sizeof(err)) == -1);
+	free(path);
+}
+
+int
+main(void)
+{
+	char cmd[300];
+
+	snprintf(tmpdir, sizeof(tmpdir), "/tmp/test_metric.%d", (int)getpid());
+	mkdir(tmpdir, 0700);
+	cfg.state_dir = tmpdir;
+	RUN(test_ds_names);
+	RUN(test_paths);
+	RUN(test_rra_layout);
+	if (metric_init(NULL, &cfg) != 0) {
+		printf("Bail out! metric_init\n");
+		return 1;
+	}
+	RUN(test_store_roundtrip);
+	RUN(test_wrong_file_kept_aside);
+	RUN(test_restart_keeps_history);
+	RUN(test_forecast_known_slope);
+	metric_shutdown();
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", tmpdir);
+	if (system(cmd) != 0)
+		printf("# cannot remove %s\n", tmpdir);
+	return TAP_END();
+}
