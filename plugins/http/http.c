@@ -366,6 +366,26 @@ http_configure(struct tocsin_check *chk, struct tocsin_conf *cf,
 		hc->headers = l;
 	}
 
+	hc->reuse = tocsin_conf_bool(cf, "reuse_connection");
+	/*
+	 * A connection used once: say so, so that the server closes first
+	 * and keeps the TIME_WAIT, not us (thousands of checks a second
+	 * would otherwise run out of local ports).
+	 */
+	if (!hc->reuse) {
+		struct curl_slist *l;
+
+		for (l = hc->headers; l != NULL; l = l->next)
+			if (strncasecmp(l->data, "Connection:", 11) == 0)
+				break;
+		if (l == NULL) {
+			if ((l = curl_slist_append(hc->headers,
+			    "Connection: close")) == NULL)
+				goto err;
+			hc->headers = l;
+		}
+	}
+
 	if ((n = tocsin_conf_list_size(cf, "expect_status")) > 0) {
 		if ((hc->status = calloc(n, sizeof(long))) == NULL)
 			goto err;
@@ -446,8 +466,6 @@ http_configure(struct tocsin_check *chk, struct tocsin_conf *cf,
 		    hc->max_body, HTTP_MAX_BODY_MAX);
 		bad = 1;
 	}
-	hc->reuse = tocsin_conf_bool(cf, "reuse_connection");
-
 	if (bad)
 		goto err;
 	*priv = hc;
