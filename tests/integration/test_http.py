@@ -295,3 +295,22 @@ def test_http_outage_and_recovery(env):
     n.start()
     d.wait_check("site", "OK", state_type="hard", timeout=15)
     d.stop()
+
+
+def test_http_default_config_watches_api(env):
+    # The bundled tocsin.conf watches tocsind's own API with an http
+    # check: it must parse and the check must be OK against the daemon.
+    with open(env.srcdir + "/conf/tocsin.conf") as f:
+        text = f.read()
+    text = re.sub(r"(?ms)^daemon \{.*?^\}\n", "", text)
+    text = re.sub(r"(?ms)^api \{.*?^\}\n", "", text)
+    text = re.sub(r"(?m)^include\(.*\)$", "", text)
+    assert 'http "tocsin-api"' in text, text
+    d = env.daemon("")
+    d.require_plugin("http")
+    d.write_config(text.replace(":8470/", ":%d/" % d.port)
+                   .replace("interval = 1m", "interval = 1s"))
+    d.start()
+    c = wait_summary(d, "tocsin-api", "OK", r"^HTTP 200 OK: \d+ bytes")
+    assert metric(c, "time_total")["crit"] == 5, c
+    d.stop()
