@@ -46,6 +46,7 @@
 #define HTTP_MAX_BODY_MAX	(1L << 30)
 #define HTTP_REGEX_LIMIT	1000000	/* pcre2 match limit: bounded loop time */
 #define HTTP_DAY_MS		86400000.0
+#define HTTP_POOL_MAX		64	/* idle easy handles kept for reuse */
 
 static const struct tocsin_option http_options[] = {
 	{ "url", TOCSIN_OPT_STR, NULL, TOCSIN_OPT_REQUIRED,
@@ -504,11 +505,51 @@ http_free(void *priv)
 
 /* ---- a run ----------------------------------------------------------- */
 
+/*
+ * Idle easy handles.  Making one costs several allocations of a few KiB;
+ * at thousands of runs a second that was a visible part of the CPU, so
+ * finished handles wait here, curl_easy_reset() to their defaults.  A
+ * reset keeps the TLS session cache, which http_easy() turns off: a run
+ * never resumes another run's session.
+ */
+static CURL	*http_pool[HTTP_POOL_MAX];
+static unsigned	 http_npool;
+
+/* Returns a handle with default options; the caller owns it. */
+static CURL *
+http_pool_get(void)
+{
+	CURL *e;
+
+	if (http_npool == 0)
+		return curl_easy_init();
+	e = http_pool[--http_npool];
+	curl_easy_reset(e);
+	return e;
+}
+
+/* Gives e back (a handle not in the multi handle any more). */
+static void
+http_pool_put(CURL *e)
+{
+	if (http_npool < HTTP_POOL_MAX)
+		http_pool[http_npool++] = e;
+	else
+		curl_easy_cleanup(e);
+}
+
+static void
+http_pool_clear(void)
+{
+	while (http_npool > 0)
+		curl_easy_cleanup(http_pool[--http_npool]);
+}
+
 static void
 http_run_free(struct http_run *hr)
 {
 	if (hr->easy != NULL)
-		curl_easy_cleanup(hr->easy);
+		http_pool_put(hr->easy);
 	free(hr->body);
 	free(hr);
 }
@@ -934,9 +975,10 @@ http_easy(struct http_run *hr)
 	int64_t t = hr->timeout_ms;
 	CURL *e;
 
-	if ((e = curl_easy_init()) == NULL)
+	if ((e = http_pool_get()) == NULL)
 		return NULL;
 	curl_easy_setopt(e, CURLOPT_URL, hc->url);
+	curl_easy_setopt(e, CURLOPT_SSL_SESSIONID_CACHE, 0L);
 	curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
 #if LIBCURL_VERSION_NUM >= 0x075700
 	/* never wait for a resolver thread in cancel() or on a timeout */
@@ -1091,6 +1133,7 @@ static void
 http_fini(void)
 {
 	hm_shutdown();
+	http_pool_clear();
 	curl_global_cleanup();
 }
 
