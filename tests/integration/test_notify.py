@@ -136,3 +136,227 @@ def test_page_escalate_ack_resolve_with_nginx(env):
     assert "escalated" in kinds and kinds.count("notified") >= 10, kinds
     d.stop()
     d.assert_no_sanitizer_report()
+
+
+def simple_policy(hook_url, extra_chan="", extra=""):
+    return ('channel "hook" { type = webhook  url = "%s"\n'
+            '  retry_min = 200ms  retry_max = 800ms  max_attempts = 100 %s}\n'
+            'contact "alice" { channels = { "hook" } }\n'
+            'escalation "ops" { step { notify = { "contact:alice" } } }\n'
+            'route "all" { escalation = "ops" }\n%s'
+            % (hook_url, extra_chan, extra))
+
+
+def test_retries_until_the_receiver_is_up(env):
+    hook = Webhook(env, start=False)        # nothing listens yet
+    sf = env.file("web.state", "0\n")
+    d = env.daemon(exec_check("web", sf) + simple_policy(hook.url()))
+    d.require_plugin("exec")
+    d.start()
+    d.wait_check("web", "OK", pred=lambda c: c["last_check"])
+    harness.write_file(sf, "2\n")
+    inc = wait_for(lambda: incidents(d, "open"), 15, "an incident")[0]
+    n = wait_for(lambda: [x for x in notifications(d)
+                          if x["attempts"] >= 3], 15, "three failed attempts")
+    assert n[0]["status"] == "pending" and n[0]["last_error"], n
+    assert RFC3339.match(n[0]["next_attempt_at"])
+    metrics = d.get_raw("/metrics")[2].decode()
+    assert "tocsin_outbox_pending 1" in metrics, metrics[-2000:]
+
+    hook.start()                            # the receiver comes back
+    got = wait_for(lambda: hook.received(), 10, "the page")
+    wait_for(lambda: notifications(d)[0]["status"] == "sent", 10, "sent")
+    time.sleep(1)
+    assert len(hook.received()) == 1        # delivered once, not per retry
+    assert got[0][2]["event"] == "incident.opened"
+    tl = d.get("/api/v1/incidents/%d" % inc["id"])["timeline"]
+    kinds = [e["kind"] for e in tl]
+    assert kinds.count("notify_failed") >= 3 and "notified" in kinds, kinds
+    assert "tocsin_outbox_pending 0" in d.get_raw("/metrics")[2].decode()
+    d.stop()
+    d.assert_no_sanitizer_report()
+
+
+def test_kill9_with_pages_pending_loses_none(env):
+    hook = Webhook(env, start=False)
+    files = [env.file("c%d.state" % i, "0\n") for i in range(6)]
+    d = env.daemon("".join(exec_check("c%d" % i, f) for i, f in
+                           enumerate(files)) + simple_policy(hook.url()))
+    d.require_plugin("exec")
+    d.start()
+    for i in range(6):
+        d.wait_check("c%d" % i, "OK", pred=lambda c: c["last_check"])
+    for f in files:
+        harness.write_file(f, "2\n")
+    wait_for(lambda: len(incidents(d, "open")) == 6, 20, "six incidents")
+    wait_for(lambda: len([x for x in notifications(d)
+                          if x["status"] == "pending"]) == 6, 10,
+             "six pages pending")
+    keys = sorted(x["idempotency_key"] for x in notifications(d))
+    d.kill()                                # kill -9 with six pages due
+    hook.start()
+    d.start()
+    wait_for(lambda: len({b["idempotency_key"] for _, _, b, _ in
+                          hook.received()}) == 6, 20, "all six pages")
+    got = sorted({b["idempotency_key"] for _, _, b, _ in hook.received()})
+    assert got == keys
+    assert sorted({b["incident"]["id"] for _, _, b, _ in
+                   hook.received()}) == sorted(
+                       i["id"] for i in incidents(d, "open"))
+    wait_for(lambda: all(x["status"] == "sent" for x in notifications(d)),
+             10, "all marked sent")
+    d.stop()
+    d.assert_no_sanitizer_report()
+
+
+def test_permanent_failures_are_dead_letters(env):
+    hook, smtp = Webhook(env), Smtp(env)
+    hook.fail_with(400)
+    smtp.reply_with("550 5.1.1 no such user")
+    sf = env.file("web.state", "0\n")
+    d = env.daemon(exec_check("web", sf) +
+                   'channel "mail" { type = email  smtp = "%s"  from = '
+                   '"t@example.com"  starttls = never  retry_min = 200ms }\n'
+                   'contact "bob" { email = "bob@example.com"  channels = '
+                   '{ "mail" } }\n' % smtp.url() +
+                   simple_policy(hook.url()).replace(
+                       '"contact:alice"', '"contact:alice", "contact:bob"'))
+    d.require_plugin("exec")
+    d.start()
+    d.wait_check("web", "OK", pred=lambda c: c["last_check"])
+    harness.write_file(sf, "2\n")
+    inc = wait_for(lambda: incidents(d, "open"), 15, "an incident")[0]
+    n = wait_for(lambda: (lambda v: v if len(v) == 2 and all(
+        x["status"] == "dead" for x in v) else None)(notifications(d)),
+        10, "two dead letters")
+    errs = sorted(x["last_error"] for x in n)
+    assert errs[0].startswith("HTTP 400"), errs
+    assert errs[1].startswith("SMTP 550"), errs
+    assert all(x["attempts"] == 1 for x in n)
+    tl = d.get("/api/v1/incidents/%d" % inc["id"])["timeline"]
+    fails = [e["text"] for e in tl if e["kind"] == "notify_failed"]
+    assert len(fails) == 2 and all("given up" in t for t in fails), fails
+    d.stop()
+    d.assert_no_sanitizer_report()
+
+
+def test_slack_pagerduty_and_command_payloads(env):
+    hook = Webhook(env)
+    out = env.path("cmd.env")
+    sf = env.file("web.state", "0\n")
+    d = env.daemon(
+        exec_check("web", sf, '  group = "shop"  impact = high\n'
+                   '  urgency = medium\n') +
+        'channel "slack" { type = webhook  url = "%s"  format = slack }\n'
+        'channel "pd" { type = webhook  url = "%s"  format = pagerduty\n'
+        '  routing_key = "R0UT1NGKEY0123456789012345678901" }\n'
+        'channel "cmd" { type = command  command = { "/bin/sh", "-c", '
+        '"env | grep ^TOCSIN_ | sort >> %s; echo --- >> %s" } }\n'
+        'escalation "ops" { step { notify = { "channel:slack", '
+        '"channel:pd", "channel:cmd" } } }\n'
+        'route "shop" { match_group = "shop"  match_priority = { "P2" }\n'
+        '  escalation = "ops" }\n'
+        % (hook.url("/slack"), hook.url("/pd"), out, out))
+    d.require_plugin("exec")
+    d.start()
+    d.wait_check("web", "OK", pred=lambda c: c["last_check"])
+    harness.write_file(sf, "2\n")
+    inc = wait_for(lambda: incidents(d, "open"), 15, "an incident")[0]
+    assert inc["priority"] == "P2"
+    wait_for(lambda: hook.received("/slack") and hook.received("/pd") and
+             os.path.exists(out), 10, "three channels")
+    s = hook.received("/slack")[0][2]
+    assert isinstance(s["text"], str) and "#%d" % inc["id"] in s["text"]
+    att = s["attachments"][0]
+    assert att["color"] == "danger" and att["title"] == inc["title"]
+    assert {f["title"] for f in att["fields"]} >= {"Priority", "Root cause"}
+    p = hook.received("/pd")[0][2]
+    assert p["routing_key"] == "R0UT1NGKEY0123456789012345678901"
+    assert p["event_action"] == "trigger"
+    assert p["dedup_key"] == str(inc["id"])
+    pl = p["payload"]
+    assert pl["severity"] == "error"        # P2
+    assert pl["source"] == "web" and pl["summary"]
+    assert pl["severity"] in ("critical", "error", "warning", "info")
+    assert datetime.datetime.fromisoformat(
+        pl["timestamp"].replace("Z", "+00:00"))
+    with open(out) as f:
+        env1 = f.read().split("---")[0]
+    assert "TOCSIN_EVENT=incident.opened" in env1
+    assert "TOCSIN_INCIDENT_ID=%d" % inc["id"] in env1
+    assert "TOCSIN_INCIDENT_PRIORITY=P2" in env1
+    assert "TOCSIN_ROOT_CAUSE=web" in env1
+
+    st, _ = d.post("/api/v1/incidents/%d/resolve" % inc["id"], {"by": "x"})
+    assert st == 200
+    wait_for(lambda: len(hook.received("/pd")) == 2, 10, "pd resolve")
+    p2 = hook.received("/pd")[1][2]
+    assert p2["event_action"] == "resolve"
+    assert p2["dedup_key"] == str(inc["id"]) and "payload" not in p2
+    wait_for(lambda: len(hook.received("/slack")) == 2, 10, "slack resolve")
+    assert hook.received("/slack")[1][2]["attachments"][0]["color"] == "good"
+    d.stop()
+    d.assert_no_sanitizer_report()
+
+
+def test_oncall_rotation_hands_off_and_overrides(env):
+    hook = Webhook(env, start=False)
+    d = env.daemon(
+        'channel "hook" { type = webhook  url = "%s" }\n'
+        'contact "alice" { channels = { "hook" } }\n'
+        'contact "bob" { channels = { "hook" } }\n'
+        'contact "carol" { channels = { "hook" } }\n'
+        'schedule "weekly" { members = { "alice", "bob", "carol" }\n'
+        '  handoff = "mon 09:00"  period = 1w  timezone = "Europe/Berlin"\n'
+        '  overrides = { "2026-12-24..2026-12-27=carol" } }\n'
+        'schedule "daily" { members = { "alice", "bob" }  handoff = "18:30"'
+        '  period = 1d }\n' % hook.url())
+    d.start()
+
+    def at(t):
+        return {o["schedule"]: o for o in d.get(
+            "/api/v1/oncall?at=" + t)["oncall"]}
+    # Mon 2026-11-30 09:00 Berlin = 08:00 UTC: the handoff
+    before, after = at("2026-11-30T07:59:59Z"), at("2026-11-30T08:00:00Z")
+    assert before["weekly"]["contact"] != after["weekly"]["contact"]
+    assert after["weekly"]["since"] == "2026-11-30T08:00:00Z"
+    assert after["weekly"]["until"] == "2026-12-07T08:00:00Z"
+    nxt = at("2026-12-07T08:00:00Z")["weekly"]["contact"]
+    order = ["alice", "bob", "carol"]
+    assert order.index(nxt) == (order.index(
+        after["weekly"]["contact"]) + 1) % 3
+    # daily at 18:30 UTC
+    a, b = at("2026-12-01T18:29:00Z"), at("2026-12-01T18:30:00Z")
+    assert a["daily"]["contact"] != b["daily"]["contact"]
+    assert b["daily"]["since"] == "2026-12-01T18:30:00Z"
+    xmas = at("2026-12-25T12:00:00Z")["weekly"]
+    assert xmas["contact"] == "carol" and xmas["override"] is True
+    st, _, body = d.get_raw("/api/v1/oncall?at=tomorrow")
+    assert st == 400 and b"at:" in body
+    d.stop()
+    d.assert_no_sanitizer_report()
+
+
+def test_config_errors_point_at_the_line(env):
+    d = env.daemon(
+        'channel "hook" { type = webhook  url = "ftp://x" }\n'
+        'channel "mail" { type = email  smtp = "smtp://127.0.0.1:1" }\n'
+        'contact "alice" { channels = { "nosuch" } }\n'
+        'schedule "s" { members = { "alice", "zed" }  handoff = "noon" }\n'
+        'escalation "ops" { step { notify = { "contact:nobody" } } }\n'
+        'escalation "empty" { repeat = 2 }\n'
+        'route "r" { escalation = "missing" }\n')
+    rc, out = d.check_config()
+    assert rc == 1
+    f = d.conf
+    for marker, text in (('url = "ftp', 'url: "ftp://x" is not an http'),
+                         ('channel "mail"', "needs smtp and from"),
+                         ('"nosuch"', 'no channel "nosuch"'),
+                         ('"zed"', 'no contact "zed"'),
+                         ('"noon"', "handoff"),
+                         ('contact:nobody', '"contact:nobody"'),
+                         ('escalation "empty"', "at least one step"),
+                         ('"missing"', 'no escalation "missing"')):
+        want = "%s:%d: " % (f, d.line_of(marker))
+        assert any(line.startswith(want) and text in line
+                   for line in out.splitlines()), (marker, want, text, out)
