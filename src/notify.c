@@ -185,14 +185,13 @@ enqueue_target(int64_t id, const char *event, const char *tag,
 
 /* Tell everyone this incident paged (in any epoch) about event. */
 static void
-tell_paged(int64_t id, const char *event, int64_t epoch)
+tell_paged_tag(int64_t id, const char *event, const char *tag)
 {
 	struct rec {
 		char *channel, *contact;
 	} *v = NULL, *nv;
 	unsigned n = 0, i;
 	sqlite3_stmt *st;
-	char tag[32];
 
 	st = idb_query("SELECT DISTINCT channel, contact FROM notify_outbox "
 	    "WHERE incident_id = ? AND event IN "
@@ -209,7 +208,6 @@ tell_paged(int64_t id, const char *event, int64_t epoch)
 	}
 	if (st != NULL)
 		sqlite3_reset(st);
-	snprintf(tag, sizeof(tag), "e%" PRId64, epoch);
 	for (i = 0; i < n; i++) {
 		const struct nchannel *ch = nconf_channel(daemon_g.cf,
 		    v[i].channel);
@@ -222,6 +220,15 @@ tell_paged(int64_t id, const char *event, int64_t epoch)
 		free(v[i].contact);
 	}
 	free(v);
+}
+
+static void
+tell_paged(int64_t id, const char *event, int64_t epoch)
+{
+	char tag[32];
+
+	snprintf(tag, sizeof(tag), "e%" PRId64, epoch);
+	tell_paged_tag(id, event, tag);
 }
 
 /* ---- escalation -------------------------------------------------------- */
@@ -423,6 +430,14 @@ notify_on_incident(const struct incident_event *ev, void *arg)
 		    ev->inc->id);
 		break;
 	case INCIDENT_UPDATED:
+		/* checks joined: incident.c sends at most one per group_window */
+		if (ev->inc->status == INC_OPEN ||
+		    ev->inc->status == INC_ACKNOWLEDGED) {
+			char tag[32];
+
+			snprintf(tag, sizeof(tag), "u%lld", (long long)ev->at);
+			tell_paged_tag(ev->inc->id, "incident.updated", tag);
+		}
 		break;
 	}
 }

@@ -333,6 +333,14 @@ def test_oncall_rotation_hands_off_and_overrides(env):
     assert xmas["contact"] == "carol" and xmas["override"] is True
     st, _, body = d.get_raw("/api/v1/oncall?at=tomorrow")
     assert st == 400 and b"at:" in body
+    import fx_api
+    rc, out, err = fx_api.tocsinctl(env, d, "oncall")
+    assert rc == 0 and "weekly" in out and "daily" in out, (out, err)
+    rc, out, err = fx_api.tocsinctl(env, d, "--json", "oncall")
+    assert rc == 0, err
+    now = {o["schedule"]: o["contact"] for o in json.loads(out)["oncall"]}
+    assert now == {o["schedule"]: o["contact"]
+                   for o in d.get("/api/v1/oncall")["oncall"]}
     d.stop()
     d.assert_no_sanitizer_report()
 
@@ -360,3 +368,44 @@ def test_config_errors_point_at_the_line(env):
         want = "%s:%d: " % (f, d.line_of(marker))
         assert any(line.startswith(want) and text in line
                    for line in out.splitlines()), (marker, want, text, out)
+
+
+def test_repeat_update_and_reopen_page_again(env):
+    hook = Webhook(env)
+    s1, s2 = env.file("a.state", "0\n"), env.file("b.state", "0\n")
+    d = env.daemon(
+        exec_check("a", s1, '  group = "g"\n') +
+        exec_check("b", s2, '  group = "g"\n') +
+        'incidents { group_window = 1m  reopen_window = 1m }\n'
+        'channel "hook" { type = webhook  url = "%s" }\n'
+        'contact "alice" { channels = { "hook" } }\n'
+        'escalation "ops" { step { notify = { "contact:alice" } }\n'
+        '  repeat = 1  repeat_interval = 2s }\n'
+        'route "all" { escalation = "ops" }\n' % hook.url())
+    d.require_plugin("exec")
+    d.start()
+    d.wait_check("a", "OK", pred=lambda c: c["last_check"])
+    d.wait_check("b", "OK", pred=lambda c: c["last_check"])
+
+    def evs():
+        return [b["event"] for _, _, b, _ in hook.received()]
+    harness.write_file(s1, "2\n")
+    wait_for(lambda: evs() == ["incident.opened"], 10, "the first page")
+    harness.write_file(s2, "2\n")           # joins the group's incident
+    wait_for(lambda: "incident.updated" in evs(), 10, "an update page")
+    # nobody acks: the policy runs once more after repeat_interval
+    wait_for(lambda: "incident.escalated" in evs(), 10, "the repeat")
+    assert evs().count("incident.opened") == 1
+    harness.write_file(s1, "0\n")
+    harness.write_file(s2, "0\n")
+    wait_for(lambda: "incident.resolved" in evs(), 15, "resolved")
+    n = len(evs())
+    harness.write_file(s1, "2\n")           # fails again: reopens
+    wait_for(lambda: evs()[n:n + 1] == ["incident.opened"], 15,
+             "a page for the reopened incident")
+    assert len(incidents(d)) == 1
+    assert len({b["incident"]["id"] for _, _, b, _ in hook.received()}) == 1
+    keys = [b["idempotency_key"] for _, _, b, _ in hook.received()]
+    assert len(keys) == len(set(keys)), keys
+    d.stop()
+    d.assert_no_sanitizer_report()
