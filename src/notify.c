@@ -430,7 +430,7 @@ notify_on_incident(const struct incident_event *ev, void *arg)
 		    ev->inc->id);
 		break;
 	case INCIDENT_UPDATED:
-		/* checks joined: incident.c sends at most one per group_window */
+		/* checks joined; incident.c: one per group_window */
 		if (ev->inc->status == INC_OPEN ||
 		    ev->inc->status == INC_ACKNOWLEDGED) {
 			char tag[32];
@@ -778,7 +778,7 @@ notify_done(void *arg, enum nsend_result r, const char *why)
 		timeline(f->incident, "notified", "%s to %s via %s (%s)",
 		    f->event, to, f->channel, why);
 	} else if (r == NSEND_RETRY && attempts < f->max_attempts) {
-		/* exponential, ±20 % jitter so a storm does not retry as one */
+		/* exponential, ±20 % jitter: a storm does not retry as one */
 		delay = f->retry_min_ms;
 		for (int i = 1; i < attempts && delay < f->retry_max_ms; i++)
 			delay *= 2;
@@ -949,7 +949,7 @@ next:
 		sqlite3_reset(st);
 }
 
-/* ---- API ------------------------------------------------------------------ */
+/* ---- API -------------------------------------------------------------- */
 
 static double
 outbox_pending(void)
@@ -1019,9 +1019,9 @@ oncall_get(struct evhttp_request *req, const char *rest, void *arg)
 		return;
 	if ((at_s = evhttp_find_header(&q, "at")) != NULL &&
 	    (at = parse_at(at_s)) == (time_t)-1) {
-		evhttp_clear_headers(&q);
 		api_error(req, HTTP_BADREQUEST, "at: \"%s\" is not RFC 3339 "
 		    "UTC (YYYY-MM-DDTHH:MM:SSZ) or epoch seconds", at_s);
+		evhttp_clear_headers(&q);	/* at_s points into q */
 		return;
 	}
 	evhttp_clear_headers(&q);

@@ -14,6 +14,7 @@
  * weekly Monday 09:00 handoff stays at 09:00 across DST changes.
  */
 #include <ctype.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -87,6 +88,38 @@ str_or_null(struct tocsin_conf *sec, const char *key)
 	return s != NULL && *s != '\0' ? s : NULL;
 }
 
+/*
+ * An address as it goes into SMTP commands and headers: one @, no
+ * spaces, controls, brackets or quotes (a stray CR/LF would inject).
+ */
+static bool
+addr_ok(const char *a)
+{
+	const char *at = strchr(a, '@'), *p;
+
+	if (at == NULL || at == a || at[1] == '\0' || strchr(at + 1, '@'))
+		return false;
+	for (p = a; *p != '\0'; p++)
+		if ((unsigned char)*p <= 0x20 || *p == 0x7f || *p == '<' ||
+		    *p == '>' || *p == '"' || *p == ',' || *p == ';' ||
+		    *p == '(' || *p == ')' || *p == '\\')
+			return false;
+	return true;
+}
+
+/* s for an error message: control bytes shown as '?', cut at 120. */
+static const char *
+shown(const char *s, char *buf, size_t len)
+{
+	size_t i;
+
+	for (i = 0; s[i] != '\0' && i + 1 < len && i < 120; i++)
+		buf[i] = (unsigned char)s[i] < 0x20 || s[i] == 0x7f ? '?' :
+		    s[i];
+	buf[i] = '\0';
+	return buf;
+}
+
 /* ---- channel ---------------------------------------------------------- */
 
 static const struct tocsin_option chan_options[] = {
@@ -140,6 +173,7 @@ chan_load(struct config *cf, struct tocsin_conf *sec, void **state)
 {
 	struct nchannel *c;
 	const char *type, *fmt, *tls;
+	char buf[128];
 	int rc = 0;
 
 	(void)cf;
@@ -174,7 +208,8 @@ chan_load(struct config *cf, struct tocsin_conf *sec, void **state)
 		} else if (strncmp(c->url, "http://", 7) != 0 &&
 		    strncmp(c->url, "https://", 8) != 0) {
 			tocsin_conf_error(sec, "url", "\"%s\" is not an "
-			    "http:// or https:// URL", c->url);
+			    "http:// or https:// URL",
+			    shown(c->url, buf, sizeof(buf)));
 			rc = -1;
 		}
 	} else if (strcmp(type, "email") == 0) {
@@ -183,10 +218,19 @@ chan_load(struct config *cf, struct tocsin_conf *sec, void **state)
 			tocsin_conf_error(sec, NULL, "type email needs smtp "
 			    "and from");
 			rc = -1;
+		} else if (!addr_ok(c->from)) {
+			tocsin_conf_error(sec, "from", "\"%s\" is not an email "
+			    "address", shown(c->from, buf, sizeof(buf)));
+			rc = -1;
+		} else if (c->to != NULL && !addr_ok(c->to)) {
+			tocsin_conf_error(sec, "to", "\"%s\" is not an email "
+			    "address", shown(c->to, buf, sizeof(buf)));
+			rc = -1;
 		} else if (strncmp(c->smtp, "smtp://", 7) != 0 &&
 		    strncmp(c->smtp, "smtps://", 8) != 0) {
 			tocsin_conf_error(sec, "smtp", "\"%s\" is not an "
-			    "smtp:// or smtps:// URL", c->smtp);
+			    "smtp:// or smtps:// URL", shown(c->smtp,
+			    buf, sizeof(buf)));
 			rc = -1;
 		}
 	} else if (strcmp(type, "command") == 0) {
@@ -199,7 +243,7 @@ chan_load(struct config *cf, struct tocsin_conf *sec, void **state)
 		}
 	} else {
 		tocsin_conf_error(sec, "type", "\"%s\" is not webhook, email "
-		    "or command", type);
+		    "or command", shown(type, buf, sizeof(buf)));
 		rc = -1;
 	}
 	if (strcmp(fmt, "generic") == 0)
@@ -215,7 +259,7 @@ chan_load(struct config *cf, struct tocsin_conf *sec, void **state)
 		}
 	} else {
 		tocsin_conf_error(sec, "format", "\"%s\" is not generic, "
-		    "slack or pagerduty", fmt);
+		    "slack or pagerduty", shown(fmt, buf, sizeof(buf)));
 		rc = -1;
 	}
 	if (strcmp(tls, "never") == 0)
@@ -226,7 +270,7 @@ chan_load(struct config *cf, struct tocsin_conf *sec, void **state)
 		c->starttls = 2;
 	else {
 		tocsin_conf_error(sec, "starttls", "\"%s\" is not never, try "
-		    "or always", tls);
+		    "or always", shown(tls, buf, sizeof(buf)));
 		rc = -1;
 	}
 	if (c->max_attempts < 1 || c->max_attempts > 1000) {
@@ -239,8 +283,8 @@ chan_load(struct config *cf, struct tocsin_conf *sec, void **state)
 		rc = -1;
 	}
 	if (c->retry_min_ms <= 0 || c->retry_max_ms < c->retry_min_ms) {
-		tocsin_conf_error(sec, "retry_min", "retry_min must be positive "
-		    "and not above retry_max");
+		tocsin_conf_error(sec, "retry_min", "retry_min must be "
+		    "positive and not above retry_max");
 		rc = -1;
 	}
 	return rc;
@@ -294,6 +338,7 @@ static int
 contact_load(struct config *cf, struct tocsin_conf *sec, void **state)
 {
 	struct ncontact_x *x;
+	char buf[128];
 
 	(void)cf;
 	if ((x = calloc(1, sizeof(*x))) == NULL)
@@ -306,6 +351,11 @@ contact_load(struct config *cf, struct tocsin_conf *sec, void **state)
 	x->c.email = xstrdup(str_or_null(sec, "email"));
 	x->c.channels = strv_dup(sec, "channels", &x->c.nchannels);
 	conf_where(sec, "channels", &x->pos.file, &x->pos.line);
+	if (x->c.email != NULL && !addr_ok(x->c.email)) {
+		tocsin_conf_error(sec, "email", "\"%s\" is not an email "
+		    "address", shown(x->c.email, buf, sizeof(buf)));
+		return -1;
+	}
 	return 0;
 }
 

@@ -51,8 +51,8 @@ struct nschedule {
 	char *name;
 	char **members;
 	unsigned nmembers;
-	int wday;			/* handoff weekday 0 (sun)..6, -1 daily */
-	int hm;				/* handoff seconds after local midnight */
+	int wday;			/* handoff day 0 (sun)..6, -1 daily */
+	int hm;				/* handoff: seconds after midnight */
 	int64_t period_s;
 	char *tz;
 	struct noverride *overrides;
@@ -61,7 +61,7 @@ struct nschedule {
 
 struct nstep {
 	int64_t after_ms;		/* after the round started */
-	char **targets;			/* "schedule:x" "contact:x" "channel:x" */
+	char **targets;			/* "schedule:x", "contact:x", … */
 	unsigned ntargets;
 };
 
@@ -139,7 +139,8 @@ int nsend_init(struct event_base *base);
 void nsend_shutdown(void);
 /*
  * Start an HTTP POST of body (a JSON text, copied) to the channel's url
- * with an Idempotency-Key header, or an SMTP send of msg (an RFC 5322 message) from → rcpt,
+ * with an Idempotency-Key header, or an SMTP send of msg (an RFC 5322
+ * message) from the channel's from to rcpt,
  * or run argv with env (NULL-terminated "K=V" list, copied).
  * RETURN VALUE: a handle (for nsend_cancel), or NULL: done is not called
  * and the reason is in *why (static text).

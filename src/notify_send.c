@@ -209,19 +209,20 @@ ns_check_done(void)
 	char why[300];
 	enum nsend_result r;
 	const char *scheme = NULL;
+	bool smtp;
 
 	while ((m = curl_multi_info_read(ns_g.multi, &left)) != NULL) {
 		if (m->msg != CURLMSG_DONE)
 			continue;
 		s = NULL;
-		curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, (char **)&s);
+		curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE,
+		    (char **)&s);
 		if (s == NULL)
 			continue;
 		curl_easy_getinfo(s->easy, CURLINFO_RESPONSE_CODE, &code);
 		curl_easy_getinfo(s->easy, CURLINFO_SCHEME, &scheme);
-		bool smtp = scheme != NULL && (strcasecmp(scheme, "smtp") == 0 ||
+		smtp = scheme != NULL && (strcasecmp(scheme, "smtp") == 0 ||
 		    strcasecmp(scheme, "smtps") == 0);
-
 		if (smtp) {
 			if (m->data.result == CURLE_OK) {
 				r = NSEND_OK;
@@ -361,7 +362,8 @@ nsend_http(const struct nchannel *ch, const char *body,
 	curl_easy_setopt(s->easy, CURLOPT_HTTPHEADER, s->hdrs);
 	curl_easy_setopt(s->easy, CURLOPT_POSTFIELDS, s->body);
 	curl_easy_setopt(s->easy, CURLOPT_POSTFIELDSIZE, (long)strlen(s->body));
-	curl_easy_setopt(s->easy, CURLOPT_USERAGENT, "tocsind/" PACKAGE_VERSION);
+	curl_easy_setopt(s->easy, CURLOPT_USERAGENT,
+	    "tocsind/" PACKAGE_VERSION);
 	return ns_curl_start(s, ch, why);
 }
 

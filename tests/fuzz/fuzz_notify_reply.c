@@ -157,7 +157,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	ch.timeout_ms = 2000;
 	ndone = 0;
 	if (data[0] & 1)
-		s = nsend_smtp(&ch, "alice@example.com", "Subject: x\r\n\r\nhi\r\n",
+		s = nsend_smtp(&ch, "alice@example.com",
+		    "Subject: x\r\n\r\nhi\r\n",
 		    done, NULL, &why);
 	else
 		s = nsend_http(&ch, "{\"event\":\"incident.opened\"}", "k/1",

@@ -263,8 +263,11 @@ def test_slack_pagerduty_and_command_payloads(env):
     harness.write_file(sf, "2\n")
     inc = wait_for(lambda: incidents(d, "open"), 15, "an incident")[0]
     assert inc["priority"] == "P2"
+    def cmd_done():
+        with open(out) as f:
+            return "---" in f.read()
     wait_for(lambda: hook.received("/slack") and hook.received("/pd") and
-             os.path.exists(out), 10, "three channels")
+             cmd_done(), 10, "three channels")
     s = hook.received("/slack")[0][2]
     assert isinstance(s["text"], str) and "#%d" % inc["id"] in s["text"]
     att = s["attachments"][0]
@@ -350,6 +353,8 @@ def test_config_errors_point_at_the_line(env):
         'channel "hook" { type = webhook  url = "ftp://x" }\n'
         'channel "mail" { type = email  smtp = "smtp://127.0.0.1:1" }\n'
         'contact "alice" { channels = { "nosuch" } }\n'
+        'contact "eve" { email = "eve@x\\r\\nBcc: all@x"\n'
+        '  channels = { "hook" } }\n'
         'schedule "s" { members = { "alice", "zed" }  handoff = "noon" }\n'
         'escalation "ops" { step { notify = { "contact:nobody" } } }\n'
         'escalation "empty" { repeat = 2 }\n'
@@ -360,6 +365,7 @@ def test_config_errors_point_at_the_line(env):
     for marker, text in (('url = "ftp', 'url: "ftp://x" is not an http'),
                          ('channel "mail"', "needs smtp and from"),
                          ('"nosuch"', 'no channel "nosuch"'),
+                         ('eve@x', 'is not an email address'),
                          ('"zed"', 'no contact "zed"'),
                          ('"noon"', "handoff"),
                          ('contact:nobody', '"contact:nobody"'),
