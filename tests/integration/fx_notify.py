@@ -24,11 +24,15 @@ class H(BaseHTTPRequestHandler):
     def do_POST(self):
         n = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(n)
+        code, delay = 200, 0.0
         try:
             with open(status_file) as f:
-                code = int(f.read().strip() or 200)
+                v = f.read().split()
+            code = int(v[0]) if v else 200
+            delay = float(v[1]) if len(v) > 1 else 0.0
         except (OSError, ValueError):
-            code = 200
+            pass
+        time.sleep(delay)           # a slow receiver: sends in flight
         if code < 300:
             rec = {"path": self.path, "t": time.time(),
                    "headers": {k.lower(): v for k, v in self.headers.items()},
@@ -160,8 +164,9 @@ class Webhook(_Child):
     def url(self, path="/hook"):
         return "http://127.0.0.1:%d%s" % (self.port, path)
 
-    def fail_with(self, code):
-        self.control(str(code) if code else "")
+    def fail_with(self, code, delay=0):
+        """Answer code (None: 200) after delay seconds."""
+        self.control("%d %g" % (code or 200, delay))
 
     def received(self, path=None):
         """[(path, headers, parsed JSON body)] in arrival order."""

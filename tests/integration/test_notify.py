@@ -415,3 +415,55 @@ def test_repeat_update_and_reopen_page_again(env):
     assert len(keys) == len(set(keys)), keys
     d.stop()
     d.assert_no_sanitizer_report()
+
+
+def test_kill9_while_sending_then_restart_delivers_all(env):
+    """Pages in flight to a slow receiver and mails due to a sink that is
+    down when tocsind is killed: after the restart every incident's page
+    and mail arrive (at least once), and the outbox is empty."""
+    hook, smtp = Webhook(env), Smtp(env, start=False)
+    hook.fail_with(None, delay=1.5)         # every send is in flight a while
+    files = [env.file("c%d.state" % i, "0\n") for i in range(5)]
+    d = env.daemon(
+        "".join(exec_check("c%d" % i, f) for i, f in enumerate(files)) +
+        'channel "hook" { type = webhook  url = "%s"  timeout = 5s\n'
+        '  retry_min = 200ms  retry_max = 500ms  max_attempts = 100 }\n'
+        'channel "mail" { type = email  smtp = "%s"  starttls = never\n'
+        '  from = "tocsin@example.com"  retry_min = 200ms\n'
+        '  retry_max = 500ms  max_attempts = 100 }\n'
+        'contact "alice" { email = "alice@example.com"\n'
+        '  channels = { "hook", "mail" } }\n'
+        'escalation "ops" { step { notify = { "contact:alice" } } }\n'
+        'route "all" { escalation = "ops" }\n' % (hook.url(), smtp.url()))
+    d.require_plugin("exec")
+    d.start()
+    for i in range(5):
+        d.wait_check("c%d" % i, "OK", pred=lambda c: c["last_check"])
+    for f in files:
+        harness.write_file(f, "2\n")
+    wait_for(lambda: len(incidents(d, "open")) == 5, 20, "five incidents")
+    # the webhooks are being answered slowly, the sink is down
+    wait_for(lambda: len([x for x in notifications(d)
+                          if x["channel"] == "mail" and
+                          x["attempts"] >= 1]) == 5, 15, "mail attempts")
+    d.kill()
+    con = sqlite3.connect("file:%s/incidents.db?mode=ro" % d.state_dir,
+                          uri=True, timeout=5)
+    ids = sorted(r[0] for r in con.execute("SELECT id FROM incidents"))
+    con.close()
+    assert len(ids) == 5
+    hook.fail_with(None)
+    smtp.start()
+    d.start()
+    wait_for(lambda: sorted({b["incident"]["id"] for _, _, b, _ in
+                             hook.received()}) == ids, 20, "every page")
+    wait_for(lambda: len({m[1]["Message-ID"] for m in smtp.messages()})
+             == 5, 20, "every mail")
+    subjects = sorted(str(m[1]["Subject"]) for m in smtp.messages())
+    for i in ids:
+        assert any("#%d " % i in s for s in subjects), (i, subjects)
+    wait_for(lambda: not [x for x in notifications(d)
+                          if x["status"] != "sent"], 10, "outbox empty")
+    assert "tocsin_outbox_pending 0" in d.get_raw("/metrics")[2].decode()
+    d.stop()
+    d.assert_no_sanitizer_report()
