@@ -467,3 +467,43 @@ def test_kill9_while_sending_then_restart_delivers_all(env):
     assert "tocsin_outbox_pending 0" in d.get_raw("/metrics")[2].decode()
     d.stop()
     d.assert_no_sanitizer_report()
+
+
+def test_reload_changes_routes_and_keeps_the_outbox(env):
+    hook = Webhook(env)
+    s1, s2 = env.file("a.state", "0\n"), env.file("b.state", "0\n")
+    checks = exec_check("a", s1) + exec_check("b", s2)
+
+    def conf(policy_steps):
+        return (checks +
+                'channel "hook" { type = webhook  url = "%s" }\n'
+                'contact "alice" { channels = { "hook" } }\n'
+                'contact "bob" { channels = { "hook" } }\n'
+                'escalation "ops" { %s }\n'
+                'route "all" { escalation = "ops" }\n'
+                % (hook.url(), policy_steps))
+    d = env.daemon(conf('step { notify = { "contact:alice" } }\n'
+                        '  step { after = 3s  notify = { "contact:bob" } }'))
+    d.require_plugin("exec")
+    d.start()
+    d.wait_check("a", "OK", pred=lambda c: c["last_check"])
+    d.wait_check("b", "OK", pred=lambda c: c["last_check"])
+    harness.write_file(s1, "2\n")
+    wait_for(lambda: hook.received(), 10, "alice's page")
+    # the policy loses its second step before it is due; b then fails
+    out = d.reload(conf('step { notify = { "contact:bob" } }'))
+    assert "reloaded" in out, out
+    harness.write_file(s2, "2\n")
+    wait_for(lambda: len(incidents(d, "open")) == 2, 15, "two incidents")
+    wait_for(lambda: len(hook.received()) == 2, 10, "bob's page for b")
+    time.sleep(3.5)                         # past the removed step
+    got = [(b["incident"]["root_cause"], b["recipient"]["contact"],
+            b["event"]) for _, _, b, _ in hook.received()]
+    assert got == [("a", "alice", "incident.opened"),
+                   ("b", "bob", "incident.opened")], got
+    # a config with a dangling reference is refused; paging goes on
+    out = d.reload(conf('step { notify = { "contact:nobody" } }'))
+    assert "refused" in out, out
+    assert d.get("/api/v1/oncall")["oncall"] == []
+    d.stop()
+    d.assert_no_sanitizer_report()
