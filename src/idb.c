@@ -87,6 +87,31 @@ static const char *const idb_migrations[] = {
 	"  checks TEXT, hosts TEXT, groups TEXT,"
 	"  starts_at INTEGER NOT NULL, ends_at INTEGER NOT NULL,"
 	"  comment TEXT, created_by TEXT, created_at INTEGER NOT NULL);",
+	/*
+	 * 1 → 2: the notifier (notify.c).  notify_outbox: every page due,
+	 * written before it is sent (at-least-once; idem_key is unique per
+	 * incident, event, step and recipient); notify_esc: where each
+	 * incident's escalation stands.  Times in milliseconds (wall).
+	 */
+	"CREATE TABLE notify_outbox ("
+	"  id INTEGER PRIMARY KEY,"
+	"  incident_id INTEGER NOT NULL REFERENCES incidents (id),"
+	"  event TEXT NOT NULL, channel TEXT NOT NULL, contact TEXT,"
+	"  address TEXT, idem_key TEXT NOT NULL UNIQUE,"
+	"  status TEXT NOT NULL CHECK (status IN ('pending','sent','dead')),"
+	"  attempts INTEGER NOT NULL DEFAULT 0,"
+	"  sending INTEGER NOT NULL DEFAULT 0,"
+	"  next_at INTEGER NOT NULL, created_at INTEGER NOT NULL,"
+	"  sent_at INTEGER, last_error TEXT);"
+	"CREATE INDEX notify_outbox_due ON notify_outbox (status, next_at);"
+	"CREATE INDEX notify_outbox_incident ON notify_outbox (incident_id);"
+	"CREATE TABLE notify_esc ("
+	"  incident_id INTEGER PRIMARY KEY REFERENCES incidents (id),"
+	"  policy TEXT NOT NULL, epoch INTEGER NOT NULL,"
+	"  step INTEGER NOT NULL, round INTEGER NOT NULL,"
+	"  started_at INTEGER NOT NULL, next_at INTEGER NOT NULL,"
+	"  active INTEGER NOT NULL);"
+	"CREATE INDEX notify_esc_due ON notify_esc (active, next_at);",
 };
 #define IDB_VERSION \
 	((int)(sizeof(idb_migrations) / sizeof(idb_migrations[0])))

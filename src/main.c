@@ -29,6 +29,7 @@
 #include "incident.h"
 #include "incident_int.h"
 #include "maint.h"
+#include "notify.h"
 #include "daemon.h"
 #include "forecast.h"
 #include "metric.h"
@@ -291,6 +292,8 @@ main(int argc, char *argv[])
 		fatalx("cannot register the config sections");
 	if (forecast_register() != 0)
 		fatalx("cannot register the forecast check type");
+	if (notify_register_config() != 0)
+		fatalx("cannot register the notifier's config sections");
 	plugin_dir = conf_plugin_dir(conf_file);
 	plugins_load(plugin_dir, &errs);
 	free(plugin_dir);
@@ -353,6 +356,10 @@ main(int argc, char *argv[])
 		rc = 1;
 		goto out;
 	}
+	if (notify_init(daemon_g.base) != 0) {
+		rc = 1;
+		goto out;
+	}
 	/* what a client is shown is committed first (nothing lost on -9) */
 	api_set_presync(incident_presync);
 	if ((api = api_new(daemon_g.base, daemon_g.cf->api_listen)) == NULL) {
@@ -373,6 +380,7 @@ main(int argc, char *argv[])
 out:
 	sched_stop(daemon_g.cf);
 	metric_shutdown();
+	notify_shutdown();
 	incident_shutdown();
 	maint_shutdown();
 	api_free(api);

@@ -1,0 +1,30 @@
+/*
+ * notify.h — the notifier: wakes whoever is on call when an incident
+ * opens, escalates while nobody acknowledges, tells everyone paged when
+ * it is acknowledged or resolved.
+ *
+ * It subscribes to the incident log (incident_subscribe) and keeps its
+ * durable state in the same database: every notification due is a row of
+ * notify_outbox written in the transaction of the incident change that
+ * caused it, and is sent from there (at-least-once, retried with backoff,
+ * dead after max_attempts).  Channels (webhook, email, command) run on
+ * the daemon's loop; nothing here blocks it.
+ */
+#ifndef TOCSIN_NOTIFY_H
+#define TOCSIN_NOTIFY_H
+
+struct event_base;
+struct config;
+
+/* Register channel/contact/schedule/escalation/route (before conf_load). */
+int notify_register_config(void);
+/*
+ * After incident_init(): subscribe, add the API routes and the outbox
+ * gauge, and send what was due before a restart.
+ * RETURN VALUE: 0, or -1 after logging why.
+ */
+int notify_init(struct event_base *base);
+/* Abandons sends in flight (they stay pending in the outbox). */
+void notify_shutdown(void);
+
+#endif
