@@ -1556,6 +1556,27 @@ static const struct tocsin_check_type snmp_type = {
 	.free = snmp_free,
 };
 
+/*
+ * net-snmp's own messages (MIB parser warnings and the like) go to the
+ * daemon's log at debug level instead of stderr.
+ */
+static int
+snmp_log_cb(int major, int minor, void *serverarg, void *clientarg)
+{
+	const struct snmp_log_message *m = serverarg;
+	size_t n;
+
+	(void)major;
+	(void)minor;
+	(void)clientarg;
+	if (m == NULL || m->msg == NULL)
+		return 0;
+	n = strcspn(m->msg, "\n");
+	if (n > 0)
+		tocsin_log(TOCSIN_LOG_DEBUG, "net-snmp: %.*s", (int)n, m->msg);
+	return 0;
+}
+
 static int
 snmp_plugin_init(void)
 {
@@ -1574,7 +1595,12 @@ snmp_plugin_init(void)
 	    NETSNMP_DS_LIB_DONT_PERSIST_STATE, 1);
 	netsnmp_ds_set_int(NETSNMP_DS_LIBRARY_ID,
 	    NETSNMP_DS_LIB_MIB_WARNINGS, 0);
+	netsnmp_ds_set_boolean(NETSNMP_DS_LIBRARY_ID,
+	    NETSNMP_DS_LIB_MIB_ERRORS, 0);
 	snmp_disable_log();
+	snmp_register_callback(SNMP_CALLBACK_LIBRARY, SNMP_CALLBACK_LOGGING,
+	    snmp_log_cb, NULL);
+	netsnmp_register_loghandler(NETSNMP_LOGHANDLER_CALLBACK, LOG_DEBUG);
 	if (getenv("TOCSIN_SNMP_DEBUG") != NULL) {
 		snmp_enable_stderrlog();
 		debug_register_tokens(getenv("TOCSIN_SNMP_DEBUG"));

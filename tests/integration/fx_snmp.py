@@ -112,6 +112,7 @@ class Snmpd:
         self._log = open(self.logfile, "ab")
         self.proc = subprocess.Popen(
             [SNMPD, "-f", "-Lo", "-C", "-c", self.conf, "-p", self.pidfile,
+             "-I", "-smux",     # no TCP 199 listener shared with others
              "udp:127.0.0.1:%d" % self.port],
             stdin=subprocess.DEVNULL, stdout=self._log, stderr=self._log,
             env=self.env(), cwd=self.dir)
