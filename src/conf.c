@@ -616,6 +616,71 @@ strip_comments(char *p)
 	}
 }
 
+/*
+ * libconfuse leaks the arguments of a function call that a syntax error
+ * cuts short (`include("a" }`, `include(a b)`: found by
+ * tests/fuzz/fuzz_conf), which every failed reload would repeat.  So each
+ * "(" outside quotes is checked here first, on the comment-free text:
+ * words or quoted strings separated by ",", then ")".
+ * RETURN VALUE: 0, or the line of the first malformed call.
+ */
+#define CONF_WORD_STOP	"#= \t\r\n{}(),+*\"'"
+
+static const char *
+call_arg_end(const char *p)
+{
+	char q;
+
+	if (*p == '"' || *p == '\'') {
+		for (q = *p++; *p != '\0' && *p != q; p++)
+			if (*p == '\\' && p[1] != '\0')
+				p++;
+		return *p == q ? p + 1 : NULL;
+	}
+	if (p[0] == '$' && p[1] == '{')		/* ${ENV} */
+		return strchr(p, '}') != NULL ? strchr(p, '}') + 1 : NULL;
+	return strchr(CONF_WORD_STOP, *p) == NULL ? p + strcspn(p,
+	    CONF_WORD_STOP) : NULL;
+}
+
+static int
+bad_call_line(const char *p)
+{
+	const char *call;
+	int line = 1, at;
+
+	for (; *p != '\0'; p++) {
+		if (*p == '\n')
+			line++;
+		else if (*p == '"' || *p == '\'') {
+			call = call_arg_end(p);
+			if (call == NULL)
+				return 0;	/* libconfuse reports it */
+			for (; p < call - 1; p++)
+				line += *p == '\n';
+		} else if (*p == '(') {
+			at = line;
+			call = p + 1 + strspn(p + 1, " \t\r\n");
+			if (*call != ')') {
+				for (;;) {
+					if ((call = call_arg_end(call)) == NULL)
+						return at;
+					call += strspn(call, " \t\r\n");
+					if (*call == ')')
+						break;
+					if (*call != ',')
+						return at;
+					call++;
+					call += strspn(call, " \t\r\n");
+				}
+			}
+			for (; p < call; p++)
+				line += *p == '\n';
+		}
+	}
+	return 0;
+}
+
 #define CONF_FILE_MAX	(64 * 1024 * 1024)
 
 /* Parse one file into cfg (cfg_parse(), with comments stripped first). */
@@ -625,7 +690,7 @@ parse_path(cfg_t *cfg, const char *path)
 	FILE *fp;
 	char *buf;
 	long len;
-	int rc;
+	int rc, bad;
 
 	if ((fp = fopen(path, "r")) == NULL)
 		return CFG_FILE_ERROR;
@@ -645,6 +710,14 @@ parse_path(cfg_t *cfg, const char *path)
 	fclose(fp);
 	buf[len] = '\0';
 	strip_comments(buf);
+	if ((bad = bad_call_line(buf)) != 0) {
+		conf_errorf(pctx->errs, "%s:%d: malformed function call: "
+		    "expected words or quoted strings separated by ',' and "
+		    "closed by ')' (quote a pattern: include(\"conf.d/*.conf\"))",
+		    path, bad);
+		free(buf);
+		return CFG_PARSE_ERROR;
+	}
 	free(cfg->filename);
 	cfg->filename = strdup(path);
 	/* fmemopen() of an empty buffer fails on some C libraries */
