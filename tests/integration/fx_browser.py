@@ -101,12 +101,26 @@ class Browser:
         return [e[ELEMENT] for e in self._s(
             "/elements", {"using": "css selector", "value": css})]
 
+    def _on_first(self, css, action, body=None, missing=None):
+        """action on the first element matching css.  The dashboard
+        redraws itself every few seconds, so an element found a moment
+        ago may be gone: find it again (a few times, bounded)."""
+        for attempt in range(5):
+            els = self.find_all(css)
+            if not els:
+                if missing is not None:
+                    return missing()
+                raise AssertionError("nothing matches %s" % css)
+            try:
+                return self._s("/element/%s/%s" % (els[0], action), body)
+            except WebDriverError as e:
+                if "stale element" not in str(e) or attempt == 4:
+                    raise
+                time.sleep(0.1)
+
     def text(self, css):
         """The text of the first element matching css, or None."""
-        els = self.find_all(css)
-        if not els:
-            return None
-        return self._s("/element/%s/text" % els[0])
+        return self._on_first(css, "text", missing=lambda: None)
 
     def wait_text(self, css, want, timeout=20):
         """Waits until css's text equals want (or want(text) is true)."""
@@ -117,16 +131,10 @@ class Browser:
                                 interval=0.2)
 
     def click(self, css):
-        els = self.find_all(css)
-        if not els:
-            raise AssertionError("nothing matches %s" % css)
-        self._s("/element/%s/click" % els[0], {})
+        self._on_first(css, "click", {})
 
     def type(self, css, text):
-        els = self.find_all(css)
-        if not els:
-            raise AssertionError("nothing matches %s" % css)
-        self._s("/element/%s/value" % els[0], {"text": text})
+        self._on_first(css, "value", {"text": text})
 
     def screenshot(self, path):
         png = base64.b64decode(self._s("/screenshot"))
