@@ -72,6 +72,19 @@ class Netns:
         self.ns("ip", "addr", "add", self.ns_ip + "/30", "dev", self.ns_if)
         self.ns("ip", "link", "set", self.ns_if, "up")
 
+    def add_ipv6(self):
+        """A ULA /64 on the link (nodad: usable at once): host_ip6, ns_ip6."""
+        n = random.randrange(1, 0xffff)
+        self.host_ip6 = "fd74:6f63:%x::1" % n
+        self.ns_ip6 = "fd74:6f63:%x::2" % n
+        r = run("ip", "-6", "addr", "add", self.host_ip6 + "/64", "dev",
+                self.host_if, "nodad", check=False)
+        if r.returncode != 0:
+            raise harness.Skip("no IPv6 on this host (%s)" %
+                               r.stderr.strip())
+        self.ns("ip", "-6", "addr", "add", self.ns_ip6 + "/64", "dev",
+                self.ns_if, "nodad")
+
     def ns(self, *argv, check=True):
         return run("ip", "netns", "exec", self.name, *argv, check=check)
 

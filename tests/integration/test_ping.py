@@ -407,3 +407,23 @@ def test_names_resolve_without_blocking_the_loop(env):
     harness.wait_for(lambda: dns.queries["silent.tocsin.test"] > q, 10,
                      "a new query for silent.tocsin.test")
     d.stop()
+
+
+def test_ipv6_across_a_link(env):
+    ns = Netns("v6")
+    ns.add_ipv6()
+    d = start(env,
+              'ping "v6" { address = "%s"  interval = 1s  count = 3\n'
+              '  packet_interval = 20ms  timeout = 1s  max_attempts = 1 }\n'
+              'ping "v6-forced" { address = "%s"  ip_version = 6\n'
+              '  interval = 1s  count = 3  packet_interval = 20ms }\n'
+              % (ns.ns_ip6, ns.ns_ip6))
+    for name in ("v6", "v6-forced"):
+        c = d.wait_check(name, "OK", timeout=10,
+                         pred=lambda c: c["last_check"])
+        assert_ok_result(c)
+        assert ns.ns_ip6 in c["long_output"], c
+    ns.link(False)
+    c = d.wait_check("v6", "CRITICAL", timeout=10)
+    assert c["summary"] == "PING CRITICAL - 100% loss", c
+    d.stop()
