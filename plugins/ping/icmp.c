@@ -31,7 +31,7 @@
 
 #include "icmp.h"
 
-/* Linux raw IPv4 ICMP type filter (linux/icmp.h, which clashes with netinet) */
+/* raw IPv4 ICMP type filter of Linux (linux/icmp.h clashes with netinet) */
 #ifndef ICMP_FILTER
 #define ICMP_FILTER 1
 #endif

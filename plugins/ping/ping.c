@@ -816,16 +816,36 @@ ping_init(void)
 	return tocsin_register_type(&ping_type);
 }
 
+/*
+ * libevent reports a cancelled or failed resolution through a callback it
+ * defers to the loop, and frees the request's memory only there.  At
+ * shutdown the loop has stopped: let it run those callbacks (bounded,
+ * without waiting) so that nothing is left allocated.
+ */
+static void
+dns_flush(void)
+{
+	int i;
+
+	for (i = 0; i < 16 && !LIST_EMPTY(&tickets); i++)
+		event_base_loop(tocsin_event_base(), EVLOOP_NONBLOCK);
+}
+
 static void
 ping_fini(void)
 {
 	struct dns_ticket *t;
 
 	if (dnsb != NULL) {
-		evdns_base_free(dnsb, 1);
+		dns_flush();	/* runs the cancelled requests' callbacks */
+		/*
+		 * Not fail_requests: their callbacks would be deferred again,
+		 * past the base's free.  Every run was cancelled before fini.
+		 */
+		evdns_base_free(dnsb, 0);
 		dnsb = NULL;
 	}
-	/* callbacks libevent deferred will not run any more */
+	/* whatever libevent still holds will not call back any more */
 	while ((t = LIST_FIRST(&tickets)) != NULL) {
 		LIST_REMOVE(t, link);
 		free(t);

@@ -72,6 +72,19 @@ class Netns:
         self.ns("ip", "addr", "add", self.ns_ip + "/30", "dev", self.ns_if)
         self.ns("ip", "link", "set", self.ns_if, "up")
 
+    def add_ipv6(self):
+        """A ULA /64 on the link (nodad: usable at once): host_ip6, ns_ip6."""
+        n = random.randrange(1, 0xffff)
+        self.host_ip6 = "fd74:6f63:%x::1" % n
+        self.ns_ip6 = "fd74:6f63:%x::2" % n
+        r = run("ip", "-6", "addr", "add", self.host_ip6 + "/64", "dev",
+                self.host_if, "nodad", check=False)
+        if r.returncode != 0:
+            raise harness.Skip("no IPv6 on this host (%s)" %
+                               r.stderr.strip())
+        self.ns("ip", "-6", "addr", "add", self.ns_ip6 + "/64", "dev",
+                self.ns_if, "nodad")
+
     def ns(self, *argv, check=True):
         return run("ip", "netns", "exec", self.name, *argv, check=check)
 
@@ -147,3 +160,103 @@ def metric(check, name):
             return m["value"]
     raise AssertionError("check %s has no metric %s: %r" % (
         check.get("name"), name, check.get("metrics")))
+
+
+class DnsServer:
+    """
+    A small DNS server on 127.0.0.1:PORT (UDP) for names under
+    tocsin.test: NAME.tocsin.test with NAME in `a` answers that IPv4
+    address, "nx" is NXDOMAIN, "silent" is never answered (a resolver
+    that hangs), AAAA questions get an empty answer.  `queries` counts
+    the questions seen per name.
+    """
+
+    def __init__(self, a):
+        import socket
+        import threading
+        self.a = dict(a)
+        self.queries = {}
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.sock.bind(("127.0.0.1", 0))
+        self.port = self.sock.getsockname()[1]
+        self.stop = False
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
+        harness.register(self)
+
+    def _serve(self):
+        import select
+        import struct
+        while not self.stop:
+            r, _, _ = select.select([self.sock], [], [], 0.2)
+            if not r:
+                continue
+            try:
+                q, src = self.sock.recvfrom(4096)
+            except OSError:
+                continue
+            if len(q) < 12:
+                continue
+            labels, i = [], 12
+            while i < len(q) and q[i] != 0:
+                n = q[i]
+                labels.append(q[i + 1:i + 1 + n].decode("ascii", "replace"))
+                i += 1 + n
+            qend = i + 5
+            if qend > len(q):
+                continue
+            qtype = struct.unpack("!H", q[i + 1:i + 3])[0]
+            name = ".".join(labels).lower()
+            self.queries[name] = self.queries.get(name, 0) + 1
+            host = name[:-len(".tocsin.test")] if name.endswith(
+                ".tocsin.test") else None
+            if host == "silent":
+                continue
+            question = q[12:qend]
+            if host in self.a:
+                rcode, answers = 0, []
+                if qtype == 1:
+                    answers.append(b"\xc0\x0c" + struct.pack(
+                        "!HHIH", 1, 1, 60, 4) + socket_aton(self.a[host]))
+            else:
+                rcode, answers = 3, []
+            hdr = q[:2] + struct.pack("!HHHHH", 0x8180 | rcode, 1,
+                                      len(answers), 0, 0)
+            try:
+                self.sock.sendto(hdr + question + b"".join(answers), src)
+            except OSError:
+                pass
+
+    def resolv_conf(self, path, timeout=5):
+        # libevent's evdns takes "IP:PORT" nameservers
+        harness.write_file(path, "nameserver 127.0.0.1:%d\n"
+                                 "options timeout:%d attempts:1\n" % (
+                                     self.port, timeout))
+        return path
+
+    def cleanup(self):
+        self.stop = True
+        self.thread.join(timeout=5)
+        self.sock.close()
+
+
+def socket_aton(ip):
+    import socket
+    return socket.inet_aton(ip)
+
+
+def with_resolv_conf(env, d, resolv):
+    """
+    Makes d run in its own mount namespace with resolv over
+    /etc/resolv.conf; raises harness.Skip where that is not allowed.
+    """
+    if shutil.which("unshare") is None:
+        raise harness.Skip("unshare (util-linux) is not installed")
+    r = run("unshare", "-m", "--", "true", check=False)
+    if r.returncode != 0:
+        raise harness.Skip("cannot make a mount namespace here (%s)" %
+                           r.stderr.strip())
+    d.binary = env.file("tocsind-resolv", (
+        "#!/bin/sh\n"
+        "exec unshare -m -- sh -c 'mount --bind \"$0\" /etc/resolv.conf "
+        "&& exec \"$@\"' %s %s \"$@\"\n") % (resolv, d.binary), mode=0o755)

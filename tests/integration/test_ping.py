@@ -8,7 +8,7 @@ import subprocess
 import time
 
 import harness
-from fx_ping import Netns, metric
+from fx_ping import DnsServer, Netns, metric, with_resolv_conf
 
 SUMMARY = re.compile(r"^PING (OK|WARNING|CRITICAL) - [\d.]+% loss"
                      r"(, rtt avg [\d.e+-]+ ms)?$")
@@ -364,4 +364,66 @@ def test_reload_and_stop_mid_run(env):
     assert len(d.checks()) == 3
     c = d.wait_check("s1", "OK", timeout=10, pred=lambda c: c["last_check"])
     assert c["summary"].startswith("PING OK - 0% loss"), c
+    d.stop()
+
+
+def test_names_resolve_without_blocking_the_loop(env):
+    # a resolver that never answers one name: the other checks keep their
+    # schedule, that check ends in the core's timeout, NXDOMAIN is UNKNOWN
+    dns = DnsServer({"router": "127.0.0.77", "both": "127.0.0.78"})
+    d = env.daemon(
+        'ping "named" { address = "router.tocsin.test"  ip_version = 4\n'
+        '  interval = 1s  count = 2  packet_interval = 10ms }\n'
+        'ping "any-family" { address = "both.tocsin.test"\n'
+        '  interval = 1s  count = 2  packet_interval = 10ms }\n'
+        'ping "nx" { address = "nx.tocsin.test"  interval = 1s\n'
+        '  max_attempts = 1 }\n'
+        'ping "hangs" { address = "silent.tocsin.test"  interval = 1s\n'
+        '  count = 2  packet_interval = 10ms  timeout = 3s\n'
+        '  max_attempts = 1 }\n'
+        'ping "literal" { address = "127.0.0.1"  interval = 1s\n'
+        '  count = 2  packet_interval = 10ms }\n')
+    d.require_plugin("ping")
+    with_resolv_conf(env, d, dns.resolv_conf(env.path("resolv.conf")))
+    d.start()
+    c = d.wait_check("named", timeout=10, pred=lambda c: c["last_check"])
+    assert_ok_result(c)
+    assert "router.tocsin.test (127.0.0.77)" in c["long_output"], c
+    c = d.wait_check("any-family", timeout=10,
+                     pred=lambda c: c["last_check"])
+    assert_ok_result(c)
+    n = d.wait_check("nx", "UNKNOWN", timeout=10)
+    assert n["summary"].startswith(
+        "PING UNKNOWN - cannot resolve nx.tocsin.test: "), n
+    # while "hangs" waits for its resolver, "literal" runs every second
+    runs0 = d.check("literal")["last_check"]
+    h = d.wait_check("hangs", "CRITICAL", timeout=15)
+    assert "PING" not in h["summary"], h      # the core's timeout result
+    assert d.check("literal")["last_check"] != runs0
+    assert_ok_result(d.check("literal"))
+    assert dns.queries.get("silent.tocsin.test", 0) >= 1, dns.queries
+    # stop with a resolution in flight: nothing may leak (sanitizer build)
+    q = dns.queries["silent.tocsin.test"]
+    harness.wait_for(lambda: dns.queries["silent.tocsin.test"] > q, 10,
+                     "a new query for silent.tocsin.test")
+    d.stop()
+
+
+def test_ipv6_across_a_link(env):
+    ns = Netns("v6")
+    ns.add_ipv6()
+    d = start(env,
+              'ping "v6" { address = "%s"  interval = 1s  count = 3\n'
+              '  packet_interval = 20ms  timeout = 1s  max_attempts = 1 }\n'
+              'ping "v6-forced" { address = "%s"  ip_version = 6\n'
+              '  interval = 1s  count = 3  packet_interval = 20ms }\n'
+              % (ns.ns_ip6, ns.ns_ip6))
+    for name in ("v6", "v6-forced"):
+        c = d.wait_check(name, "OK", timeout=10,
+                         pred=lambda c: c["last_check"])
+        assert_ok_result(c)
+        assert ns.ns_ip6 in c["long_output"], c
+    ns.link(False)
+    c = d.wait_check("v6", "CRITICAL", timeout=10)
+    assert c["summary"] == "PING CRITICAL - 100% loss", c
     d.stop()
