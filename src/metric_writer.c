@@ -21,6 +21,7 @@
 #include <math.h>
 #include <pthread.h>
 #include <search.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -547,6 +548,7 @@ writer_main(void *arg)
 int
 writer_start(const char *rrdcached)
 {
+	sigset_t all, old;
 	int rc;
 
 	if (wk.running)
@@ -557,7 +559,12 @@ writer_start(const char *rrdcached)
 	wk.written = wk.errors = 0;
 	wk.retry = 0;
 	wk.addr = xstrdup(rrdcached);
-	if ((rc = pthread_create(&wk.th, NULL, writer_main, NULL)) != 0) {
+	/* signals stay with the loop thread (libevent's handlers) */
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	rc = pthread_create(&wk.th, NULL, writer_main, NULL);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (rc != 0) {
 		log_warnx("metrics: cannot start the writer thread: %s",
 		    strerror(rc));
 		return -1;
