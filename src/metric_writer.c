@@ -51,7 +51,7 @@ static struct {
 	pthread_mutex_t mu;
 	pthread_cond_t work;	/* a job was queued, or stop */
 	pthread_cond_t done;	/* a waited-for job is done */
-	TAILQ_HEAD(, mjob) jobs;
+	struct mjob_list jobs;
 	const struct mjob *cur;	/* the job being written */
 	bool stop;
 	char *addr;		/* rrdcached wanted (under mu) */
@@ -589,6 +589,21 @@ writer_submit(struct mjob *j)
 	pthread_mutex_lock(&wk.mu);
 	TAILQ_INSERT_TAIL(&wk.jobs, j, link);
 	wk.queued += j->nq;
+	pthread_cond_signal(&wk.work);
+	pthread_mutex_unlock(&wk.mu);
+}
+
+void
+writer_submit_list(struct mjob_list *l)
+{
+	struct mjob *j;
+	size_t n = 0;
+
+	TAILQ_FOREACH(j, l, link)
+		n += j->nq;
+	pthread_mutex_lock(&wk.mu);
+	TAILQ_CONCAT(&wk.jobs, l, link);
+	wk.queued += n;
 	pthread_cond_signal(&wk.work);
 	pthread_mutex_unlock(&wk.mu);
 }
