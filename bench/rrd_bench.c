@@ -222,6 +222,9 @@ main(int argc, char *argv[])
 				metric_store(&cs[i],
 				    base_t + (round0 + 1 + r) * STEP);
 				done++;
+				/* results come from loop callbacks, a few at a time */
+				if (i % 100 == 99)
+					event_base_loop(eb, EVLOOP_NONBLOCK);
 			}
 			/* the loop writes them in slices */
 			while (metric_pending() > 0)

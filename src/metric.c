@@ -209,30 +209,45 @@ rf_job(struct rfile *rf)
 	return j;
 }
 
-/* Hand every queued file to the writer. */
-static void
-handoff(void)
+/*
+ * Hand queued files to the writer, at most max of them (0: all), under
+ * one lock.  RETURN VALUE: true if some are left.
+ */
+static bool
+handoff(unsigned max)
 {
+	struct mjob_list l = TAILQ_HEAD_INITIALIZER(l);
 	struct rfile *rf;
 	struct mjob *j;
+	unsigned n = 0;
 
-	while ((rf = TAILQ_FIRST(&ms.dirty)) != NULL) {
+	while ((rf = TAILQ_FIRST(&ms.dirty)) != NULL &&
+	    (max == 0 || n++ < max)) {
 		TAILQ_REMOVE(&ms.dirty, rf, link);
 		rf->dirty = false;
 		if ((j = rf_job(rf)) != NULL)
-			writer_submit(j);
+			TAILQ_INSERT_TAIL(&l, j, link);
 		else
 			rf_clear_queue(rf);
 	}
+	if (!TAILQ_EMPTY(&l))
+		writer_submit_list(&l);
+	return !TAILQ_EMPTY(&ms.dirty);
 }
+
+/* A burst of results is handed over in parts, the loop running between. */
+#define HANDOFF_MAX	256
 
 static void
 on_handoff(evutil_socket_t fd, short what, void *arg)
 {
+	struct timeval zero = { 0, 0 };
+
 	(void)fd;
 	(void)what;
 	(void)arg;
-	handoff();
+	if (handoff(HANDOFF_MAX))
+		evtimer_add(ms.ev, &zero);
 }
 
 static struct rfile *
@@ -382,7 +397,7 @@ metric_flush(const char *check)
 void
 metric_flush_all(void)
 {
-	handoff();
+	handoff(0);
 	writer_barrier();
 }
 
@@ -423,7 +438,7 @@ metric_reconfigure(struct config *cf)
 
 	if ((a == NULL) != (ms.cached_addr == NULL) ||
 	    (a != NULL && strcmp(a, ms.cached_addr) != 0)) {
-		handoff();		/* through the old path */
+		handoff(0);		/* through the old path */
 		writer_set_cached(a);
 		free(ms.cached_addr);
 		ms.cached_addr = xstrdup(a);
@@ -473,7 +488,7 @@ metric_init(struct event_base *base, struct config *cf)
 void
 metric_shutdown(void)
 {
-	handoff();
+	handoff(0);
 	writer_stop();		/* writes everything handed off */
 	if (ms.ev != NULL)
 		event_free(ms.ev);

@@ -54,6 +54,9 @@ int writer_start(const char *rrdcached);
 void writer_set_cached(const char *rrdcached);
 /* Queue j at the tail; the writer owns it. */
 void writer_submit(struct mjob *j);
+TAILQ_HEAD(mjob_list, mjob);
+/* Queue every job of l (in order) at once; l is left empty. */
+void writer_submit_list(struct mjob_list *l);
 /*
  * Write j before anything else, after the updates of j->path still queued
  * (merged into it, so the file sees them in order), and wait until it is

@@ -21,6 +21,7 @@
 #include <math.h>
 #include <pthread.h>
 #include <search.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -50,7 +51,7 @@ static struct {
 	pthread_mutex_t mu;
 	pthread_cond_t work;	/* a job was queued, or stop */
 	pthread_cond_t done;	/* a waited-for job is done */
-	TAILQ_HEAD(, mjob) jobs;
+	struct mjob_list jobs;
 	const struct mjob *cur;	/* the job being written */
 	bool stop;
 	char *addr;		/* rrdcached wanted (under mu) */
@@ -547,6 +548,7 @@ writer_main(void *arg)
 int
 writer_start(const char *rrdcached)
 {
+	sigset_t all, old;
 	int rc;
 
 	if (wk.running)
@@ -557,7 +559,12 @@ writer_start(const char *rrdcached)
 	wk.written = wk.errors = 0;
 	wk.retry = 0;
 	wk.addr = xstrdup(rrdcached);
-	if ((rc = pthread_create(&wk.th, NULL, writer_main, NULL)) != 0) {
+	/* signals stay with the loop thread (libevent's handlers) */
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	rc = pthread_create(&wk.th, NULL, writer_main, NULL);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (rc != 0) {
 		log_warnx("metrics: cannot start the writer thread: %s",
 		    strerror(rc));
 		return -1;
@@ -582,6 +589,21 @@ writer_submit(struct mjob *j)
 	pthread_mutex_lock(&wk.mu);
 	TAILQ_INSERT_TAIL(&wk.jobs, j, link);
 	wk.queued += j->nq;
+	pthread_cond_signal(&wk.work);
+	pthread_mutex_unlock(&wk.mu);
+}
+
+void
+writer_submit_list(struct mjob_list *l)
+{
+	struct mjob *j;
+	size_t n = 0;
+
+	TAILQ_FOREACH(j, l, link)
+		n += j->nq;
+	pthread_mutex_lock(&wk.mu);
+	TAILQ_CONCAT(&wk.jobs, l, link);
+	wk.queued += n;
 	pthread_cond_signal(&wk.work);
 	pthread_mutex_unlock(&wk.mu);
 }
