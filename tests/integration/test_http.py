@@ -250,11 +250,16 @@ def test_http_resolve_pinning(env):
               http_check("pinned-tls", "https://%s:%d/" % (host, tp),
                          '  resolve = { "%s:%d:127.0.0.1" }\n'
                          '  ca_file = %s\n' % (host, tp, q(ca.pem))) +
-              http_check("v4only", n.url(), '  ip_version = "4"\n'))
+              http_check("v4only", n.url(), '  ip_version = "4"\n') +
+              http_check("byname", "http://localhost:%d/" % n.port,
+                         '  ip_version = "4"\n'))
     wait_summary(d, "pinned", "OK", r"^HTTP 200 OK")
     wait_summary(d, "pinned-tls", "OK",
                  r"^HTTP 200 OK.*certificate valid for 29 days")
     wait_summary(d, "v4only", "OK", r"^HTTP 200 OK")
+    # a name resolved by curl's resolver (a thread), not pinned
+    c = wait_summary(d, "byname", "OK", r"^HTTP 200 OK")
+    assert metric(c, "time_namelookup")["value"] > 0, c
     d.stop()
 
 
