@@ -65,8 +65,9 @@ class HttpNginx(harness.Nginx):
     """
     USER, PASSWORD = "ops", "s3cret"
 
-    def __init__(self, tmpdir, tls=None):
+    def __init__(self, tmpdir, tls=None, client_ca=None):
         self.tls = dict(tls or {})
+        self.client_ca = client_ca  # PEM: TLS servers require a client cert
         self.tls_port = {n: free_port() for n in self.tls}
         super().__init__(tmpdir, start=False)
         self.put("big.html", "x" * 200000)
@@ -86,9 +87,14 @@ class HttpNginx(harness.Nginx):
                     "    listen 127.0.0.1:%d ssl;\n"
                     "    ssl_certificate %s;\n"
                     "    ssl_certificate_key %s;\n"
+                    "%s"
                     "    root %s/html;\n"
                     "    location / { }\n"
-                    "  }\n" % (self.tls_port[name], cert, key, p))
+                    "  }\n" % (self.tls_port[name], cert, key,
+                                ("    ssl_client_certificate %s;\n"
+                                 "    ssl_verify_client on;\n" %
+                                 self.client_ca) if self.client_ca else "",
+                                p))
         write_file(self.conf, (
             "%(user)s"
             "worker_processes 1;\n"
@@ -190,4 +196,37 @@ class SlowServer:
                 c.close()
             except OSError:
                 pass
+        self.sock.close()
+
+
+class FullBacklog:
+    """
+    A listening socket that never accepts, its accept queue filled by
+    connections of our own: the kernel drops further SYNs, so a client's
+    connect() times out as it would against a firewalled port.
+    """
+
+    def __init__(self):
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(0)
+        self.port = self.sock.getsockname()[1]
+        self.fill = []
+        for _ in range(4):
+            c = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            c.setblocking(False)
+            try:
+                c.connect(("127.0.0.1", self.port))
+            except BlockingIOError:
+                pass
+            self.fill.append(c)
+        time.sleep(0.2)     # the handshakes of the fillers complete
+        harness.register(self)
+
+    def url(self, path="/"):
+        return "http://127.0.0.1:%d%s" % (self.port, path)
+
+    def cleanup(self):
+        for c in self.fill:
+            c.close()
         self.sock.close()

@@ -5,7 +5,7 @@ import re
 
 import harness
 from harness import free_port, track_check, wait_for
-from fx_http import CA, HttpNginx, SlowServer
+from fx_http import CA, FullBacklog, HttpNginx, SlowServer
 
 
 def q(s):
@@ -133,8 +133,10 @@ def test_http_refused_dns_and_body_too_large(env):
 def test_http_timeouts_and_slow(env):
     hang = SlowServer(delay=None)
     slow = SlowServer(delay=0.6)
+    full = FullBacklog()
     d = start(env,
               http_check("hang", hang.url(), "  timeout = 1s\n") +
+              http_check("noconn", full.url(), "  timeout = 1s\n") +
               http_check("slow", slow.url(),
                          "  warn_time = 200ms  crit_time = 5s\n"
                          "  interval = 2s  timeout = 4s\n") +
@@ -145,6 +147,10 @@ def test_http_timeouts_and_slow(env):
                      r"^response timeout: connected, no answer within "
                      r"900ms$")
     assert metric(c, "time_connect")["value"] > 0, c
+    c = wait_summary(d, "noconn", "CRITICAL",
+                     r"^connect timeout: no connection to 127\.0\.0\.1 "
+                     r"port %d within 900ms$" % full.port)
+    assert metric(c, "time_connect")["value"] == 0, c
     c = wait_summary(d, "slow", "WARNING",
                      r"^response slower than threshold: \d+\.\d+s > "
                      r"warn_time 200ms$")
@@ -244,11 +250,16 @@ def test_http_resolve_pinning(env):
               http_check("pinned-tls", "https://%s:%d/" % (host, tp),
                          '  resolve = { "%s:%d:127.0.0.1" }\n'
                          '  ca_file = %s\n' % (host, tp, q(ca.pem))) +
-              http_check("v4only", n.url(), '  ip_version = "4"\n'))
+              http_check("v4only", n.url(), '  ip_version = "4"\n') +
+              http_check("byname", "http://localhost:%d/" % n.port,
+                         '  ip_version = "4"\n'))
     wait_summary(d, "pinned", "OK", r"^HTTP 200 OK")
     wait_summary(d, "pinned-tls", "OK",
                  r"^HTTP 200 OK.*certificate valid for 29 days")
     wait_summary(d, "v4only", "OK", r"^HTTP 200 OK")
+    # a name resolved by curl's resolver (a thread), not pinned
+    c = wait_summary(d, "byname", "OK", r"^HTTP 200 OK")
+    assert metric(c, "time_namelookup")["value"] > 0, c
     d.stop()
 
 
@@ -313,4 +324,23 @@ def test_http_default_config_watches_api(env):
     d.start()
     c = wait_summary(d, "tocsin-api", "OK", r"^HTTP 200 OK: \d+ bytes")
     assert metric(c, "time_total")["crit"] == 5, c
+    d.stop()
+
+
+def test_http_client_certificate_and_head(env):
+    ca = CA(env.path("pki"))
+    server = ca.cert("server", 30)
+    client = ca.cert("client", 30, dns=("tocsin-probe",), ips=())
+    n = HttpNginx(env.tmpdir, tls={"mtls": server}, client_ca=ca.pem)
+    caf = '  ca_file = %s\n' % q(ca.pem)
+    d = start(env,
+              http_check("nocert", n.https_url("mtls"), caf) +
+              http_check("withcert", n.https_url("mtls"),
+                         caf + '  client_cert = %s  client_key = %s\n'
+                         '  method = "HEAD"\n' % (q(client[0]),
+                                                  q(client[1]))))
+    wait_summary(d, "nocert", "CRITICAL", r"^unexpected status 400 ")
+    c = wait_summary(d, "withcert", "OK", r"^HTTP 200 OK: 0 bytes")
+    assert metric(c, "size")["value"] == 0, c
+    assert "HEAD / " in n.access_log(), n.access_log()
     d.stop()
