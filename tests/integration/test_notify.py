@@ -6,14 +6,11 @@ HTTP server); they go down, fail, and tocsind is killed with pages
 pending — nothing is lost."""
 import datetime
 import json
-import os
-import signal
 import sqlite3
 import time
 
 import harness
 from harness import RFC3339, wait_for
-import fx_notify
 from fx_notify import Smtp, Webhook, exec_check, incidents, notifications
 
 
