@@ -567,14 +567,20 @@ render_webhook(const struct nchannel *ch, const struct nt_flight *f,
 	return out;
 }
 
-/* RFC 2047 "B" encoding of a header text that is not plain ASCII. */
+/*
+ * RFC 2047 "B" encoding of a header text that is not plain ASCII: words
+ * of at most 36 bytes (a 60-character word, so "Subject: " and a word
+ * stay under 76), never splitting a UTF-8 sequence, folded onto
+ * continuation lines.  Returns a
+ * new string; the caller frees it.
+ */
 static char *
 mime_word(const char *s)
 {
 	static const char b64[] =
 	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-	size_t n = strlen(s), i, o = 0;
 	const unsigned char *u = (const unsigned char *)s;
+	size_t n = strlen(s), i, j, o = 0, w;
 	char *out;
 	bool ascii = true;
 
@@ -583,19 +589,35 @@ mime_word(const char *s)
 			ascii = false;
 	if (ascii)
 		return strdup(s);
-	if ((out = malloc(n * 4 / 3 + 32)) == NULL)
+	/* per word (>= 33 bytes but the last): 3 of fold, 12 of markers, 48 */
+	if ((out = malloc((n / 33 + 1) * 64 + 1)) == NULL)
 		return NULL;
-	o = (size_t)sprintf(out, "=?UTF-8?B?");
-	for (i = 0; i < n; i += 3) {
-		unsigned v = (unsigned)u[i] << 16 | (i + 1 < n ?
-		    (unsigned)u[i + 1] << 8 : 0) | (i + 2 < n ? u[i + 2] : 0);
+	for (i = 0; i < n; i += w) {
+		w = n - i < 36 ? n - i : 36;
+		while (w < n - i && w > 0 && (u[i + w] & 0xc0) == 0x80)
+			w--;		/* end before a continuation byte */
+		if (w == 0)
+			w = n - i < 36 ? n - i : 36;
+		if (i > 0) {
+			memcpy(out + o, "\r\n ", 3);
+			o += 3;
+		}
+		memcpy(out + o, "=?UTF-8?B?", 10);
+		o += 10;
+		for (j = i; j < i + w; j += 3) {
+			unsigned v = (unsigned)u[j] << 16 |
+			    (j + 1 < i + w ? (unsigned)u[j + 1] << 8 : 0) |
+			    (j + 2 < i + w ? u[j + 2] : 0);
 
-		out[o++] = b64[v >> 18 & 63];
-		out[o++] = b64[v >> 12 & 63];
-		out[o++] = i + 1 < n ? b64[v >> 6 & 63] : '=';
-		out[o++] = i + 2 < n ? b64[v & 63] : '=';
+			out[o++] = b64[v >> 18 & 63];
+			out[o++] = b64[v >> 12 & 63];
+			out[o++] = j + 1 < i + w ? b64[v >> 6 & 63] : '=';
+			out[o++] = j + 2 < i + w ? b64[v & 63] : '=';
+		}
+		memcpy(out + o, "?=", 2);
+		o += 2;
 	}
-	strcpy(out + o, "?=");
+	out[o] = '\0';
 	return out;
 }
 

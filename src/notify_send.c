@@ -14,6 +14,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -445,18 +446,35 @@ ns_cmd_timeout(evutil_socket_t fd, short what, void *arg)
 	if (s->pid > 0) {
 		s->result = NSEND_RETRY;
 		snprintf(s->why, sizeof(s->why), "timed out");
-		kill(s->pid, SIGKILL);	/* the exit comes through the watch */
+		kill(-s->pid, SIGKILL);	/* its group; the exit comes through
+					   the watch */
 	}
+}
+
+/* A daemon descriptor without O_CLOEXEC is not the command's business. */
+static int
+ns_closefrom(posix_spawn_file_actions_t *fa)
+{
+#if defined(__GLIBC__) && defined(__GLIBC_PREREQ)
+#if __GLIBC_PREREQ(2, 34)
+	return posix_spawn_file_actions_addclosefrom_np(fa, 3);
+#endif
+#endif
+	(void)fa;
+	return 0;
 }
 
 struct nsend *
 nsend_command(const struct nchannel *ch, char *const *env, nsend_done *done,
     void *arg, const char **why)
 {
+	posix_spawn_file_actions_t fa;
+	posix_spawnattr_t attr;
 	struct nsend *s;
 	struct timeval tv;
+	sigset_t all, none;
 	pid_t pid;
-	int fd;
+	int err;
 
 	*why = "out of memory";
 	if ((s = ns_new(NS_CMD, done, arg)) == NULL)
@@ -465,25 +483,50 @@ nsend_command(const struct nchannel *ch, char *const *env, nsend_done *done,
 		ns_free(s);
 		return NULL;
 	}
-	switch ((pid = fork())) {
-	case -1:
-		*why = "cannot fork";
+	/*
+	 * As the exec check type does: own process group (a timeout kills
+	 * it all), default signals, empty mask, /dev/null for stdio, and no
+	 * daemon descriptor that lacks O_CLOEXEC.
+	 */
+	sigfillset(&all);
+	sigemptyset(&none);
+	if (posix_spawnattr_init(&attr) != 0) {
 		ns_free(s);
 		return NULL;
-	case 0:
-		/* the child: no output to the daemon's descriptors */
-		if ((fd = open("/dev/null", O_RDWR)) != -1) {
-			dup2(fd, 0);
-			dup2(fd, 1);
-			dup2(fd, 2);
-		}
-		setsid();
-		execve(ch->argv[0], ch->argv, env);
-		_exit(127);
+	}
+	if (posix_spawn_file_actions_init(&fa) != 0) {
+		posix_spawnattr_destroy(&attr);
+		ns_free(s);
+		return NULL;
+	}
+	if ((err = posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP |
+	    POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF)) == 0 &&
+	    (err = posix_spawnattr_setpgroup(&attr, 0)) == 0 &&
+	    (err = posix_spawnattr_setsigmask(&attr, &none)) == 0 &&
+	    (err = posix_spawnattr_setsigdefault(&attr, &all)) == 0 &&
+	    (err = posix_spawn_file_actions_addopen(&fa, 0, "/dev/null",
+	    O_RDONLY, 0)) == 0 &&
+	    (err = posix_spawn_file_actions_addopen(&fa, 1, "/dev/null",
+	    O_WRONLY, 0)) == 0 &&
+	    (err = posix_spawn_file_actions_adddup2(&fa, 1, 2)) == 0)
+		err = ns_closefrom(&fa);
+	if (err == 0)
+		err = posix_spawn(&pid, ch->argv[0], &fa, &attr, ch->argv, env);
+	posix_spawn_file_actions_destroy(&fa);
+	posix_spawnattr_destroy(&attr);
+	if (err != 0) {
+		/* static: read by the caller at once, on this one thread */
+		static char buf[300];
+
+		snprintf(buf, sizeof(buf), "cannot run %s: %s", ch->argv[0],
+		    strerror(err));
+		*why = buf;
+		ns_free(s);
+		return NULL;
 	}
 	s->pid = pid;
 	if (tocsin_child_watch(pid, ns_cmd_exit, s) == -1) {
-		kill(pid, SIGKILL);
+		kill(-pid, SIGKILL);
 		*why = "cannot watch the child";
 		ns_free(s);
 		return NULL;
@@ -502,7 +545,7 @@ nsend_cancel(struct nsend *s)
 	ns_unlink(s);
 	if (s->kind == NS_CMD && s->pid > 0) {
 		tocsin_child_unwatch(s->pid);
-		kill(s->pid, SIGKILL);
+		kill(-s->pid, SIGKILL);
 	}
 	ns_free(s);
 }

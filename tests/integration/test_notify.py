@@ -6,14 +6,11 @@ HTTP server); they go down, fail, and tocsind is killed with pages
 pending — nothing is lost."""
 import datetime
 import json
-import os
-import signal
 import sqlite3
 import time
 
 import harness
 from harness import RFC3339, wait_for
-import fx_notify
 from fx_notify import Smtp, Webhook, exec_check, incidents, notifications
 
 
@@ -505,5 +502,35 @@ def test_reload_changes_routes_and_keeps_the_outbox(env):
     out = d.reload(conf('step { notify = { "contact:nobody" } }'))
     assert "refused" in out, out
     assert d.get("/api/v1/oncall")["oncall"] == []
+    d.stop()
+    d.assert_no_sanitizer_report()
+
+
+def test_email_with_a_long_utf8_title_is_well_formed(env):
+    smtp = Smtp(env)
+    name = "café-frontend-of-the-very-long-shop-name-ünïcödé-ß"
+    sf = env.file("web.state", "0\n")
+    d = env.daemon(
+        exec_check(name, sf) +
+        'channel "mail" { type = email  smtp = "%s"  starttls = never\n'
+        '  from = "tocsin@example.com" }\n'
+        'contact "alice" { email = "alice@example.com"'
+        '  channels = { "mail" } }\n'
+        'escalation "ops" { step { notify = { "contact:alice" } } }\n'
+        'route "all" { escalation = "ops" }\n' % smtp.url())
+    d.require_plugin("exec")
+    d.start()
+    d.wait_check(name, "OK", pred=lambda c: c["last_check"])
+    harness.write_file(sf, "2\n")
+    inc = wait_for(lambda: incidents(d, "open"), 15, "an incident")[0]
+    _, m, raw, _ = wait_for(lambda: smtp.messages(), 10, "the mail")[0]
+    assert name in str(m["Subject"]) and "#%d" % inc["id"] in str(
+        m["Subject"])
+    head = raw.split("\r\n\r\n")[0] if "\r\n\r\n" in raw else \
+        raw.split("\n\n")[0]
+    for line in head.splitlines():
+        assert len(line) <= 78 and line.isascii(), line
+    assert m.get_content_charset() == "utf-8"
+    assert "Root cause:  %s\r\n" % name in raw        # 8bit UTF-8 body
     d.stop()
     d.assert_no_sanitizer_report()
