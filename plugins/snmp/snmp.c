@@ -27,6 +27,7 @@
  */
 #include <arpa/inet.h>
 #include <ctype.h>
+#include <dlfcn.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -1072,8 +1073,11 @@ job_open(struct snmp_job *j)
 			 * keys (maybe changed by a reload) are the ones used.
 			 */
 			u = usm_get_user(c->engine, c->engine_len, c->user);
-			if (u != NULL && usm_remove_user(u) != NULL)
+			if (u != NULL) {
+				/* returns the list's head, not u */
+				(void)usm_remove_user(u);
 				usm_free_user(u);
+			}
 			s.securityEngineID = c->engine;
 			s.securityEngineIDLen = c->engine_len;
 			s.contextEngineID = c->engine;
@@ -1582,8 +1586,8 @@ snmp_plugin_init(void)
 {
 	/*
 	 * A library inside a daemon: no snmp.conf, no persistent files under
-	 * /var/lib/snmp, no MIB warnings on stderr.  MIBs load on first need
-	 * (snmp_oid_resolve).
+	 * /var/lib/snmp, no MIB warnings on stderr.  init_snmp() reads the
+	 * installed MIBs once, for names snmp_oid_resolve() does not know.
 	 */
 	netsnmp_ds_set_boolean(NETSNMP_DS_LIBRARY_ID,
 	    NETSNMP_DS_LIB_DONT_READ_CONFIGS, 1);
@@ -1607,6 +1611,19 @@ snmp_plugin_init(void)
 		snmp_set_do_debugging(1);
 	}
 	init_snmp("tocsin");
+	/*
+	 * net-snmp keeps the MIB nodes it could not link (Debian ships no
+	 * IETF MIBs, so most of its own MIBs are orphans) in globals that
+	 * snmp_shutdown() does not free.  If the library were unmapped with
+	 * the plugin at exit they would look leaked; keep it mapped.
+	 */
+	{
+		Dl_info di;
+
+		if (dladdr((void *)init_snmp, &di) != 0 && di.dli_fname != NULL)
+			(void)dlopen(di.dli_fname, RTLD_NOW | RTLD_NOLOAD |
+			    RTLD_NODELETE);
+	}
 	return tocsin_register_type(&snmp_type);
 }
 
@@ -1614,6 +1631,9 @@ static void
 snmp_plugin_fini(void)
 {
 	snmp_shutdown("tocsin");
+	/* the library stays mapped: it must not call into this plugin */
+	snmp_unregister_callback(SNMP_CALLBACK_LIBRARY, SNMP_CALLBACK_LOGGING,
+	    snmp_log_cb, NULL, 1);
 }
 
 TOCSIN_PLUGIN("snmp", snmp_plugin_init, snmp_plugin_fini);

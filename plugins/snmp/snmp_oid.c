@@ -153,7 +153,6 @@ resolve_known(const char *text, oid *out, size_t *len)
 int
 snmp_oid_resolve(const char *text, oid *out, size_t *len)
 {
-	static int mibs_loaded;
 	size_t cap = *len;
 
 	if (snmp_oid_parse_numeric(text, out, len) == 0)
@@ -161,11 +160,7 @@ snmp_oid_resolve(const char *text, oid *out, size_t *len)
 	*len = cap;
 	if (resolve_known(text, out, len) == 0)
 		return 0;
-	/* Anything else: the system's MIBs, read once on first need. */
-	if (!mibs_loaded) {
-		netsnmp_init_mib();
-		mibs_loaded = 1;
-	}
+	/* Anything else: the system's MIBs, which init_snmp() read. */
 	*len = cap;
 	if (snmp_parse_oid(text, out, len) != NULL)
 		return 0;
