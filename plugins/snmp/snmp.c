@@ -947,8 +947,13 @@ job_arm(struct snmp_job *j)
 {
 	netsnmp_large_fd_set fds;
 	struct timeval tv = { 0, 0 };
-	int numfds = 0, block = 0;
+	int numfds = 0, block = 1;
 
+	/*
+	 * block = 1 on entry: "no deadline of mine".  With block = 0 the
+	 * library keeps tv if it is sooner than the session's deadline, and
+	 * a zero tv would make the timer fire at once, again and again.
+	 */
 	netsnmp_large_fd_set_init(&fds, FD_SETSIZE);
 	snmp_sess_select_info2(j->sess, &numfds, &fds, &tv, &block);
 	netsnmp_large_fd_set_cleanup(&fds);
