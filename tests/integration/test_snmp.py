@@ -128,16 +128,22 @@ def test_snmp_no_response(env):
     s = fx_snmp.Snmpd(env.tmpdir)
     silent = fx_snmp.free_udp_port()
     fast = '  timeout = 2s\n  retries = 1\n'
-    d = start(env,
-              check("wrongport", "127.0.0.1:%d" % silent,
+    config = (check("wrongport", "127.0.0.1:%d" % silent,
                     v2c(["up=sysUpTime.0"], fast)) +
               check("community", s.address(),
                     v2c(["up=sysUpTime.0"], fast).replace(
                         fx_snmp.COMMUNITY, "not-the-community")) +
               check("agent", s.address(), v2c(["up=sysUpTime.0"], fast)))
+    d = start(env, config)
     c = d.wait_check("wrongport", "CRITICAL")
     assert c["summary"] == "no response from 127.0.0.1:%d (2 tries)" % \
         silent, c
+    # a reload while requests are in flight cancels those runs and frees
+    # the checks under them (the sanitizer build watches)
+    out = d.reload(config.replace("retries = 1", "retries = 2"))
+    assert "refused" not in out, out
+    c = d.wait_check("wrongport", "CRITICAL", pred=lambda c: "3 tries" in
+                     c["summary"])
     c = d.wait_check("community", "CRITICAL")
     assert c["summary"].startswith("no response from %s" % s.address()), c
     d.wait_check("agent", "OK")
