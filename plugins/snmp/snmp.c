@@ -679,6 +679,10 @@ failure_for_report(struct snmp_job *j, int rpt)
 		    "\"%s\" at %s: %s", c->user ? c->user : "", c->where,
 		    snmp_api_errstring(rpt));
 		break;
+	case SNMPERR_UNKNOWN_ENG_ID:
+		/* a new agent behind the address: learn it again next run */
+		c->engine_len = 0;
+		/* FALLTHROUGH */
 	default:
 		job_failf(j, TOCSIN_UNKNOWN, "%s answered with a report: %s",
 		    c->where, snmp_api_errstring(rpt));
@@ -827,6 +831,11 @@ job_cb(int op, netsnmp_session *ss, int reqid, netsnmp_pdu *pdu,
 	(void)reqid;
 	if (j->closing || j->step != ST_WAIT)
 		return 1;
+	if (getenv("TOCSIN_SNMP_DEBUG") != NULL)
+		tocsin_log(TOCSIN_LOG_DEBUG, "check %s: net-snmp op %d phase %d "
+		    "pdu %d report %d", j->c->name, op, j->phase, pdu ?
+		    pdu->command : -1, pdu && pdu->command == SNMP_MSG_REPORT ?
+		    snmpv3_get_report_type(pdu) : 0);
 	switch (op) {
 	case NETSNMP_CALLBACK_OP_RECEIVED_MESSAGE:
 		if (pdu->command == SNMP_MSG_REPORT) {
@@ -854,6 +863,12 @@ job_cb(int op, netsnmp_session *ss, int reqid, netsnmp_pdu *pdu,
 			    "probe without a report", j->c->where);
 		return 1;
 	case NETSNMP_CALLBACK_OP_TIMED_OUT:
+		/*
+		 * A v3 agent that got a new engineID drops requests for the
+		 * old one without a word (no user there): discover again on
+		 * the next run.
+		 */
+		j->c->engine_len = 0;
 		job_failf(j, TOCSIN_CRITICAL, "no response from %s (%d %s)",
 		    j->c->where, j->c->retries + 1, j->c->retries ? "tries" :
 		    "try");

@@ -160,10 +160,23 @@ def test_snmp_v3_auth_priv(env):
     s = fx_snmp.Snmpd(env.tmpdir)
     d = start(env, check("v3", s.address(), v3(
         oids=("up=sysUpTime.0", "name=sysName.0"),
-        extra='  interfaces = { "lo" }\n')))
+        extra='  interfaces = { "lo" }\n  timeout = 3s\n')))
     c = d.wait_check("v3", "OK",
                      pred=lambda c: metric(c, "lo.in_bps") is not None)
     assert metric(c, "up") > 0, c
+    # the agent restarts with the same engineID: the kept engineID and
+    # keys go on working
+    d.wait_check("v3", "OK", pred=lambda c: metric(c, "up") > 400)
+    s.restart()
+    c = d.wait_check("v3", pred=lambda c: (metric(c, "up") or 1e9) < 400,
+                     timeout=15)
+    assert c["state"] == "OK", c
+    # a new agent (new engineID) at the same address drops requests for
+    # the old one: a timeout, then the engineID is learnt again
+    s.engine_id += "new"
+    s.restart()
+    c = d.wait_check("v3", "OK", timeout=20,
+                     pred=lambda c: (metric(c, "up") or 1e9) < 400)
     d.stop()
     d.assert_no_sanitizer_report()
 
