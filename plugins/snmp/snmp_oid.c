@@ -157,6 +157,8 @@ snmp_oid_resolve(const char *text, oid *out, size_t *len)
 
 	if (snmp_oid_parse_numeric(text, out, len) == 0)
 		return 0;
+	if (text[strspn(text, "0123456789.")] == '\0')
+		return -1;	/* numeric but malformed: no MIB guessing */
 	*len = cap;
 	if (resolve_known(text, out, len) == 0)
 		return 0;
