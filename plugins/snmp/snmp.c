@@ -20,6 +20,9 @@
  * the library has returned, because closing a session from inside its own
  * callback is not allowed.
  *
+ * A name in "address" is resolved at each run with libevent's evdns on the
+ * same loop (net-snmp would call the blocking getaddrinfo()).
+ *
  * Counters become per-second rates against the previous run's sample,
  * kept in the check's private state: Counter32 wraps are unwrapped, a
  * Counter64 going back or sysUpTime going back (agent restart) is a reset
@@ -36,7 +39,9 @@
 #include <strings.h>
 #include <time.h>
 
+#include <event2/dns.h>
 #include <event2/event.h>
+#include <event2/util.h>
 #include <tocsin/plugin.h>
 
 #include "snmp_int.h"
@@ -47,8 +52,8 @@
 
 static const struct tocsin_option snmp_options[] = {
 	{ "address", TOCSIN_OPT_STR, NULL, TOCSIN_OPT_REQUIRED,
-	  "agent as IP[:port], [IPv6]:port, udp:IP:port or udp6:[IPv6]:port "
-	  "(port 161 by default)" },
+	  "agent as HOST[:port], [IPv6]:port, udp:HOST:port or "
+	  "udp6:[IPv6]:port (port 161 by default)" },
 	{ "version", TOCSIN_OPT_STR, "2c", 0, "SNMP version: 1, 2c or 3" },
 	{ "community", TOCSIN_OPT_STR, "public", 0, "community (v1, v2c)" },
 	{ "username", TOCSIN_OPT_STR, NULL, 0, "USM user name (v3)" },
@@ -107,8 +112,11 @@ struct snmp_job;
 
 struct snmp_check {
 	char *name;			/* the check's, for logs */
-	char *peer;			/* net-snmp peername */
+	char *peer;			/* net-snmp peername; NULL: resolve */
 	char *where;			/* "127.0.0.1:161" for summaries */
+	char *host;			/* a name to resolve at each run */
+	unsigned port;
+	int family;			/* AF_INET, or AF_INET6 for udp6: */
 	long version;
 	char *community;
 	char *user;
@@ -145,6 +153,8 @@ struct snmp_check {
 	struct snmp_job *job;		/* the run in flight */
 };
 
+static struct evdns_base *snmp_dns;	/* made on first need, on the loop */
+
 enum job_phase { PH_PROBE, PH_GET, PH_WALK };
 enum job_step { ST_WAIT, ST_NEXT, ST_DONE, ST_FAIL };
 
@@ -156,6 +166,8 @@ struct snmp_job {
 	struct event *ev_timer;
 	enum job_phase phase;
 	enum job_step step;
+	struct evdns_getaddrinfo_request *dns_req;
+	char peer[128];			/* the resolved peername */
 	int probed;			/* engineID just learnt */
 	int closing;			/* inside snmp_sess_close() */
 	enum tocsin_state fail_state;
@@ -273,9 +285,19 @@ parse_address(struct snmp_check *c, const char *text, char *err,
 		v6 = 0;
 	else if (inet_pton(AF_INET6, host, sa) == 1)
 		v6 = 1;
-	else {
-		snprintf(err, errlen, "\"%s\" is not an IP address (names "
-		    "are not resolved: that would block the daemon)", text);
+	else if (*host != '\0' && *host != '-' &&
+	    host[strspn(host, "abcdefghijklmnopqrstuvwxyz"
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-")] == '\0') {
+		/* a name: resolved at each run, without blocking */
+		c->host = strdup(host);
+		c->port = (unsigned)p;
+		c->family = strncmp(text, "udp6:", 5) == 0 ? AF_INET6 : AF_INET;
+		snprintf(buf, sizeof(buf), "%s:%lu", host, p);
+		c->where = strdup(buf);
+		return c->host && c->where ? 0 : -1;
+	} else {
+		snprintf(err, errlen, "\"%s\": \"%s\" is not an IP address "
+		    "or a host name", text, host);
 		return -1;
 	}
 	snprintf(buf, sizeof(buf), v6 ? "udp6:[%s]:%lu" : "udp:%s:%lu",
@@ -418,6 +440,7 @@ snmp_free(void *priv)
 	free(c->name);
 	free(c->peer);
 	free(c->where);
+	free(c->host);
 	free(c->community);
 	free(c->user);
 	free(c->context);
@@ -655,6 +678,11 @@ static void job_close(struct snmp_job *);
 static void
 job_free(struct snmp_job *j)
 {
+	if (j->dns_req != NULL) {
+		/* its callback runs with EVUTIL_EAI_CANCEL and ignores j */
+		evdns_getaddrinfo_cancel(j->dns_req);
+		j->dns_req = NULL;
+	}
 	job_close(j);
 	if (j->ev_timer != NULL)
 		event_free(j->ev_timer);
@@ -1058,7 +1086,7 @@ job_open(struct snmp_job *j)
 	netsnmp_transport *t;
 
 	snmp_sess_init(&s);
-	s.peername = c->peer;
+	s.peername = c->peer != NULL ? c->peer : j->peer;
 	s.version = c->version;
 	s.retries = c->retries;
 	s.timeout = c->try_us;
@@ -1155,6 +1183,70 @@ job_close(struct snmp_job *j)
 }
 
 static void
+job_resolved(int result, struct evutil_addrinfo *res, void *arg)
+{
+	struct snmp_job *j = arg;
+	char ip[INET6_ADDRSTRLEN];
+	const void *a;
+
+	if (result == EVUTIL_EAI_CANCEL)
+		return;		/* from job_free(): j is going away */
+	j->dns_req = NULL;
+	if (result != 0 || res == NULL) {
+		job_failf(j, TOCSIN_UNKNOWN, "cannot resolve %s: %s",
+		    j->c->host, result ? evutil_gai_strerror(result) :
+		    "no address");
+		goto done;
+	}
+	a = res->ai_family == AF_INET6 ?
+	    (const void *)&((struct sockaddr_in6 *)res->ai_addr)->sin6_addr :
+	    (const void *)&((struct sockaddr_in *)res->ai_addr)->sin_addr;
+	if (evutil_inet_ntop(res->ai_family, a, ip, sizeof(ip)) == NULL) {
+		job_failf(j, TOCSIN_UNKNOWN, "cannot resolve %s", j->c->host);
+		goto done;
+	}
+	snprintf(j->peer, sizeof(j->peer), res->ai_family == AF_INET6 ?
+	    "udp6:[%s]:%u" : "udp:%s:%u", ip, j->c->port);
+	if (job_open(j) == 0 && job_send(j) == 0) {
+		evutil_freeaddrinfo(res);
+		job_arm(j);
+		return;
+	}
+	job_failf(j, TOCSIN_UNKNOWN, "cannot build a request for %s",
+	    j->c->where);
+done:
+	if (res != NULL)
+		evutil_freeaddrinfo(res);
+	job_finish(j);
+}
+
+/* Looks the agent's name up on the loop; job_resolved() goes on. */
+static void
+job_resolve(struct snmp_job *j)
+{
+	struct evutil_addrinfo hints;
+	struct evdns_getaddrinfo_request *req;
+
+	if (snmp_dns == NULL && (snmp_dns = evdns_base_new(tocsin_event_base(),
+	    EVDNS_BASE_INITIALIZE_NAMESERVERS |
+	    EVDNS_BASE_DISABLE_WHEN_INACTIVE)) == NULL) {
+		job_failf(j, TOCSIN_UNKNOWN, "cannot resolve %s: no resolver",
+		    j->c->host);
+		job_finish(j);
+		return;
+	}
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_family = j->c->family;
+	hints.ai_socktype = SOCK_DGRAM;
+	hints.ai_protocol = IPPROTO_UDP;
+	/* may answer at once (hosts file), calling job_resolved() here */
+	req = evdns_getaddrinfo(snmp_dns, j->c->host, NULL, &hints,
+	    job_resolved, j);
+	if (req != NULL)
+		j->dns_req = req;
+}
+
+static void
 snmp_start(struct tocsin_run *run, void *priv)
 {
 	struct snmp_check *c = priv;
@@ -1176,9 +1268,13 @@ snmp_start(struct tocsin_run *run, void *priv)
 		job_failf(j, TOCSIN_UNKNOWN, "snmp: out of memory");
 		goto fail;
 	}
+	tocsin_run_set_data(run, j);
+	if (c->peer == NULL) {
+		job_resolve(j);
+		return;
+	}
 	if (job_open(j) < 0)
 		goto fail;
-	tocsin_run_set_data(run, j);
 	if (job_send(j) < 0) {
 		job_failf(j, TOCSIN_UNKNOWN, "cannot build a request for %s",
 		    c->where);
@@ -1650,6 +1746,10 @@ snmp_plugin_init(void)
 static void
 snmp_plugin_fini(void)
 {
+	if (snmp_dns != NULL) {
+		evdns_base_free(snmp_dns, 0);
+		snmp_dns = NULL;
+	}
 	snmp_shutdown("tocsin");
 	/* the library stays mapped: it must not call into this plugin */
 	snmp_unregister_callback(SNMP_CALLBACK_LIBRARY, SNMP_CALLBACK_LOGGING,

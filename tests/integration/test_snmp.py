@@ -210,7 +210,10 @@ def test_snmp_missing_objects(env):
                     .replace('version = "2c"', 'version = "1"')) +
               check("v1walk", s.address(), v2c(extra=(
                   '  interfaces = { "lo" }\n')).replace(
-                  'version = "2c"', 'version = "1"')))
+                  'version = "2c"', 'version = "1"')) +
+              # a name, looked up with evdns (here: the hosts file)
+              check("byname", "localhost:%d" % s.port,
+                    v2c(["ok=%s" % fx_snmp.GAUGE_OID])))
     c = d.wait_check("noobj", "UNKNOWN")
     assert c["summary"].startswith("noSuchObject: gone (1.3.6.1.2.1.1.99.0)"
                                    ), c
@@ -222,6 +225,7 @@ def test_snmp_missing_objects(env):
     # v1 walks with GETNEXT and no 64-bit counters: 32-bit octets instead
     c = d.wait_check("v1walk", "OK",
                      pred=lambda c: metric(c, "lo.in_bps") is not None)
+    c = d.wait_check("byname", "OK", pred=lambda c: metric(c, "ok") == 1)
     d.stop()
     d.assert_no_sanitizer_report()
 
@@ -233,7 +237,7 @@ def test_snmp_config_errors(env):
         '  oids = { "x=fooBarBaz.0" }\n'                    # line a
         '}\n'
         'snmp "b" {\n'
-        '  address = "snmp.example.com"\n'                 # line b
+        '  address = "not a host!"\n'                      # line b
         '  oids = { "up=sysUpTime.0" }\n'
         '}\n'
         'snmp "c" {\n'
@@ -256,8 +260,8 @@ def test_snmp_config_errors(env):
     assert rc == 1, (rc, out, err)
     conf = d.conf
     for marker, words in (("fooBarBaz", ("oids", "fooBarBaz")),
-                          ("snmp.example.com", ("address",
-                                                "not an IP address")),
+                          ("not a host!", ("address",
+                                           "not an IP address or a host")),
                           ("nothere=5", ("warn", "nothere")),
                           ('"short"', ("auth_password", "8 characters")),
                           ('snmp "e"', ("nothing to poll",))):
@@ -354,5 +358,20 @@ def test_snmp_mangled_replies_never_crash(env):
     for name in ("m2c", "m3"):
         c = d.check(name)
         assert c["last_check"] and c["state"] in harness.STATES, c
+    d.stop()
+    d.assert_no_sanitizer_report()
+
+
+def test_snmp_name_that_does_not_resolve(env):
+    # .invalid never resolves (RFC 6761); without a reachable DNS server
+    # the core's timeout cancels the lookup instead: either is a result
+    d = start(env, check("nx", "no-such-host.invalid:161", v2c(
+        ["up=sysUpTime.0"], "  timeout = 2s\n")))
+    c = d.wait_check("nx", pred=lambda c: c["last_check"], timeout=10)
+    assert c["state"] in ("UNKNOWN", "CRITICAL"), c
+    if c["state"] == "UNKNOWN":
+        assert c["summary"].startswith(
+            "cannot resolve no-such-host.invalid"), c
+    assert d.alive()
     d.stop()
     d.assert_no_sanitizer_report()
