@@ -154,6 +154,7 @@ struct snmp_check {
 };
 
 static struct evdns_base *snmp_dns;	/* made on first need, on the loop */
+static int snmp_debug;			/* TOCSIN_SNMP_DEBUG is set */
 
 enum job_phase { PH_PROBE, PH_GET, PH_WALK };
 enum job_step { ST_WAIT, ST_NEXT, ST_DONE, ST_FAIL };
@@ -859,7 +860,7 @@ job_cb(int op, netsnmp_session *ss, int reqid, netsnmp_pdu *pdu,
 	(void)reqid;
 	if (j->closing || j->step != ST_WAIT)
 		return 1;
-	if (getenv("TOCSIN_SNMP_DEBUG") != NULL)
+	if (snmp_debug)
 		tocsin_log(TOCSIN_LOG_DEBUG, "check %s: net-snmp op %d phase %d "
 		    "pdu %d report %d", j->c->name, op, j->phase, pdu ?
 		    pdu->command : -1, pdu && pdu->command == SNMP_MSG_REPORT ?
@@ -1722,6 +1723,7 @@ snmp_plugin_init(void)
 	    snmp_log_cb, NULL);
 	netsnmp_register_loghandler(NETSNMP_LOGHANDLER_CALLBACK, LOG_DEBUG);
 	if (getenv("TOCSIN_SNMP_DEBUG") != NULL) {
+		snmp_debug = 1;
 		snmp_enable_stderrlog();
 		debug_register_tokens(getenv("TOCSIN_SNMP_DEBUG"));
 		snmp_set_do_debugging(1);
