@@ -116,6 +116,8 @@ main(int argc, char **argv)
 
 			FD_ZERO(&rfds);
 			for (i = 0; i < c; i++) {
+				if (slots[i].sess == NULL)
+					continue;
 				fd = snmp_sess_transport(slots[i].sess)->sock;
 				FD_SET(fd, &rfds);
 				if (fd > maxfd)
@@ -128,6 +130,8 @@ main(int argc, char **argv)
 			if (check_timeouts)
 				last_timeouts = now();
 			for (i = 0; i < c; i++) {
+				if (slots[i].sess == NULL)
+					continue;
 				fd = snmp_sess_transport(slots[i].sess)->sock;
 				if (FD_ISSET(fd, &rfds))
 					snmp_sess_read(slots[i].sess, &rfds);
@@ -146,13 +150,6 @@ main(int argc, char **argv)
 				;
 			if (i == c)
 				stop = 1;
-			/* drop finished slots from the scan */
-			for (i = 0; i < c; i++)
-				if (slots[i].sess == NULL) {
-					slots[i] = slots[c - 1];
-					c--;
-					i--;
-				}
 		}
 	}
 	t1 = now();

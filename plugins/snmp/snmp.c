@@ -20,6 +20,9 @@
  * the library has returned, because closing a session from inside its own
  * callback is not allowed.
  *
+ * A name in "address" is resolved at each run with libevent's evdns on the
+ * same loop (net-snmp would call the blocking getaddrinfo()).
+ *
  * Counters become per-second rates against the previous run's sample,
  * kept in the check's private state: Counter32 wraps are unwrapped, a
  * Counter64 going back or sysUpTime going back (agent restart) is a reset
@@ -27,6 +30,7 @@
  */
 #include <arpa/inet.h>
 #include <ctype.h>
+#include <dlfcn.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -35,7 +39,9 @@
 #include <strings.h>
 #include <time.h>
 
+#include <event2/dns.h>
 #include <event2/event.h>
+#include <event2/util.h>
 #include <tocsin/plugin.h>
 
 #include "snmp_int.h"
@@ -46,8 +52,8 @@
 
 static const struct tocsin_option snmp_options[] = {
 	{ "address", TOCSIN_OPT_STR, NULL, TOCSIN_OPT_REQUIRED,
-	  "agent as IP[:port], [IPv6]:port, udp:IP:port or udp6:[IPv6]:port "
-	  "(port 161 by default)" },
+	  "agent as HOST[:port], [IPv6]:port, udp:HOST:port or "
+	  "udp6:[IPv6]:port (port 161 by default)" },
 	{ "version", TOCSIN_OPT_STR, "2c", 0, "SNMP version: 1, 2c or 3" },
 	{ "community", TOCSIN_OPT_STR, "public", 0, "community (v1, v2c)" },
 	{ "username", TOCSIN_OPT_STR, NULL, 0, "USM user name (v3)" },
@@ -106,8 +112,11 @@ struct snmp_job;
 
 struct snmp_check {
 	char *name;			/* the check's, for logs */
-	char *peer;			/* net-snmp peername */
+	char *peer;			/* net-snmp peername; NULL: resolve */
 	char *where;			/* "127.0.0.1:161" for summaries */
+	char *host;			/* a name to resolve at each run */
+	unsigned port;
+	int family;			/* AF_INET, or AF_INET6 for udp6: */
 	long version;
 	char *community;
 	char *user;
@@ -144,6 +153,9 @@ struct snmp_check {
 	struct snmp_job *job;		/* the run in flight */
 };
 
+static struct evdns_base *snmp_dns;	/* made on first need, on the loop */
+static int snmp_debug;			/* TOCSIN_SNMP_DEBUG is set */
+
 enum job_phase { PH_PROBE, PH_GET, PH_WALK };
 enum job_step { ST_WAIT, ST_NEXT, ST_DONE, ST_FAIL };
 
@@ -155,6 +167,8 @@ struct snmp_job {
 	struct event *ev_timer;
 	enum job_phase phase;
 	enum job_step step;
+	struct evdns_getaddrinfo_request *dns_req;
+	char peer[128];			/* the resolved peername */
 	int probed;			/* engineID just learnt */
 	int closing;			/* inside snmp_sess_close() */
 	enum tocsin_state fail_state;
@@ -272,9 +286,19 @@ parse_address(struct snmp_check *c, const char *text, char *err,
 		v6 = 0;
 	else if (inet_pton(AF_INET6, host, sa) == 1)
 		v6 = 1;
-	else {
-		snprintf(err, errlen, "\"%s\" is not an IP address (names "
-		    "are not resolved: that would block the daemon)", text);
+	else if (*host != '\0' && *host != '-' &&
+	    host[strspn(host, "abcdefghijklmnopqrstuvwxyz"
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-")] == '\0') {
+		/* a name: resolved at each run, without blocking */
+		c->host = strdup(host);
+		c->port = (unsigned)p;
+		c->family = strncmp(text, "udp6:", 5) == 0 ? AF_INET6 : AF_INET;
+		snprintf(buf, sizeof(buf), "%s:%lu", host, p);
+		c->where = strdup(buf);
+		return c->host && c->where ? 0 : -1;
+	} else {
+		snprintf(err, errlen, "\"%s\": \"%s\" is not an IP address "
+		    "or a host name", text, host);
 		return -1;
 	}
 	snprintf(buf, sizeof(buf), v6 ? "udp6:[%s]:%lu" : "udp:%s:%lu",
@@ -417,6 +441,7 @@ snmp_free(void *priv)
 	free(c->name);
 	free(c->peer);
 	free(c->where);
+	free(c->host);
 	free(c->community);
 	free(c->user);
 	free(c->context);
@@ -654,6 +679,11 @@ static void job_close(struct snmp_job *);
 static void
 job_free(struct snmp_job *j)
 {
+	if (j->dns_req != NULL) {
+		/* its callback runs with EVUTIL_EAI_CANCEL and ignores j */
+		evdns_getaddrinfo_cancel(j->dns_req);
+		j->dns_req = NULL;
+	}
 	job_close(j);
 	if (j->ev_timer != NULL)
 		event_free(j->ev_timer);
@@ -678,6 +708,10 @@ failure_for_report(struct snmp_job *j, int rpt)
 		    "\"%s\" at %s: %s", c->user ? c->user : "", c->where,
 		    snmp_api_errstring(rpt));
 		break;
+	case SNMPERR_UNKNOWN_ENG_ID:
+		/* a new agent behind the address: learn it again next run */
+		c->engine_len = 0;
+		/* FALLTHROUGH */
 	default:
 		job_failf(j, TOCSIN_UNKNOWN, "%s answered with a report: %s",
 		    c->where, snmp_api_errstring(rpt));
@@ -826,6 +860,11 @@ job_cb(int op, netsnmp_session *ss, int reqid, netsnmp_pdu *pdu,
 	(void)reqid;
 	if (j->closing || j->step != ST_WAIT)
 		return 1;
+	if (snmp_debug)
+		tocsin_log(TOCSIN_LOG_DEBUG, "check %s: net-snmp op %d phase %d "
+		    "pdu %d report %d", j->c->name, op, j->phase, pdu ?
+		    pdu->command : -1, pdu && pdu->command == SNMP_MSG_REPORT ?
+		    snmpv3_get_report_type(pdu) : 0);
 	switch (op) {
 	case NETSNMP_CALLBACK_OP_RECEIVED_MESSAGE:
 		if (pdu->command == SNMP_MSG_REPORT) {
@@ -853,6 +892,12 @@ job_cb(int op, netsnmp_session *ss, int reqid, netsnmp_pdu *pdu,
 			    "probe without a report", j->c->where);
 		return 1;
 	case NETSNMP_CALLBACK_OP_TIMED_OUT:
+		/*
+		 * A v3 agent that got a new engineID drops requests for the
+		 * old one without a word (no user there): discover again on
+		 * the next run.
+		 */
+		j->c->engine_len = 0;
 		job_failf(j, TOCSIN_CRITICAL, "no response from %s (%d %s)",
 		    j->c->where, j->c->retries + 1, j->c->retries ? "tries" :
 		    "try");
@@ -946,8 +991,13 @@ job_arm(struct snmp_job *j)
 {
 	netsnmp_large_fd_set fds;
 	struct timeval tv = { 0, 0 };
-	int numfds = 0, block = 0;
+	int numfds = 0, block = 1;
 
+	/*
+	 * block = 1 on entry: "no deadline of mine".  With block = 0 the
+	 * library keeps tv if it is sooner than the session's deadline, and
+	 * a zero tv would make the timer fire at once, again and again.
+	 */
 	netsnmp_large_fd_set_init(&fds, FD_SETSIZE);
 	snmp_sess_select_info2(j->sess, &numfds, &fds, &tv, &block);
 	netsnmp_large_fd_set_cleanup(&fds);
@@ -1037,7 +1087,7 @@ job_open(struct snmp_job *j)
 	netsnmp_transport *t;
 
 	snmp_sess_init(&s);
-	s.peername = c->peer;
+	s.peername = c->peer != NULL ? c->peer : j->peer;
 	s.version = c->version;
 	s.retries = c->retries;
 	s.timeout = c->try_us;
@@ -1072,8 +1122,11 @@ job_open(struct snmp_job *j)
 			 * keys (maybe changed by a reload) are the ones used.
 			 */
 			u = usm_get_user(c->engine, c->engine_len, c->user);
-			if (u != NULL && usm_remove_user(u) != NULL)
+			if (u != NULL) {
+				/* returns the list's head, not u */
+				(void)usm_remove_user(u);
 				usm_free_user(u);
+			}
 			s.securityEngineID = c->engine;
 			s.securityEngineIDLen = c->engine_len;
 			s.contextEngineID = c->engine;
@@ -1131,6 +1184,70 @@ job_close(struct snmp_job *j)
 }
 
 static void
+job_resolved(int result, struct evutil_addrinfo *res, void *arg)
+{
+	struct snmp_job *j = arg;
+	char ip[INET6_ADDRSTRLEN];
+	const void *a;
+
+	if (result == EVUTIL_EAI_CANCEL)
+		return;		/* from job_free(): j is going away */
+	j->dns_req = NULL;
+	if (result != 0 || res == NULL) {
+		job_failf(j, TOCSIN_UNKNOWN, "cannot resolve %s: %s",
+		    j->c->host, result ? evutil_gai_strerror(result) :
+		    "no address");
+		goto done;
+	}
+	a = res->ai_family == AF_INET6 ?
+	    (const void *)&((struct sockaddr_in6 *)res->ai_addr)->sin6_addr :
+	    (const void *)&((struct sockaddr_in *)res->ai_addr)->sin_addr;
+	if (evutil_inet_ntop(res->ai_family, a, ip, sizeof(ip)) == NULL) {
+		job_failf(j, TOCSIN_UNKNOWN, "cannot resolve %s", j->c->host);
+		goto done;
+	}
+	snprintf(j->peer, sizeof(j->peer), res->ai_family == AF_INET6 ?
+	    "udp6:[%s]:%u" : "udp:%s:%u", ip, j->c->port);
+	if (job_open(j) == 0 && job_send(j) == 0) {
+		evutil_freeaddrinfo(res);
+		job_arm(j);
+		return;
+	}
+	job_failf(j, TOCSIN_UNKNOWN, "cannot build a request for %s",
+	    j->c->where);
+done:
+	if (res != NULL)
+		evutil_freeaddrinfo(res);
+	job_finish(j);
+}
+
+/* Looks the agent's name up on the loop; job_resolved() goes on. */
+static void
+job_resolve(struct snmp_job *j)
+{
+	struct evutil_addrinfo hints;
+	struct evdns_getaddrinfo_request *req;
+
+	if (snmp_dns == NULL && (snmp_dns = evdns_base_new(tocsin_event_base(),
+	    EVDNS_BASE_INITIALIZE_NAMESERVERS |
+	    EVDNS_BASE_DISABLE_WHEN_INACTIVE)) == NULL) {
+		job_failf(j, TOCSIN_UNKNOWN, "cannot resolve %s: no resolver",
+		    j->c->host);
+		job_finish(j);
+		return;
+	}
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_family = j->c->family;
+	hints.ai_socktype = SOCK_DGRAM;
+	hints.ai_protocol = IPPROTO_UDP;
+	/* may answer at once (hosts file), calling job_resolved() here */
+	req = evdns_getaddrinfo(snmp_dns, j->c->host, NULL, &hints,
+	    job_resolved, j);
+	if (req != NULL)
+		j->dns_req = req;
+}
+
+static void
 snmp_start(struct tocsin_run *run, void *priv)
 {
 	struct snmp_check *c = priv;
@@ -1152,9 +1269,13 @@ snmp_start(struct tocsin_run *run, void *priv)
 		job_failf(j, TOCSIN_UNKNOWN, "snmp: out of memory");
 		goto fail;
 	}
+	tocsin_run_set_data(run, j);
+	if (c->peer == NULL) {
+		job_resolve(j);
+		return;
+	}
 	if (job_open(j) < 0)
 		goto fail;
-	tocsin_run_set_data(run, j);
 	if (job_send(j) < 0) {
 		job_failf(j, TOCSIN_UNKNOWN, "cannot build a request for %s",
 		    c->where);
@@ -1582,8 +1703,8 @@ snmp_plugin_init(void)
 {
 	/*
 	 * A library inside a daemon: no snmp.conf, no persistent files under
-	 * /var/lib/snmp, no MIB warnings on stderr.  MIBs load on first need
-	 * (snmp_oid_resolve).
+	 * /var/lib/snmp, no MIB warnings on stderr.  init_snmp() reads the
+	 * installed MIBs once, for names snmp_oid_resolve() does not know.
 	 */
 	netsnmp_ds_set_boolean(NETSNMP_DS_LIBRARY_ID,
 	    NETSNMP_DS_LIB_DONT_READ_CONFIGS, 1);
@@ -1602,18 +1723,39 @@ snmp_plugin_init(void)
 	    snmp_log_cb, NULL);
 	netsnmp_register_loghandler(NETSNMP_LOGHANDLER_CALLBACK, LOG_DEBUG);
 	if (getenv("TOCSIN_SNMP_DEBUG") != NULL) {
+		snmp_debug = 1;
 		snmp_enable_stderrlog();
 		debug_register_tokens(getenv("TOCSIN_SNMP_DEBUG"));
 		snmp_set_do_debugging(1);
 	}
 	init_snmp("tocsin");
+	/*
+	 * net-snmp keeps the MIB nodes it could not link (Debian ships no
+	 * IETF MIBs, so most of its own MIBs are orphans) in globals that
+	 * snmp_shutdown() does not free.  If the library were unmapped with
+	 * the plugin at exit they would look leaked; keep it mapped.
+	 */
+	{
+		Dl_info di;
+
+		if (dladdr((void *)init_snmp, &di) != 0 && di.dli_fname != NULL)
+			(void)dlopen(di.dli_fname, RTLD_NOW | RTLD_NOLOAD |
+			    RTLD_NODELETE);
+	}
 	return tocsin_register_type(&snmp_type);
 }
 
 static void
 snmp_plugin_fini(void)
 {
+	if (snmp_dns != NULL) {
+		evdns_base_free(snmp_dns, 0);
+		snmp_dns = NULL;
+	}
 	snmp_shutdown("tocsin");
+	/* the library stays mapped: it must not call into this plugin */
+	snmp_unregister_callback(SNMP_CALLBACK_LIBRARY, SNMP_CALLBACK_LOGGING,
+	    snmp_log_cb, NULL, 1);
 }
 
 TOCSIN_PLUGIN("snmp", snmp_plugin_init, snmp_plugin_fini);

@@ -153,19 +153,16 @@ resolve_known(const char *text, oid *out, size_t *len)
 int
 snmp_oid_resolve(const char *text, oid *out, size_t *len)
 {
-	static int mibs_loaded;
 	size_t cap = *len;
 
 	if (snmp_oid_parse_numeric(text, out, len) == 0)
 		return 0;
+	if (text[strspn(text, "0123456789.")] == '\0')
+		return -1;	/* numeric but malformed: no MIB guessing */
 	*len = cap;
 	if (resolve_known(text, out, len) == 0)
 		return 0;
-	/* Anything else: the system's MIBs, read once on first need. */
-	if (!mibs_loaded) {
-		netsnmp_init_mib();
-		mibs_loaded = 1;
-	}
+	/* Anything else: the system's MIBs, which init_snmp() read. */
 	*len = cap;
 	if (snmp_parse_oid(text, out, len) != NULL)
 		return 0;

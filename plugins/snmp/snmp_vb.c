@@ -128,8 +128,17 @@ snmp_vb_value(const netsnmp_variable_list *vb, struct snmp_value *v)
 	case ASN_OCTET_STR:
 		copy_text(v->text, sizeof(v->text), vb->val.string,
 		    vb->val_len);
-		v->kind = text_number(v->text, &v->gauge) == 0 ? SV_GAUGE :
-		    SV_TEXT;
+		v->kind = SV_TEXT;
+		/* numeric text (extend/pass output): the raw bytes, no NUL */
+		if (vb->val.string != NULL && vb->val_len < sizeof(v->text) &&
+		    memchr(vb->val.string, '\0', vb->val_len) == NULL) {
+			char raw[sizeof(v->text)];
+
+			memcpy(raw, vb->val.string, vb->val_len);
+			raw[vb->val_len] = '\0';
+			if (text_number(raw, &v->gauge) == 0)
+				v->kind = SV_GAUGE;
+		}
 		return;
 	case ASN_OBJECT_ID:
 		if (vb->val.objid != NULL)

@@ -65,6 +65,10 @@ class Snmpd:
         self.pidfile = os.path.join(self.dir, "snmpd.pid")
         self.script = os.path.join(self.dir, "pass.sh")
         self.port = port or free_udp_port()
+        # fixed, so that a restart keeps it (-C skips the persistent
+        # file where snmpd would keep a generated one); change it to play
+        # a new agent at the same address
+        self.engine_id = "tocsin%d" % self.port
         self.proc = None
         self._log = None
         harness.register(self)
@@ -89,6 +93,7 @@ class Snmpd:
 
     def _write_conf(self):
         harness.write_file(self.conf, (
+            "engineID %(engine)s\n"
             "rocommunity %(comm)s 127.0.0.1\n"
             "createUser %(user)s SHA-256 \"%(auth)s\" AES \"%(priv)s\"\n"
             "rouser %(user)s priv\n"
@@ -98,7 +103,7 @@ class Snmpd:
             "sysContact tocsin@example.com\n") % {
                 "port": self.port, "comm": COMMUNITY, "user": V3_USER,
                 "auth": V3_AUTH, "priv": V3_PRIV, "base": BASE,
-                "script": self.script})
+                "script": self.script, "engine": self.engine_id})
 
     def env(self):
         e = dict(os.environ)

@@ -128,16 +128,22 @@ def test_snmp_no_response(env):
     s = fx_snmp.Snmpd(env.tmpdir)
     silent = fx_snmp.free_udp_port()
     fast = '  timeout = 2s\n  retries = 1\n'
-    d = start(env,
-              check("wrongport", "127.0.0.1:%d" % silent,
+    config = (check("wrongport", "127.0.0.1:%d" % silent,
                     v2c(["up=sysUpTime.0"], fast)) +
               check("community", s.address(),
                     v2c(["up=sysUpTime.0"], fast).replace(
                         fx_snmp.COMMUNITY, "not-the-community")) +
               check("agent", s.address(), v2c(["up=sysUpTime.0"], fast)))
+    d = start(env, config)
     c = d.wait_check("wrongport", "CRITICAL")
     assert c["summary"] == "no response from 127.0.0.1:%d (2 tries)" % \
         silent, c
+    # a reload while requests are in flight cancels those runs and frees
+    # the checks under them (the sanitizer build watches)
+    out = d.reload(config.replace("retries = 1", "retries = 2"))
+    assert "refused" not in out, out
+    c = d.wait_check("wrongport", "CRITICAL", pred=lambda c: "3 tries" in
+                     c["summary"])
     c = d.wait_check("community", "CRITICAL")
     assert c["summary"].startswith("no response from %s" % s.address()), c
     d.wait_check("agent", "OK")
@@ -154,10 +160,23 @@ def test_snmp_v3_auth_priv(env):
     s = fx_snmp.Snmpd(env.tmpdir)
     d = start(env, check("v3", s.address(), v3(
         oids=("up=sysUpTime.0", "name=sysName.0"),
-        extra='  interfaces = { "lo" }\n')))
+        extra='  interfaces = { "lo" }\n  timeout = 3s\n')))
     c = d.wait_check("v3", "OK",
                      pred=lambda c: metric(c, "lo.in_bps") is not None)
     assert metric(c, "up") > 0, c
+    # the agent restarts with the same engineID: the kept engineID and
+    # keys go on working
+    d.wait_check("v3", "OK", pred=lambda c: metric(c, "up") > 400)
+    s.restart()
+    c = d.wait_check("v3", pred=lambda c: (metric(c, "up") or 1e9) < 400,
+                     timeout=15)
+    assert c["state"] == "OK", c
+    # a new agent (new engineID) at the same address drops requests for
+    # the old one: a timeout, then the engineID is learnt again
+    s.engine_id += "new"
+    s.restart()
+    c = d.wait_check("v3", "OK", timeout=20,
+                     pred=lambda c: (metric(c, "up") or 1e9) < 400)
     d.stop()
     d.assert_no_sanitizer_report()
 
@@ -191,7 +210,10 @@ def test_snmp_missing_objects(env):
                     .replace('version = "2c"', 'version = "1"')) +
               check("v1walk", s.address(), v2c(extra=(
                   '  interfaces = { "lo" }\n')).replace(
-                  'version = "2c"', 'version = "1"')))
+                  'version = "2c"', 'version = "1"')) +
+              # a name, looked up with evdns (here: the hosts file)
+              check("byname", "localhost:%d" % s.port,
+                    v2c(["ok=%s" % fx_snmp.GAUGE_OID])))
     c = d.wait_check("noobj", "UNKNOWN")
     assert c["summary"].startswith("noSuchObject: gone (1.3.6.1.2.1.1.99.0)"
                                    ), c
@@ -203,6 +225,7 @@ def test_snmp_missing_objects(env):
     # v1 walks with GETNEXT and no 64-bit counters: 32-bit octets instead
     c = d.wait_check("v1walk", "OK",
                      pred=lambda c: metric(c, "lo.in_bps") is not None)
+    c = d.wait_check("byname", "OK", pred=lambda c: metric(c, "ok") == 1)
     d.stop()
     d.assert_no_sanitizer_report()
 
@@ -214,7 +237,7 @@ def test_snmp_config_errors(env):
         '  oids = { "x=fooBarBaz.0" }\n'                    # line a
         '}\n'
         'snmp "b" {\n'
-        '  address = "snmp.example.com"\n'                 # line b
+        '  address = "not a host!"\n'                      # line b
         '  oids = { "up=sysUpTime.0" }\n'
         '}\n'
         'snmp "c" {\n'
@@ -237,8 +260,8 @@ def test_snmp_config_errors(env):
     assert rc == 1, (rc, out, err)
     conf = d.conf
     for marker, words in (("fooBarBaz", ("oids", "fooBarBaz")),
-                          ("snmp.example.com", ("address",
-                                                "not an IP address")),
+                          ("not a host!", ("address",
+                                           "not an IP address or a host")),
                           ("nothere=5", ("warn", "nothere")),
                           ('"short"', ("auth_password", "8 characters")),
                           ('snmp "e"', ("nothing to poll",))):
@@ -335,5 +358,20 @@ def test_snmp_mangled_replies_never_crash(env):
     for name in ("m2c", "m3"):
         c = d.check(name)
         assert c["last_check"] and c["state"] in harness.STATES, c
+    d.stop()
+    d.assert_no_sanitizer_report()
+
+
+def test_snmp_name_that_does_not_resolve(env):
+    # .invalid never resolves (RFC 6761); without a reachable DNS server
+    # the core's timeout cancels the lookup instead: either is a result
+    d = start(env, check("nx", "no-such-host.invalid:161", v2c(
+        ["up=sysUpTime.0"], "  timeout = 2s\n")))
+    c = d.wait_check("nx", pred=lambda c: c["last_check"], timeout=10)
+    assert c["state"] in ("UNKNOWN", "CRITICAL"), c
+    if c["state"] == "UNKNOWN":
+        assert c["summary"].startswith(
+            "cannot resolve no-such-host.invalid"), c
+    assert d.alive()
     d.stop()
     d.assert_no_sanitizer_report()
