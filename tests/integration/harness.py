@@ -14,6 +14,7 @@ import json
 import os
 import re
 import shutil
+import shlex
 import signal
 import socket
 import subprocess
@@ -250,9 +251,16 @@ class Daemon:
 
     # -- running --
 
+    @staticmethod
+    def wrapper():
+        """TOCSIN_DAEMON_WRAPPER (make check-valgrind): what tocsind runs
+        under, e.g. "valgrind --error-exitcode=99"; [] normally."""
+        return shlex.split(os.environ.get("TOCSIN_DAEMON_WRAPPER", ""))
+
     def check_config(self):
         """tocsind -t: returns (returncode, stdout); stderr in last_stderr."""
-        r = subprocess.run([self.binary, "-t", "-c", self.conf],
+        r = subprocess.run(self.wrapper() +
+                           [self.binary, "-t", "-c", self.conf],
                            capture_output=True, text=True, errors="replace",
                            timeout=30, env=self.env(), cwd="/",
                            stdin=subprocess.DEVNULL)
@@ -286,8 +294,11 @@ class Daemon:
         self._log_start = len(self.log())
         self._log_fp = open(self.logfile, "ab")
         self._out_fp = open(self.logfile + ".stdout", "ab")
+        if self.wrapper():
+            timeout *= 10   # valgrind: slow start
         self.proc = subprocess.Popen(
-            [self.binary, "-f", "-c", self.conf], stdin=subprocess.DEVNULL,
+            self.wrapper() + [self.binary, "-f", "-c", self.conf],
+            stdin=subprocess.DEVNULL,
             stdout=self._out_fp, stderr=self._log_fp, env=self.env(),
             cwd="/")
         deadline = time.monotonic() + timeout
@@ -333,6 +344,8 @@ class Daemon:
         """SIGTERM; asserts a clean exit (status 0, no sanitizer report)."""
         assert self.proc is not None, "tocsind was never started"
         rc = self.proc.poll()
+        if self.wrapper():
+            timeout *= 6    # valgrind: the leak check at exit
         if rc is None:
             self.proc.send_signal(signal.SIGTERM)
             try:
