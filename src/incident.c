@@ -742,6 +742,40 @@ on_failure(struct check *c, enum check_state state, time_t now,
 	return inc_open(c, state, now, c->st.flapping, summary);
 }
 
+/*
+ * A check may turn hard CRITICAL a moment before its parent does (its
+ * retries were quicker than the parent's check), so it opened an incident
+ * of its own; then it becomes UNREACHABLE behind the parent.  If that
+ * incident is young (within group_window), unacknowledged and has no
+ * other check, the parent is the real root cause: it is resolved as
+ * merged and the check joins the parent's incident.
+ */
+static bool
+late_root_cause(struct inc *inc, struct inc_check *ic, struct check *c,
+    enum check_state st, time_t now)
+{
+	struct check *root;
+	unsigned i;
+
+	if (st != STATE_UNREACHABLE || ic->role != ROLE_ROOT ||
+	    inc->status != INC_OPEN || inc->flapping ||
+	    (now - inc->opened_at) * 1000 > inc_conf()->group_window_ms)
+		return false;
+	for (i = 0; i < inc->nchecks; i++)
+		if (&inc->checks[i] != ic && !inc->checks[i].detached)
+			return false;
+	if ((root = incident_root_of(c)) == c)
+		return false;
+	ic->state = st;
+	inc_save_check(inc, ic, now);
+	inc_timeline(inc, now, "merged", "%s is UNREACHABLE behind %s, "
+	    "which failed just after it: merged into %s's incident",
+	    c->name, root->name, root->name);
+	ref_unset(&inc_g.by_root, c->name, inc);
+	inc_resolve(inc, now, NULL, "merged: the root cause is the parent");
+	return true;
+}
+
 static void
 on_change(const struct state_event *ev)
 {
@@ -764,6 +798,11 @@ on_change(const struct state_event *ev)
 		return;
 	}
 
+	if (inc != NULL && (ic = inc_check_get(inc, c->name)) != NULL &&
+	    late_root_cause(inc, ic, c, st, ev->at)) {
+		/* its parent went down after it: the parent's incident */
+		inc = NULL;
+	}
 	if (inc != NULL && (ic = inc_check_get(inc, c->name)) != NULL) {
 		struct check *root = conf_check(daemon_g.cf, inc->root);
 

@@ -199,12 +199,20 @@ def test_parent_down_behind_50_children_is_one_incident(env):
     harness.write_file(c7, "2\n")
     d.wait_check("core-switch", "CRITICAL", "hard", timeout=10)
 
+    # a child whose retries beat the parent's check (a loaded machine)
+    # opens an incident a moment early; it is resolved as merged when the
+    # child turns UNREACHABLE, so one incident stays open
     def all_attached(v):
-        return (len(v) == 1 and len([c for c in v[0]["checks"]
-                                     if c["role"] == "unreachable"]) == 50)
+        live = [x for x in v if x["status"] == "open"]
+        early = [x for x in v if x["status"] != "open"]
+        return (len(live) == 1 and len([c for c in live[0]["checks"]
+                                        if c["role"] == "unreachable"]) == 50
+                and all(x["root_cause"].startswith("child") and
+                        x["status"] == "resolved" for x in early))
     incs = wait_incidents(d, all_attached, 30,
                           "one incident with 50 unreachable children")
-    i = incs[0]
+    merged = {x["id"] for x in incs if x["status"] != "open"}
+    i = [x for x in incs if x["status"] == "open"][0]
     assert i["root_cause"] == "core-switch", i
     roles = {c["name"]: c["role"] for c in i["checks"]}
     assert roles["core-switch"] == "root_cause", roles
@@ -218,15 +226,56 @@ def test_parent_down_behind_50_children_is_one_incident(env):
     harness.write_file(pf, "0\n")
     # child07 keeps failing on its own (c7 still says 2)
     incs = wait_incidents(
-        d, lambda v: len(v) == 2 and any(
+        d, lambda v: len([x for x in v if x["id"] not in merged]) == 2 and any(
             x["root_cause"] == "child07" and x["status"] == "open"
             for x in v) and any(x["root_cause"] == "core-switch" and
                                 x["status"] == "resolved" for x in v),
         40, "the parent's incident resolved and child07's own opened")
+    incs = [x for x in incs if x["id"] not in merged]
     own = [x for x in incs if x["root_cause"] == "child07"][0]
     assert own["checks"][0]["role"] == "root_cause", own
     parent = [x for x in incs if x["root_cause"] == "core-switch"][0]
     assert "child07" not in [c["name"] for c in parent["checks"]], parent
+    d.stop()
+
+
+def test_child_failing_before_its_parent_is_merged(env):
+    """The parent's check is slow (2 s), the children's retries quick:
+    the children turn hard CRITICAL first and open incidents, then turn
+    UNREACHABLE behind the parent; their incidents are resolved as
+    merged and the parent's holds them."""
+    pf = env.file("sw.state", "0\n")
+    conf = ('exec "gw" {\n'
+            '  command = { "/bin/sh", "-c", "sleep 2; exit $(cat %s)" }\n'
+            '  interval = 1h  max_attempts = 1  timeout = 10s\n}\n' % pf)
+    conf += 'host "gwh" { address = "127.0.0.1"  check = "gw" }\n'
+    conf += 'host "srv" { address = "127.0.0.1"  parents = { "gwh" } }\n'
+    cf = env.file("child.state", "0\n")
+    for n in range(3):
+        conf += ('exec "leaf%d" {\n'
+                 '  command = { "/bin/sh", "-c", "exit $(cat %s)" }\n'
+                 '  interval = 1s  retry_interval = 200ms  max_attempts = 2\n'
+                 '  host = "srv"\n}\n' % (n, cf))
+    d = env.daemon(conf)
+    d.start()
+    d.wait_check("leaf2", "OK", pred=lambda c: c["last_check"], timeout=15)
+    harness.write_file(pf, "2\n")
+    harness.write_file(cf, "2\n")
+
+    def merged(v):
+        live = [x for x in v if x["status"] == "open"]
+        return (len(live) == 1 and live[0]["root_cause"] == "gw" and
+                len([c for c in live[0]["checks"]
+                     if c["role"] == "unreachable"]) == 3 and v)
+    incs = wait_incidents(d, merged, 30,
+                          "the leaves' incidents merged into gw's")
+    early = [x for x in incs if x["root_cause"] != "gw"]
+    assert early, "no leaf failed before gw: the test saw no early incident"
+    for x in early:
+        assert x["status"] == "resolved", x
+        full = d.get("/api/v1/incidents/%d" % x["id"])
+        texts = " ".join(e.get("text", "") for e in full["timeline"])
+        assert "merged into gw's incident" in texts, full["timeline"]
     d.stop()
 
 
