@@ -406,6 +406,11 @@ http_configure(struct tocsin_check *chk, struct tocsin_conf *cf,
 
 	if (hc->regex_text != NULL && http_conf_regex(cf, hc) == -1)
 		bad = 1;
+	if (hc->head && (hc->expect_body != NULL || hc->regex_text != NULL)) {
+		tocsin_conf_error(cf, hc->expect_body != NULL ? "expect_body" :
+		    "expect_regex", "a HEAD request reads no body");
+		bad = 1;
+	}
 
 	hc->follow = tocsin_conf_bool(cf, "follow_redirects");
 	hc->max_redirects = tocsin_conf_int(cf, "max_redirects");

@@ -273,7 +273,9 @@ def test_http_config_errors(env):
                    '  expect_status = { 200, 999 }\n') +
         http_check("e", "http://127.0.0.1/", '  ip_version = "5"\n') +
         http_check("f", "http://127.0.0.1/",
-                   '  ca_file = "/nonexistent/ca.pem"\n'))
+                   '  ca_file = "/nonexistent/ca.pem"\n') +
+        http_check("g", "http://127.0.0.1/",
+                   '  method = "HEAD"\n  expect_body = "headless"\n'))
     d.require_plugin("http")
     rc, out = d.check_config()
     err = out + d.last_stderr
@@ -283,7 +285,8 @@ def test_http_config_errors(env):
                          ('"nohost"', "is not HOST:PORT:ADDRESS"),
                          ("999", "not an HTTP status"),
                          ('"5"', "is not any, 4 or 6"),
-                         ("/nonexistent/", "No such file")):
+                         ("/nonexistent/", "No such file"),
+                         ('"headless"', "a HEAD request reads no body")):
         line = d.line_of(marker)
         assert re.search(r"%s:%d: .*%s" % (re.escape(d.conf), line,
                                            re.escape(text)), err), \
