@@ -828,7 +828,7 @@ notify_done(void *arg, enum nsend_result r, const char *why)
 	arm(nt_g.out_ev, 0);
 }
 
-/* Start one row's send; false if it was finished at once (dead). */
+/* Start one row's send (a failure to start is recorded at once). */
 static void
 send_row(struct nt_flight *f, const char *addr, const char *key)
 {

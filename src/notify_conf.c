@@ -130,6 +130,8 @@ static const struct tocsin_option chan_options[] = {
 	    "webhook: generic, slack or pagerduty" },
 	{ "routing_key", TOCSIN_OPT_STR, NULL, 0,
 	    "webhook, format pagerduty: the integration's routing key" },
+	{ "headers", TOCSIN_OPT_STR_LIST, NULL, 0,
+	    "webhook: extra request headers, { \"Name: value\" }" },
 	{ "smtp", TOCSIN_OPT_STR, NULL, 0,
 	    "email: smtp://HOST:PORT or smtps://HOST:PORT" },
 	{ "from", TOCSIN_OPT_STR, NULL, 0, "email: the sender address" },
@@ -159,6 +161,7 @@ chan_free(struct nchannel *c)
 	free(c->name);
 	free(c->url);
 	free(c->routing_key);
+	strv_free(c->headers, c->nheaders);
 	free(c->smtp);
 	free(c->from);
 	free(c->to);
@@ -174,6 +177,7 @@ chan_load(struct config *cf, struct tocsin_conf *sec, void **state)
 	struct nchannel *c;
 	const char *type, *fmt, *tls;
 	char buf[128];
+	unsigned i;
 	int rc = 0;
 
 	(void)cf;
@@ -195,6 +199,22 @@ chan_load(struct config *cf, struct tocsin_conf *sec, void **state)
 	c->username = xstrdup(str_or_null(sec, "username"));
 	c->password = xstrdup(str_or_null(sec, "password"));
 	c->argv = strv_dup(sec, "command", &c->argc);
+	c->headers = strv_dup(sec, "headers", &c->nheaders);
+	for (i = 0; c->headers != NULL && i < c->nheaders; i++) {
+		const char *h = c->headers[i], *colon = strchr(h, ':'), *p;
+		bool ok = colon != NULL && colon != h;
+
+		for (p = h; ok && *p != '\0'; p++)
+			if ((unsigned char)*p < 0x20 || *p == 0x7f ||
+			    (p < colon && (*p == ' ' || *p == '\t')))
+				ok = false;
+		if (!ok) {
+			tocsin_conf_error(sec, "headers", "\"%s\" is not "
+			    "\"Name: value\" on one line",
+			    shown(h, buf, sizeof(buf)));
+			rc = -1;
+		}
+	}
 	c->timeout_ms = tocsin_conf_duration_ms(sec, "timeout");
 	c->max_attempts = (int)tocsin_conf_int(sec, "max_attempts");
 	c->retry_min_ms = tocsin_conf_duration_ms(sec, "retry_min");

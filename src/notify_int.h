@@ -23,6 +23,8 @@ struct nchannel {
 	enum nchan_format format;
 	char *url;			/* webhook */
 	char *routing_key;		/* webhook, format pagerduty */
+	char **headers;			/* webhook: extra "Name: value" */
+	unsigned nheaders;
 	char *smtp, *from, *to;		/* email; to: without a contact */
 	char *username, *password;
 	int starttls;			/* 0 never, 1 try, 2 always */

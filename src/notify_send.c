@@ -340,6 +340,7 @@ nsend_http(const struct nchannel *ch, const char *body,
 	struct nsend *s;
 	struct curl_slist *l;
 	char *h = NULL;
+	unsigned i;
 
 	*why = "out of memory";
 	if ((s = ns_new(NS_CURL, done, arg)) == NULL)
@@ -359,6 +360,13 @@ nsend_http(const struct nchannel *ch, const char *body,
 	}
 	free(h);
 	s->hdrs = l;
+	for (i = 0; i < ch->nheaders; i++) {
+		if ((l = curl_slist_append(s->hdrs, ch->headers[i])) == NULL) {
+			ns_free(s);
+			return NULL;
+		}
+		s->hdrs = l;
+	}
 	curl_easy_setopt(s->easy, CURLOPT_URL, ch->url);
 	curl_easy_setopt(s->easy, CURLOPT_HTTPHEADER, s->hdrs);
 	curl_easy_setopt(s->easy, CURLOPT_POSTFIELDS, s->body);

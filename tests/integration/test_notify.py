@@ -244,7 +244,8 @@ def test_slack_pagerduty_and_command_payloads(env):
     d = env.daemon(
         exec_check("web", sf, '  group = "shop"  impact = high\n'
                    '  urgency = medium\n') +
-        'channel "slack" { type = webhook  url = "%s"  format = slack }\n'
+        'channel "slack" { type = webhook  url = "%s"  format = slack\n'
+        '  headers = { "Authorization: Bearer s3cret" } }\n'
         'channel "pd" { type = webhook  url = "%s"  format = pagerduty\n'
         '  routing_key = "R0UT1NGKEY0123456789012345678901" }\n'
         'channel "cmd" { type = command  command = { "/bin/sh", "-c", '
@@ -266,6 +267,7 @@ def test_slack_pagerduty_and_command_payloads(env):
     wait_for(lambda: hook.received("/slack") and hook.received("/pd") and
              cmd_done(), 10, "three channels")
     s = hook.received("/slack")[0][2]
+    assert hook.received("/slack")[0][1]["authorization"] == "Bearer s3cret"
     assert isinstance(s["text"], str) and "#%d" % inc["id"] in s["text"]
     att = s["attachments"][0]
     assert att["color"] == "danger" and att["title"] == inc["title"]
@@ -349,6 +351,8 @@ def test_config_errors_point_at_the_line(env):
     d = env.daemon(
         'channel "hook" { type = webhook  url = "ftp://x" }\n'
         'channel "mail" { type = email  smtp = "smtp://127.0.0.1:1" }\n'
+        'channel "h2" { type = webhook  url = "http://x/"\n'
+        '  headers = { "X-Bad\\r\\nInjected: 1" } }\n'
         'contact "alice" { channels = { "nosuch" } }\n'
         'contact "eve" { email = "eve@x\\r\\nBcc: all@x"\n'
         '  channels = { "hook" } }\n'
@@ -361,6 +365,7 @@ def test_config_errors_point_at_the_line(env):
     f = d.conf
     for marker, text in (('url = "ftp', 'url: "ftp://x" is not an http'),
                          ('channel "mail"', "needs smtp and from"),
+                         ('X-Bad', 'is not "Name: value" on one line'),
                          ('"nosuch"', 'no channel "nosuch"'),
                          ('eve@x', 'is not an email address'),
                          ('"zed"', 'no contact "zed"'),
