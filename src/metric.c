@@ -122,6 +122,8 @@ metric_rrd_path(const char *state_dir, const char *check)
 	return out;
 }
 
+#define RAW_ROWS_MAX	8640	/* 2 days at a 20 s interval */
+
 int
 metric_rra_args(unsigned long step, char (*out)[64], int max)
 {
@@ -142,6 +144,12 @@ metric_rra_args(unsigned long step, char (*out)[64], int max)
 		unsigned long s = tiers[i].res <= step ? 1 :
 		    (tiers[i].res + step / 2) / step;
 		unsigned long r = (tiers[i].keep + s * step - 1) / (s * step);
+
+		/* raw rows: 2 days, but a check run every few seconds keeps
+		 * its last RAW_ROWS_MAX samples (the 5-minute tier has the
+		 * rest); 2 days at 1 s would be 4 MB per metric */
+		if (i == 0 && r > RAW_ROWS_MAX)
+			r = RAW_ROWS_MAX;
 
 		if (nt > 0 && steps[nt - 1] == s) {	/* same resolution */
 			if (r > rows[nt - 1])

@@ -26,6 +26,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <rrd.h>
@@ -45,6 +46,8 @@ struct fstate {
 	bool ready;		/* names/flast are what the file holds */
 };
 
+#define STOP_GRACE_S	5
+
 static struct {
 	pthread_t th;
 	bool running;
@@ -54,6 +57,8 @@ static struct {
 	struct mjob_list jobs;
 	const struct mjob *cur;	/* the job being written */
 	bool stop;
+	struct timespec stop_by;	/* at stop: what is left by then is dropped */
+	uint64_t dropped;
 	char *addr;		/* rrdcached wanted (under mu) */
 	size_t queued;		/* updates in jobs */
 	uint64_t written, errors;
@@ -499,6 +504,35 @@ flush:
 	return (int)n;
 }
 
+/* With wk.mu held: stopping for longer than STOP_GRACE. */
+static bool
+stop_overdue(void)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return now.tv_sec > wk.stop_by.tv_sec || (now.tv_sec ==
+	    wk.stop_by.tv_sec && now.tv_nsec >= wk.stop_by.tv_nsec);
+}
+
+/* With wk.mu held: a stop that took too long gives up what is queued. */
+static void
+drop_all(void)
+{
+	struct mjob *j;
+
+	while ((j = TAILQ_FIRST(&wk.jobs)) != NULL) {
+		TAILQ_REMOVE(&wk.jobs, j, link);
+		wk.queued -= j->nq;
+		wk.dropped += j->nq;
+		if (j->wait) {
+			j->done = true;
+			pthread_cond_broadcast(&wk.done);
+		} else
+			mjob_free(j);
+	}
+}
+
 static void *
 writer_main(void *arg)
 {
@@ -513,6 +547,10 @@ writer_main(void *arg)
 			pthread_cond_wait(&wk.work, &wk.mu);
 		if ((j = TAILQ_FIRST(&wk.jobs)) == NULL)
 			break;		/* stop, and nothing left */
+		if (wk.stop && stop_overdue()) {
+			drop_all();
+			break;
+		}
 		TAILQ_REMOVE(&wk.jobs, j, link);
 		wk.cur = j;
 		addr = xstrdup(wk.addr);
@@ -725,10 +763,22 @@ writer_stop(void)
 		return;
 	pthread_mutex_lock(&wk.mu);
 	wk.stop = true;
+	/*
+	 * A stop writes what is queued, but not for ever: a slow disk with
+	 * thousands of files to create must not hold up a restart (the
+	 * service manager would kill us anyway).
+	 */
+	clock_gettime(CLOCK_MONOTONIC, &wk.stop_by);
+	wk.stop_by.tv_sec += STOP_GRACE_S;
+	wk.dropped = 0;
 	pthread_cond_signal(&wk.work);
 	pthread_mutex_unlock(&wk.mu);
 	pthread_join(wk.th, NULL);
 	wk.running = false;
+	if (wk.dropped > 0)
+		log_warnx("metrics: %llu updates not written: writing took "
+		    "longer than %d s at stop", (unsigned long long)wk.dropped,
+		    STOP_GRACE_S);
 	free(wk.addr);
 	wk.addr = NULL;
 }

@@ -155,6 +155,14 @@ test_rra_layout(void)
 	CHECK(n == 9);
 	CHECK_STR(rra[0], "RRA:AVERAGE:0.5:1:4032");
 	CHECK_STR(rra[3], "RRA:AVERAGE:0.5:12:9480");
+	/* step 1 s: the raw archive keeps the last 8 640 samples */
+	n = metric_rra_args(1, rra, 12);
+	CHECK(n == 12);
+	CHECK_STR(rra[0], "RRA:AVERAGE:0.5:1:8640");
+	CHECK_STR(rra[3], "RRA:AVERAGE:0.5:300:4032");
+	/* step 20 s: 2 days are exactly the cap */
+	n = metric_rra_args(20, rra, 12);
+	CHECK_STR(rra[0], "RRA:AVERAGE:0.5:1:8640");
 }
 
 static unsigned
