@@ -12,10 +12,12 @@
  * the loop, after metric_flush() so nothing queued is missed.
  */
 #include <math.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
@@ -40,6 +42,7 @@ forecast_fit(const char *path, const char *ds, time_t start, time_t end,
 	char **names = NULL;
 	rrd_value_t *data = NULL;
 	double sx = 0, sy = 0, sxx = 0, sxy = 0, n = 0, x, y, den;
+	double xfirst = 0, xlast = 0;
 	int rc = -1;
 
 	memset(f, 0, sizeof(*f));
@@ -69,6 +72,9 @@ forecast_fit(const char *path, const char *ds, time_t start, time_t end,
 		sy += y;
 		sxx += x * x;
 		sxy += x * y;
+		if (n == 0)
+			xfirst = x;
+		xlast = x;
 		n++;
 		f->last = y;
 	}
@@ -76,8 +82,10 @@ forecast_fit(const char *path, const char *ds, time_t start, time_t end,
 	f->end = end;
 	f->step = step;
 	f->points = (unsigned)n;
+	f->span = xlast - xfirst;
 	den = n * sxx - sx * sx;
 	if (n < 2 || den == 0) {
+		f->young = n < 2;
 		snprintf(err, errlen, "%u known value%s of %s in the window: "
 		    "not enough for a trend", f->points, f->points == 1 ? "" :
 		    "s", ds);
@@ -118,6 +126,7 @@ struct fcc {
 	int64_t window_ms;
 	int64_t warn_ms;
 	int64_t crit_ms;
+	int64_t min_history_ms;
 	double threshold;
 	bool falling;
 };
@@ -135,6 +144,9 @@ static const struct tocsin_option fc_options[] = {
 	    "WARNING when the threshold is reached sooner than this" },
 	{ "crit", TOCSIN_OPT_DURATION, "3d", 0,
 	    "CRITICAL when the threshold is reached sooner than this" },
+	{ "min_history", TOCSIN_OPT_DURATION, NULL, 0,
+	    "no alarm before the stored values span this much time "
+	    "(default: 1d, or half the window if shorter)" },
 	{ NULL, TOCSIN_OPT_END, NULL, 0, NULL },
 };
 
@@ -186,6 +198,16 @@ fc_configure(struct tocsin_check *chk, struct tocsin_conf *cf, void **priv)
 	f->warn_ms = tocsin_conf_duration_ms(cf, "warn");
 	f->crit_ms = tocsin_conf_duration_ms(cf, "crit");
 	f->threshold = tocsin_conf_float(cf, "threshold");
+	if (tocsin_conf_is_set(cf, "min_history"))
+		f->min_history_ms = tocsin_conf_duration_ms(cf, "min_history");
+	else
+		f->min_history_ms = f->window_ms / 2 < 86400000 ?
+		    f->window_ms / 2 : 86400000;
+	if (f->min_history_ms > f->window_ms) {
+		tocsin_conf_error(cf, "min_history", "must not be longer than "
+		    "window");
+		bad = 1;
+	}
 	if (f->window_ms < 60000) {
 		tocsin_conf_error(cf, "window", "must be at least 1m");
 		bad = 1;
@@ -232,13 +254,35 @@ fc_start(struct tocsin_run *run, void *priv)
 	metric_flush(f->check);
 	if (forecast_fit(path, f->ds, now - (time_t)(f->window_ms / 1000), now,
 	    &fc, err, sizeof(err)) != 0) {
-		snprintf(summary, sizeof(summary), "forecast of %s:%s: %s",
-		    f->check, f->metric, err);
+		/*
+		 * A source check that is configured but has no file or not
+		 * two values yet (a new install, a new check) is no fault:
+		 * OK with the reason, not an incident on every first start.
+		 * A source that is not configured, or a missing data source,
+		 * is UNKNOWN.
+		 */
+		bool young = conf_check(daemon_g.cf, f->check) != NULL &&
+		    (fc.young || access(path, F_OK) != 0);
+
+		snprintf(summary, sizeof(summary), "forecast of %s:%s: %s%s",
+		    f->check, f->metric, young ? "no trend yet: " : "",
+		    young && access(path, F_OK) != 0 ? "no values stored yet" :
+		    err);
 		free(path);
-		tocsin_run_finish(run, TOCSIN_UNKNOWN, summary);
+		tocsin_run_finish(run, young ? TOCSIN_OK : TOCSIN_UNKNOWN,
+		    summary);
 		return;
 	}
 	free(path);
+	if (fc.span * 1000 < (double)f->min_history_ms) {
+		/* a trend of a few hours says little about weeks: no alarm */
+		snprintf(summary, sizeof(summary), "forecast of %s:%s: no trend "
+		    "yet: values span %.1f h, min_history is %.1f h", f->check,
+		    f->metric, fc.span / 3600, (double)f->min_history_ms /
+		    3600000.0);
+		tocsin_run_finish(run, TOCSIN_OK, summary);
+		return;
+	}
 	memset(&m, 0, sizeof(m));
 	m.min = m.max = NAN;
 	m.name = "slope_per_day";

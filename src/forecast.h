@@ -17,6 +17,8 @@ struct forecast {
 	double slope;		/* per second */
 	double value_now;	/* the line at end */
 	double last;		/* the newest known value */
+	int young;		/* failed for want of history, not a fault */
+	double span;		/* seconds between first and last known value */
 };
 
 /*

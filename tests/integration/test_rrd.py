@@ -137,7 +137,7 @@ def test_graphs_png_svg_and_tocsinctl(env):
 def make_disk_history(path, slope_per_day, now_value, days=3, step=300):
     """A disk check's RRD with a straight line ending now."""
     now = int(time.time()) // step * step
-    start = now - days * 86400
+    start = now - int(days * 86400) // step * step
     rrdtool("create", path, "--step", step, "--start", start - step,
             "DS:used_pct:GAUGE:%d:U:U" % (2 * step),
             "RRA:AVERAGE:0.5:1:4032")
@@ -154,6 +154,10 @@ def test_forecast_filling_disk_raises_warning_and_critical(env):
     # 85 % used, filling 2 %/day: 90 % in 2.5 days, 95 % in 5 days
     make_disk_history(env.path("state", "rrd", "disk.rrd"), 2.0, 85.0)
     make_disk_history(env.path("state", "rrd", "flat.rrd"), 0.0, 40.0)
+    # 3 hours of a steep climb: too short a history to page anyone about,
+    # unless min_history says 3 hours are enough
+    make_disk_history(env.path("state", "rrd", "young.rrd"), 20.0, 85.0,
+                      days=0.125)
     d = env.daemon(
         'forecast "disk-95" { source = "disk:used_pct"  threshold = 95  '
         'window = 2d  warn = 14d  crit = 3d  max_attempts = 1  interval = 2s }\n'
@@ -162,8 +166,21 @@ def test_forecast_filling_disk_raises_warning_and_critical(env):
         'forecast "flat-fc" { source = "flat:used_pct"  threshold = 95  '
         'max_attempts = 1  interval = 2s }\n'
         'forecast "none" { source = "nosuch:x"  threshold = 1  '
+        'max_attempts = 1  interval = 2s }\n'
+        # a source that has not run yet (a new install): no alarm
+        'dummy "fresh" { state = ok  value = 1  interval = 1h }\n'
+        'forecast "young-fc" { source = "young:used_pct"  threshold = 95  '
+        'max_attempts = 1  interval = 2s }\n'
+        'forecast "young-fc-2h" { source = "young:used_pct"  threshold = 95  '
+        'min_history = 2h  max_attempts = 1  interval = 2s }\n'
+        'forecast "fresh-fc" { source = "fresh:value"  threshold = 95  '
         'max_attempts = 1  interval = 2s }\n')
     d.start()
+    c = d.wait_check("fresh-fc", "OK", pred=lambda c: c["last_check"])
+    assert "no trend yet" in c["summary"], c
+    c = d.wait_check("young-fc", "OK", pred=lambda c: c["last_check"])
+    assert "min_history is 24.0 h" in c["summary"], c
+    d.wait_check("young-fc-2h", "CRITICAL", "hard")
     d.wait_check("disk-95", "WARNING", "hard")
     d.wait_check("disk-90", "CRITICAL", "hard")
     d.wait_check("flat-fc", "OK")
