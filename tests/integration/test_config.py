@@ -181,3 +181,26 @@ def test_include_glob_relative_to_including_file(env):
     names = sorted(c["name"] for c in d.checks())
     assert names == ["from-a", "from-b", "from-c", "from-main"], names
     d.stop()
+
+
+def _shipped(env, name):
+    """conf/NAME with the harness's daemon and api sections instead of
+    its own (state_dir and plugin_dir of this build), includes dropped."""
+    import re
+    with open(os.path.join(env.srcdir, "conf", name)) as f:
+        text = f.read()
+    text = re.sub(r"(?ms)^(daemon|api) \{.*?^\}\n", "", text)
+    return re.sub(r'(?m)^include\(.*\)$', "", text)
+
+
+def test_shipped_configs_pass_check_config(env):
+    """The bundled config and the example with every key are valid as
+    shipped: a lost brace or a stale key in either fails here."""
+    for name in ("tocsin.conf", "tocsin.conf.example"):
+        text = _shipped(env, name)
+        assert len(text) > 1000, (name, len(text))
+        d = env.daemon(text)
+        for p in ("http", "ping", "snmp", "system"):
+            d.require_plugin(p)
+        rc, out = d.check_config()
+        assert rc == 0 and "config OK" in out, (name, out + d.last_stderr)
