@@ -188,6 +188,11 @@ idb_migrate(void)
 		    IDB_VERSION);
 		return -1;
 	}
+	if (v < 0) {	/* user_version is any 32-bit number; not ours */
+		log_warnx("%s: schema version %d is not one tocsind wrote; "
+		    "refusing to touch it", idb_g.path, v);
+		return -1;
+	}
 	for (; v < IDB_VERSION; v++) {
 		snprintf(sql, sizeof(sql), "PRAGMA user_version = %d", v + 1);
 		if (idb_exec_sql("BEGIN IMMEDIATE") == -1)

@@ -26,3 +26,31 @@ def test_wellformed_function_calls_still_accepted(env):
                    'include(\n  "conf.d/none*.conf"\n)\n')
     rc, out = d.check_config()
     assert rc == 0, "tocsind -t exited %d: %s%s" % (rc, out, d.last_stderr)
+
+
+def test_incident_log_with_a_negative_schema_version_is_refused(env):
+    # fuzz_idb: a database whose user_version is negative (any 32-bit
+    # number can be there) indexed the migration table out of bounds
+    import os
+    import sqlite3
+    import harness
+    d = env.daemon('dummy "fine" { state = ok }\n')
+    os.makedirs(d.state_dir, exist_ok=True)
+    db = os.path.join(d.state_dir, "incidents.db")
+    con = sqlite3.connect(db)
+    con.execute("PRAGMA user_version = -50331549")
+    con.commit()
+    con.close()
+    try:
+        d.start()
+    except harness.DaemonExited as e:
+        assert e.returncode not in (None, 0) and e.returncode > 0, \
+            e.returncode
+        assert "schema version -50331549 is not one tocsind wrote" in \
+            e.log, e.log
+    else:
+        raise AssertionError("tocsind started on a foreign incident log")
+    # nothing was written over it
+    con = sqlite3.connect(db)
+    assert con.execute("PRAGMA user_version").fetchone()[0] == -50331549
+    con.close()
