@@ -32,10 +32,10 @@
 #include <rrd.h>
 #include <rrd_client.h>
 
-#include "check.h"
-#include "conf.h"
-#include "metric.h"
-#include "util.h"
+#include "core/check.h"
+#include "core/conf.h"
+#include "metric/metric.h"
+#include "core/util.h"
 
 #define STEP	60
 

@@ -20,8 +20,8 @@
 #include <event2/event.h>
 #include <sqlite3.h>
 
-#include "idb.h"
-#include "log.h"
+#include "incident/idb.h"
+#include "core/log.h"
 
 static char path[256];
 static struct event_base *base;

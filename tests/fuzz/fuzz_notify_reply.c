@@ -28,7 +28,7 @@
 
 #include <tocsin/plugin.h>
 
-#include "notify_int.h"
+#include "notify/notify_int.h"
 
 /* The command channel is not fuzzed here; notify_send.c links to these. */
 int

@@ -15,7 +15,7 @@
 
 #include <tocsin/plugin.h>
 
-#include "perfdata.h"
+#include "core/perfdata.h"
 
 /* Touch every field so a bad pointer shows up here, not later. */
 static int

@@ -10,8 +10,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "conf.h"
-#include "plugin.h"
+#include "core/conf.h"
+#include "core/plugin.h"
 #include "tap.h"
 
 static char dir[256];

@@ -15,15 +15,15 @@
 #include <jansson.h>
 #include <sqlite3.h>
 
-#include "api.h"
-#include "bus.h"
-#include "conf.h"
-#include "daemon.h"
-#include "idb.h"
-#include "incident.h"
-#include "incident_int.h"
-#include "maint.h"
-#include "plugin.h"
+#include "api/api.h"
+#include "core/bus.h"
+#include "core/conf.h"
+#include "core/daemon.h"
+#include "incident/idb.h"
+#include "incident/incident.h"
+#include "incident/incident_int.h"
+#include "incident/maint.h"
+#include "core/plugin.h"
 #include "tap.h"
 
 static char dir[256];

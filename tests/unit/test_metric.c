@@ -16,10 +16,10 @@
 
 #include <rrd.h>
 
-#include "check.h"
-#include "conf.h"
-#include "forecast.h"
-#include "metric.h"
+#include "core/check.h"
+#include "core/conf.h"
+#include "metric/forecast.h"
+#include "metric/metric.h"
 #include "tap.h"
 
 static char tmpdir[256];

@@ -10,7 +10,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "notify_int.h"
+#include "notify/notify_int.h"
 #include "tap.h"
 
 static time_t

@@ -10,7 +10,7 @@
 
 #include <tocsin/plugin.h>
 
-#include "perfdata.h"
+#include "core/perfdata.h"
 #include "tap.h"
 
 #define NITEMS(a)	(sizeof(a) / sizeof((a)[0]))

@@ -7,7 +7,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "state.h"
+#include "core/state.h"
 #include "tap.h"
 
 static const struct flap_conf flap_on = { true, 25.0, 50.0 };

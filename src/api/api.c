@@ -1,0 +1,1741 @@
+/*
+ * api.c — the HTTP API: evhttp on api.listen, JSON in and out (jansson).
+ *
+ * Owns the evhttp server, its listening socket and the bearer token, and
+ * nothing else: every answer is built at request time from the config in
+ * force (daemon_g.cf), the checks' status in it and stats_g.  Endpoints
+ * that change state call the module that owns it (sched_run_now(),
+ * sched_result(), a SIGHUP for a reload) rather than write it here.
+ *
+ * Never blocks: evhttp reads and writes on the daemon's event_base, and a
+ * handler only walks memory and fills an evbuffer.  The possibly slow
+ * calls are the getaddrinfo() of api_new() when listen names a host
+ * instead of an address (once, at start-up) and reading the small token
+ * file (at start-up, and again only when it changed).  A reply is built
+ * whole before it is sent, so a full check list holds the loop for time
+ * linear in the number of checks (measured: ~10 ms per 1,000 checks with
+ * two metrics each); a chunked reply could bound that if it ever matters.
+ *
+ * Access: a route that changes state (API_MUTATES) needs
+ * "Authorization: Bearer TOKEN" from every client; reads are open to
+ * clients on loopback and need the token from elsewhere unless
+ * api.allow_remote_reads is set, or from everyone with
+ * api.read_requires_token (api_authorized()).  The token is checked in
+ * constant time; a missing or wrong one gets 401 with WWW-Authenticate.
+ *
+ * Limits, so that a client cannot exhaust memory: headers 8 KiB, body
+ * 1 MiB (413), 30 s to send a request.  libevent 2.1 (Debian 12) has no
+ * cap on the number of connections (evhttp_set_max_connections() came in
+ * 2.2 and is used when built against it); each connection costs at most
+ * the limits above, and the file descriptor limit bounds their number.
+ *
+ * Routing: one generic callback looks the path up in the route table
+ * (api_route_add(): the core's routes here, each module adds its own).
+ * Every reply, errors included, is JSON with Content-Type:
+ * application/json (except what a module sends as PNG, SVG, HTML or
+ * text) and Cache-Control: no-store; errors are {"error":"message"}.  A
+ * few errors are evhttp's own, with an HTML body, since libevent 2.1 has
+ * no hook to shape them: a request line or headers it cannot parse (400),
+ * headers or body over the limits (413), and a method outside GET, POST
+ * and HEAD (405).
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/random.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <event2/buffer.h>
+#include <event2/event.h>
+#include <event2/http.h>
+#include <event2/keyvalq_struct.h>
+#include <event2/util.h>
+#include <jansson.h>
+
+#include "api/api.h"
+#include "api/api_dashboard.h"
+#include "api/api_metrics.h"
+#include "core/check.h"
+#include "core/conf.h"
+#include "core/daemon.h"
+#include "core/log.h"
+#include "core/sched.h"
+#include "core/state.h"
+#include "core/stats.h"
+
+#define API_MAX_HEADERS	(8 * 1024)
+#define API_MAX_BODY	(1024 * 1024)
+#define API_TIMEOUT_S	30
+#define API_MAX_CONNECTIONS	256	/* with libevent >= 2.2 only */
+
+/* libevent 2.1 names neither */
+#ifndef HTTP_ACCEPTED
+#define HTTP_ACCEPTED		202
+#endif
+#ifndef HTTP_UNAUTHORIZED
+#define HTTP_UNAUTHORIZED	401
+#endif
+
+struct api {
+	struct evhttp *http;
+};
+
+/* The bearer token (see "the token" below). */
+#define API_TOKEN_MAX	256
+#define API_TOKEN_MIN	16
+
+static char api_token[API_TOKEN_MAX + 1];
+static size_t api_token_len;
+static char *api_token_path;			/* the file it came from */
+static struct stat api_token_sb;		/* and that file's identity */
+
+static api_handler api_get_status;
+static api_handler api_get_checks;
+static api_handler api_get_check;
+static api_handler api_post_check;
+static api_handler api_post_reload;
+static api_handler api_get_routes;
+
+/*
+ * The routes, tried in the order they were added (api_route_add()).  A
+ * path ending in '/' (other than "/" itself, the dashboard's page) is a
+ * prefix: it matches longer paths only, and the
+ * handler gets the rest of the path still percent-encoded (it decodes
+ * what it takes as a name).  Otherwise the path must match exactly.  A
+ * GET route also answers HEAD (api_reply() drops the body).  A path that
+ * some route knows, but not with the request's method, gets 405 with an
+ * Allow header listing the methods that do exist for it.  Modules add
+ * their routes once, at start-up; the table outlives reloads and api
+ * instances.
+ */
+struct api_route {
+	enum evhttp_cmd_type method;
+	char *path;
+	unsigned flags;
+	api_handler *handler;
+	void *arg;
+};
+static struct api_route *api_routes;
+static unsigned api_nroutes;
+static void (*api_presync)(void);
+static bool api_core_added;
+
+static int api_core_routes(void);
+
+int
+api_route_add(enum evhttp_cmd_type method, const char *path, unsigned flags,
+    api_handler *handler, void *arg)
+{
+	struct api_route *v, *r;
+
+	if (!api_core_added && api_core_routes() == -1)
+		return -1;
+	v = reallocarray(api_routes, api_nroutes + 1, sizeof(*v));
+	if (v == NULL)
+		return -1;
+	api_routes = v;
+	r = &api_routes[api_nroutes];
+	if ((r->path = strdup(path)) == NULL)
+		return -1;
+	r->method = method;
+	/*
+	 * DESIGN.md: changes need a token.  Anything but a GET is taken to
+	 * change something, so a module that forgets the flag on a POST
+	 * fails closed, not open.
+	 */
+	if (method != EVHTTP_REQ_GET && method != EVHTTP_REQ_HEAD)
+		flags = (flags | API_MUTATES) & ~API_PUBLIC;
+	r->flags = flags;
+	r->handler = handler;
+	r->arg = arg;
+	api_nroutes++;
+	return 0;
+}
+
+void
+api_set_presync(void (*fn)(void))
+{
+	api_presync = fn;
+}
+
+void
+api_routes_clear(void)
+{
+	unsigned i;
+
+	for (i = 0; i < api_nroutes; i++)
+		free(api_routes[i].path);
+	free(api_routes);
+	api_routes = NULL;
+	api_nroutes = 0;
+	api_core_added = false;
+	api_gauges_clear();
+	explicit_bzero(api_token, sizeof(api_token));
+	api_token_len = 0;
+	free(api_token_path);
+	api_token_path = NULL;
+}
+
+/* The core's own routes, added before any module's. */
+static int
+api_core_routes(void)
+{
+	if (api_core_added)
+		return 0;
+	api_core_added = true;
+	if (api_route_add(EVHTTP_REQ_GET, "/api/v1/status", 0,
+	    api_get_status, NULL) == -1 ||
+	    api_route_add(EVHTTP_REQ_GET, "/api/v1/checks", 0,
+	    api_get_checks, NULL) == -1 ||
+	    api_route_add(EVHTTP_REQ_GET, "/api/v1/checks/", 0,
+	    api_get_check, NULL) == -1 ||
+	    api_route_add(EVHTTP_REQ_POST, "/api/v1/checks/", API_MUTATES,
+	    api_post_check, NULL) == -1 ||
+	    api_route_add(EVHTTP_REQ_POST, "/api/v1/reload", API_MUTATES,
+	    api_post_reload, NULL) == -1 ||
+	    api_route_add(EVHTTP_REQ_GET, "/api/v1/routes", 0,
+	    api_get_routes, NULL) == -1 ||
+	    api_route_add(EVHTTP_REQ_GET, "/metrics", 0,
+	    api_get_metrics, NULL) == -1 ||
+	    api_dashboard_routes() == -1)
+		return -1;
+	return 0;
+}
+
+/* ---- JSON values ---------------------------------------------------- */
+
+/* Length of the well-formed UTF-8 sequence at s, or 0 (jansson's rules). */
+size_t
+api_utf8_len(const unsigned char *s)
+{
+	uint32_t cp;
+	size_t n, i;
+
+	if (s[0] < 0x80)
+		return 1;
+	if (s[0] >= 0xc2 && s[0] <= 0xdf) {
+		n = 2;
+		cp = s[0] & 0x1f;
+	} else if (s[0] >= 0xe0 && s[0] <= 0xef) {
+		n = 3;
+		cp = s[0] & 0x0f;
+	} else if (s[0] >= 0xf0 && s[0] <= 0xf4) {
+		n = 4;
+		cp = s[0] & 0x07;
+	} else
+		return 0;
+	for (i = 1; i < n; i++) {
+		/* also stops at the terminating NUL */
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+		cp = (cp << 6) | (s[i] & 0x3f);
+	}
+	if ((n == 3 && cp < 0x800) || (n == 4 && cp < 0x10000) ||
+	    cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+		return 0;
+	return n;
+}
+
+/*
+ * A JSON string for s, or null when s is NULL.  json_string() refuses
+ * text that is not UTF-8, and plugin output, perfdata labels and request
+ * paths are whatever bytes they are; such text is sent with each bad byte
+ * replaced by U+FFFD rather than dropped.
+ * RETURN VALUE: a new reference, or NULL when out of memory.
+ */
+json_t *
+api_str(const char *s)
+{
+	const unsigned char *p;
+	json_t *v;
+	char *buf, *q;
+	size_t n;
+
+	if (s == NULL)
+		return json_null();
+	if ((v = json_string(s)) != NULL)
+		return v;
+	if ((buf = malloc(strlen(s) * 3 + 1)) == NULL)
+		return NULL;
+	for (p = (const unsigned char *)s, q = buf; *p != '\0'; p += n) {
+		if ((n = api_utf8_len(p)) == 0) {
+			memcpy(q, "\xef\xbf\xbd", 3);
+			q += 3;
+			n = 1;
+		} else {
+			memcpy(q, p, n);
+			q += n;
+		}
+	}
+	*q = '\0';
+	v = json_string(buf);
+	free(buf);
+	return v;
+}
+
+/* A JSON number, or null for NAN and infinities (json_real refuses them). */
+json_t *
+api_num(double d)
+{
+	return isfinite(d) ? json_real(d) : json_null();
+}
+
+/*
+ * A threshold as sent by the plugin: a plain number ("80") becomes a JSON
+ * number, a range ("10:20", "@10:20", "~:5") stays text, NULL is null.
+ * strtod() alone would also take " 80", "0x50", "inf" and "nan"; none of
+ * those is a plain number to an operator, so they stay text too.
+ */
+json_t *
+api_threshold(const char *text)
+{
+	char *end;
+	double d;
+
+	if (text == NULL)
+		return json_null();
+	if (text[0] != '\0' && !isspace((unsigned char)text[0]) &&
+	    strpbrk(text, "xX") == NULL) {
+		d = strtod(text, &end);
+		if (*end == '\0' && isfinite(d))
+			return json_real(d);
+	}
+	return api_str(text);
+}
+
+static int
+api_rfc3339(time_t t, char *buf, size_t len)
+{
+	struct tm tm;
+
+	if (gmtime_r(&t, &tm) == NULL)
+		return -1;
+	if (strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+		return -1;
+	return 0;
+}
+
+/* A wall-clock time as RFC 3339 UTC, or null for 0 ("never"). */
+json_t *
+api_time(time_t t)
+{
+	char buf[64];
+
+	if (t == 0 || api_rfc3339(t, buf, sizeof(buf)) == -1)
+		return json_null();
+	return json_string(buf);
+}
+
+/* Milliseconds as seconds: an integer when whole ("30"), else "2.5". */
+json_t *
+api_seconds(int64_t ms)
+{
+	if (ms % 1000 == 0)
+		return json_integer(ms / 1000);
+	return json_real(ms / 1000.0);
+}
+
+/*
+ * Sets o[key] = v, stealing v.  Building a reply is a long run of these;
+ * instead of a check after each, a failure (v NULL from an allocation, or
+ * the set itself) is remembered in *err and the reply becomes a 500.
+ */
+void
+api_set(json_t *o, const char *key, json_t *v, int *err)
+{
+	if (v == NULL || json_object_set_new(o, key, v) == -1)
+		*err = 1;
+}
+
+/* Appends v to array a, stealing v; failures as in api_set(). */
+void
+api_append(json_t *a, json_t *v, int *err)
+{
+	if (v == NULL || json_array_append_new(a, v) == -1)
+		*err = 1;
+}
+
+/* ---- replies -------------------------------------------------------- */
+
+static int
+api_dump_cb(const char *buf, size_t size, void *data)
+{
+	return evbuffer_add(data, buf, size);
+}
+
+/*
+ * Sends buf, a JSON text, with status code; buf stays the caller's.
+ * Every reply goes through here so that every one carries the same
+ * headers.
+ */
+void
+api_send(struct evhttp_request *req, int code, struct evbuffer *buf)
+{
+	api_send_type(req, code, "application/json", buf);
+}
+
+void
+api_send_type(struct evhttp_request *req, int code, const char *type,
+    struct evbuffer *buf)
+{
+	struct evkeyvalq *h = evhttp_request_get_output_headers(req);
+	char len[32];
+
+	evhttp_add_header(h, "Content-Type", type);
+	evhttp_add_header(h, "Cache-Control", "no-store");
+	/*
+	 * libevent 2.1 writes whatever body it is given, HEAD or not, and
+	 * adds no Content-Length to a HEAD reply.  So a HEAD reply gets the
+	 * length the GET body would have, and no body.
+	 */
+	snprintf(len, sizeof(len), "%zu", evbuffer_get_length(buf));
+	evhttp_add_header(h, "Content-Length", len);
+	if (evhttp_request_get_command(req) == EVHTTP_REQ_HEAD)
+		evhttp_send_reply(req, code, NULL, NULL);
+	else
+		evhttp_send_reply(req, code, NULL, buf);
+}
+
+/*
+ * Sends body (a reference this function steals) with status code.  A
+ * NULL body means building it ran out of memory: that becomes a 500.
+ */
+void
+api_reply(struct evhttp_request *req, int code, json_t *body)
+{
+	static const char oom[] = "{\"error\":\"out of memory\"}";
+	struct evbuffer *buf;
+
+	if ((buf = evbuffer_new()) == NULL) {
+		json_decref(body);
+		evhttp_send_error(req, HTTP_INTERNAL, NULL);
+		return;
+	}
+	if (body == NULL ||
+	    json_dump_callback(body, api_dump_cb, buf, JSON_COMPACT) == -1) {
+		log_warnx("api: %s: out of memory building the reply",
+		    evhttp_request_get_uri(req));
+		evbuffer_drain(buf, evbuffer_get_length(buf));
+		evbuffer_add(buf, oom, sizeof(oom) - 1);
+		code = HTTP_INTERNAL;
+	}
+	json_decref(body);
+	api_send(req, code, buf);
+	evbuffer_free(buf);
+}
+
+/* Replies {"error": printf(fmt, …)} with status code. */
+void
+api_error(struct evhttp_request *req, int code, const char *fmt, ...)
+{
+	json_t *body;
+	va_list ap;
+	char *msg = NULL;
+	int err = 0, n;
+
+	/* Messages quote request text, so their length is not ours to bound. */
+	va_start(ap, fmt);
+	n = vsnprintf(NULL, 0, fmt, ap);
+	va_end(ap);
+	if (n >= 0 && (msg = malloc((size_t)n + 1)) != NULL) {
+		va_start(ap, fmt);
+		vsnprintf(msg, (size_t)n + 1, fmt, ap);
+		va_end(ap);
+	}
+	if ((body = json_object()) != NULL)
+		api_set(body, "error", api_str(msg != NULL ? msg : "error"),
+		    &err);
+	free(msg);
+	if (err) {
+		json_decref(body);
+		body = NULL;
+	}
+	api_reply(req, code, body);
+}
+
+/* ---- checks --------------------------------------------------------- */
+
+/* Returns a new metric object, or NULL when out of memory. */
+json_t *
+api_metric_json(const struct metric *m)
+{
+	json_t *o;
+	int err = 0;
+
+	if ((o = json_object()) == NULL)
+		return NULL;
+	api_set(o, "name", api_str(m->name != NULL ? m->name : ""), &err);
+	api_set(o, "value", api_num(m->value), &err);
+	api_set(o, "unit", api_str(m->unit), &err);
+	api_set(o, "warn", api_threshold(m->warn), &err);
+	api_set(o, "crit", api_threshold(m->crit), &err);
+	api_set(o, "min", api_num(m->min), &err);
+	api_set(o, "max", api_num(m->max), &err);
+	if (m->flags & TOCSIN_METRIC_COUNTER)	/* stored as a rate (DERIVE) */
+		api_set(o, "counter", json_true(), &err);
+	if (err) {
+		json_decref(o);
+		return NULL;
+	}
+	return o;
+}
+
+/*
+ * Returns a new CHECK object (DESIGN.md, "HTTP API"), or NULL when out of
+ * memory.
+ */
+json_t *
+api_check_json(const struct check *c)
+{
+	const struct check_status *st = &c->st;
+	const char *type = NULL;
+	json_t *o, *a;
+	unsigned i;
+	int err = 0;
+
+	if (c->type != NULL && c->type->def != NULL)
+		type = c->type->def->name;
+	if ((o = json_object()) == NULL)
+		return NULL;
+	api_set(o, "name", api_str(c->name), &err);
+	api_set(o, "type", api_str(type), &err);
+	api_set(o, "host", api_str(c->host_name), &err);
+	api_set(o, "group", api_str(c->group), &err);
+	api_set(o, "state", api_str(state_name(st->state)), &err);
+	api_set(o, "state_type", json_string(st->hard ? "hard" : "soft"), &err);
+	api_set(o, "attempt", json_integer(st->attempt), &err);
+	api_set(o, "max_attempts", json_integer(c->max_attempts), &err);
+	api_set(o, "last_check", api_time(c->last_check), &err);
+	api_set(o, "next_check", api_time(c->next_check), &err);
+	api_set(o, "summary",
+	    api_str(c->last.summary != NULL ? c->last.summary : ""), &err);
+	api_set(o, "long_output", api_str(c->last.long_output), &err);
+	api_set(o, "flapping", json_boolean(st->flapping), &err);
+	api_set(o, "flap_percent", api_num(st->flap_percent), &err);
+	api_set(o, "interval", api_seconds(c->interval_ms), &err);
+
+	a = json_array();
+	for (i = 0; a != NULL && i < c->ndepends; i++)
+		api_append(a, api_str(c->depends_on[i]), &err);
+	api_set(o, "depends_on", a, &err);
+
+	api_set(o, "last_state_change", api_time(st->last_change), &err);
+	api_set(o, "last_hard_state_change", api_time(st->last_hard_change),
+	    &err);
+	api_set(o, "duration_ms", json_integer(c->last.duration_ms), &err);
+
+	a = json_array();
+	for (i = 0; a != NULL && i < c->last.nmetrics; i++)
+		api_append(a, api_metric_json(&c->last.metrics[i]), &err);
+	api_set(o, "metrics", a, &err);
+
+	if (err) {
+		json_decref(o);
+		return NULL;
+	}
+	return o;
+}
+
+/*
+ * Is token (len bytes, not NUL-terminated) one of the comma-separated
+ * items of list?
+ */
+static bool
+api_list_has(const char *list, const char *token, size_t len)
+{
+	size_t n;
+
+	for (;;) {
+		n = strcspn(list, ",");
+		if (n == len && memcmp(list, token, len) == 0)
+			return true;
+		if (list[n] == '\0')
+			return false;
+		list += n + 1;
+	}
+}
+
+/*
+ * Filters of GET /api/v1/checks.  Each may be given more than once and a
+ * check passes when it matches any value of each filter given.  state and
+ * type also take comma lists (their values never contain a comma); group
+ * does not, since a group is free text from the config.
+ */
+struct api_filter {
+	unsigned states;		/* bit per enum check_state; 0: any */
+	bool by_group;
+	bool by_type;
+	const struct evkeyvalq *q;	/* the parsed query */
+};
+
+/*
+ * Checks the query and fills f.  RETURN VALUE: 0, or -1 after replying
+ * 400 with the reason.
+ */
+static int
+api_filter_parse(struct evhttp_request *req, const struct evkeyvalq *q,
+    struct api_filter *f)
+{
+	const struct evkeyval *kv;
+	const char *p;
+	char name[16];
+	size_t n;
+	int s;
+
+	memset(f, 0, sizeof(*f));
+	f->q = q;
+	TAILQ_FOREACH(kv, q, next) {
+		if (strcmp(kv->key, "group") == 0) {
+			f->by_group = true;
+		} else if (strcmp(kv->key, "type") == 0) {
+			f->by_type = true;
+		} else if (strcmp(kv->key, "state") == 0) {
+			for (p = kv->value;; p += n + 1) {
+				n = strcspn(p, ",");
+				s = -1;
+				if (n < sizeof(name)) {
+					memcpy(name, p, n);
+					name[n] = '\0';
+					s = state_from_name(name);
+				}
+				if (s < 0 || s >= STATE_COUNT) {
+					api_error(req, HTTP_BADREQUEST,
+					    "unknown state: %.*s", (int)n, p);
+					return -1;
+				}
+				f->states |= 1u << s;
+				if (p[n] == '\0')
+					break;
+			}
+		} else {
+			api_error(req, HTTP_BADREQUEST,
+			    "unknown parameter: %s (use state, group or type)",
+			    kv->key);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static bool
+api_filter_match(const struct api_filter *f, const struct check *c)
+{
+	const struct evkeyval *kv;
+	const char *type = NULL;
+	bool group_ok = !f->by_group, type_ok = !f->by_type;
+
+	if (f->states != 0 && ((unsigned)c->st.state >= STATE_COUNT ||
+	    (f->states & (1u << c->st.state)) == 0))
+		return false;
+	if (c->type != NULL && c->type->def != NULL)
+		type = c->type->def->name;
+	TAILQ_FOREACH(kv, f->q, next) {
+		if (!group_ok && strcmp(kv->key, "group") == 0 &&
+		    c->group != NULL && strcmp(kv->value, c->group) == 0)
+			group_ok = true;
+		if (!type_ok && strcmp(kv->key, "type") == 0 &&
+		    type != NULL && api_list_has(kv->value, type, strlen(type)))
+			type_ok = true;
+	}
+	return group_ok && type_ok;
+}
+
+/* ---- handlers ------------------------------------------------------- */
+
+/* GET /api/v1/status */
+static void
+api_get_status(struct evhttp_request *req, const char *rest, void *arg)
+{
+	const struct config *cf = daemon_g.cf;
+	unsigned count[STATE_COUNT] = { 0 };
+	unsigned i, nchecks = 0, flapping = 0;
+	json_t *o, *sub;
+	time_t now;
+	int err = 0;
+
+	(void)arg;
+	(void)rest;
+	if (cf != NULL)
+		nchecks = cf->nchecks;
+	for (i = 0; i < nchecks; i++) {
+		if ((unsigned)cf->checks[i]->st.state < STATE_COUNT)
+			count[cf->checks[i]->st.state]++;
+		if (cf->checks[i]->st.flapping)
+			flapping++;
+	}
+
+	if ((o = json_object()) == NULL) {
+		api_reply(req, HTTP_OK, NULL);
+		return;
+	}
+	api_set(o, "version", api_str(daemon_g.version), &err);
+	api_set(o, "started_at", api_time(daemon_g.started), &err);
+	/* Wall clock, as started is: clamp a clock stepped backwards. */
+	now = time(NULL);
+	api_set(o, "uptime", json_integer(daemon_g.started != 0 &&
+	    now > daemon_g.started ? now - daemon_g.started : 0), &err);
+
+	if ((sub = json_object()) != NULL) {
+		api_set(sub, "total", json_integer(nchecks), &err);
+		for (i = 0; i < STATE_COUNT; i++)
+			api_set(sub, state_name(i), json_integer(count[i]),
+			    &err);
+	}
+	api_set(o, "checks", sub, &err);
+	api_set(o, "flapping", json_integer(flapping), &err);
+	api_set(o, "open_incidents", json_integer(
+	    (json_int_t)stats_g.incidents_open), &err);
+
+	if ((sub = json_object()) != NULL) {
+		api_set(sub, "p50",
+		    api_num(hist_quantile(&stats_g.sched_latency, 0.5)), &err);
+		api_set(sub, "p99",
+		    api_num(hist_quantile(&stats_g.sched_latency, 0.99)), &err);
+		api_set(sub, "count",
+		    json_integer((json_int_t)stats_g.sched_latency.count),
+		    &err);
+	}
+	api_set(o, "schedule_latency", sub, &err);
+
+	if ((sub = json_object()) != NULL) {
+		api_set(sub, "p99", api_num(hist_quantile(&stats_g.loop_lag,
+		    0.99)), &err);
+		api_set(sub, "max", api_num(stats_g.loop_lag.max), &err);
+		api_set(sub, "count",
+		    json_integer((json_int_t)stats_g.loop_lag.count), &err);
+	}
+	api_set(o, "loop_lag", sub, &err);
+
+	/* the incident log's cost on the loop: commits, and each change */
+	if ((sub = json_object()) != NULL) {
+		api_set(sub, "commits",
+		    json_integer((json_int_t)stats_g.db_commit.count), &err);
+		api_set(sub, "commit_p99", api_num(hist_quantile(
+		    &stats_g.db_commit, 0.99)), &err);
+		api_set(sub, "commit_max", api_num(stats_g.db_commit.max),
+		    &err);
+		api_set(sub, "changes",
+		    json_integer((json_int_t)stats_g.db_write.count), &err);
+		api_set(sub, "change_p99", api_num(hist_quantile(
+		    &stats_g.db_write, 0.99)), &err);
+		api_set(sub, "change_max", api_num(stats_g.db_write.max),
+		    &err);
+	}
+	api_set(o, "incident_log", sub, &err);
+
+	if (err) {
+		json_decref(o);
+		o = NULL;
+	}
+	api_reply(req, HTTP_OK, o);
+}
+
+/* GET /api/v1/checks[?state=S[,S…]][&group=G][&type=T[,T…]] */
+static void
+api_get_checks(struct evhttp_request *req, const char *rest, void *arg)
+{
+	const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
+	const struct config *cf = daemon_g.cf;
+	const char *query = uri != NULL ? evhttp_uri_get_query(uri) : NULL;
+	struct evbuffer *buf;
+	struct evkeyvalq q;
+	struct api_filter f;
+	unsigned i, n;
+	json_t *o;
+	int err;
+
+	(void)arg;
+	(void)rest;
+	TAILQ_INIT(&q);
+	if (query != NULL && evhttp_parse_query_str(query, &q) == -1) {
+		evhttp_clear_headers(&q);
+		api_error(req, HTTP_BADREQUEST, "malformed query string");
+		return;
+	}
+	if (api_filter_parse(req, &q, &f) == -1) {
+		evhttp_clear_headers(&q);
+		return;
+	}
+
+	/*
+	 * Written one check at a time (build, dump, free) rather than as one
+	 * tree: besides the text, only one check's JSON is in memory however
+	 * many there are, and it is faster (10,000 checks: ~35% less time
+	 * holding the loop).
+	 */
+	if ((buf = evbuffer_new()) == NULL)
+		err = 1;
+	else
+		err = evbuffer_add(buf, "{\"checks\":[", 11) == -1;
+	for (i = 0, n = 0; !err && cf != NULL && i < cf->nchecks; i++) {
+		if (!api_filter_match(&f, cf->checks[i]))
+			continue;
+		if ((o = api_check_json(cf->checks[i])) == NULL ||
+		    (n++ > 0 && evbuffer_add(buf, ",", 1) == -1) ||
+		    json_dump_callback(o, api_dump_cb, buf, JSON_COMPACT) == -1)
+			err = 1;
+		json_decref(o);
+	}
+	if (!err && evbuffer_add(buf, "]}", 2) == -1)
+		err = 1;
+	evhttp_clear_headers(&q);
+	if (err)
+		api_reply(req, HTTP_INTERNAL, NULL);
+	else
+		api_send(req, HTTP_OK, buf);
+	if (buf != NULL)
+		evbuffer_free(buf);
+}
+
+/* GET /api/v1/checks/NAME, NAME percent-encoded in rest. */
+static void
+api_get_check(struct evhttp_request *req, const char *rest, void *arg)
+{
+	const struct check *c = NULL;
+	char *name;
+
+	(void)arg;
+	if ((name = api_path_name(req, rest, "check")) == NULL)
+		return;
+	if (daemon_g.cf != NULL)
+		c = conf_check(daemon_g.cf, name);
+	if (c == NULL)
+		api_error(req, HTTP_NOTFOUND, "no such check: %s", name);
+	else
+		api_reply(req, HTTP_OK, api_check_json(c));
+	free(name);
+}
+
+/* ---- request helpers ------------------------------------------------ */
+
+char *
+api_path_name(struct evhttp_request *req, const char *rest, const char *what)
+{
+	char *name;
+	size_t len;
+
+	/* In a path '+' is a plus, not a space. */
+	if ((name = evhttp_uridecode(rest, 0, &len)) == NULL) {
+		api_reply(req, HTTP_INTERNAL, NULL);
+		return NULL;
+	}
+	if (strlen(name) != len || len == 0) {
+		api_error(req, HTTP_BADREQUEST, "malformed %s name: %s", what,
+		    rest);
+		free(name);
+		return NULL;
+	}
+	return name;
+}
+
+json_t *
+api_body_json(struct evhttp_request *req)
+{
+	struct evbuffer *in = evhttp_request_get_input_buffer(req);
+	size_t n = evbuffer_get_length(in);
+	json_error_t jerr;
+	json_t *body;
+	const char *text;
+
+	if (n == 0) {
+		api_error(req, HTTP_BADREQUEST, "a JSON object body is "
+		    "required");
+		return NULL;
+	}
+	if ((text = (const char *)evbuffer_pullup(in, -1)) == NULL) {
+		api_reply(req, HTTP_INTERNAL, NULL);
+		return NULL;
+	}
+	body = json_loadb(text, n, JSON_REJECT_DUPLICATES, &jerr);
+	if (body == NULL) {
+		api_error(req, HTTP_BADREQUEST, "malformed JSON at line %d "
+		    "column %d: %s", jerr.line, jerr.column, jerr.text);
+		return NULL;
+	}
+	if (!json_is_object(body)) {
+		json_decref(body);
+		api_error(req, HTTP_BADREQUEST, "the body must be a JSON "
+		    "object");
+		return NULL;
+	}
+	return body;
+}
+
+/* ---- routing -------------------------------------------------------- */
+
+static const char *
+api_method_name(enum evhttp_cmd_type m)
+{
+	switch (m) {
+	case EVHTTP_REQ_GET:		return "GET";
+	case EVHTTP_REQ_POST:		return "POST";
+	case EVHTTP_REQ_HEAD:		return "HEAD";
+	case EVHTTP_REQ_PUT:		return "PUT";
+	case EVHTTP_REQ_DELETE:		return "DELETE";
+	case EVHTTP_REQ_OPTIONS:	return "OPTIONS";
+	case EVHTTP_REQ_TRACE:		return "TRACE";
+	case EVHTTP_REQ_CONNECT:	return "CONNECT";
+	case EVHTTP_REQ_PATCH:		return "PATCH";
+	}
+	return "?";
+}
+
+/* ---- check mutations -------------------------------------------------- */
+
+#define API_SUMMARY_MAX	4096		/* as sched.c keeps of a plugin's */
+#define API_LONG_MAX	(64 * 1024)
+#define API_METRICS_MAX	256
+#define API_NAME_MAX	256		/* a metric's name or unit */
+
+/*
+ * A passive result's text fields: the summary is one line (cut at the
+ * first newline and at API_SUMMARY_MAX bytes), with control bytes turned
+ * into spaces, as sched.c does for a plugin's; long output keeps its
+ * newlines and tabs.  Returns a new string, or NULL (out of memory).
+ */
+static char *
+api_clean_text(const char *s, size_t max, bool one_line)
+{
+	size_t n = one_line ? strcspn(s, "\r\n") : strlen(s);
+	char *out, *p;
+
+	if (n > max)
+		n = max;
+	if ((out = strndup(s, n)) == NULL)
+		return NULL;
+	for (p = out; *p != '\0'; p++)
+		if (((unsigned char)*p < 0x20 && (one_line ||
+		    (*p != '\n' && *p != '\t'))) || *p == 0x7f)
+			*p = ' ';
+	return out;
+}
+
+/*
+ * A threshold of a passive metric: a number (sent as its shortest text)
+ * or a range in Nagios syntax as a string, or null.  RETURN VALUE: 0 and
+ * *out set (NULL for null), or -1 with why filled in.
+ */
+static int
+api_result_threshold(json_t *v, char **out, char *why, size_t len)
+{
+	char buf[64];
+
+	*out = NULL;
+	if (v == NULL || json_is_null(v))
+		return 0;
+	if (json_is_number(v)) {
+		if (!isfinite(json_number_value(v))) {
+			snprintf(why, len, "is not a finite number");
+			return -1;
+		}
+		snprintf(buf, sizeof(buf), "%.17g", json_number_value(v));
+		*out = strdup(buf);
+		return 0;
+	}
+	if (!json_is_string(v) || json_string_length(v) == 0 ||
+	    json_string_length(v) > 64 ||
+	    strspn(json_string_value(v), "0123456789.+-eE:~@") !=
+	    json_string_length(v)) {
+		snprintf(why, len, "must be a number, a range such as "
+		    "\"10:20\" or \"@~:5\", or null");
+		return -1;
+	}
+	*out = strdup(json_string_value(v));
+	return 0;
+}
+
+/* A number field of a passive metric; null or absent → NAN. */
+static int
+api_result_number(json_t *v, bool required, double *out)
+{
+	*out = NAN;
+	if (v == NULL || json_is_null(v))
+		return required ? -1 : 0;
+	if (!json_is_number(v) || !isfinite(json_number_value(v)))
+		return -1;
+	*out = json_number_value(v);
+	return 0;
+}
+
+/*
+ * Reads metrics[i] of a passive result into m.  RETURN VALUE: 0, or -1
+ * after replying 400 naming the field.
+ */
+static int
+api_result_metric(struct evhttp_request *req, json_t *o, unsigned i,
+    struct metric *m)
+{
+	static const char *const known[] = { "name", "value", "unit", "warn",
+	    "crit", "min", "max", NULL };
+	const char *key, *name;
+	char why[128];
+	json_t *v;
+	unsigned k;
+
+	memset(m, 0, sizeof(*m));
+	m->min = m->max = NAN;
+	if (!json_is_object(o)) {
+		api_error(req, HTTP_BADREQUEST, "metrics[%u]: must be an "
+		    "object", i);
+		return -1;
+	}
+	json_object_foreach(o, key, v) {
+		for (k = 0; known[k] != NULL; k++)
+			if (strcmp(key, known[k]) == 0)
+				break;
+		if (known[k] == NULL) {
+			api_error(req, HTTP_BADREQUEST, "metrics[%u].%s: "
+			    "unknown field (known: name, value, unit, warn, "
+			    "crit, min, max)", i, key);
+			return -1;
+		}
+	}
+	v = json_object_get(o, "name");
+	name = json_is_string(v) ? json_string_value(v) : NULL;
+	if (name == NULL || name[0] == '\0' ||
+	    json_string_length(v) > API_NAME_MAX ||
+	    strlen(name) != json_string_length(v) ||
+	    strpbrk(name, "=\'\"\n\r\t") != NULL) {
+		api_error(req, HTTP_BADREQUEST, "metrics[%u].name: must be a "
+		    "non-empty string of at most %d bytes without = quotes or "
+		    "control characters", i, API_NAME_MAX);
+		return -1;
+	}
+	if (api_result_number(json_object_get(o, "value"), true,
+	    &m->value) == -1) {
+		api_error(req, HTTP_BADREQUEST, "metrics[%u].value: must be a "
+		    "finite number", i);
+		return -1;
+	}
+	v = json_object_get(o, "unit");
+	if (v != NULL && !json_is_null(v) && (!json_is_string(v) ||
+	    json_string_length(v) > 16 ||
+	    strlen(json_string_value(v)) != json_string_length(v))) {
+		api_error(req, HTTP_BADREQUEST, "metrics[%u].unit: must be a "
+		    "string of at most 16 bytes, or null", i);
+		return -1;
+	}
+	if (api_result_number(json_object_get(o, "min"), false,
+	    &m->min) == -1 ||
+	    api_result_number(json_object_get(o, "max"), false,
+	    &m->max) == -1) {
+		api_error(req, HTTP_BADREQUEST, "metrics[%u].%s: must be a "
+		    "finite number or null", i, isnan(m->min) &&
+		    json_object_get(o, "min") != NULL &&
+		    !json_is_null(json_object_get(o, "min")) ? "min" : "max");
+		return -1;
+	}
+	if ((m->name = strdup(name)) == NULL)
+		goto oom;
+	if (v != NULL && json_is_string(v) && json_string_length(v) > 0 &&
+	    (m->unit = strdup(json_string_value(v))) == NULL)
+		goto oom;
+	if (api_result_threshold(json_object_get(o, "warn"), &m->warn, why,
+	    sizeof(why)) == -1) {
+		api_error(req, HTTP_BADREQUEST, "metrics[%u].warn: %s", i, why);
+		return -1;
+	}
+	if (api_result_threshold(json_object_get(o, "crit"), &m->crit, why,
+	    sizeof(why)) == -1) {
+		api_error(req, HTTP_BADREQUEST, "metrics[%u].crit: %s", i, why);
+		return -1;
+	}
+	return 0;
+oom:
+	api_reply(req, HTTP_INTERNAL, NULL);
+	return -1;
+}
+
+/*
+ * The body of POST /api/v1/checks/NAME/result, checked strictly: every
+ * field has one type, unknown fields are refused (a typo such as "sumary"
+ * must not pass silently), and each 400 names the field.
+ * RETURN VALUE: 0 and r filled, or -1 after replying.
+ */
+static int
+api_result_parse(struct evhttp_request *req, json_t *body, struct result *r)
+{
+	static const char *const known[] = { "state", "summary",
+	    "long_output", "metrics", NULL };
+	const char *key;
+	json_t *v, *a;
+	size_t i;
+	unsigned k;
+	int s;
+
+	memset(r, 0, sizeof(*r));
+	json_object_foreach(body, key, v) {
+		for (k = 0; known[k] != NULL; k++)
+			if (strcmp(key, known[k]) == 0)
+				break;
+		if (known[k] == NULL) {
+			api_error(req, HTTP_BADREQUEST, "%s: unknown field "
+			    "(known: state, summary, long_output, metrics)",
+			    key);
+			return -1;
+		}
+	}
+	v = json_object_get(body, "state");
+	s = json_is_string(v) ? state_from_name(json_string_value(v)) : -1;
+	if (s < 0 || s > STATE_UNKNOWN) {
+		api_error(req, HTTP_BADREQUEST, "state: must be one of OK, "
+		    "WARNING, CRITICAL, UNKNOWN (UNREACHABLE is worked out by "
+		    "tocsind)");
+		return -1;
+	}
+	r->state = (enum check_state)s;
+	v = json_object_get(body, "summary");
+	if (!json_is_string(v)) {
+		api_error(req, HTTP_BADREQUEST, "summary: a string is "
+		    "required");
+		return -1;
+	}
+	if ((r->summary = api_clean_text(json_string_value(v),
+	    API_SUMMARY_MAX, true)) == NULL)
+		goto oom;
+	v = json_object_get(body, "long_output");
+	if (v != NULL && !json_is_null(v) && !json_is_string(v)) {
+		api_error(req, HTTP_BADREQUEST, "long_output: must be a string "
+		    "or null");
+		goto err;
+	}
+	if (json_is_string(v) && json_string_length(v) > 0 &&
+	    (r->long_output = api_clean_text(json_string_value(v),
+	    API_LONG_MAX, false)) == NULL)
+		goto oom;
+	a = json_object_get(body, "metrics");
+	if (a != NULL && !json_is_null(a) && !json_is_array(a)) {
+		api_error(req, HTTP_BADREQUEST, "metrics: must be an array");
+		goto err;
+	}
+	if (json_array_size(a) > API_METRICS_MAX) {
+		api_error(req, HTTP_BADREQUEST, "metrics: at most %d metrics",
+		    API_METRICS_MAX);
+		goto err;
+	}
+	if (json_array_size(a) > 0 && (r->metrics = calloc(json_array_size(a),
+	    sizeof(*r->metrics))) == NULL)
+		goto oom;
+	json_array_foreach(a, i, v) {
+		if (api_result_metric(req, v, (unsigned)i,
+		    &r->metrics[r->nmetrics]) == -1) {
+			metric_clear(&r->metrics[r->nmetrics]);
+			goto err;
+		}
+		r->nmetrics++;
+		for (k = 0; k + 1 < r->nmetrics; k++)
+			if (strcmp(r->metrics[k].name,
+			    r->metrics[r->nmetrics - 1].name) == 0) {
+				api_error(req, HTTP_BADREQUEST, "metrics[%zu]."
+				    "name: \"%s\" is given twice", i,
+				    r->metrics[k].name);
+				goto err;
+			}
+	}
+	return 0;
+oom:
+	api_reply(req, HTTP_INTERNAL, NULL);
+err:
+	result_clear(r);
+	return -1;
+}
+
+/*
+ * POST /api/v1/checks/NAME/run — run the check now (after its current run
+ * if one is going): 202 with the check as it is, the result comes later.
+ * POST /api/v1/checks/NAME/result — a passive result, applied at once
+ * like the end of a run (soft/hard, flapping, incidents): 200 with the
+ * check after it.  NAME is percent-encoded and may itself hold an encoded
+ * '/', so the action is what follows the last literal '/'.
+ */
+static void
+api_post_check(struct evhttp_request *req, const char *rest, void *arg)
+{
+	const char *slash = strrchr(rest, '/');
+	struct check *c = NULL;
+	struct result r;
+	char *enc, *name;
+	json_t *body;
+
+	(void)arg;
+	if (slash == NULL || (strcmp(slash, "/run") != 0 &&
+	    strcmp(slash, "/result") != 0)) {
+		api_error(req, HTTP_NOTFOUND, "not found: /api/v1/checks/%s "
+		    "(POST takes /api/v1/checks/NAME/run or .../result)",
+		    rest);
+		return;
+	}
+	if ((enc = strndup(rest, slash - rest)) == NULL) {
+		api_reply(req, HTTP_INTERNAL, NULL);
+		return;
+	}
+	name = api_path_name(req, enc, "check");
+	free(enc);
+	if (name == NULL)
+		return;
+	if (daemon_g.cf != NULL)
+		c = conf_check(daemon_g.cf, name);
+	if (c == NULL) {
+		api_error(req, HTTP_NOTFOUND, "no such check: %s", name);
+		free(name);
+		return;
+	}
+	free(name);
+	if (strcmp(slash, "/run") == 0) {
+		log_info("check %s: run requested through the API", c->name);
+		sched_run_now(c);
+		api_reply(req, HTTP_ACCEPTED, api_check_json(c));
+		return;
+	}
+	if ((body = api_body_json(req)) == NULL)
+		return;
+	if (api_result_parse(req, body, &r) == -1) {
+		json_decref(body);
+		return;
+	}
+	json_decref(body);
+	log_debug("check %s: passive result %s through the API", c->name,
+	    state_name(r.state));
+	sched_result(c, &r);
+	api_reply(req, HTTP_OK, api_check_json(c));
+}
+
+/*
+ * POST /api/v1/reload — what SIGHUP does.  The reload itself runs from
+ * the signal event, after this reply is queued: reloading here, inside an
+ * evhttp callback, could free the very evhttp that calls us (a changed
+ * listen address).  So the answer is 202 and the outcome is in the log.
+ */
+static void
+api_post_reload(struct evhttp_request *req, const char *rest, void *arg)
+{
+	json_t *o;
+	int err = 0;
+
+	(void)rest;
+	(void)arg;
+	if (kill(getpid(), SIGHUP) == -1) {
+		api_error(req, HTTP_INTERNAL, "cannot signal a reload: %s",
+		    strerror(errno));
+		return;
+	}
+	log_info("api: reload requested");
+	if ((o = json_object()) != NULL)
+		api_set(o, "reload", json_string("requested"), &err);
+	if (err) {
+		json_decref(o);
+		o = NULL;
+	}
+	api_reply(req, HTTP_ACCEPTED, o);
+}
+
+/*
+ * GET /api/v1/routes — every route: method, path (a trailing '/' is a
+ * prefix) and whether it needs the token.  Clients and tests use it to
+ * know which endpoints this build has (a module may be absent).
+ */
+static void
+api_get_routes(struct evhttp_request *req, const char *rest, void *arg)
+{
+	json_t *o, *a, *r;
+	unsigned i;
+	int err = 0;
+
+	(void)rest;
+	(void)arg;
+	if ((o = json_object()) == NULL || (a = json_array()) == NULL) {
+		json_decref(o);
+		api_reply(req, HTTP_INTERNAL, NULL);
+		return;
+	}
+	for (i = 0; i < api_nroutes; i++) {
+		if ((r = json_object()) == NULL) {
+			err = 1;
+			break;
+		}
+		api_set(r, "method", json_string(api_method_name(
+		    api_routes[i].method)), &err);
+		api_set(r, "path", api_str(api_routes[i].path), &err);
+		api_set(r, "mutates", json_boolean(api_routes[i].flags &
+		    API_MUTATES), &err);
+		api_append(a, r, &err);
+	}
+	api_set(o, "routes", a, &err);
+	if (err) {
+		json_decref(o);
+		o = NULL;
+	}
+	api_reply(req, HTTP_OK, o);
+}
+
+/* ---- the token -------------------------------------------------------- */
+
+/*
+ * The bearer token, read from api.token_file.  It is read at start-up
+ * (and the file created if missing).  A request that needs it stat()s the
+ * file (a cheap local call) and reads it again when token_file names
+ * another file after a reload or the file was replaced or changed, so
+ * rotating the token is just writing the file.  If the file cannot be
+ * read then, the old token stays in force (and the log says why).
+ * The token never goes to the log: logs are read by more people (the adm
+ * group, a log shipper) than the file, which is 0600.
+ */
+
+/* Creates path with a new random token.  RETURN VALUE: 0 or -1 (logged). */
+static int
+api_token_create(const char *path)
+{
+	static const char hex[] = "0123456789abcdef";
+	unsigned char rnd[32];
+	char text[sizeof(rnd) * 2 + 1];
+	size_t i;
+	ssize_t n;
+	int fd;
+
+	for (i = 0; i < sizeof(rnd); i += (size_t)n)
+		if ((n = getrandom(rnd + i, sizeof(rnd) - i, 0)) <= 0) {
+			if (n == -1 && errno == EINTR) {
+				n = 0;
+				continue;
+			}
+			log_warn("api: getrandom");
+			return -1;
+		}
+	for (i = 0; i < sizeof(rnd); i++) {
+		text[2 * i] = hex[rnd[i] >> 4];
+		text[2 * i + 1] = hex[rnd[i] & 0xf];
+	}
+	text[sizeof(text) - 1] = '\n';
+	/* O_EXCL: never truncate a token another process just wrote */
+	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+	    0600);
+	if (fd == -1) {
+		log_warn("api: cannot create the token file %s", path);
+		return -1;
+	}
+	if (write(fd, text, sizeof(text)) != (ssize_t)sizeof(text) ||
+	    fsync(fd) == -1) {
+		log_warn("api: cannot write the token file %s", path);
+		close(fd);
+		unlink(path);
+		return -1;
+	}
+	close(fd);
+	explicit_bzero(rnd, sizeof(rnd));
+	explicit_bzero(text, sizeof(text));
+	log_notice("api: created a new API token in %s (mode 0600); "
+	    "clients that change something send it as \"Authorization: "
+	    "Bearer TOKEN\" (tocsinctl -c reads it from there; or: cat %s)",
+	    path, path);
+	return 0;
+}
+
+/*
+ * Reads the token from cf's token_file, creating the file if it does not
+ * exist.  RETURN VALUE: 0, or -1 after logging why (the old token, if
+ * any, stays in force).
+ */
+static int
+api_token_load(const struct config *cf)
+{
+	char buf[API_TOKEN_MAX + 2];
+	const char *path;
+	struct stat sb;
+	ssize_t n;
+	size_t len;
+	int fd;
+
+	if (cf == NULL || (path = cf->api_token_file) == NULL) {
+		log_warnx("api: no token_file (and no state_dir to put "
+		    "api.token in)");
+		return -1;
+	}
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd == -1 && errno == ENOENT) {
+		if (api_token_create(path) == -1)
+			return -1;
+		fd = open(path, O_RDONLY | O_CLOEXEC);
+	}
+	if (fd == -1) {
+		log_warn("api: cannot read the token file %s", path);
+		return -1;
+	}
+	if (fstat(fd, &sb) == -1) {
+		log_warn("api: cannot read the token file %s", path);
+		close(fd);
+		return -1;
+	}
+	if ((sb.st_mode & 0077) != 0)
+		log_warnx("api: the token file %s can be read by other users "
+		    "(mode %04o); chmod 600 it", path,
+		    (unsigned)(sb.st_mode & 07777));
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n < 0) {
+		log_warn("api: cannot read the token file %s", path);
+		return -1;
+	}
+	len = (size_t)n;
+	while (len > 0 && isspace((unsigned char)buf[len - 1]))
+		len--;
+	buf[len] = '\0';
+	if (len < API_TOKEN_MIN || len > API_TOKEN_MAX ||
+	    strcspn(buf, " \t\r\n") != len) {
+		log_warnx("api: the token file %s must hold one token of %d "
+		    "to %d characters without spaces", path, API_TOKEN_MIN,
+		    API_TOKEN_MAX);
+		explicit_bzero(buf, sizeof(buf));
+		return -1;
+	}
+	if (api_token_path == NULL || strcmp(api_token_path, path) != 0) {
+		free(api_token_path);
+		if ((api_token_path = strdup(path)) == NULL) {
+			log_warn("api: token file");
+			explicit_bzero(buf, sizeof(buf));
+			return -1;
+		}
+	}
+	memcpy(api_token, buf, len + 1);
+	api_token_len = len;
+	api_token_sb = sb;
+	explicit_bzero(buf, sizeof(buf));
+	return 0;
+}
+
+/* Has token_file changed (another path, file replaced or written)? */
+static bool
+api_token_stale(const struct config *cf)
+{
+	struct stat sb;
+
+	if (cf == NULL || cf->api_token_file == NULL)
+		return false;
+	if (api_token_path == NULL ||
+	    strcmp(api_token_path, cf->api_token_file) != 0)
+		return true;
+	if (stat(api_token_path, &sb) == -1)
+		return errno == ENOENT;		/* deleted: make a new one */
+	return sb.st_ino != api_token_sb.st_ino ||
+	    sb.st_dev != api_token_sb.st_dev ||
+	    sb.st_size != api_token_sb.st_size ||
+	    sb.st_mtim.tv_sec != api_token_sb.st_mtim.tv_sec ||
+	    sb.st_mtim.tv_nsec != api_token_sb.st_mtim.tv_nsec;
+}
+
+/*
+ * Does the request carry the token?  The comparison takes the same time
+ * wherever the first difference is, so timing tells an attacker nothing
+ * about the token's prefix; only its length could leak, and a generated
+ * token's length is public anyway (64).
+ */
+static bool
+api_token_ok(struct evhttp_request *req)
+{
+	const char *h;
+	unsigned char diff;
+	size_t i, n;
+
+	if (api_token_stale(daemon_g.cf))
+		(void)api_token_load(daemon_g.cf);
+	if (api_token_len == 0)
+		return false;
+	h = evhttp_find_header(evhttp_request_get_input_headers(req),
+	    "Authorization");
+	if (h == NULL || strncasecmp(h, "Bearer ", 7) != 0)
+		return false;
+	for (h += 7; *h == ' '; h++)
+		;
+	n = strlen(h);
+	while (n > 0 && h[n - 1] == ' ')
+		n--;
+	diff = n != api_token_len;
+	for (i = 0; i < api_token_len; i++)
+		diff |= (unsigned char)(api_token[i] ^ (i < n ? h[i] : 0));
+	return diff == 0;
+}
+
+/* Is the client of req on this machine (127.0.0.0/8, ::1, v4-mapped)? */
+static bool
+api_peer_is_loopback(struct evhttp_request *req)
+{
+	struct evhttp_connection *evcon = evhttp_request_get_connection(req);
+	const struct sockaddr *sa;
+	const struct sockaddr_in6 *s6;
+	const unsigned char *b;
+
+	if (evcon == NULL || (sa = evhttp_connection_get_addr(evcon)) == NULL)
+		return false;
+	if (sa->sa_family == AF_INET)
+		return (ntohl(((const struct sockaddr_in *)sa)->sin_addr.s_addr)
+		    >> 24) == 127;
+	if (sa->sa_family != AF_INET6)
+		return false;
+	s6 = (const struct sockaddr_in6 *)sa;
+	if (IN6_IS_ADDR_LOOPBACK(&s6->sin6_addr))
+		return true;
+	b = s6->sin6_addr.s6_addr;
+	return IN6_IS_ADDR_V4MAPPED(&s6->sin6_addr) && b[12] == 127;
+}
+
+/*
+ * May this request go to route r?  If not, replies 401 (with
+ * WWW-Authenticate, RFC 6750) and returns false.
+ */
+static bool
+api_authorized(struct evhttp_request *req, const struct api_route *r)
+{
+	const struct config *cf = daemon_g.cf;
+	const char *h;
+	bool need;
+
+	if (r->flags & API_PUBLIC)
+		return true;
+	if (r->flags & API_MUTATES)
+		need = true;
+	else
+		need = cf == NULL || cf->api_read_requires_token ||
+		    (!cf->api_allow_remote_reads && !api_peer_is_loopback(req));
+	if (!need || api_token_ok(req))
+		return true;
+	h = evhttp_find_header(evhttp_request_get_input_headers(req),
+	    "Authorization");
+	evhttp_add_header(evhttp_request_get_output_headers(req),
+	    "WWW-Authenticate", h == NULL ? "Bearer realm=\"tocsin\"" :
+	    "Bearer realm=\"tocsin\", error=\"invalid_token\"");
+	if (h == NULL)
+		api_error(req, HTTP_UNAUTHORIZED, "%s %s needs "
+		    "\"Authorization: Bearer TOKEN\" (the token is in %s)",
+		    api_method_name(evhttp_request_get_command(req)),
+		    evhttp_request_get_uri(req), cf != NULL &&
+		    cf->api_token_file != NULL ? cf->api_token_file :
+		    "api.token_file");
+	else
+		api_error(req, HTTP_UNAUTHORIZED, "invalid token");
+	return false;
+}
+
+/*
+ * Does route r serve path?  RETURN VALUE: the rest of the path after a
+ * prefix route ("" for an exact one), or NULL.
+ */
+static const char *
+api_route_match(const struct api_route *r, const char *path)
+{
+	size_t n = strlen(r->path);
+
+	if (n > 1 && r->path[n - 1] == '/') {
+		if (strncmp(path, r->path, n) == 0 && path[n] != '\0')
+			return path + n;
+		return NULL;
+	}
+	return strcmp(path, r->path) == 0 ? path + n : NULL;
+}
+
+/* evhttp's generic callback: every request comes here. */
+static void
+api_dispatch(struct evhttp_request *req, void *arg)
+{
+	static const enum evhttp_cmd_type order[] = {
+		EVHTTP_REQ_GET, EVHTTP_REQ_HEAD, EVHTTP_REQ_POST,
+		EVHTTP_REQ_PUT, EVHTTP_REQ_PATCH, EVHTTP_REQ_DELETE,
+	};
+	const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
+	enum evhttp_cmd_type cmd = evhttp_request_get_command(req);
+	enum evhttp_cmd_type want = cmd;
+	const char *path, *rest;
+	char allow[64];
+	unsigned allowed = 0, i;
+	size_t off;
+
+	if (uri == NULL || (path = evhttp_uri_get_path(uri)) == NULL ||
+	    path[0] != '/') {
+		api_error(req, HTTP_BADREQUEST, "malformed request URI");
+		return;
+	}
+	if (want == EVHTTP_REQ_HEAD)
+		want = EVHTTP_REQ_GET;
+	if (api_presync != NULL)
+		api_presync();
+	for (i = 0; i < api_nroutes; i++) {
+		if ((rest = api_route_match(&api_routes[i], path)) == NULL)
+			continue;
+		if (api_routes[i].method == want) {
+			if (api_authorized(req, &api_routes[i]))
+				api_routes[i].handler(req, rest,
+				    api_routes[i].arg);
+			return;
+		}
+		allowed |= api_routes[i].method;
+	}
+	if (allowed == 0) {
+		api_error(req, HTTP_NOTFOUND, "not found: %s", path);
+		return;
+	}
+
+	if (allowed & EVHTTP_REQ_GET)
+		allowed |= EVHTTP_REQ_HEAD;
+	allow[0] = '\0';
+	for (i = 0, off = 0; i < sizeof(order) / sizeof(order[0]); i++)
+		if ((allowed & order[i]) && off < sizeof(allow))
+			off += snprintf(allow + off, sizeof(allow) - off,
+			    "%s%s", off ? ", " : "", api_method_name(order[i]));
+	evhttp_add_header(evhttp_request_get_output_headers(req), "Allow",
+	    allow);
+	api_error(req, HTTP_BADMETHOD,
+	    "method %s not allowed on %s (allowed: %s)",
+	    api_method_name(cmd), path, allow);
+}
+
+/* ---- setup ---------------------------------------------------------- */
+
+/*
+ * Splits listen into host and port.  Only "HOST:PORT" and "[V6ADDR]:PORT"
+ * are accepted: a bare IPv6 address with a port is ambiguous, so it must
+ * be in brackets.  *host is new; the caller frees it.
+ * RETURN VALUE: 0, or -1 after logging why.
+ */
+static int
+api_parse_listen(const char *listen, char **host, uint16_t *port)
+{
+	struct in6_addr a6;
+	const char *colon, *end, *p;
+	unsigned long n;
+
+	if (listen == NULL || listen[0] == '\0') {
+		log_warnx("api: listen: empty address, expected HOST:PORT");
+		return -1;
+	}
+	if (listen[0] == '[') {
+		if ((end = strchr(listen, ']')) == NULL || end[1] != ':') {
+			log_warnx("api: listen \"%s\": expected [IPV6]:PORT",
+			    listen);
+			return -1;
+		}
+		*host = strndup(listen + 1, end - listen - 1);
+		colon = end + 1;
+		if (*host != NULL &&
+		    evutil_inet_pton(AF_INET6, *host, &a6) != 1) {
+			log_warnx("api: listen \"%s\": \"%s\" is not an IPv6 "
+			    "address", listen, *host);
+			goto err;
+		}
+	} else {
+		if ((colon = strrchr(listen, ':')) == NULL) {
+			log_warnx("api: listen \"%s\": expected HOST:PORT",
+			    listen);
+			return -1;
+		}
+		if (strchr(listen, ':') != colon) {
+			log_warnx("api: listen \"%s\": an IPv6 address goes in "
+			    "brackets: [ADDR]:PORT", listen);
+			return -1;
+		}
+		if (colon == listen) {
+			log_warnx("api: listen \"%s\": missing host before the "
+			    "port (0.0.0.0 means every address)", listen);
+			return -1;
+		}
+		*host = strndup(listen, colon - listen);
+	}
+	if (*host == NULL) {
+		log_warn("api: listen \"%s\"", listen);
+		return -1;
+	}
+
+	for (p = colon + 1; *p != '\0'; p++)
+		if (!isdigit((unsigned char)*p))
+			break;
+	n = p - (colon + 1) <= 5 ? strtoul(colon + 1, NULL, 10) : 0;
+	if (*p != '\0' || n == 0 || n > 65535) {
+		log_warnx("api: listen \"%s\": port \"%s\" is not a number in "
+		    "1..65535", listen, colon + 1);
+		goto err;
+	}
+	*port = (uint16_t)n;
+	return 0;
+err:
+	free(*host);
+	*host = NULL;
+	return -1;
+}
+
+struct api *
+api_new(struct event_base *base, const char *listen)
+{
+	struct api *api;
+	char *host = NULL;
+	uint16_t port;
+
+	if (api_core_routes() == -1) {
+		log_warnx("api: out of memory");
+		return NULL;
+	}
+	if (api_parse_listen(listen, &host, &port) == -1)
+		return NULL;
+	/* no token, no changes: better not to start than to be read-only */
+	if ((api_token_len == 0 || api_token_stale(daemon_g.cf)) &&
+	    api_token_load(daemon_g.cf) == -1) {
+		free(host);
+		return NULL;
+	}
+	if ((api = calloc(1, sizeof(*api))) == NULL) {
+		log_warn("api: calloc");
+		goto err;
+	}
+	if ((api->http = evhttp_new(base)) == NULL) {
+		log_warnx("api: evhttp_new failed");
+		goto err;
+	}
+	evhttp_set_max_headers_size(api->http, API_MAX_HEADERS);
+	evhttp_set_max_body_size(api->http, API_MAX_BODY);
+	evhttp_set_timeout(api->http, API_TIMEOUT_S);
+#if defined(LIBEVENT_VERSION_NUMBER) && LIBEVENT_VERSION_NUMBER >= 0x02020000
+	evhttp_set_max_connections(api->http, API_MAX_CONNECTIONS);
+#endif
+	evhttp_set_allowed_methods(api->http,
+	    EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_HEAD |
+	    EVHTTP_REQ_DELETE);
+	evhttp_set_gencb(api->http, api_dispatch, api);
+
+	/* errno is only meaningful if bind() or listen() failed. */
+	errno = 0;
+	if (evhttp_bind_socket_with_handle(api->http, host, port) == NULL) {
+		if (errno != 0)
+			log_warn("api: cannot listen on %s", listen);
+		else
+			log_warnx("api: cannot listen on %s: cannot resolve "
+			    "\"%s\"", listen, host);
+		goto err;
+	}
+	log_info("api: listening on %s", listen);
+	free(host);
+	return api;
+err:
+	api_free(api);
+	free(host);
+	return NULL;
+}
+
+void
+api_free(struct api *api)
+{
+	if (api == NULL)
+		return;
+	if (api->http != NULL)
+		evhttp_free(api->http);
+	free(api);
+}

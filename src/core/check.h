@@ -1,0 +1,126 @@
+/*
+ * check.h — a configured check and a host, as the core sees them.
+ * Owned by the config (struct config) that created them; the scheduler,
+ * state machine and API read and update them on the loop thread only.
+ */
+#ifndef TOCSIN_CHECK_H
+#define TOCSIN_CHECK_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/queue.h>
+#include <time.h>
+
+#include <tocsin/plugin.h>
+
+#include "core/state.h"
+
+struct ctype;
+struct host;
+struct run;
+struct event;
+
+/* A metric as kept in the last result (owned strings). */
+struct metric {
+	char *name;
+	double value;
+	char *unit;	/* may be NULL */
+	char *warn;	/* may be NULL */
+	char *crit;	/* may be NULL */
+	double min;	/* NAN if unknown */
+	double max;	/* NAN if unknown */
+	unsigned flags;
+};
+
+/* The last result of a check. */
+struct result {
+	enum check_state state;	/* as the plugin said, before reachability */
+	char *summary;
+	char *long_output;
+	struct metric *metrics;
+	unsigned nmetrics;
+	int64_t duration_ms;
+};
+
+enum level3 { LEVEL_LOW = 0, LEVEL_MEDIUM = 1, LEVEL_HIGH = 2 };
+
+struct check {
+	char *name;
+	struct ctype *type;
+	void *priv;			/* the plugin's configure() result */
+
+	/* common keys */
+	char *host_name;		/* may be NULL */
+	char *group;			/* may be NULL */
+	char **depends_on;		/* names, ndepends of them */
+	unsigned ndepends;
+	int64_t interval_ms;
+	int64_t retry_ms;
+	int64_t timeout_ms;
+	int max_attempts;
+	enum check_state timeout_state;
+	enum level3 impact;
+	enum level3 urgency;
+	struct flap_conf flap;
+
+	/* resolved references */
+	struct host *host;		/* NULL if no host */
+	struct check **deps;		/* ndepends entries */
+
+	/* where it was defined, for messages */
+	char *file;
+	int line;
+	unsigned idx;			/* position in config->checks */
+	void *sec;			/* conf.c: its cfg_t, during load only */
+
+	/* status */
+	struct check_status st;
+	struct result last;
+	time_t last_check;		/* wall clock of the last result, 0: never */
+	time_t next_check;		/* wall clock of the next due run */
+	uint64_t runs;			/* finished runs */
+
+	/* scheduling (sched.c) */
+	struct event *timer;
+	int64_t due_ms;			/* monotonic due time of the next run */
+	struct run *run;		/* the run in flight, or NULL */
+	bool queued;			/* waiting for a concurrency slot */
+	bool run_asap;			/* run again as soon as the current ends */
+	TAILQ_ENTRY(check) qlink;	/* ctype's wait queue */
+};
+
+struct host {
+	char *name;
+	char *address;
+	char *check_name;		/* the host check, may be NULL */
+	struct check *check;		/* resolved check_name */
+	char **parents;
+	unsigned nparents;
+	struct host **parent_hosts;	/* resolved */
+	char *file;
+	int line;
+	unsigned idx;			/* position in config->hosts */
+	void *sec;			/* conf.c: its cfg_t, during load only */
+};
+
+/* A check type: a plugin's tocsin_check_type plus core bookkeeping. */
+TAILQ_HEAD(check_queue, check);
+struct ctype {
+	const struct tocsin_check_type *def;
+	struct plugin *plugin;		/* NULL for built-in types */
+	unsigned max_concurrent;	/* 0: no cap */
+	unsigned running;
+	struct check_queue waiting;
+	uint64_t runs_total;		/* finished runs of this type */
+};
+
+/* Is the check's host DOWN or a dependency hard non-OK? (state.c rules) */
+bool check_unreachable(const struct check *c);
+/* Hard non-OK: the state that makes dependants UNREACHABLE. */
+bool check_is_down(const struct check *c);
+
+/* Free what a metric or a result owns (not the struct itself). */
+void metric_clear(struct metric *m);
+void result_clear(struct result *r);
+
+#endif

@@ -1,0 +1,1431 @@
+/*
+ * incident.c — the correlator and the incident lifecycle.
+ *
+ * Subscribes to the state bus (hard state changes and flapping) and turns
+ * them into ITIL incidents kept in the incident database (idb.c).  Every
+ * hard change is first appended to the events table, whatever happens
+ * next.  Then, in this order (README "Incidents" documents each rule):
+ *
+ *   maintenance  the check, its host or group (or the root cause it is
+ *                unreachable behind) is in a window: no incident; what is
+ *                still down when the window ends opens one then.
+ *   dedup        a check already attached to an open or acknowledged
+ *                incident only adds a timeline entry.
+ *   dependency   an UNREACHABLE check attaches to the incident of the
+ *                check it is unreachable behind (its "root"); when that
+ *                root has recovered and the check is still down on its
+ *                own, it leaves and gets its own incident.
+ *   reopen       the root cause of an incident resolved less than
+ *                reopen_window ago fails again: that incident reopens.
+ *   grouping     a failure in a group that has an incident opened less
+ *                than group_window ago joins it.
+ *   otherwise    a new incident, root cause = the check.
+ *   flapping     a check that starts flapping opens (or marks) one
+ *                incident as flapping; it does not resolve while flapping.
+ *   resolve      when every attached check is OK (and none flaps) for
+ *                resolve_delay; closed close_after after resolution.
+ *
+ * Active incidents (not closed) are also kept in memory, with two
+ * indexes: check name → the incident it is attached to, and root cause →
+ * its latest incident; the database is the record, memory the working
+ * set, rebuilt from the database on start.  Check states are persisted at
+ * each hard change and restored on start, so a restart neither reopens
+ * nor re-pages a known problem.
+ */
+#include <errno.h>
+#include <search.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/queue.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include <event2/event.h>
+
+#include "core/bus.h"
+#include "core/check.h"
+#include "core/conf.h"
+#include "core/daemon.h"
+#include "incident/idb.h"
+#include "incident/incident.h"
+#include "incident/incident_int.h"
+#include "core/log.h"
+#include "incident/maint.h"
+#include "core/state.h"
+#include "core/stats.h"
+#include "core/util.h"
+
+static const char *const level_names[] = { "low", "medium", "high" };
+static const char *const role_names[] = {
+	"root_cause", "member", "unreachable"
+};
+
+/* ---- config: incidents { } ------------------------------------------ */
+
+/* ITIL impact × urgency → priority; [impact][urgency], low/medium/high. */
+static const int default_matrix[3][3] = {
+	{ 5, 4, 3 },	/* impact low */
+	{ 4, 3, 2 },	/* impact medium */
+	{ 3, 2, 1 },	/* impact high */
+};
+
+static const struct tocsin_option inc_options[] = {
+	{ "group_window", TOCSIN_OPT_DURATION, "30s", 0,
+	    "failures of one group within this time join one incident" },
+	{ "reopen_window", TOCSIN_OPT_DURATION, "10m", 0,
+	    "a root cause failing again within this time reopens" },
+	{ "resolve_delay", TOCSIN_OPT_DURATION, "0s", 0,
+	    "all attached checks OK this long: resolved" },
+	{ "close_after", TOCSIN_OPT_DURATION, "24h", 0,
+	    "resolved this long: closed" },
+	{ "priority_matrix", TOCSIN_OPT_STR_LIST, NULL, 0,
+	    "overrides: \"IMPACT/URGENCY=Pn\"" },
+	{ NULL, TOCSIN_OPT_END, NULL, 0, NULL },
+};
+
+static int
+level_from(const char *s, size_t n)
+{
+	int i;
+
+	for (i = 0; i < 3; i++)
+		if (strlen(level_names[i]) == n &&
+		    strncmp(level_names[i], s, n) == 0)
+			return i;
+	return -1;
+}
+
+static int
+inc_conf_load(struct config *cf, struct tocsin_conf *sec, void **state)
+{
+	struct inc_conf *ic;
+	unsigned i, n;
+	int rc = 0;
+
+	(void)cf;
+	if ((ic = calloc(1, sizeof(*ic))) == NULL)
+		return -1;
+	*state = ic;
+	ic->group_window_ms = tocsin_conf_duration_ms(sec, "group_window");
+	ic->reopen_window_ms = tocsin_conf_duration_ms(sec, "reopen_window");
+	ic->resolve_delay_ms = tocsin_conf_duration_ms(sec, "resolve_delay");
+	ic->close_after_ms = tocsin_conf_duration_ms(sec, "close_after");
+	memcpy(ic->matrix, default_matrix, sizeof(ic->matrix));
+	n = tocsin_conf_list_size(sec, "priority_matrix");
+	for (i = 0; i < n; i++) {
+		const char *s = tocsin_conf_list_str(sec, "priority_matrix", i);
+		const char *slash = strchr(s, '/'), *eq = strchr(s, '=');
+		int im, ur;
+
+		if (slash == NULL || eq == NULL || eq < slash ||
+		    (im = level_from(s, (size_t)(slash - s))) < 0 ||
+		    (ur = level_from(slash + 1, (size_t)(eq - slash - 1))) < 0 ||
+		    (eq[1] != 'P' && eq[1] != 'p') || eq[2] < '1' ||
+		    eq[2] > '5' || eq[3] != '\0') {
+			tocsin_conf_error(sec, "priority_matrix", "\"%s\" is "
+			    "not IMPACT/URGENCY=Pn (levels low, medium, "
+			    "high; P1..P5)", s);
+			rc = -1;
+			continue;
+		}
+		ic->matrix[im][ur] = eq[2] - '0';
+	}
+	return rc;
+}
+
+static const struct conf_section inc_section = {
+	"incidents", false, inc_options, NULL, inc_conf_load, NULL, free,
+};
+
+static const struct inc_conf *
+inc_conf(void)
+{
+	static const struct inc_conf def = {
+		30000, 600000, 0, 86400000,
+		{ { 5, 4, 3 }, { 4, 3, 2 }, { 3, 2, 1 } },
+	};
+	const struct inc_conf *ic;
+
+	ic = conf_section_state(daemon_g.cf, "incidents");
+	return ic != NULL ? ic : &def;
+}
+
+int
+incident_priority(const struct inc_conf *ic, enum level3 impact,
+    enum level3 urgency)
+{
+	if ((unsigned)impact > 2 || (unsigned)urgency > 2)
+		return 3;
+	return ic->matrix[impact][urgency];
+}
+
+/* ---- in-memory incidents -------------------------------------------- */
+
+struct inc_check {
+	char *name;
+	enum inc_role role;
+	enum check_state state;
+	bool detached;
+};
+
+struct inc {
+	int64_t id;
+	char *title;
+	enum incident_status status;
+	enum level3 impact, urgency;
+	int priority;
+	char *root;
+	char *group;
+	bool flapping;
+	time_t opened_at, ack_at, resolved_at;
+	char *ack_by;
+	time_t all_ok_since;		/* every attached check OK since */
+	time_t last_update;		/* last INCIDENT_UPDATED emitted */
+	bool update_pending;		/* joins not yet announced */
+	struct inc_check *checks;
+	unsigned nchecks;
+	TAILQ_ENTRY(inc) link;
+};
+TAILQ_HEAD(inc_list, inc);
+
+/* An index entry: name → incident. */
+struct inc_ref {
+	char *name;
+	struct inc *inc;
+};
+
+struct subscriber {
+	incident_fn *fn;
+	void *arg;
+};
+
+static struct {
+	struct inc_list active;		/* not closed */
+	void *by_check;			/* attached check → incident */
+	void *by_root;			/* root cause → latest incident */
+	void *suppressed;		/* names held back by maintenance */
+	struct subscriber *subs;
+	unsigned nsubs;
+	struct event *tick;
+	unsigned open;			/* open + acknowledged */
+	bool up;
+} inc_g;
+
+static int
+ref_cmp(const void *a, const void *b)
+{
+	return strcmp(((const struct inc_ref *)a)->name,
+	    ((const struct inc_ref *)b)->name);
+}
+
+static void
+ref_free(void *p)
+{
+	struct inc_ref *r = p;
+
+	free(r->name);
+	free(r);
+}
+
+static struct inc *
+ref_get(void *tree, const char *name)
+{
+	struct inc_ref key, **found;
+
+	key.name = (char *)name;
+	found = tfind(&key, &tree, ref_cmp);
+	return found != NULL ? (*found)->inc : NULL;
+}
+
+static void
+ref_set(void **tree, const char *name, struct inc *inc)
+{
+	struct inc_ref key, *r, **found;
+
+	key.name = (char *)name;
+	if ((found = tfind(&key, tree, ref_cmp)) != NULL) {
+		if (inc != NULL) {
+			(*found)->inc = inc;
+			return;
+		}
+		r = *found;
+		tdelete(&key, tree, ref_cmp);
+		ref_free(r);
+		return;
+	}
+	if (inc == NULL || (r = malloc(sizeof(*r))) == NULL)
+		return;
+	if ((r->name = strdup(name)) == NULL) {
+		free(r);
+		return;
+	}
+	r->inc = inc;
+	if (tsearch(r, tree, ref_cmp) == NULL)
+		ref_free(r);
+}
+
+/* Drop name from tree only if it points at inc. */
+static void
+ref_unset(void **tree, const char *name, struct inc *inc)
+{
+	if (ref_get(*tree, name) == inc)
+		ref_set(tree, name, NULL);
+}
+
+static void
+inc_free(struct inc *inc)
+{
+	unsigned i;
+
+	for (i = 0; i < inc->nchecks; i++)
+		free(inc->checks[i].name);
+	free(inc->checks);
+	free(inc->title);
+	free(inc->root);
+	free(inc->group);
+	free(inc->ack_by);
+	free(inc);
+}
+
+static struct inc_check *
+inc_check_get(struct inc *inc, const char *name)
+{
+	unsigned i;
+
+	for (i = 0; i < inc->nchecks; i++)
+		if (strcmp(inc->checks[i].name, name) == 0)
+			return &inc->checks[i];
+	return NULL;
+}
+
+static bool
+is_active(const struct inc *inc)
+{
+	return inc->status == INC_OPEN || inc->status == INC_ACKNOWLEDGED;
+}
+
+static void
+count_open(void)
+{
+	struct inc *inc;
+	unsigned n = 0;
+
+	TAILQ_FOREACH(inc, &inc_g.active, link)
+		if (is_active(inc))
+			n++;
+	inc_g.open = n;
+	stats_g.incidents_open = n;
+}
+
+/* ---- persistence ------------------------------------------------------ */
+
+static void
+inc_save(struct inc *inc)
+{
+	idb_write("UPDATE incidents SET title = ?, status = ?, priority = ?, "
+	    "impact = ?, urgency = ?, flapping = ?, acknowledged_at = ?, "
+	    "acknowledged_by = ?, resolved_at = ? WHERE id = ?",
+	    "ssissitsti", inc->title, incident_status_name(inc->status),
+	    (int64_t)inc->priority, level_names[inc->impact],
+	    level_names[inc->urgency], (int64_t)inc->flapping,
+	    (int64_t)inc->ack_at, inc->ack_by, (int64_t)inc->resolved_at,
+	    inc->id);
+}
+
+static void
+inc_save_check(struct inc *inc, const struct inc_check *ic, time_t now)
+{
+	idb_write("INSERT INTO incident_checks (incident_id, check_name, "
+	    "role, state, attached_at, detached) VALUES (?, ?, ?, ?, ?, ?) "
+	    "ON CONFLICT (incident_id, check_name) DO UPDATE SET "
+	    "role = excluded.role, state = excluded.state, "
+	    "detached = excluded.detached",
+	    "isssii", inc->id, ic->name, role_names[ic->role],
+	    state_name(ic->state), (int64_t)now, (int64_t)ic->detached);
+}
+
+static void __attribute__((format(printf, 4, 5)))
+inc_timeline(struct inc *inc, time_t at, const char *kind,
+    const char *fmt, ...)
+{
+	va_list ap;
+	char *text;
+
+	va_start(ap, fmt);
+	if (vasprintf(&text, fmt, ap) < 0)
+		text = NULL;
+	va_end(ap);
+	if (text == NULL)
+		return;
+	idb_write("INSERT INTO timeline (incident_id, at, kind, text) "
+	    "VALUES (?, ?, ?, ?)", "iiss", inc->id, (int64_t)at, kind, text);
+	free(text);
+}
+
+int
+incident_timeline_add(int64_t id, const char *kind, const char *text)
+{
+	return idb_write("INSERT INTO timeline (incident_id, at, kind, text) "
+	    "VALUES (?, ?, ?, ?)", "iiss", id, (int64_t)time(NULL), kind,
+	    text) < 0 ? -1 : 0;
+}
+
+static void
+inc_emit(struct inc *inc, enum incident_kind kind, time_t at,
+    const char *by, const char *text)
+{
+	struct incident_info info;
+	struct incident_event ev;
+	unsigned i;
+
+	memset(&info, 0, sizeof(info));
+	info.id = inc->id;
+	info.title = inc->title;
+	info.status = inc->status;
+	info.priority = inc->priority;
+	info.impact = level_names[inc->impact];
+	info.urgency = level_names[inc->urgency];
+	info.root_cause = inc->root;
+	info.group = inc->group;
+	info.flapping = inc->flapping;
+	info.opened_at = inc->opened_at;
+	info.acknowledged_at = inc->ack_at;
+	info.resolved_at = inc->resolved_at;
+	info.acknowledged_by = inc->ack_by;
+	memset(&ev, 0, sizeof(ev));
+	ev.kind = kind;
+	ev.inc = &info;
+	ev.at = at;
+	ev.by = by;
+	ev.text = text;
+	if (kind == INCIDENT_UPDATED)
+		inc->last_update = at;
+	for (i = 0; i < inc_g.nsubs; i++)
+		inc_g.subs[i].fn(&ev, inc_g.subs[i].arg);
+}
+
+/* ---- lifecycle --------------------------------------------------------- */
+
+/* The worst state among the attached checks. */
+static enum check_state
+inc_worst(const struct inc *inc, unsigned *ndown)
+{
+	static const int rank[STATE_COUNT] = { 0, 2, 4, 1, 3 };
+	enum check_state w = STATE_OK;
+	unsigned i;
+
+	*ndown = 0;
+	for (i = 0; i < inc->nchecks; i++) {
+		const struct inc_check *ic = &inc->checks[i];
+
+		if (ic->detached || ic->state == STATE_OK)
+			continue;
+		(*ndown)++;
+		if (rank[ic->state] > rank[w])
+			w = ic->state;
+	}
+	return w;
+}
+
+/* Title: "web is CRITICAL", "3 checks of group shop are CRITICAL". */
+static void
+inc_retitle(struct inc *inc)
+{
+	unsigned ndown, nunreach = 0, i;
+	enum check_state w = inc_worst(inc, &ndown);
+	char *t = NULL;
+
+	for (i = 0; i < inc->nchecks; i++)
+		if (!inc->checks[i].detached &&
+		    inc->checks[i].role == ROLE_UNREACHABLE)
+			nunreach++;
+	if (w == STATE_OK)
+		w = STATE_CRITICAL;
+	if (inc->group != NULL && ndown - nunreach > 1)
+		i = asprintf(&t, "%u checks of group %s are %s",
+		    ndown - nunreach, inc->group, state_name(w));
+	else if (inc->flapping)
+		i = asprintf(&t, "%s is flapping", inc->root);
+	else if (nunreach > 0)
+		i = asprintf(&t, "%s is %s (%u check%s unreachable behind it)",
+		    inc->root, state_name(w), nunreach,
+		    nunreach == 1 ? "" : "s");
+	else
+		i = asprintf(&t, "%s is %s", inc->root, state_name(w));
+	if ((int)i < 0 || t == NULL)
+		return;
+	free(inc->title);
+	inc->title = t;
+}
+
+static struct inc_check *
+inc_attach(struct inc *inc, const char *name, enum inc_role role,
+    enum check_state state, time_t now)
+{
+	struct inc_check *v, *ic;
+
+	if ((ic = inc_check_get(inc, name)) == NULL) {
+		if ((v = reallocarray(inc->checks, inc->nchecks + 1,
+		    sizeof(*v))) == NULL)
+			return NULL;
+		inc->checks = v;
+		ic = &v[inc->nchecks];
+		memset(ic, 0, sizeof(*ic));
+		if ((ic->name = strdup(name)) == NULL)
+			return NULL;
+		inc->nchecks++;
+	}
+	ic->role = role;
+	ic->state = state;
+	ic->detached = false;
+	inc_save_check(inc, ic, now);
+	ref_set(&inc_g.by_check, name, inc);
+	inc->all_ok_since = 0;
+	return ic;
+}
+
+static struct inc *
+inc_open(struct check *c, enum check_state state, time_t now, bool flapping,
+    const char *summary)
+{
+	const struct inc_conf *cfg = inc_conf();
+	struct inc *inc;
+	int64_t id;
+
+	if ((inc = calloc(1, sizeof(*inc))) == NULL)
+		return NULL;
+	inc->status = INC_OPEN;
+	inc->impact = c->impact;
+	inc->urgency = c->urgency;
+	inc->priority = incident_priority(cfg, c->impact, c->urgency);
+	inc->flapping = flapping;
+	inc->opened_at = now;
+	if ((inc->root = strdup(c->name)) == NULL ||
+	    (c->group != NULL && (inc->group = strdup(c->group)) == NULL) ||
+	    (inc->title = strdup(c->name)) == NULL) {
+		inc_free(inc);
+		return NULL;
+	}
+	id = idb_write("INSERT INTO incidents (title, status, impact, urgency, "
+	    "priority, root_cause, grp, flapping, opened_at) "
+	    "VALUES (?, 'open', ?, ?, ?, ?, ?, ?, ?)", "sssissii", inc->title,
+	    level_names[inc->impact], level_names[inc->urgency],
+	    (int64_t)inc->priority, inc->root, inc->group,
+	    (int64_t)flapping, (int64_t)now);
+	if (id < 0) {
+		inc_free(inc);
+		return NULL;
+	}
+	inc->id = id;
+	TAILQ_INSERT_TAIL(&inc_g.active, inc, link);
+	inc_attach(inc, c->name, ROLE_ROOT, state, now);
+	ref_set(&inc_g.by_root, c->name, inc);
+	inc_retitle(inc);
+	inc_save(inc);
+	inc_timeline(inc, now, "opened", "%s: %s%s", inc->title,
+	    summary ? summary : "", flapping ? " (flapping)" : "");
+	log_notice("incident #%lld opened: %s (P%d)", (long long)inc->id,
+	    inc->title, inc->priority);
+	count_open();
+	inc_emit(inc, INCIDENT_OPENED, now, NULL, inc->title);
+	return inc;
+}
+
+static void
+inc_resolve(struct inc *inc, time_t now, const char *by, const char *why)
+{
+	unsigned i;
+
+	inc->status = INC_RESOLVED;
+	inc->resolved_at = now;
+	inc->all_ok_since = 0;
+	inc->update_pending = false;
+	for (i = 0; i < inc->nchecks; i++)
+		ref_unset(&inc_g.by_check, inc->checks[i].name, inc);
+	inc_save(inc);
+	inc_timeline(inc, now, "resolved", "%s", why);
+	log_notice("incident #%lld resolved: %s", (long long)inc->id, why);
+	count_open();
+	inc_emit(inc, INCIDENT_RESOLVED, now, by, why);
+}
+
+static void
+inc_close(struct inc *inc, time_t now)
+{
+	unsigned i;
+
+	inc->status = INC_CLOSED;
+	idb_write("UPDATE incidents SET status = 'closed', closed_at = ? "
+	    "WHERE id = ?", "ii", (int64_t)now, inc->id);
+	inc_timeline(inc, now, "closed", "closed %s after resolution",
+	    "automatically");
+	inc_emit(inc, INCIDENT_CLOSED, now, NULL, "closed");
+	for (i = 0; i < inc->nchecks; i++)
+		ref_unset(&inc_g.by_check, inc->checks[i].name, inc);
+	ref_unset(&inc_g.by_root, inc->root, inc);
+	TAILQ_REMOVE(&inc_g.active, inc, link);
+	inc_free(inc);
+}
+
+/* Every attached check OK and nothing flapping: resolve (maybe later). */
+static void
+inc_eval(struct inc *inc, time_t now)
+{
+	unsigned ndown;
+
+	if (!is_active(inc))
+		return;
+	inc_worst(inc, &ndown);
+	if (ndown > 0 || inc->flapping) {
+		inc->all_ok_since = 0;
+		return;
+	}
+	if (inc->all_ok_since == 0)
+		inc->all_ok_since = now;
+	if (inc_conf()->resolve_delay_ms == 0)
+		inc_resolve(inc, now, NULL, "every attached check is OK");
+}
+
+static void
+inc_reopen(struct inc *inc, struct check *c, enum check_state state,
+    time_t now, const char *summary)
+{
+	inc->status = INC_OPEN;
+	inc->resolved_at = 0;
+	inc->ack_at = 0;
+	free(inc->ack_by);
+	inc->ack_by = NULL;
+	inc_attach(inc, c->name, ROLE_ROOT, state, now);
+	inc_retitle(inc);
+	inc_save(inc);
+	inc_timeline(inc, now, "reopened", "%s failed again: %s", c->name,
+	    summary ? summary : "");
+	log_notice("incident #%lld reopened: %s", (long long)inc->id,
+	    inc->title);
+	count_open();
+	inc_emit(inc, INCIDENT_REOPENED, now, NULL, inc->title);
+}
+
+/* Announce joins now, or once group_window has passed since the last. */
+static void
+inc_updated(struct inc *inc, time_t now, const char *text)
+{
+	int64_t gw = inc_conf()->group_window_ms / 1000;
+
+	if (inc->last_update != 0 && now - inc->last_update < gw) {
+		inc->update_pending = true;
+		return;
+	}
+	inc->update_pending = false;
+	inc_emit(inc, INCIDENT_UPDATED, now, NULL, text);
+}
+
+/* ---- correlation -------------------------------------------------------- */
+
+/* The check that makes c unreachable (state.c's rules), or NULL. */
+static struct check *
+blocker(const struct check *c)
+{
+	const struct host *h = c->host;
+	unsigned i, depth;
+
+	for (i = 0; i < c->ndepends; i++)
+		if (c->deps[i] != NULL && check_is_down(c->deps[i]))
+			return c->deps[i];
+	if (h == NULL)
+		return NULL;
+	if (h->check != NULL && h->check != c)
+		return check_is_down(h->check) ? h->check : NULL;
+	/* parents, then their parents (hosts without a check pass through) */
+	for (depth = 0; h != NULL && depth < 10000; depth++) {
+		const struct host *next = NULL;
+
+		for (i = 0; i < h->nparents; i++) {
+			const struct host *p = h->parent_hosts[i];
+
+			if (p == NULL)
+				continue;
+			if (p->check != NULL) {
+				if (check_is_down(p->check))
+					return p->check;
+			} else if (next == NULL)
+				next = p;
+		}
+		h = next;
+	}
+	return NULL;
+}
+
+/* The topmost down check c is unreachable behind (c itself if none). */
+struct check *
+incident_root_of(struct check *c)
+{
+	struct check *b;
+	unsigned n;
+
+	for (n = 0; n < 10000 && (b = blocker(c)) != NULL && b != c; n++)
+		c = b;
+	return c;
+}
+
+static struct inc *
+group_incident(const char *group, time_t now)
+{
+	int64_t gw = inc_conf()->group_window_ms / 1000;
+	struct inc *inc;
+
+	TAILQ_FOREACH_REVERSE(inc, &inc_g.active, inc_list, link)
+		if (is_active(inc) && inc->group != NULL &&
+		    strcmp(inc->group, group) == 0 &&
+		    now - inc->opened_at <= gw)
+			return inc;
+	return NULL;
+}
+
+/* A hard non-OK state of c that is not explained by an incident yet. */
+static struct inc *
+on_failure(struct check *c, enum check_state state, time_t now,
+    const char *summary)
+{
+	const struct inc_conf *cfg = inc_conf();
+	struct inc *inc;
+	struct check *root;
+	struct inc_check *ic;
+
+	if (state == STATE_UNREACHABLE &&
+	    (root = incident_root_of(c)) != c) {
+		if ((inc = ref_get(inc_g.by_check, root->name)) == NULL ||
+		    !is_active(inc))
+			inc = on_failure(root, root->st.state, now,
+			    root->last.summary);
+		if (inc == NULL)
+			return NULL;
+		inc_attach(inc, c->name, ROLE_UNREACHABLE, state, now);
+		inc_retitle(inc);
+		inc_save(inc);
+		inc_timeline(inc, now, "attached", "%s is UNREACHABLE "
+		    "behind %s", c->name, root->name);
+		inc_updated(inc, now, inc->title);
+		return inc;
+	}
+
+	inc = ref_get(inc_g.by_root, c->name);
+	if (inc != NULL && inc->status == INC_RESOLVED &&
+	    (now - inc->resolved_at) * 1000 <= cfg->reopen_window_ms) {
+		inc_reopen(inc, c, state, now, summary);
+		return inc;
+	}
+
+	if (c->group != NULL && (inc = group_incident(c->group, now)) != NULL) {
+		ic = inc_attach(inc, c->name, ROLE_MEMBER, state, now);
+		if (ic == NULL)
+			return NULL;
+		if (incident_priority(cfg, c->impact, c->urgency) <
+		    inc->priority) {
+			inc->priority = incident_priority(cfg, c->impact,
+			    c->urgency);
+			inc->impact = c->impact;
+			inc->urgency = c->urgency;
+		}
+		inc_retitle(inc);
+		inc_save(inc);
+		inc_timeline(inc, now, "attached", "%s is %s (group %s): %s",
+		    c->name, state_name(state), c->group, summary ? summary :
+		    "");
+		inc_updated(inc, now, inc->title);
+		return inc;
+	}
+	return inc_open(c, state, now, c->st.flapping, summary);
+}
+
+/*
+ * A check may turn hard CRITICAL a moment before its parent does (its
+ * retries were quicker than the parent's check), so it opened an incident
+ * of its own; then it becomes UNREACHABLE behind the parent.  If that
+ * incident is young (within group_window), unacknowledged and has no
+ * other check, the parent is the real root cause: it is resolved as
+ * merged and the check joins the parent's incident.
+ */
+static bool
+late_root_cause(struct inc *inc, struct inc_check *ic, struct check *c,
+    enum check_state st, time_t now)
+{
+	struct check *root;
+	unsigned i;
+
+	if (st != STATE_UNREACHABLE || ic->role != ROLE_ROOT ||
+	    inc->status != INC_OPEN || inc->flapping ||
+	    (now - inc->opened_at) * 1000 > inc_conf()->group_window_ms)
+		return false;
+	for (i = 0; i < inc->nchecks; i++)
+		if (&inc->checks[i] != ic && !inc->checks[i].detached)
+			return false;
+	if ((root = incident_root_of(c)) == c)
+		return false;
+	ic->state = st;
+	inc_save_check(inc, ic, now);
+	inc_timeline(inc, now, "merged", "%s is UNREACHABLE behind %s, "
+	    "which failed just after it: merged into %s's incident",
+	    c->name, root->name, root->name);
+	ref_unset(&inc_g.by_root, c->name, inc);
+	inc_resolve(inc, now, NULL, "merged: the root cause is the parent");
+	return true;
+}
+
+static void
+on_change(const struct state_event *ev)
+{
+	struct check *c = ev->check;
+	enum check_state st = ev->new_state;
+	struct inc *inc = ref_get(inc_g.by_check, c->name);
+	struct inc_check *ic;
+
+	if (inc != NULL && !is_active(inc))
+		inc = NULL;
+	if (st == STATE_OK) {
+		ref_set(&inc_g.suppressed, c->name, NULL);
+		if (inc == NULL || (ic = inc_check_get(inc, c->name)) == NULL)
+			return;
+		ic->state = STATE_OK;
+		inc_save_check(inc, ic, ev->at);
+		inc_timeline(inc, ev->at, "state", "%s recovered: %s",
+		    c->name, ev->summary ? ev->summary : "");
+		inc_eval(inc, ev->at);
+		return;
+	}
+
+	if (inc != NULL && (ic = inc_check_get(inc, c->name)) != NULL &&
+	    late_root_cause(inc, ic, c, st, ev->at)) {
+		/* its parent went down after it: the parent's incident */
+		inc = NULL;
+	}
+	if (inc != NULL && (ic = inc_check_get(inc, c->name)) != NULL) {
+		struct check *root = conf_check(daemon_g.cf, inc->root);
+
+		if (ic->role == ROLE_UNREACHABLE && st != STATE_UNREACHABLE &&
+		    (root == NULL || !check_is_down(root))) {
+			/* the parent is back, the child is down on its own */
+			ic->detached = true;
+			ic->state = st;
+			inc_save_check(inc, ic, ev->at);
+			ref_unset(&inc_g.by_check, c->name, inc);
+			inc_timeline(inc, ev->at, "detached", "%s is %s on its "
+			    "own now; it gets its own incident", c->name,
+			    state_name(st));
+			inc_retitle(inc);
+			inc_save(inc);
+			inc_eval(inc, ev->at);
+		} else {
+			ic->state = st;
+			inc_save_check(inc, ic, ev->at);
+			inc_timeline(inc, ev->at, "state", "%s is %s: %s",
+			    c->name, state_name(st), ev->summary ?
+			    ev->summary : "");
+			inc_retitle(inc);
+			inc_save(inc);
+			return;
+		}
+	}
+	if (maint_active(incident_root_of(c), ev->at) ||
+	    maint_active(c, ev->at)) {
+		ref_set(&inc_g.suppressed, c->name, (struct inc *)1);
+		return;
+	}
+	on_failure(c, st, ev->at, ev->summary);
+}
+
+static void
+on_flap(const struct state_event *ev)
+{
+	struct check *c = ev->check;
+	struct inc *inc = ref_get(inc_g.by_check, c->name);
+	unsigned i;
+
+	if (inc != NULL && !is_active(inc))
+		inc = NULL;
+	if (ev->flap_start) {
+		if (inc == NULL) {
+			if (maint_active(c, ev->at))
+				return;
+			inc = ref_get(inc_g.by_root, c->name);
+			if (inc != NULL && inc->status == INC_RESOLVED &&
+			    (ev->at - inc->resolved_at) * 1000 <=
+			    inc_conf()->reopen_window_ms) {
+				/* its last incident, not a new one */
+				inc_reopen(inc, c, c->st.state, ev->at,
+				    ev->summary);
+			} else {
+				inc_open(c, c->st.state, ev->at, true,
+				    ev->summary);
+				return;
+			}
+		}
+		if (!inc->flapping) {
+			inc->flapping = true;
+			inc_retitle(inc);
+			inc_save(inc);
+		}
+		inc->all_ok_since = 0;
+		inc_timeline(inc, ev->at, "flapping", "%s started flapping",
+		    c->name);
+		inc_updated(inc, ev->at, inc->title);
+		return;
+	}
+	if (inc == NULL)
+		return;
+	inc_timeline(inc, ev->at, "flapping", "%s stopped flapping", c->name);
+	inc->flapping = false;
+	for (i = 0; i < inc->nchecks; i++) {
+		struct check *o = conf_check(daemon_g.cf, inc->checks[i].name);
+
+		if (!inc->checks[i].detached && o != NULL && o->st.flapping)
+			inc->flapping = true;
+	}
+	/* the check's state now, which the flapping hid */
+	if ((inc->checks != NULL) && inc_check_get(inc, c->name) != NULL) {
+		struct inc_check *ic = inc_check_get(inc, c->name);
+
+		ic->state = c->st.hard ? c->st.state : ic->state;
+		if (c->st.state == STATE_OK)
+			ic->state = STATE_OK;
+		inc_save_check(inc, ic, ev->at);
+	}
+	inc_retitle(inc);
+	inc_save(inc);
+	inc_eval(inc, ev->at);
+}
+
+static void
+save_check_state(const struct check *c, time_t now)
+{
+	idb_write("INSERT INTO check_state (name, type, state, hard, "
+	    "hard_state, attempt, flapping, last_change, last_hard_change, "
+	    "summary, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+	    "ON CONFLICT (name) DO UPDATE SET type = excluded.type, "
+	    "state = excluded.state, hard = excluded.hard, "
+	    "hard_state = excluded.hard_state, attempt = excluded.attempt, "
+	    "flapping = excluded.flapping, last_change = excluded.last_change, "
+	    "last_hard_change = excluded.last_hard_change, "
+	    "summary = excluded.summary, updated_at = excluded.updated_at",
+	    "ssiiiiittsi", c->name, c->type->def->name, (int64_t)c->st.state,
+	    (int64_t)c->st.hard, (int64_t)c->st.hard_state,
+	    (int64_t)c->st.attempt, (int64_t)c->st.flapping,
+	    (int64_t)c->st.last_change, (int64_t)c->st.last_hard_change,
+	    c->last.summary, (int64_t)now);
+}
+
+/* The bus: every hard state change and flapping start/stop. */
+static void
+incident_on_event(const struct state_event *ev, void *arg)
+{
+	struct inc *inc, *before;
+	int64_t t0 = mono_us();
+	const char *flap = ev->flap_start ? "start" : ev->flap_stop ? "stop" :
+	    NULL;
+
+	(void)arg;
+	if (!inc_g.up)
+		return;
+	/* the incident the check belonged to before this change */
+	before = ref_get(inc_g.by_check, ev->check->name);
+	save_check_state(ev->check, ev->at);
+	if (ev->old_state != ev->new_state)
+		on_change(ev);
+	if (ev->flap_start || ev->flap_stop)
+		on_flap(ev);
+	if ((inc = ref_get(inc_g.by_check, ev->check->name)) == NULL)
+		inc = before;
+	/*
+	 * Appended once, with what correlation made of it; in the same
+	 * transaction as the incident rows, so both or neither survive.
+	 */
+	idb_write("INSERT INTO events (at, check_name, old_state, new_state, "
+	    "flap, summary, incident_id, suppressed) VALUES (?, ?, ?, ?, ?, "
+	    "?, ?, ?)", "isssssti", (int64_t)ev->at, ev->check->name,
+	    state_name(ev->old_state), state_name(ev->new_state), flap,
+	    ev->summary, inc != NULL ? inc->id : 0,
+	    (int64_t)(inc == NULL &&
+	    ref_get(inc_g.suppressed, ev->check->name) != NULL));
+	hist_add(&stats_g.db_write, (mono_us() - t0) / 1e6);
+}
+
+/* ---- housekeeping: delays, closing, maintenance ends ------------------- */
+
+struct walk_ctx {
+	char **names;
+	unsigned n;
+};
+static struct walk_ctx walk_g;
+
+static void
+collect_name(const void *node, VISIT which, int depth)
+{
+	const struct inc_ref *r = *(struct inc_ref *const *)node;
+	char **v;
+
+	(void)depth;
+	if (which != postorder && which != leaf)
+		return;
+	if ((v = reallocarray(walk_g.names, walk_g.n + 1, sizeof(*v))) ==
+	    NULL)
+		return;
+	walk_g.names = v;
+	if ((v[walk_g.n] = strdup(r->name)) != NULL)
+		walk_g.n++;
+}
+
+static void
+incident_tick(evutil_socket_t fd, short what, void *arg)
+{
+	const struct inc_conf *cfg = inc_conf();
+	struct inc *inc, *next;
+	time_t now = time(NULL);
+	unsigned i;
+
+	(void)fd;
+	(void)what;
+	(void)arg;
+	for (inc = TAILQ_FIRST(&inc_g.active); inc != NULL; inc = next) {
+		next = TAILQ_NEXT(inc, link);
+		/* checks that left the config count as recovered */
+		for (i = 0; is_active(inc) && i < inc->nchecks; i++) {
+			struct inc_check *ic = &inc->checks[i];
+
+			if (ic->detached || ic->state == STATE_OK ||
+			    conf_check(daemon_g.cf, ic->name) != NULL)
+				continue;
+			ic->state = STATE_OK;
+			inc_save_check(inc, ic, now);
+			inc_timeline(inc, now, "state", "%s was removed from "
+			    "the configuration", ic->name);
+			inc_eval(inc, now);
+		}
+		if (is_active(inc) && inc->all_ok_since != 0 &&
+		    (now - inc->all_ok_since) * 1000 >= cfg->resolve_delay_ms)
+			inc_resolve(inc, now, NULL, "every attached check is "
+			    "OK");
+		else if (is_active(inc) && inc->update_pending)
+			inc_updated(inc, now, inc->title);
+		else if (inc->status == INC_RESOLVED &&
+		    (now - inc->resolved_at) * 1000 >= cfg->close_after_ms)
+			inc_close(inc, now);
+	}
+
+	/* windows that ended with their checks still down */
+	walk_g.names = NULL;
+	walk_g.n = 0;
+	twalk(inc_g.suppressed, collect_name);
+	for (i = 0; i < walk_g.n; i++) {
+		struct check *c = conf_check(daemon_g.cf, walk_g.names[i]);
+
+		if (c == NULL || !check_is_down(c)) {
+			ref_set(&inc_g.suppressed, walk_g.names[i], NULL);
+		} else if (!maint_active(c, now) &&
+		    !maint_active(incident_root_of(c), now)) {
+			ref_set(&inc_g.suppressed, walk_g.names[i], NULL);
+			inc = on_failure(c, c->st.state, now,
+			    c->last.summary);
+			if (inc != NULL)
+				inc_timeline(inc, now, "maintenance", "%s is "
+				    "still %s after its maintenance window",
+				    c->name, state_name(c->st.state));
+		}
+		free(walk_g.names[i]);
+	}
+	free(walk_g.names);
+	walk_g.names = NULL;
+}
+
+/* ---- operator actions ------------------------------------------------------ */
+
+static struct inc *
+inc_lookup(int64_t id)
+{
+	struct inc *inc;
+
+	TAILQ_FOREACH(inc, &inc_g.active, link)
+		if (inc->id == id)
+			return inc;
+	return NULL;
+}
+
+/* Does incident id exist at all (closed ones are only in the database)? */
+static bool
+inc_exists(int64_t id)
+{
+	sqlite3_stmt *st = idb_query("SELECT 1 FROM incidents WHERE id = ?",
+	    "i", id);
+
+	return st != NULL && sqlite3_step(st) == SQLITE_ROW;
+}
+
+int
+incident_ack(int64_t id, const char *by, const char *comment,
+    const char **why)
+{
+	struct inc *inc = inc_lookup(id);
+	time_t now = time(NULL);
+
+	*why = NULL;
+	if (inc == NULL) {
+		if (!inc_exists(id))
+			return -1;
+		*why = "the incident is closed";
+		return -2;
+	}
+	if (inc->status == INC_RESOLVED) {
+		*why = "the incident is resolved";
+		return -2;
+	}
+	if (inc->status == INC_ACKNOWLEDGED)
+		return 0;	/* acknowledging twice changes nothing */
+	inc->status = INC_ACKNOWLEDGED;
+	inc->ack_at = now;
+	free(inc->ack_by);
+	inc->ack_by = by != NULL ? strdup(by) : NULL;
+	inc_save(inc);
+	inc_timeline(inc, now, "acknowledged", "acknowledged by %s%s%s",
+	    by != NULL ? by : "an operator", comment ? ": " : "",
+	    comment ? comment : "");
+	log_notice("incident #%lld acknowledged by %s", (long long)id,
+	    by ? by : "an operator");
+	count_open();
+	inc_emit(inc, INCIDENT_ACKNOWLEDGED, now, by, comment);
+	return idb_commit() == 0 ? 0 : -3;
+}
+
+int
+incident_resolve(int64_t id, const char *by, const char *comment,
+    const char **why)
+{
+	struct inc *inc = inc_lookup(id);
+	char *text = NULL;
+
+	*why = NULL;
+	if (inc == NULL) {
+		if (!inc_exists(id))
+			return -1;
+		*why = "the incident is closed";
+		return -2;
+	}
+	if (inc->status == INC_RESOLVED)
+		return 0;
+	if (asprintf(&text, "resolved by %s%s%s", by ? by : "an operator",
+	    comment ? ": " : "", comment ? comment : "") < 0)
+		text = NULL;
+	inc_resolve(inc, time(NULL), by, text ? text : "resolved");
+	free(text);
+	return idb_commit() == 0 ? 0 : -3;
+}
+
+int
+incident_comment(int64_t id, const char *by, const char *text,
+    const char **why)
+{
+	*why = NULL;
+	if (!inc_exists(id))
+		return -1;
+	if (text == NULL || text[0] == '\0') {
+		*why = "the comment is empty";
+		return -2;
+	}
+	if (idb_write("INSERT INTO timeline (incident_id, at, kind, text) "
+	    "VALUES (?, ?, 'comment', ?)", "iis", id, (int64_t)time(NULL),
+	    text) < 0)
+		return -3;
+	if (by != NULL)
+		idb_write("UPDATE timeline SET text = ? || ': ' || text "
+		    "WHERE id = last_insert_rowid()", "s", by);
+	return idb_commit() == 0 ? 0 : -3;
+}
+
+/* ---- start, restore, stop ------------------------------------------------ */
+
+const char *
+incident_status_name(enum incident_status s)
+{
+	switch (s) {
+	case INC_OPEN:		return "open";
+	case INC_ACKNOWLEDGED:	return "acknowledged";
+	case INC_RESOLVED:	return "resolved";
+	case INC_CLOSED:	return "closed";
+	}
+	return "?";
+}
+
+static int
+status_from(const char *s)
+{
+	int i;
+
+	for (i = INC_OPEN; i <= INC_CLOSED; i++)
+		if (s != NULL && strcmp(incident_status_name(i), s) == 0)
+			return i;
+	return -1;
+}
+
+static char *
+col_str(sqlite3_stmt *st, int i)
+{
+	const unsigned char *t = sqlite3_column_text(st, i);
+
+	return t != NULL ? strdup((const char *)t) : NULL;
+}
+
+/* Active incidents and their checks, from the database. */
+static int
+load_active(void)
+{
+	sqlite3_stmt *st;
+	struct inc *inc;
+	int rc;
+
+	st = idb_query("SELECT id, title, status, impact, urgency, priority, "
+	    "root_cause, grp, flapping, opened_at, acknowledged_at, "
+	    "acknowledged_by, resolved_at FROM incidents "
+	    "WHERE status != 'closed' ORDER BY id", "");
+	if (st == NULL)
+		return -1;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if ((inc = calloc(1, sizeof(*inc))) == NULL)
+			return -1;
+		inc->id = sqlite3_column_int64(st, 0);
+		inc->title = col_str(st, 1);
+		inc->status = status_from((const char *)
+		    sqlite3_column_text(st, 2));
+		inc->impact = level_from((const char *)
+		    sqlite3_column_text(st, 3), sqlite3_column_bytes(st, 3));
+		inc->urgency = level_from((const char *)
+		    sqlite3_column_text(st, 4), sqlite3_column_bytes(st, 4));
+		inc->priority = sqlite3_column_int(st, 5);
+		inc->root = col_str(st, 6);
+		inc->group = col_str(st, 7);
+		inc->flapping = sqlite3_column_int(st, 8) != 0;
+		inc->opened_at = sqlite3_column_int64(st, 9);
+		inc->ack_at = sqlite3_column_int64(st, 10);
+		inc->ack_by = col_str(st, 11);
+		inc->resolved_at = sqlite3_column_int64(st, 12);
+		if ((int)inc->impact < 0)
+			inc->impact = LEVEL_MEDIUM;
+		if ((int)inc->urgency < 0)
+			inc->urgency = LEVEL_MEDIUM;
+		if ((int)inc->status < 0 || inc->root == NULL ||
+		    inc->title == NULL) {
+			log_warnx("incident #%lld: unreadable row, skipped",
+			    (long long)inc->id);
+			inc_free(inc);
+			continue;
+		}
+		TAILQ_INSERT_TAIL(&inc_g.active, inc, link);
+		ref_set(&inc_g.by_root, inc->root, inc);
+	}
+	if (rc != SQLITE_DONE)
+		return -1;
+
+	TAILQ_FOREACH(inc, &inc_g.active, link) {
+		st = idb_query("SELECT check_name, role, state, detached FROM "
+		    "incident_checks WHERE incident_id = ? ORDER BY rowid", "i",
+		    inc->id);
+		if (st == NULL)
+			return -1;
+		while (sqlite3_step(st) == SQLITE_ROW) {
+			const char *name = (const char *)
+			    sqlite3_column_text(st, 0);
+			const char *role = (const char *)
+			    sqlite3_column_text(st, 1);
+			int s = state_from_name((const char *)
+			    sqlite3_column_text(st, 2));
+			struct inc_check *v, *ic;
+			int r;
+
+			if (name == NULL || role == NULL)
+				continue;
+			for (r = 0; r < 3; r++)
+				if (strcmp(role, role_names[r]) == 0)
+					break;
+			if ((v = reallocarray(inc->checks, inc->nchecks + 1,
+			    sizeof(*v))) == NULL)
+				return -1;
+			inc->checks = v;
+			ic = &v[inc->nchecks];
+			if ((ic->name = strdup(name)) == NULL)
+				return -1;
+			inc->nchecks++;
+			ic->role = r < 3 ? (enum inc_role)r : ROLE_MEMBER;
+			ic->state = s < 0 ? STATE_CRITICAL : s;
+			ic->detached = sqlite3_column_int(st, 3) != 0;
+			if (!ic->detached && is_active(inc))
+				ref_set(&inc_g.by_check, ic->name, inc);
+		}
+	}
+	count_open();
+	return 0;
+}
+
+/*
+ * Persisted check states into cf's checks of the same name and type, so
+ * that a check that was hard CRITICAL before the restart is still hard
+ * CRITICAL and its next result is not a new hard change.
+ */
+static void
+restore_states(struct config *cf)
+{
+	sqlite3_stmt *st;
+	unsigned n = 0;
+
+	st = idb_query("SELECT name, type, state, hard, hard_state, attempt, "
+	    "flapping, last_change, last_hard_change, summary "
+	    "FROM check_state", "");
+	if (st == NULL)
+		return;
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		const char *name = (const char *)sqlite3_column_text(st, 0);
+		const char *type = (const char *)sqlite3_column_text(st, 1);
+		struct check *c;
+		int s, hs;
+
+		if (name == NULL || type == NULL ||
+		    (c = conf_check(cf, name)) == NULL ||
+		    strcmp(c->type->def->name, type) != 0 || c->runs > 0)
+			continue;
+		s = sqlite3_column_int(st, 2);
+		hs = sqlite3_column_int(st, 4);
+		if (s < 0 || s >= STATE_COUNT || hs < 0 || hs >= STATE_COUNT)
+			continue;
+		/* only hard states carry over; a soft one starts again */
+		if (!sqlite3_column_int(st, 3)) {
+			s = hs;
+		}
+		c->st.state = s;
+		c->st.hard = true;
+		c->st.hard_state = hs;
+		c->st.attempt = s == STATE_OK ? 1 : c->max_attempts;
+		c->st.flapping = sqlite3_column_int(st, 6) != 0;
+		c->st.last_change = sqlite3_column_int64(st, 7);
+		c->st.last_hard_change = sqlite3_column_int64(st, 8);
+		if (sqlite3_column_text(st, 9) != NULL) {
+			free(c->last.summary);
+			c->last.summary = col_str(st, 9);
+			c->last.state = s == STATE_UNREACHABLE ?
+			    STATE_CRITICAL : s;
+		}
+		n++;
+	}
+	if (n > 0)
+		log_info("incidents: restored the state of %u checks", n);
+}
+
+int
+incident_init(struct event_base *base, struct config *cf)
+{
+	static const struct timeval one = { 1, 0 };
+	char *path = NULL;
+
+	TAILQ_INIT(&inc_g.active);
+	if (mkdir(cf->state_dir, 0750) == -1 && errno != EEXIST) {
+		log_warn("cannot create state_dir %s", cf->state_dir);
+		return -1;
+	}
+	if (asprintf(&path, "%s/incidents.db", cf->state_dir) < 0)
+		return -1;
+	if (idb_open(base, path) == -1) {
+		log_warnx("%s: the incident log cannot be used; not starting "
+		    "(move the file away to start with an empty log)", path);
+		free(path);
+		return -1;
+	}
+	free(path);
+	if (load_active() == -1) {
+		log_warnx("incidents: cannot read the incident log");
+		idb_close();
+		return -1;
+	}
+	restore_states(cf);
+	if ((inc_g.tick = event_new(base, -1, EV_PERSIST, incident_tick,
+	    NULL)) == NULL || event_add(inc_g.tick, &one) == -1 ||
+	    bus_subscribe(incident_on_event, NULL) == -1 ||
+	    incident_api_init() == -1 || maint_api_init() == -1) {
+		log_warnx("incidents: out of memory");
+		return -1;
+	}
+	inc_g.up = true;
+	log_info("incidents: %u open, log in %s/incidents.db", inc_g.open,
+	    cf->state_dir);
+	return 0;
+}
+
+void
+incident_reconfigure(struct config *cf)
+{
+	(void)cf;
+	/* the indexes hold names, not check pointers: nothing to redo */
+}
+
+void
+incident_shutdown(void)
+{
+	struct inc *inc;
+
+	inc_g.up = false;
+	if (inc_g.tick != NULL)
+		event_free(inc_g.tick);
+	idb_close();
+	while ((inc = TAILQ_FIRST(&inc_g.active)) != NULL) {
+		TAILQ_REMOVE(&inc_g.active, inc, link);
+		inc_free(inc);
+	}
+	tdestroy(inc_g.by_check, ref_free);
+	tdestroy(inc_g.by_root, ref_free);
+	tdestroy(inc_g.suppressed, ref_free);
+	free(inc_g.subs);
+	memset(&inc_g, 0, sizeof(inc_g));
+}
+
+int
+incident_register_config(void)
+{
+	return conf_section_register(&inc_section);
+}
+
+int
+incident_subscribe(incident_fn *fn, void *arg)
+{
+	struct subscriber *v;
+
+	if ((v = reallocarray(inc_g.subs, inc_g.nsubs + 1,
+	    sizeof(*v))) == NULL)
+		return -1;
+	inc_g.subs = v;
+	v[inc_g.nsubs].fn = fn;
+	v[inc_g.nsubs].arg = arg;
+	inc_g.nsubs++;
+	return 0;
+}
+
+sqlite3 *
+incident_db(void)
+{
+	return idb();
+}
+
+int
+incident_begin(void)
+{
+	return idb_begin();
+}
+
+int
+incident_commit(void)
+{
+	return idb_commit();
+}
+
+unsigned
+incident_open_count(void)
+{
+	return inc_g.open;
+}

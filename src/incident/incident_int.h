@@ -1,0 +1,42 @@
+/*
+ * incident_int.h — what incident.c shares with its API and report code
+ * (incident_api.c) and with the unit tests; not for other modules.
+ */
+#ifndef TOCSIN_INCIDENT_INT_H
+#define TOCSIN_INCIDENT_INT_H
+
+#include <stdint.h>
+#include <time.h>
+
+#include <jansson.h>
+
+#include "core/check.h"
+
+/* incidents { } */
+struct inc_conf {
+	int64_t group_window_ms;
+	int64_t reopen_window_ms;
+	int64_t resolve_delay_ms;
+	int64_t close_after_ms;
+	int matrix[3][3];		/* [impact][urgency] → 1..5 */
+};
+
+enum inc_role { ROLE_ROOT = 0, ROLE_MEMBER, ROLE_UNREACHABLE };
+
+/* Register incidents { } with the config (before the first conf_load). */
+int incident_register_config(void);
+/* ITIL priority 1..5 of impact × urgency under ic's matrix. */
+int incident_priority(const struct inc_conf *ic, enum level3 impact,
+    enum level3 urgency);
+/* The topmost hard-down check that c is unreachable behind, or c. */
+struct check *incident_root_of(struct check *c);
+
+/* incident_api.c: the routes under /api/v1/incidents and /report. */
+int incident_api_init(void);
+/*
+ * Availability, incidents, MTTA and MTTR between since and until, from
+ * the database.  RETURN VALUE: a new JSON object, or NULL.
+ */
+json_t *incident_report(time_t since, time_t until);
+
+#endif

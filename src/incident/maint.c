@@ -1,0 +1,677 @@
+/*
+ * maint.c — maintenance windows.
+ *
+ * Config windows (maintenance "NAME" { }) are either one-off (start, end)
+ * or recurring (every = "daily 02:00" or "sun 02:00", duration); times are
+ * UTC.  API windows (POST /api/v1/maintenance) are one-off, stored in the
+ * incident database so that they survive a restart, and cached here.  A
+ * window matches checks by name, by host or by group.
+ */
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include <event2/http.h>
+#include <jansson.h>
+
+#include "api/api.h"
+#include "core/check.h"
+#include "core/conf.h"
+#include "core/daemon.h"
+#include "incident/idb.h"
+#include "core/log.h"
+#include "incident/maint.h"
+
+struct window {
+	int64_t id;		/* API windows; 0 for config ones */
+	char *name;		/* config windows */
+	char **checks, **hosts, **groups;
+	unsigned nchecks, nhosts, ngroups;
+	time_t start, end;	/* one-off */
+	int wday;		/* recurring: 0-6 (sun-sat), -1 daily */
+	int minute;		/* recurring: minute of the day, -1: one-off */
+	int64_t duration_s;
+	char *comment;
+	char *by;
+};
+
+struct windows {
+	struct window *v;
+	unsigned n;
+};
+
+static struct windows api_windows;
+
+static void
+strv_free(char **v, unsigned n)
+{
+	unsigned i;
+
+	for (i = 0; i < n; i++)
+		free(v[i]);
+	free(v);
+}
+
+static void
+window_clear(struct window *w)
+{
+	free(w->name);
+	strv_free(w->checks, w->nchecks);
+	strv_free(w->hosts, w->nhosts);
+	strv_free(w->groups, w->ngroups);
+	free(w->comment);
+	free(w->by);
+}
+
+static void
+windows_free(void *p)
+{
+	struct windows *ws = p;
+	unsigned i;
+
+	if (ws == NULL)
+		return;
+	for (i = 0; i < ws->n; i++)
+		window_clear(&ws->v[i]);
+	free(ws->v);
+	if (ws != &api_windows)
+		free(ws);
+}
+
+int
+maint_parse_time(const char *s, time_t *t)
+{
+	struct tm tm;
+	const char *end;
+
+	memset(&tm, 0, sizeof(tm));
+	if (s == NULL)
+		return -1;
+	if ((end = strptime(s, "%Y-%m-%dT%H:%M:%S", &tm)) == NULL &&
+	    (end = strptime(s, "%Y-%m-%d %H:%M:%S", &tm)) == NULL &&
+	    (end = strptime(s, "%Y-%m-%d %H:%M", &tm)) == NULL &&
+	    (end = strptime(s, "%Y-%m-%dT%H:%M", &tm)) == NULL)
+		return -1;
+	if (*end == 'Z')
+		end++;
+	if (*end != '\0')
+		return -1;
+	*t = timegm(&tm);
+	return *t == (time_t)-1 ? -1 : 0;
+}
+
+/* "daily 02:00", "sun 02:00" → wday (-1 daily) and minute of day. */
+static int
+parse_every(const char *s, int *wday, int *minute)
+{
+	static const char *days[] = { "sun", "mon", "tue", "wed", "thu",
+	    "fri", "sat" };
+	char day[16];
+	int h, m, n = 0, i;
+
+	if (sscanf(s, "%15s %d:%d%n", day, &h, &m, &n) != 3 ||
+	    s[n] != '\0' || h < 0 || h > 23 || m < 0 || m > 59)
+		return -1;
+	*minute = h * 60 + m;
+	if (strcasecmp(day, "daily") == 0) {
+		*wday = -1;
+		return 0;
+	}
+	for (i = 0; i < 7; i++)
+		if (strncasecmp(day, days[i], 3) == 0) {
+			*wday = i;
+			return 0;
+		}
+	return -1;
+}
+
+static bool
+strv_has(char *const *v, unsigned n, const char *s)
+{
+	unsigned i;
+
+	if (s == NULL)
+		return false;
+	for (i = 0; i < n; i++)
+		if (strcmp(v[i], s) == 0)
+			return true;
+	return false;
+}
+
+static bool
+window_matches(const struct window *w, const struct check *c)
+{
+	return strv_has(w->checks, w->nchecks, c->name) ||
+	    strv_has(w->hosts, w->nhosts, c->host_name) ||
+	    strv_has(w->groups, w->ngroups, c->group);
+}
+
+static bool
+window_open(const struct window *w, time_t now)
+{
+	struct tm tm;
+	time_t day_start, s;
+	int back;
+
+	if (w->minute < 0)
+		return now >= w->start && now < w->end;
+	/* recurring: did an occurrence start within duration before now? */
+	gmtime_r(&now, &tm);
+	day_start = now - (tm.tm_hour * 3600 + tm.tm_min * 60 + tm.tm_sec);
+	for (back = 0; back <= 7 + (int)(w->duration_s / 86400); back++) {
+		int wd = ((tm.tm_wday - back) % 7 + 7) % 7;
+
+		if (w->wday >= 0 && wd != w->wday)
+			continue;
+		s = day_start - (time_t)back * 86400 + w->minute * 60;
+		if (now >= s && now < s + w->duration_s)
+			return true;
+	}
+	return false;
+}
+
+bool
+maint_active(const struct check *c, time_t now)
+{
+	const struct windows *cw;
+	unsigned i;
+
+	if (c == NULL)
+		return false;
+	cw = conf_section_state(daemon_g.cf, "maintenance");
+	for (i = 0; cw != NULL && i < cw->n; i++)
+		if (window_matches(&cw->v[i], c) && window_open(&cw->v[i], now))
+			return true;
+	for (i = 0; i < api_windows.n; i++)
+		if (window_matches(&api_windows.v[i], c) &&
+		    window_open(&api_windows.v[i], now))
+			return true;
+	return false;
+}
+
+/* ---- config ------------------------------------------------------------- */
+
+static const struct tocsin_option maint_options[] = {
+	{ "checks", TOCSIN_OPT_STR_LIST, NULL, 0, "check names" },
+	{ "hosts", TOCSIN_OPT_STR_LIST, NULL, 0, "host names" },
+	{ "groups", TOCSIN_OPT_STR_LIST, NULL, 0, "group names" },
+	{ "start", TOCSIN_OPT_STR, NULL, 0, "one-off: UTC start" },
+	{ "end", TOCSIN_OPT_STR, NULL, 0, "one-off: UTC end" },
+	{ "every", TOCSIN_OPT_STR, NULL, 0, "\"daily HH:MM\" or \"sun HH:MM\"" },
+	{ "duration", TOCSIN_OPT_DURATION, NULL, 0, "recurring: length" },
+	{ "comment", TOCSIN_OPT_STR, NULL, 0, "why" },
+	{ NULL, TOCSIN_OPT_END, NULL, 0, NULL },
+};
+
+static int
+strv_from_conf(struct tocsin_conf *sec, const char *key, char ***v,
+    unsigned *n)
+{
+	unsigned i, k = tocsin_conf_list_size(sec, key);
+
+	*v = NULL;
+	*n = 0;
+	if (k == 0)
+		return 0;
+	if ((*v = calloc(k, sizeof(**v))) == NULL)
+		return -1;
+	for (i = 0; i < k; i++)
+		if (((*v)[i] = strdup(tocsin_conf_list_str(sec, key, i))) ==
+		    NULL)
+			return -1;
+	*n = k;
+	return 0;
+}
+
+static int
+maint_load(struct config *cf, struct tocsin_conf *sec, void **state)
+{
+	struct windows *ws = *state;
+	struct window w, *v;
+	const char *every = tocsin_conf_str(sec, "every");
+	int rc = 0;
+
+	(void)cf;
+	if (ws == NULL && (ws = *state = calloc(1, sizeof(*ws))) == NULL)
+		return -1;
+	memset(&w, 0, sizeof(w));
+	w.minute = -1;
+	if ((w.name = strdup(conf_title(sec))) == NULL ||
+	    strv_from_conf(sec, "checks", &w.checks, &w.nchecks) == -1 ||
+	    strv_from_conf(sec, "hosts", &w.hosts, &w.nhosts) == -1 ||
+	    strv_from_conf(sec, "groups", &w.groups, &w.ngroups) == -1) {
+		window_clear(&w);
+		return -1;
+	}
+	if (tocsin_conf_str(sec, "comment") != NULL)
+		w.comment = strdup(tocsin_conf_str(sec, "comment"));
+	if (w.nchecks + w.nhosts + w.ngroups == 0) {
+		tocsin_conf_error(sec, NULL, "names no checks, hosts or groups");
+		rc = -1;
+	}
+	if (every != NULL) {
+		if (parse_every(every, &w.wday, &w.minute) == -1) {
+			tocsin_conf_error(sec, "every", "\"%s\" is not "
+			    "\"daily HH:MM\" or \"DAY HH:MM\" (sun…sat)", every);
+			rc = -1;
+		}
+		if (!tocsin_conf_is_set(sec, "duration") ||
+		    (w.duration_s = tocsin_conf_duration_ms(sec, "duration") /
+		    1000) <= 0) {
+			tocsin_conf_error(sec, "every", "a recurring window "
+			    "needs a duration > 0");
+			rc = -1;
+		}
+		if (tocsin_conf_is_set(sec, "start") ||
+		    tocsin_conf_is_set(sec, "end")) {
+			tocsin_conf_error(sec, "start", "use either every + "
+			    "duration or start + end");
+			rc = -1;
+		}
+	} else {
+		const char *s = tocsin_conf_str(sec, "start");
+		const char *e = tocsin_conf_str(sec, "end");
+
+		if (s == NULL || maint_parse_time(s, &w.start) == -1) {
+			tocsin_conf_error(sec, "start", s ? "\"%s\" is not a "
+			    "UTC time like 2026-12-01T02:00:00Z" :
+			    "%sa one-off window needs start and end", s ? s :
+			    "");
+			rc = -1;
+		}
+		if (e == NULL || maint_parse_time(e, &w.end) == -1) {
+			tocsin_conf_error(sec, "end", e ? "\"%s\" is not a UTC "
+			    "time like 2026-12-01T04:00:00Z" : "%sa one-off "
+			    "window needs start and end", e ? e : "");
+			rc = -1;
+		} else if (rc == 0 && w.end <= w.start) {
+			tocsin_conf_error(sec, "end", "ends before it starts");
+			rc = -1;
+		}
+	}
+	if (rc == -1 || (v = reallocarray(ws->v, ws->n + 1,
+	    sizeof(*v))) == NULL) {
+		window_clear(&w);
+		return -1;
+	}
+	ws->v = v;
+	v[ws->n++] = w;
+	return 0;
+}
+
+static const struct conf_section maint_section = {
+	"maintenance", true, maint_options, NULL, maint_load, NULL,
+	windows_free,
+};
+
+int
+maint_register_config(void)
+{
+	return conf_section_register(&maint_section);
+}
+
+/* ---- API windows ----------------------------------------------------------- */
+
+/* Names as stored in the database: a JSON array text (NULL if none). */
+static char *
+strv_text(char *const *v, unsigned n)
+{
+	json_t *a;
+	char *t;
+	unsigned i;
+
+	if (n == 0 || (a = json_array()) == NULL)
+		return NULL;
+	for (i = 0; i < n; i++)
+		json_array_append_new(a, json_string(v[i]));
+	t = json_dumps(a, JSON_COMPACT);
+	json_decref(a);
+	return t;
+}
+
+static void
+strv_parse(const unsigned char *text, char ***v, unsigned *n)
+{
+	json_t *a, *e;
+	size_t i;
+
+	*v = NULL;
+	*n = 0;
+	if (text == NULL ||
+	    (a = json_loads((const char *)text, 0, NULL)) == NULL)
+		return;
+	if (json_is_array(a) &&
+	    (*v = calloc(json_array_size(a) + 1, sizeof(**v))) != NULL)
+		json_array_foreach(a, i, e)
+			if (json_is_string(e) && ((*v)[*n] =
+			    strdup(json_string_value(e))) != NULL)
+				(*n)++;
+	json_decref(a);
+}
+
+static json_t *
+strv_json(char *const *v, unsigned n)
+{
+	json_t *a = json_array();
+	unsigned i;
+	int err = 0;
+
+	for (i = 0; a != NULL && i < n; i++)
+		api_append(a, api_str(v[i]), &err);
+	if (err) {
+		json_decref(a);
+		return NULL;
+	}
+	return a;
+}
+
+static json_t *
+window_json(const struct window *w, time_t now)
+{
+	static const char *days[] = { "sun", "mon", "tue", "wed", "thu",
+	    "fri", "sat" };
+	json_t *o = json_object();
+	char every[32];
+	int err = 0;
+
+	if (o == NULL)
+		return NULL;
+	api_set(o, "id", w->id ? json_integer(w->id) : json_null(), &err);
+	api_set(o, "name", api_str(w->name), &err);
+	api_set(o, "source", json_string(w->id ? "api" : "config"), &err);
+	api_set(o, "checks", strv_json(w->checks, w->nchecks), &err);
+	api_set(o, "hosts", strv_json(w->hosts, w->nhosts), &err);
+	api_set(o, "groups", strv_json(w->groups, w->ngroups), &err);
+	if (w->minute < 0) {
+		api_set(o, "start", api_time(w->start), &err);
+		api_set(o, "end", api_time(w->end), &err);
+	} else {
+		snprintf(every, sizeof(every), "%s %02d:%02d", w->wday < 0 ?
+		    "daily" : days[w->wday], w->minute / 60, w->minute % 60);
+		api_set(o, "every", json_string(every), &err);
+		api_set(o, "duration", json_integer(w->duration_s), &err);
+	}
+	api_set(o, "comment", api_str(w->comment), &err);
+	api_set(o, "created_by", api_str(w->by), &err);
+	api_set(o, "active", json_boolean(window_open(w, now)), &err);
+	if (err) {
+		json_decref(o);
+		return NULL;
+	}
+	return o;
+}
+
+static void
+maint_get(struct evhttp_request *req, const char *rest, void *arg)
+{
+	const struct windows *cw = conf_section_state(daemon_g.cf,
+	    "maintenance");
+	json_t *o = json_object(), *a = json_array();
+	time_t now = time(NULL);
+	unsigned i;
+	int err = o == NULL || a == NULL;
+
+	(void)rest;
+	(void)arg;
+	for (i = 0; cw != NULL && i < cw->n; i++)
+		api_append(a, window_json(&cw->v[i], now), &err);
+	for (i = 0; i < api_windows.n; i++)
+		api_append(a, window_json(&api_windows.v[i], now), &err);
+	if (o != NULL)
+		api_set(o, "windows", a, &err);
+	else
+		json_decref(a);
+	if (err) {
+		json_decref(o);
+		o = NULL;
+	}
+	api_reply(req, HTTP_OK, o);
+}
+
+/* A JSON array of strings into v; -1 with *why set if it is not one. */
+static int
+strv_from_json(json_t *body, const char *key, char ***v, unsigned *n,
+    const char **why)
+{
+	json_t *a = json_object_get(body, key), *e;
+	size_t i;
+
+	*v = NULL;
+	*n = 0;
+	if (a == NULL || json_is_null(a))
+		return 0;
+	if (!json_is_array(a)) {
+		*why = "must be an array of names";
+		return -1;
+	}
+	if ((*v = calloc(json_array_size(a) + 1, sizeof(**v))) == NULL)
+		return -1;
+	json_array_foreach(a, i, e) {
+		if (!json_is_string(e) || json_string_length(e) == 0) {
+			*why = "must be an array of names";
+			return -1;
+		}
+		if (((*v)[*n] = strdup(json_string_value(e))) == NULL)
+			return -1;
+		(*n)++;
+	}
+	return 0;
+}
+
+static const char *
+json_opt_str(json_t *body, const char *key, int *bad)
+{
+	json_t *v = json_object_get(body, key);
+
+	if (v == NULL || json_is_null(v))
+		return NULL;
+	if (!json_is_string(v)) {
+		*bad = 1;
+		return NULL;
+	}
+	return json_string_value(v);
+}
+
+static void
+maint_post(struct evhttp_request *req, const char *rest, void *arg)
+{
+	struct window w, *v;
+	json_t *body;
+	char *cj, *hj, *gj;
+	const char *why = NULL, *s, *bad_key = NULL;
+	int64_t dur_ms;
+	time_t now = time(NULL);
+	int bad = 0;
+
+	(void)rest;
+	(void)arg;
+	if ((body = api_body_json(req)) == NULL)
+		return;
+	memset(&w, 0, sizeof(w));
+	w.minute = -1;
+	w.start = now;
+	if (strv_from_json(body, "checks", &w.checks, &w.nchecks, &why) == -1)
+		bad_key = "checks";
+	else if (strv_from_json(body, "hosts", &w.hosts, &w.nhosts,
+	    &why) == -1)
+		bad_key = "hosts";
+	else if (strv_from_json(body, "groups", &w.groups, &w.ngroups,
+	    &why) == -1)
+		bad_key = "groups";
+	else if (w.nchecks + w.nhosts + w.ngroups == 0) {
+		bad_key = "checks";
+		why = "a window needs checks, hosts or groups";
+	} else if ((s = json_opt_str(body, "start", &bad)) != NULL &&
+	    maint_parse_time(s, &w.start) == -1) {
+		bad_key = "start";
+		why = "must be a UTC time like 2026-12-01T02:00:00Z";
+	} else if (bad) {
+		bad_key = "start";
+		why = "must be a string";
+	} else if ((s = json_opt_str(body, "end", &bad)) != NULL) {
+		if (maint_parse_time(s, &w.end) == -1) {
+			bad_key = "end";
+			why = "must be a UTC time like 2026-12-01T04:00:00Z";
+		}
+	} else if (!bad && (s = json_opt_str(body, "duration", &bad)) !=
+	    NULL) {
+		if (conf_parse_duration(s, &dur_ms) == -1 || dur_ms < 1000) {
+			bad_key = "duration";
+			why = "must be a duration like 2h";
+		} else
+			w.end = w.start + dur_ms / 1000;
+	} else {
+		bad_key = "end";
+		why = bad ? "must be a string" : "give end or duration";
+	}
+	if (bad_key == NULL && w.end <= w.start) {
+		bad_key = "end";
+		why = "the window ends before it starts";
+	}
+	bad = 0;
+	if (bad_key == NULL) {
+		s = json_opt_str(body, "comment", &bad);
+		w.comment = s ? strdup(s) : NULL;
+		s = json_opt_str(body, "by", &bad);
+		w.by = s ? strdup(s) : NULL;
+		if (bad) {
+			bad_key = "comment";
+			why = "comment and by must be strings";
+		}
+	}
+	if (bad_key != NULL) {
+		api_error(req, HTTP_BADREQUEST, "%s: %s", bad_key,
+		    why ? why : "out of memory");
+		goto out;
+	}
+	cj = strv_text(w.checks, w.nchecks);
+	hj = strv_text(w.hosts, w.nhosts);
+	gj = strv_text(w.groups, w.ngroups);
+	w.id = idb_write("INSERT INTO maintenance (checks, hosts, groups, "
+	    "starts_at, ends_at, comment, created_by, created_at) VALUES "
+	    "(?, ?, ?, ?, ?, ?, ?, ?)", "sssiissi", cj, hj, gj,
+	    (int64_t)w.start, (int64_t)w.end, w.comment, w.by, (int64_t)now);
+	free(cj);
+	free(hj);
+	free(gj);
+	if (w.id < 0 || idb_commit() == -1) {
+		api_error(req, HTTP_INTERNAL, "cannot store the window");
+		goto out;
+	}
+	if ((v = reallocarray(api_windows.v, api_windows.n + 1,
+	    sizeof(*v))) == NULL) {
+		api_reply(req, HTTP_INTERNAL, NULL);
+		goto out;
+	}
+	api_windows.v = v;
+	v[api_windows.n++] = w;
+	log_notice("maintenance window #%lld created by %s", (long long)w.id,
+	    w.by ? w.by : "an operator");
+	api_reply(req, 201, window_json(&v[api_windows.n - 1], now));
+	json_decref(body);
+	return;
+out:
+	window_clear(&w);
+	json_decref(body);
+}
+
+/* DELETE /api/v1/maintenance/ID */
+static void
+maint_delete(struct evhttp_request *req, const char *rest, void *arg)
+{
+	char *end;
+	long long id;
+	unsigned i;
+
+	(void)arg;
+	id = strtoll(rest, &end, 10);
+	if (*rest == '\0' || *end != '\0' || id <= 0) {
+		api_error(req, HTTP_BADREQUEST, "malformed window id: %s", rest);
+		return;
+	}
+	for (i = 0; i < api_windows.n; i++)
+		if (api_windows.v[i].id == id)
+			break;
+	if (i == api_windows.n) {
+		api_error(req, HTTP_NOTFOUND, "no maintenance window %lld "
+		    "(windows from the config file cannot be deleted here)",
+		    id);
+		return;
+	}
+	if (idb_write("DELETE FROM maintenance WHERE id = ?", "i",
+	    (int64_t)id) < 0 || idb_commit() == -1) {
+		api_error(req, HTTP_INTERNAL, "cannot delete the window");
+		return;
+	}
+	window_clear(&api_windows.v[i]);
+	memmove(&api_windows.v[i], &api_windows.v[i + 1],
+	    (api_windows.n - i - 1) * sizeof(api_windows.v[0]));
+	api_windows.n--;
+	log_notice("maintenance window #%lld deleted", id);
+	api_reply(req, HTTP_OK, json_pack("{s:I}", "deleted", (json_int_t)id));
+}
+
+/* API windows from the database, ended ones dropped. */
+static int
+maint_load_db(void)
+{
+	sqlite3_stmt *st;
+	time_t now = time(NULL);
+	struct window w, *v;
+
+	idb_write("DELETE FROM maintenance WHERE ends_at < ?", "i",
+	    (int64_t)now - 86400);
+	st = idb_query("SELECT id, checks, hosts, groups, starts_at, ends_at, "
+	    "comment, created_by FROM maintenance ORDER BY id", "");
+	if (st == NULL)
+		return -1;
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		memset(&w, 0, sizeof(w));
+		w.minute = -1;
+		w.id = sqlite3_column_int64(st, 0);
+		strv_parse(sqlite3_column_text(st, 1), &w.checks, &w.nchecks);
+		strv_parse(sqlite3_column_text(st, 2), &w.hosts, &w.nhosts);
+		strv_parse(sqlite3_column_text(st, 3), &w.groups, &w.ngroups);
+		w.start = sqlite3_column_int64(st, 4);
+		w.end = sqlite3_column_int64(st, 5);
+		if (sqlite3_column_text(st, 6) != NULL)
+			w.comment = strdup((const char *)
+			    sqlite3_column_text(st, 6));
+		if (sqlite3_column_text(st, 7) != NULL)
+			w.by = strdup((const char *)sqlite3_column_text(st, 7));
+		if ((v = reallocarray(api_windows.v, api_windows.n + 1,
+		    sizeof(*v))) == NULL) {
+			window_clear(&w);
+			return -1;
+		}
+		api_windows.v = v;
+		v[api_windows.n++] = w;
+	}
+	return 0;
+}
+
+int
+maint_api_init(void)
+{
+	if (maint_load_db() == -1)
+		return -1;
+	if (api_route_add(EVHTTP_REQ_GET, "/api/v1/maintenance", 0,
+	    maint_get, NULL) == -1 ||
+	    api_route_add(EVHTTP_REQ_POST, "/api/v1/maintenance", API_MUTATES,
+	    maint_post, NULL) == -1 ||
+	    api_route_add(EVHTTP_REQ_DELETE, "/api/v1/maintenance/",
+	    API_MUTATES, maint_delete, NULL) == -1)
+		return -1;
+	return 0;
+}
+
+void
+maint_shutdown(void)
+{
+	windows_free(&api_windows);
+	memset(&api_windows, 0, sizeof(api_windows));
+}

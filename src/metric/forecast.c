@@ -1,0 +1,485 @@
+/*
+ * forecast.c — capacity forecasts from the metric store's RRD files.
+ *
+ * A least-squares line through the AVERAGE values of one data source over
+ * a window, and when that line reaches a threshold.  Used by the built-in
+ * `forecast` check type (a normal check: its result goes through the state
+ * machine and becomes an incident like any other, and its days_until
+ * metric is stored like any other) and by GET /api/v1/forecast/CHECK/METRIC.
+ *
+ * Reading is a synchronous rrd_fetch_r of one window (a few thousand rows
+ * at most: librrd picks the archive whose resolution fits the window), on
+ * the loop, after metric_flush() so nothing queued is missed.
+ */
+#include <math.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <event2/http.h>
+#include <event2/keyvalq_struct.h>
+#include <jansson.h>
+#include <rrd.h>
+#include <tocsin/plugin.h>
+
+#include "api/api.h"
+#include "core/check.h"
+#include "core/conf.h"
+#include "core/daemon.h"
+#include "metric/forecast.h"
+#include "core/log.h"
+#include "metric/metric.h"
+#include "core/util.h"
+
+int
+forecast_fit(const char *path, const char *ds, time_t start, time_t end,
+    struct forecast *f, char *err, size_t errlen)
+{
+	unsigned long step = 0, nds = 0, k, col, rows, r;
+	char **names = NULL;
+	rrd_value_t *data = NULL;
+	double sx = 0, sy = 0, sxx = 0, sxy = 0, n = 0, x, y, den;
+	double xfirst = 0, xlast = 0;
+	int rc = -1;
+
+	memset(f, 0, sizeof(*f));
+	f->last = NAN;
+	rrd_clear_error();
+	if (rrd_fetch_r(path, "AVERAGE", &start, &end, &step, &nds, &names,
+	    &data) != 0) {
+		snprintf(err, errlen, "%s", rrd_get_error());
+		return -1;
+	}
+	for (col = 0; col < nds; col++)
+		if (strcmp(names[col], ds) == 0)
+			break;
+	if (col == nds) {
+		snprintf(err, errlen, "no data source %s in %s", ds, path);
+		goto out;
+	}
+	rows = step > 0 ? (unsigned long)(end - start) / step : 0;
+	/* row r holds the average of (start + r*step, start + (r+1)*step] */
+	for (r = 0; r < rows; r++) {
+		y = data[r * nds + col];
+		if (isnan(y))
+			continue;
+		/* x: seconds before end, of the middle of the row */
+		x = (double)(start - end) + ((double)r + 0.5) * (double)step;
+		sx += x;
+		sy += y;
+		sxx += x * x;
+		sxy += x * y;
+		if (n == 0)
+			xfirst = x;
+		xlast = x;
+		n++;
+		f->last = y;
+	}
+	f->start = start;
+	f->end = end;
+	f->step = step;
+	f->points = (unsigned)n;
+	f->span = xlast - xfirst;
+	den = n * sxx - sx * sx;
+	if (n < 2 || den == 0) {
+		f->young = n < 2;
+		snprintf(err, errlen, "%u known value%s of %s in the window: "
+		    "not enough for a trend", f->points, f->points == 1 ? "" :
+		    "s", ds);
+		goto out;
+	}
+	f->slope = (n * sxy - sx * sy) / den;
+	f->value_now = (sy - f->slope * sx) / n;
+	rc = 0;
+out:
+	for (k = 0; k < nds; k++)
+		free(names[k]);
+	free(names);
+	free(data);
+	return rc;
+}
+
+double
+forecast_time_to(const struct forecast *f, double threshold, bool falling)
+{
+	double d = threshold - f->value_now;
+
+	if (falling) {
+		if (d >= 0)
+			return 0;
+		return f->slope < 0 ? d / f->slope : -1;
+	}
+	if (d <= 0)
+		return 0;
+	return f->slope > 0 ? d / f->slope : -1;
+}
+
+/* ---- the forecast check type --------------------------------------- */
+
+struct fcc {
+	char *check;		/* source check */
+	char *metric;		/* source metric */
+	char ds[METRIC_DS_MAX + 1];
+	int64_t window_ms;
+	int64_t warn_ms;
+	int64_t crit_ms;
+	int64_t min_history_ms;
+	double threshold;
+	bool falling;
+};
+
+static const struct tocsin_option fc_options[] = {
+	{ "source", TOCSIN_OPT_STR, NULL, TOCSIN_OPT_REQUIRED,
+	    "CHECK:METRIC whose history is extrapolated" },
+	{ "window", TOCSIN_OPT_DURATION, "7d", 0,
+	    "history the trend line is fitted to" },
+	{ "threshold", TOCSIN_OPT_FLOAT, NULL, TOCSIN_OPT_REQUIRED,
+	    "the value the metric must not reach" },
+	{ "direction", TOCSIN_OPT_STR, "up", 0,
+	    "up: alert while rising to threshold; down: while falling to it" },
+	{ "warn", TOCSIN_OPT_DURATION, "14d", 0,
+	    "WARNING when the threshold is reached sooner than this" },
+	{ "crit", TOCSIN_OPT_DURATION, "3d", 0,
+	    "CRITICAL when the threshold is reached sooner than this" },
+	{ "min_history", TOCSIN_OPT_DURATION, NULL, 0,
+	    "no alarm before the stored values span this much time "
+	    "(default: 1d, or half the window if shorter)" },
+	{ NULL, TOCSIN_OPT_END, NULL, 0, NULL },
+};
+
+static const struct tocsin_check_type fc_type;
+
+/* "CHECK:METRIC", split at the last ':'.  RETURN VALUE: 0 or -1. */
+static int
+split_source(const char *src, char **check, char **metric)
+{
+	const char *colon = strrchr(src, ':');
+
+	if (colon == NULL || colon == src || colon[1] == '\0')
+		return -1;
+	*check = strndup(src, (size_t)(colon - src));
+	*metric = strdup(colon + 1);
+	return *check != NULL && *metric != NULL ? 0 : -1;
+}
+
+static void
+fc_free(void *priv)
+{
+	struct fcc *f = priv;
+
+	if (f == NULL)
+		return;
+	free(f->check);
+	free(f->metric);
+	free(f);
+}
+
+static int
+fc_configure(struct tocsin_check *chk, struct tocsin_conf *cf, void **priv)
+{
+	const char *src = tocsin_conf_str(cf, "source");
+	const char *dir = tocsin_conf_str(cf, "direction");
+	struct fcc *f;
+	int bad = 0;
+
+	(void)chk;
+	if ((f = calloc(1, sizeof(*f))) == NULL)
+		return -1;
+	if (src == NULL || split_source(src, &f->check, &f->metric) != 0) {
+		tocsin_conf_error(cf, "source", "\"%s\" is not CHECK:METRIC",
+		    src != NULL ? src : "");
+		bad = 1;
+	} else
+		metric_ds_name(f->metric, f->ds);
+	f->window_ms = tocsin_conf_duration_ms(cf, "window");
+	f->warn_ms = tocsin_conf_duration_ms(cf, "warn");
+	f->crit_ms = tocsin_conf_duration_ms(cf, "crit");
+	f->threshold = tocsin_conf_float(cf, "threshold");
+	if (tocsin_conf_is_set(cf, "min_history"))
+		f->min_history_ms = tocsin_conf_duration_ms(cf, "min_history");
+	else
+		f->min_history_ms = f->window_ms / 2 < 86400000 ?
+		    f->window_ms / 2 : 86400000;
+	if (f->min_history_ms > f->window_ms) {
+		tocsin_conf_error(cf, "min_history", "must not be longer than "
+		    "window");
+		bad = 1;
+	}
+	if (f->window_ms < 60000) {
+		tocsin_conf_error(cf, "window", "must be at least 1m");
+		bad = 1;
+	}
+	if (f->crit_ms > f->warn_ms) {
+		tocsin_conf_error(cf, "crit", "must not be longer than warn");
+		bad = 1;
+	}
+	if (!isfinite(f->threshold)) {
+		tocsin_conf_error(cf, "threshold", "must be a finite number");
+		bad = 1;
+	}
+	if (dir != NULL && strcmp(dir, "down") == 0)
+		f->falling = true;
+	else if (dir != NULL && strcmp(dir, "up") != 0) {
+		tocsin_conf_error(cf, "direction", "\"%s\" is not up or down",
+		    dir);
+		bad = 1;
+	}
+	if (bad) {
+		fc_free(f);
+		return -1;
+	}
+	*priv = f;
+	return 0;
+}
+
+static void
+fc_start(struct tocsin_run *run, void *priv)
+{
+	struct fcc *f = priv;
+	struct forecast fc;
+	struct tocsin_metric m;
+	char err[256], summary[512], at[32], warn[32], crit[32];
+	char *path;
+	time_t now = time(NULL);
+	double tt, days;
+	enum tocsin_state st;
+
+	if ((path = metric_rrd_path(daemon_g.cf->state_dir, f->check)) == NULL) {
+		tocsin_run_finish(run, TOCSIN_UNKNOWN, "out of memory");
+		return;
+	}
+	metric_flush(f->check);
+	if (forecast_fit(path, f->ds, now - (time_t)(f->window_ms / 1000), now,
+	    &fc, err, sizeof(err)) != 0) {
+		/*
+		 * A source check that is configured but has no file or not
+		 * two values yet (a new install, a new check) is no fault:
+		 * OK with the reason, not an incident on every first start.
+		 * A source that is not configured, or a missing data source,
+		 * is UNKNOWN.
+		 */
+		bool young = conf_check(daemon_g.cf, f->check) != NULL &&
+		    (fc.young || access(path, F_OK) != 0);
+
+		snprintf(summary, sizeof(summary), "forecast of %s:%s: %s%s",
+		    f->check, f->metric, young ? "no trend yet: " : "",
+		    young && access(path, F_OK) != 0 ? "no values stored yet" :
+		    err);
+		free(path);
+		tocsin_run_finish(run, young ? TOCSIN_OK : TOCSIN_UNKNOWN,
+		    summary);
+		return;
+	}
+	free(path);
+	if (fc.span * 1000 < (double)f->min_history_ms) {
+		/* a trend of a few hours says little about weeks: no alarm */
+		snprintf(summary, sizeof(summary), "forecast of %s:%s: no trend "
+		    "yet: values span %.1f h, min_history is %.1f h", f->check,
+		    f->metric, fc.span / 3600, (double)f->min_history_ms /
+		    3600000.0);
+		tocsin_run_finish(run, TOCSIN_OK, summary);
+		return;
+	}
+	memset(&m, 0, sizeof(m));
+	m.min = m.max = NAN;
+	m.name = "slope_per_day";
+	m.value = fc.slope * 86400;
+	tocsin_run_metric(run, &m);
+	tt = forecast_time_to(&fc, f->threshold, f->falling);
+	if (tt < 0) {
+		snprintf(summary, sizeof(summary), "%s:%s at %.4g, trend "
+		    "%+.4g/day: never reaches %.4g", f->check, f->metric,
+		    fc.value_now, fc.slope * 86400, f->threshold);
+		tocsin_run_finish(run, TOCSIN_OK, summary);
+		return;
+	}
+	days = tt / 86400;
+	snprintf(warn, sizeof(warn), "%.6g:", (double)f->warn_ms / 86400000.0);
+	snprintf(crit, sizeof(crit), "%.6g:", (double)f->crit_ms / 86400000.0);
+	m.name = "days_until";
+	m.value = days;
+	m.unit = "d";
+	m.warn = warn;
+	m.crit = crit;
+	tocsin_run_metric(run, &m);
+	if (tt * 1000 <= (double)f->crit_ms)
+		st = TOCSIN_CRITICAL;
+	else if (tt * 1000 <= (double)f->warn_ms)
+		st = TOCSIN_WARNING;
+	else
+		st = TOCSIN_OK;
+	rfc3339(now + (time_t)tt, at, sizeof(at));
+	snprintf(summary, sizeof(summary), "%s:%s at %.4g, trend %+.4g/day: "
+	    "reaches %.4g in %.1f days (%s)", f->check, f->metric,
+	    fc.value_now, fc.slope * 86400, f->threshold, days, at);
+	tocsin_run_finish(run, st, summary);
+}
+
+static const struct tocsin_check_type fc_type = {
+	.name = "forecast",
+	.options = fc_options,
+	.configure = fc_configure,
+	.start = fc_start,
+	.free = fc_free,
+};
+
+int
+forecast_register(void)
+{
+	return tocsin_register_type(&fc_type);
+}
+
+/* ---- GET /api/v1/forecast/CHECK/METRIC ------------------------------- */
+
+/* The forecast check watching check:metric in the config, or NULL. */
+static const struct fcc *
+fc_for(const char *check, const char *metric)
+{
+	const struct config *cf = daemon_g.cf;
+	unsigned i;
+
+	for (i = 0; cf != NULL && i < cf->nchecks; i++) {
+		const struct check *c = cf->checks[i];
+		const struct fcc *f = c->priv;
+
+		if (c->type != NULL && c->type->def == &fc_type && f != NULL &&
+		    strcmp(f->check, check) == 0 &&
+		    strcmp(f->metric, metric) == 0)
+			return f;
+	}
+	return NULL;
+}
+
+static void
+get_forecast(struct evhttp_request *req, const char *rest, void *arg)
+{
+	const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
+	const char *query = uri != NULL ? evhttp_uri_get_query(uri) : NULL;
+	const char *slash = strchr(rest, '/'), *v;
+	char *enc = NULL, *check = NULL, *metric = NULL, *path = NULL, *end;
+	char ds[METRIC_DS_MAX + 1], err[256];
+	struct evkeyvalq kv;
+	const struct fcc *f;
+	struct forecast fc;
+	time_t now = time(NULL), start;
+	int64_t window_ms = 7 * 86400000LL, horizon_ms = 30 * 86400000LL;
+	double threshold = NAN, tt = -1;
+	bool falling = false;
+	json_t *o;
+	int e = 0;
+
+	(void)arg;
+	TAILQ_INIT(&kv);
+	if (slash == NULL) {
+		api_error(req, HTTP_NOTFOUND, "use /api/v1/forecast/CHECK/"
+		    "METRIC");
+		return;
+	}
+	if ((enc = strndup(rest, (size_t)(slash - rest))) == NULL ||
+	    (check = api_path_name(req, enc, "check")) == NULL ||
+	    (metric = api_path_name(req, slash + 1, "metric")) == NULL)
+		goto out;
+	if ((f = fc_for(check, metric)) != NULL) {
+		window_ms = f->window_ms;
+		threshold = f->threshold;
+		falling = f->falling;
+	}
+	if (query != NULL && evhttp_parse_query_str(query, &kv) == -1) {
+		api_error(req, HTTP_BADREQUEST, "malformed query string");
+		goto out;
+	}
+	if ((v = evhttp_find_header(&kv, "window")) != NULL &&
+	    (conf_parse_duration(v, &window_ms) != 0 || window_ms < 60000)) {
+		api_error(req, HTTP_BADREQUEST, "window: \"%s\" is not a "
+		    "duration of at least 1m", v);
+		goto out;
+	}
+	if ((v = evhttp_find_header(&kv, "horizon")) != NULL &&
+	    (conf_parse_duration(v, &horizon_ms) != 0 || horizon_ms < 0)) {
+		api_error(req, HTTP_BADREQUEST, "horizon: \"%s\" is not a "
+		    "duration", v);
+		goto out;
+	}
+	if ((v = evhttp_find_header(&kv, "threshold")) != NULL &&
+	    (threshold = strtod(v, &end), *end != '\0' || end == v ||
+	    !isfinite(threshold))) {
+		api_error(req, HTTP_BADREQUEST, "threshold: \"%s\" is not a "
+		    "number", v);
+		goto out;
+	}
+	if ((v = evhttp_find_header(&kv, "direction")) != NULL) {
+		if (strcmp(v, "up") != 0 && strcmp(v, "down") != 0) {
+			api_error(req, HTTP_BADREQUEST, "direction: \"%s\" is "
+			    "not up or down", v);
+			goto out;
+		}
+		falling = strcmp(v, "down") == 0;
+	}
+	if ((path = metric_rrd_path(daemon_g.cf->state_dir, check)) == NULL) {
+		api_reply(req, HTTP_INTERNAL, NULL);
+		goto out;
+	}
+	metric_flush(check);
+	metric_ds_name(metric, ds);
+	start = now - (time_t)(window_ms / 1000);
+	if (forecast_fit(path, ds, start, now, &fc, err, sizeof(err)) != 0) {
+		if (fc.step == 0) {	/* no file, or no such metric in it */
+			api_error(req, HTTP_NOTFOUND, "check %s, metric %s: %s",
+			    check, metric, err);
+			goto out;
+		}
+		/* too little history yet: a normal answer, with the reason */
+		fc.slope = fc.value_now = NAN;
+	}
+	if (isfinite(threshold) && !isnan(fc.slope))
+		tt = forecast_time_to(&fc, threshold, falling);
+	o = json_object();
+	api_set(o, "check", api_str(check), &e);
+	api_set(o, "metric", api_str(metric), &e);
+	api_set(o, "ds", api_str(ds), &e);
+	api_set(o, "start", api_time(fc.start), &e);
+	api_set(o, "end", api_time(fc.end), &e);
+	api_set(o, "window_s", json_integer(window_ms / 1000), &e);
+	api_set(o, "step_s", json_integer((json_int_t)fc.step), &e);
+	api_set(o, "points", json_integer(fc.points), &e);
+	api_set(o, "last", api_num(fc.last), &e);
+	api_set(o, "value_now", api_num(fc.value_now), &e);
+	api_set(o, "slope_per_second", api_num(fc.slope), &e);
+	api_set(o, "slope_per_day", api_num(fc.slope * 86400), &e);
+	api_set(o, "horizon_s", json_integer(horizon_ms / 1000), &e);
+	api_set(o, "horizon_at", api_time(fc.end + (time_t)(horizon_ms /
+	    1000)), &e);
+	api_set(o, "value_at_horizon", api_num(fc.value_now + fc.slope *
+	    (double)(horizon_ms / 1000)), &e);
+	api_set(o, "threshold", api_num(threshold), &e);
+	api_set(o, "direction", api_str(falling ? "down" : "up"), &e);
+	api_set(o, "time_to_threshold_s", tt >= 0 ? api_num(tt) :
+	    json_null(), &e);
+	api_set(o, "days_until", tt >= 0 ? api_num(tt / 86400) : json_null(),
+	    &e);
+	api_set(o, "crosses_at", tt >= 0 ? api_time(fc.end + (time_t)tt) :
+	    json_null(), &e);
+	if (isnan(fc.slope))
+		api_set(o, "reason", api_str(err), &e);
+	if (e) {
+		json_decref(o);
+		o = NULL;
+	}
+	api_reply(req, HTTP_OK, o);
+out:
+	evhttp_clear_headers(&kv);
+	free(enc);
+	free(check);
+	free(metric);
+	free(path);
+}
+
+int
+forecast_api_init(void)
+{
+	return api_route_add(EVHTTP_REQ_GET, "/api/v1/forecast/", 0,
+	    get_forecast, NULL);
+}

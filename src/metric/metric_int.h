@@ -1,0 +1,75 @@
+/*
+ * metric_int.h — between the metric store's two halves: metric.c (on the
+ * loop: results in, queues, API) and metric_writer.c (one writer thread
+ * that owns every librrd write call).  Not for other modules.
+ */
+#ifndef TOCSIN_METRIC_INT_H
+#define TOCSIN_METRIC_INT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/queue.h>
+#include <time.h>
+
+#include "metric/metric.h"
+
+/* A data source as the store wants it. */
+struct mds {
+	char name[METRIC_DS_MAX + 1];
+	bool counter;		/* DERIVE (min 0) rather than GAUGE */
+};
+
+/* One result: a value per DS (by index in the job's ds[]), NAN unknown. */
+struct upd {
+	time_t t;
+	unsigned n;		/* values in v (ds count when queued) */
+	double *v;
+};
+
+/*
+ * A job: updates of one file, handed from the loop to the writer, which
+ * then owns it (unless wait is set: the submitter frees it when done).
+ * path NULL: a barrier (nothing to write, only "everything before me is
+ * done").
+ */
+struct mjob {
+	char *path;
+	char *check;		/* for messages */
+	unsigned long step;
+	struct mds *ds;		/* every DS the file must have */
+	unsigned nds;
+	struct upd *q;
+	unsigned nq;
+	bool flush;		/* then ask rrdcached to write the file */
+	bool wait;		/* the submitter waits for done */
+	bool done;
+	TAILQ_ENTRY(mjob) link;
+};
+
+void mjob_free(struct mjob *j);
+
+int writer_start(const char *rrdcached);
+/* Where updates go from now on (NULL: librrd directly). */
+void writer_set_cached(const char *rrdcached);
+/* Queue j at the tail; the writer owns it. */
+void writer_submit(struct mjob *j);
+TAILQ_HEAD(mjob_list, mjob);
+/* Queue every job of l (in order) at once; l is left empty. */
+void writer_submit_list(struct mjob_list *l);
+/*
+ * Write j before anything else, after the updates of j->path still queued
+ * (merged into it, so the file sees them in order), and wait until it is
+ * written.  Frees j.  Blocks the caller for at most the job the writer is
+ * busy with plus this one.
+ */
+void writer_run_now(struct mjob *j);
+/* Wait until every job submitted so far is written. */
+void writer_barrier(void);
+size_t writer_queued(void);
+uint64_t writer_written(void);
+uint64_t writer_errors(void);
+/* Write what is queued, stop the thread. */
+void writer_stop(void);
+
+#endif

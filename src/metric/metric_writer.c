@@ -1,0 +1,784 @@
+/*
+ * metric_writer.c — the metric store's writer thread: the only code that
+ * creates, extends and updates RRD files (directly with librrd's *_r
+ * functions, or through rrdcached).
+ *
+ * Why a thread: a single rrd_update_r() of a warm file was measured at up
+ * to 100 ms on a loaded disk (bench/rrd, max_stall_ms of the bare librrd
+ * loop), because librrd maps the file and the kernel may have to read or
+ * write back its pages.  On the loop that is a stalled daemon; here it is
+ * only a longer queue.  The loop thread never waits for the writer except
+ * when a reader (graph, forecast) asks for one file to be complete
+ * (writer_run_now) or at exit.
+ *
+ * Thread rules: the writer owns the file states (struct fstate, below) and
+ * the rrdcached connection; it shares with the loop only the job queue and
+ * counters under wk.mu.  librrd keeps its error text per thread; the one
+ * non-reentrant librrd call used here, rrd_tune, runs under metric_lock(),
+ * which graph.c takes around rrd_graph_v.
+ */
+#include <errno.h>
+#include <math.h>
+#include <pthread.h>
+#include <search.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <rrd.h>
+#include <rrd_client.h>
+
+#include "core/log.h"
+#include "metric/metric_int.h"
+#include "core/util.h"
+
+/* What the writer knows of one file. */
+struct fstate {
+	char *path;
+	unsigned long step;
+	char (*names)[METRIC_DS_MAX + 1];	/* the file's DS, in order */
+	unsigned nfile;
+	time_t flast;		/* last update in the file */
+	bool ready;		/* names/flast are what the file holds */
+};
+
+#define STOP_GRACE_S	5
+
+static struct {
+	pthread_t th;
+	bool running;
+	pthread_mutex_t mu;
+	pthread_cond_t work;	/* a job was queued, or stop */
+	pthread_cond_t done;	/* a waited-for job is done */
+	struct mjob_list jobs;
+	const struct mjob *cur;	/* the job being written */
+	bool stop;
+	struct timespec stop_by;	/* at stop: what is left by then is dropped */
+	uint64_t dropped;
+	char *addr;		/* rrdcached wanted (under mu) */
+	size_t queued;		/* updates in jobs */
+	uint64_t written, errors;
+	/* writer thread only */
+	void *files;		/* tsearch tree of struct fstate by path */
+	char *conn;		/* rrdcached connected to, or NULL */
+	time_t retry;
+	bool warned;
+} wk = {
+	.mu = PTHREAD_MUTEX_INITIALIZER,
+	.work = PTHREAD_COND_INITIALIZER,
+	.done = PTHREAD_COND_INITIALIZER,
+};
+
+static pthread_mutex_t rrd_lock = PTHREAD_MUTEX_INITIALIZER;
+
+void
+metric_lock(void)
+{
+	pthread_mutex_lock(&rrd_lock);
+}
+
+void
+metric_unlock(void)
+{
+	pthread_mutex_unlock(&rrd_lock);
+}
+
+void
+mjob_free(struct mjob *j)
+{
+	unsigned i;
+
+	if (j == NULL)
+		return;
+	for (i = 0; i < j->nq; i++)
+		free(j->q[i].v);
+	free(j->q);
+	free(j->ds);
+	free(j->path);
+	free(j->check);
+	free(j);
+}
+
+static int
+fs_cmp(const void *a, const void *b)
+{
+	return strcmp(((const struct fstate *)a)->path,
+	    ((const struct fstate *)b)->path);
+}
+
+static void
+fs_free(void *p)
+{
+	struct fstate *fs = p;
+
+	free(fs->path);
+	free(fs->names);
+	free(fs);
+}
+
+static const char *
+rrd_err(void)
+{
+	const char *e = rrd_get_error();
+
+	return e != NULL && *e != '\0' ? e : "unknown error";
+}
+
+/*
+ * Connected to rrdcached addr?  false: write directly.  A failed connect
+ * is tried again at most every 10 s; librrd's rrdc_* functions keep one
+ * connection per process (this librrd exports no rrd_client_t API), and
+ * only this thread uses them.
+ */
+static bool
+cached(const char *addr)
+{
+	time_t now;
+
+	if (addr == NULL) {
+		if (wk.conn != NULL) {
+			rrdc_disconnect();
+			free(wk.conn);
+			wk.conn = NULL;
+		}
+		return false;
+	}
+	if (wk.conn != NULL && strcmp(wk.conn, addr) == 0 &&
+	    rrdc_is_connected(addr))
+		return true;
+	now = time(NULL);
+	if (now < wk.retry)
+		return false;
+	wk.retry = now + 10;
+	if (wk.conn != NULL) {
+		rrdc_disconnect();
+		free(wk.conn);
+		wk.conn = NULL;
+	}
+	rrd_clear_error();
+	if (rrdc_connect(addr) != 0 || !rrdc_is_connected(addr)) {
+		if (!wk.warned)
+			log_warnx("metrics: cannot connect to rrdcached at "
+			    "%s: %s; writing the files directly until it is "
+			    "back", addr, rrd_err());
+		wk.warned = true;
+		return false;
+	}
+	log_info("metrics: connected to rrdcached at %s", addr);
+	wk.warned = false;
+	wk.conn = strdup(addr);
+	return wk.conn != NULL;
+}
+
+static void
+ds_def(char *buf, size_t len, const struct mds *d, unsigned long step)
+{
+	snprintf(buf, len, "DS:%s:%s:%lu:%s:U", d->name,
+	    d->counter ? "DERIVE" : "GAUGE", 2 * step, d->counter ? "0" : "U");
+}
+
+/* Keep a file that holds something else: NAME.rrd.TIME.old. */
+static int
+move_aside(const struct mjob *j, bool cache, const char *why)
+{
+	char *old;
+	int rc;
+
+	if (asprintf(&old, "%s.%lld.old", j->path, (long long)time(NULL)) < 0)
+		return -1;
+	if (cache)
+		rrdc_forget(j->path);
+	rc = rename(j->path, old);
+	if (rc == 0)
+		log_notice("metrics: check %s: %s; kept the old file as %s and "
+		    "started a new one", j->check, why, old);
+	else
+		log_warn("metrics: check %s: %s, and cannot rename %s",
+		    j->check, why, j->path);
+	free(old);
+	return rc;
+}
+
+static int
+fs_create(struct fstate *fs, const struct mjob *j)
+{
+	char rra[12][64], (*dsv)[64];
+	const char **argv;
+	int nrra, argc = 0, rc;
+	unsigned i;
+
+	nrra = metric_rra_args(j->step, rra, 12);
+	dsv = calloc(j->nds, sizeof(*dsv));
+	argv = calloc(j->nds + (unsigned)nrra, sizeof(*argv));
+	free(fs->names);
+	fs->names = calloc(j->nds, sizeof(*fs->names));
+	if (dsv == NULL || argv == NULL || fs->names == NULL) {
+		free(dsv);
+		free(argv);
+		return -1;
+	}
+	for (i = 0; i < j->nds; i++) {
+		ds_def(dsv[i], sizeof(dsv[i]), &j->ds[i], j->step);
+		argv[argc++] = dsv[i];
+		memcpy(fs->names[i], j->ds[i].name, sizeof(fs->names[i]));
+	}
+	for (i = 0; i < (unsigned)nrra; i++)
+		argv[argc++] = rra[i];
+	/* one step before the first value, so its whole step is known */
+	fs->flast = j->nq > 0 ? j->q[0].t - (time_t)j->step : time(NULL) - 10;
+	rrd_clear_error();
+	rc = rrd_create_r(j->path, j->step, fs->flast, argc, argv);
+	if (rc != 0)
+		log_warnx("metrics: cannot create %s: %s", j->path, rrd_err());
+	else {
+		fs->nfile = j->nds;
+		fs->step = j->step;
+		log_info("metrics: created %s (%u data source%s, step %lus)",
+		    j->path, j->nds, j->nds == 1 ? "" : "s", j->step);
+	}
+	free(dsv);
+	free(argv);
+	return rc == 0 ? 0 : -1;
+}
+
+/*
+ * Reads an existing file's step, DS names (in order) and last update.
+ * RETURN VALUE: 1 if it holds something else than j wants (another step,
+ * or a DS of j with another type), 0 if it fits, -1 if unreadable.
+ */
+static int
+fs_read(struct fstate *fs, const struct mjob *j)
+{
+	rrd_info_t *info, *i;
+	unsigned long step = 0;
+	unsigned k, n = 0, idx;
+	int rc = 0;
+
+	rrd_clear_error();
+	if ((info = rrd_info_r(j->path)) == NULL)
+		return -1;
+	for (i = info; i != NULL; i = i->next)
+		if (strncmp(i->key, "ds[", 3) == 0 &&
+		    strstr(i->key, "].index") != NULL)
+			n++;
+	free(fs->names);
+	if ((fs->names = calloc(n + 1, sizeof(*fs->names))) == NULL) {
+		rrd_info_free(info);
+		return -1;
+	}
+	fs->nfile = n;
+	for (i = info; i != NULL; i = i->next) {
+		const char *key = i->key, *end;
+		size_t len;
+
+		if (strcmp(key, "step") == 0)
+			step = i->value.u_cnt;
+		else if (strcmp(key, "last_update") == 0)
+			fs->flast = (time_t)i->value.u_cnt;
+		if (strncmp(key, "ds[", 3) != 0 ||
+		    (end = strchr(key, ']')) == NULL ||
+		    (len = (size_t)(end - key - 3)) > METRIC_DS_MAX)
+			continue;
+		if (strcmp(end, "].index") == 0 &&
+		    (idx = (unsigned)i->value.u_cnt) < n) {
+			memcpy(fs->names[idx], key + 3, len);
+			fs->names[idx][len] = '\0';
+		}
+		if (strcmp(end, "].type") == 0 && i->type == RD_I_STR)
+			for (k = 0; k < j->nds; k++)
+				if (strlen(j->ds[k].name) == len &&
+				    strncmp(j->ds[k].name, key + 3, len) == 0 &&
+				    strcmp(i->value.u_str, j->ds[k].counter ?
+				    "DERIVE" : "GAUGE") != 0)
+					rc = 1;
+	}
+	rrd_info_free(info);
+	fs->step = step;
+	if (step != j->step)
+		rc = 1;
+	return rc;
+}
+
+static int
+fs_index(const struct fstate *fs, const char *name)
+{
+	unsigned f;
+
+	for (f = 0; f < fs->nfile; f++)
+		if (strcmp(fs->names[f], name) == 0)
+			return (int)f;
+	return -1;
+}
+
+/* Make the file hold every DS of j.  RETURN VALUE: 0 or -1. */
+static int
+fs_prepare(struct fstate *fs, const struct mjob *j, bool cache)
+{
+	struct stat sb;
+	char (*dsv)[64] = NULL;
+	const char **argv = NULL;
+	unsigned k, nnew = 0;
+	int rc, argc = 0;
+
+	if (stat(j->path, &sb) != 0) {
+		if (errno != ENOENT) {
+			log_warn("metrics: %s", j->path);
+			return -1;
+		}
+		return fs_create(fs, j);
+	}
+	if (cache)	/* what rrdcached holds, before we look or change */
+		rrdc_flush(j->path);
+	rc = fs_read(fs, j);
+	if (rc == -1) {
+		log_warnx("metrics: check %s: %s is not a readable RRD file "
+		    "(%s)", j->check, j->path, rrd_err());
+		if (move_aside(j, cache, "its file cannot be read") != 0)
+			return -1;
+		return fs_create(fs, j);
+	}
+	if (rc == 1) {
+		if (move_aside(j, cache, "its file has another step or "
+		    "data-source type (interval or metric kind changed)") != 0)
+			return -1;
+		return fs_create(fs, j);
+	}
+	for (k = 0; k < j->nds; k++)
+		if (fs_index(fs, j->ds[k].name) < 0)
+			nnew++;
+	if (nnew == 0)
+		return 0;
+	/* metrics that appeared later: add their DS, keeping every row */
+	if ((dsv = calloc(nnew, sizeof(*dsv))) == NULL ||
+	    (argv = calloc(nnew + 2, sizeof(*argv))) == NULL) {
+		free(dsv);
+		return -1;
+	}
+	argv[argc++] = "tune";
+	argv[argc++] = j->path;
+	for (k = 0, nnew = 0; k < j->nds; k++)
+		if (fs_index(fs, j->ds[k].name) < 0) {
+			ds_def(dsv[nnew], sizeof(dsv[nnew]), &j->ds[k], j->step);
+			argv[argc++] = dsv[nnew++];
+		}
+	metric_lock();
+	rrd_clear_error();
+	rc = rrd_tune(argc, (char **)argv);
+	if (rc != 0)
+		log_warnx("metrics: cannot add %u data source%s to %s: %s",
+		    nnew, nnew == 1 ? "" : "s", j->path, rrd_err());
+	metric_unlock();
+	if (rc == 0)
+		log_info("metrics: added %u data source%s to %s", nnew,
+		    nnew == 1 ? "" : "s", j->path);
+	free(dsv);
+	free(argv);
+	if (rc != 0)
+		return -1;
+	return fs_read(fs, j) == 0 ? 0 : -1;
+}
+
+/* "T:v:v:…" of u in the file's DS order.  Returns a new string. */
+static char *
+upd_text(const struct fstate *fs, const struct mjob *j, const struct upd *u)
+{
+	size_t len = 24 + (size_t)fs->nfile * 26, off;
+	char *s = malloc(len);
+	unsigned f, k;
+
+	if (s == NULL)
+		return NULL;
+	off = (size_t)snprintf(s, len, "%lld", (long long)u->t);
+	for (f = 0; f < fs->nfile; f++) {
+		double v = NAN;
+		bool counter = false;
+
+		for (k = 0; k < j->nds && k < u->n; k++)
+			if (strcmp(j->ds[k].name, fs->names[f]) == 0) {
+				v = u->v[k];
+				counter = j->ds[k].counter;
+				break;
+			}
+		if (isnan(v) || isinf(v))
+			off += (size_t)snprintf(s + off, len - off, ":U");
+		else if (counter)	/* DERIVE takes integers only */
+			off += (size_t)snprintf(s + off, len - off, ":%.0f", v);
+		else
+			off += (size_t)snprintf(s + off, len - off, ":%.17g", v);
+	}
+	return s;
+}
+
+static struct fstate *
+fs_get(const char *path)
+{
+	struct fstate key, *fs, **found;
+
+	key.path = (char *)path;
+	if ((found = tfind(&key, &wk.files, fs_cmp)) != NULL)
+		return *found;
+	if ((fs = calloc(1, sizeof(*fs))) == NULL ||
+	    (fs->path = strdup(path)) == NULL ||
+	    tsearch(fs, &wk.files, fs_cmp) == NULL) {
+		if (fs != NULL)
+			free(fs->path);
+		free(fs);
+		return NULL;
+	}
+	return fs;
+}
+
+/* Write j.  RETURN VALUE: updates written, or -1 on an error. */
+static int
+job_write(const struct mjob *j, const char *addr)
+{
+	struct fstate *fs;
+	const char **argv;
+	bool cache = cached(addr);
+	unsigned i, k, n = 0;
+	int rc;
+
+	if (j->path == NULL)
+		return 0;
+	if (j->nq == 0)
+		goto flush;
+	if ((fs = fs_get(j->path)) == NULL)
+		return -1;
+	if (fs->ready && fs->step != j->step)
+		fs->ready = false;
+	for (k = 0; fs->ready && k < j->nds; k++)
+		if (fs_index(fs, j->ds[k].name) < 0)
+			fs->ready = false;
+	if (!fs->ready) {
+		if (fs_prepare(fs, j, cache) != 0) {
+			log_warnx("metrics: check %s: dropped %u update%s",
+			    j->check, j->nq, j->nq == 1 ? "" : "s");
+			return -1;
+		}
+		fs->ready = true;
+	}
+	if ((argv = calloc(j->nq, sizeof(*argv))) == NULL)
+		return -1;
+	/* what the file already has (a restart in the same step) is dropped */
+	for (i = 0; i < j->nq; i++)
+		if (j->q[i].t > fs->flast &&
+		    (argv[n] = upd_text(fs, j, &j->q[i])) != NULL)
+			n++;
+	rc = 0;
+	if (n > 0) {
+		for (k = 0; k < 5; k++) {
+			rrd_clear_error();
+			rc = cache ? rrdc_update(j->path, (int)n, argv) :
+			    rrd_update_r(j->path, NULL, (int)n, argv);
+			/*
+			 * librrd does not wait for a lock: a reader that holds
+			 * the file (rrdtool fetch, a backup) makes it fail at
+			 * once.  This thread may wait a little instead.
+			 */
+			if (rc == 0 || strstr(rrd_err(), "could not lock") ==
+			    NULL)
+				break;
+			usleep(20000);
+		}
+		if (rc != 0) {
+			log_warnx("metrics: update of %s failed: %s", j->path,
+			    rrd_err());
+			fs->ready = false;	/* look at the file again */
+		} else
+			fs->flast = j->q[j->nq - 1].t;
+	}
+	for (i = 0; i < n; i++)
+		free((char *)argv[i]);
+	free(argv);
+	if (rc != 0)
+		return -1;
+flush:
+	if (j->flush && cache) {
+		rrd_clear_error();
+		rrdc_flush(j->path);	/* unknown file: the reader says so */
+	}
+	return (int)n;
+}
+
+/* With wk.mu held: stopping for longer than STOP_GRACE. */
+static bool
+stop_overdue(void)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return now.tv_sec > wk.stop_by.tv_sec || (now.tv_sec ==
+	    wk.stop_by.tv_sec && now.tv_nsec >= wk.stop_by.tv_nsec);
+}
+
+/* With wk.mu held: a stop that took too long gives up what is queued. */
+static void
+drop_all(void)
+{
+	struct mjob *j;
+
+	while ((j = TAILQ_FIRST(&wk.jobs)) != NULL) {
+		TAILQ_REMOVE(&wk.jobs, j, link);
+		wk.queued -= j->nq;
+		wk.dropped += j->nq;
+		if (j->wait) {
+			j->done = true;
+			pthread_cond_broadcast(&wk.done);
+		} else
+			mjob_free(j);
+	}
+}
+
+static void *
+writer_main(void *arg)
+{
+	struct mjob *j;
+	char *addr;
+	int n;
+
+	(void)arg;
+	pthread_mutex_lock(&wk.mu);
+	for (;;) {
+		while (TAILQ_EMPTY(&wk.jobs) && !wk.stop)
+			pthread_cond_wait(&wk.work, &wk.mu);
+		if ((j = TAILQ_FIRST(&wk.jobs)) == NULL)
+			break;		/* stop, and nothing left */
+		if (wk.stop && stop_overdue()) {
+			drop_all();
+			break;
+		}
+		TAILQ_REMOVE(&wk.jobs, j, link);
+		wk.cur = j;
+		addr = xstrdup(wk.addr);
+		pthread_mutex_unlock(&wk.mu);
+
+		n = job_write(j, addr);
+		free(addr);
+
+		pthread_mutex_lock(&wk.mu);
+		wk.cur = NULL;
+		wk.queued -= j->nq;
+		if (n < 0)
+			wk.errors++;
+		else
+			wk.written += (uint64_t)n;
+		if (j->wait) {
+			j->done = true;
+			pthread_cond_broadcast(&wk.done);
+		} else
+			mjob_free(j);
+	}
+	pthread_mutex_unlock(&wk.mu);
+	if (wk.conn != NULL) {
+		rrdc_disconnect();
+		free(wk.conn);
+		wk.conn = NULL;
+	}
+	tdestroy(wk.files, fs_free);
+	wk.files = NULL;
+	return NULL;
+}
+
+int
+writer_start(const char *rrdcached)
+{
+	sigset_t all, old;
+	int rc;
+
+	if (wk.running)
+		return 0;
+	TAILQ_INIT(&wk.jobs);
+	wk.stop = false;
+	wk.queued = 0;
+	wk.written = wk.errors = 0;
+	wk.retry = 0;
+	wk.addr = xstrdup(rrdcached);
+	/* signals stay with the loop thread (libevent's handlers) */
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	rc = pthread_create(&wk.th, NULL, writer_main, NULL);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (rc != 0) {
+		log_warnx("metrics: cannot start the writer thread: %s",
+		    strerror(rc));
+		return -1;
+	}
+	wk.running = true;
+	return 0;
+}
+
+void
+writer_set_cached(const char *rrdcached)
+{
+	pthread_mutex_lock(&wk.mu);
+	free(wk.addr);
+	wk.addr = xstrdup(rrdcached);
+	wk.retry = 0;
+	pthread_mutex_unlock(&wk.mu);
+}
+
+void
+writer_submit(struct mjob *j)
+{
+	pthread_mutex_lock(&wk.mu);
+	TAILQ_INSERT_TAIL(&wk.jobs, j, link);
+	wk.queued += j->nq;
+	pthread_cond_signal(&wk.work);
+	pthread_mutex_unlock(&wk.mu);
+}
+
+void
+writer_submit_list(struct mjob_list *l)
+{
+	struct mjob *j;
+	size_t n = 0;
+
+	TAILQ_FOREACH(j, l, link)
+		n += j->nq;
+	pthread_mutex_lock(&wk.mu);
+	TAILQ_CONCAT(&wk.jobs, l, link);
+	wk.queued += n;
+	pthread_cond_signal(&wk.work);
+	pthread_mutex_unlock(&wk.mu);
+}
+
+/* Append src's updates to dst (both of one file; src is emptied). */
+static int
+merge(struct mjob *dst, struct mjob *src)
+{
+	struct upd *q;
+
+	if (src->nq == 0)
+		return 0;
+	if ((q = reallocarray(dst->q, dst->nq + src->nq, sizeof(*q))) == NULL)
+		return -1;
+	memcpy(q + dst->nq, src->q, src->nq * sizeof(*q));
+	dst->q = q;
+	dst->nq += src->nq;
+	src->nq = 0;
+	return 0;
+}
+
+void
+writer_run_now(struct mjob *j)
+{
+	struct mjob *o, *next, *early;
+
+	if ((early = calloc(1, sizeof(*early))) == NULL) {
+		mjob_free(j);
+		return;
+	}
+	j->wait = true;
+	pthread_mutex_lock(&wk.mu);
+	wk.queued += j->nq;	/* subtracted when written, as any job's */
+	/* this file's queued jobs come first: they are older than j */
+	for (o = TAILQ_FIRST(&wk.jobs); o != NULL; o = next) {
+		next = TAILQ_NEXT(o, link);
+		if (o->path == NULL || strcmp(o->path, j->path) != 0)
+			continue;
+		if (merge(early, o) != 0)
+			break;
+		TAILQ_REMOVE(&wk.jobs, o, link);
+		if (o->wait) {		/* someone waits for it: done now */
+			o->done = true;
+			pthread_cond_broadcast(&wk.done);
+		} else
+			mjob_free(o);
+	}
+	if (merge(early, j) == 0) {
+		struct upd *q = j->q;	/* j takes early's (older first) */
+
+		j->q = early->q;
+		j->nq = early->nq;
+		early->q = q;
+		early->nq = 0;
+	}
+	mjob_free(early);
+	TAILQ_INSERT_HEAD(&wk.jobs, j, link);
+	pthread_cond_signal(&wk.work);
+	while (!j->done)
+		pthread_cond_wait(&wk.done, &wk.mu);
+	pthread_mutex_unlock(&wk.mu);
+	mjob_free(j);
+}
+
+void
+writer_barrier(void)
+{
+	struct mjob *j;
+
+	if (!wk.running || (j = calloc(1, sizeof(*j))) == NULL)
+		return;
+	j->wait = true;
+	pthread_mutex_lock(&wk.mu);
+	TAILQ_INSERT_TAIL(&wk.jobs, j, link);
+	pthread_cond_signal(&wk.work);
+	while (!j->done)
+		pthread_cond_wait(&wk.done, &wk.mu);
+	pthread_mutex_unlock(&wk.mu);
+	mjob_free(j);
+}
+
+size_t
+writer_queued(void)
+{
+	size_t n;
+
+	pthread_mutex_lock(&wk.mu);
+	n = wk.queued;
+	pthread_mutex_unlock(&wk.mu);
+	return n;
+}
+
+uint64_t
+writer_written(void)
+{
+	uint64_t n;
+
+	pthread_mutex_lock(&wk.mu);
+	n = wk.written;
+	pthread_mutex_unlock(&wk.mu);
+	return n;
+}
+
+uint64_t
+writer_errors(void)
+{
+	uint64_t n;
+
+	pthread_mutex_lock(&wk.mu);
+	n = wk.errors;
+	pthread_mutex_unlock(&wk.mu);
+	return n;
+}
+
+void
+writer_stop(void)
+{
+	if (!wk.running)
+		return;
+	pthread_mutex_lock(&wk.mu);
+	wk.stop = true;
+	/*
+	 * A stop writes what is queued, but not for ever: a slow disk with
+	 * thousands of files to create must not hold up a restart (the
+	 * service manager would kill us anyway).
+	 */
+	clock_gettime(CLOCK_MONOTONIC, &wk.stop_by);
+	wk.stop_by.tv_sec += STOP_GRACE_S;
+	wk.dropped = 0;
+	pthread_cond_signal(&wk.work);
+	pthread_mutex_unlock(&wk.mu);
+	pthread_join(wk.th, NULL);
+	wk.running = false;
+	if (wk.dropped > 0)
+		log_warnx("metrics: %llu updates not written: writing took "
+		    "longer than %d s at stop", (unsigned long long)wk.dropped,
+		    STOP_GRACE_S);
+	free(wk.addr);
+	wk.addr = NULL;
+}

@@ -1,0 +1,1244 @@
+/*
+ * notify.c — the notifier: escalation and the durable outbox.
+ *
+ * Owns two tables of the incident database (schema version 2):
+ *  - notify_esc: one row per incident being escalated — its policy,
+ *    which step runs next and when (wall-clock milliseconds, so a
+ *    restart resumes the same schedule).
+ *  - notify_outbox: one row per notification due.  A row is written in
+ *    the transaction of the incident change that made it due (we are
+ *    called inside it), committed before any send starts, and marked
+ *    sent only after the channel confirmed — so a crash between send
+ *    and mark sends it again (at-least-once; receivers get the row's
+ *    idem_key to drop a duplicate).  Failures retry with exponential
+ *    backoff and ±20 % jitter up to the channel's max_attempts, then the
+ *    row is "dead"; a permanent failure (webhook 4xx, SMTP 5xx) is dead
+ *    at once.  Every send and failure goes on the incident's timeline.
+ *
+ * Per recipient and incident, notifications go out in the order they
+ * were made due: a "resolved" never overtakes an "opened" that is still
+ * retrying.
+ *
+ * Never blocks: sends run in notify_send.c on the loop; database work is
+ * the incident log's batched transaction.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+#include <event2/http.h>
+#include <event2/keyvalq_struct.h>
+#include <jansson.h>
+#include <sqlite3.h>
+
+#include "api/api.h"
+#include "core/conf.h"
+#include "core/daemon.h"
+#include "incident/idb.h"
+#include "incident/incident.h"
+#include "core/log.h"
+#include "notify/notify.h"
+#include "notify/notify_int.h"
+#include "core/util.h"
+
+#define NT_MAX_INFLIGHT	32	/* sends at once */
+#define NT_BATCH	64	/* rows read per dispatch */
+
+/* A send in flight: what notify_done needs to record its outcome. */
+struct nt_flight {
+	int64_t id, incident;
+	char *event, *channel, *contact;
+	int attempts;			/* before this one */
+	int max_attempts;
+	int64_t retry_min_ms, retry_max_ms;
+	struct nsend *h;
+	struct nt_flight *next;
+};
+
+static struct {
+	struct event_base *base;
+	struct event *out_ev;		/* dispatch the outbox */
+	struct event *esc_ev;		/* next escalation step */
+	struct nt_flight *flights;
+	unsigned inflight;
+	bool up;
+} nt_g;
+
+static int64_t
+now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void
+arm(struct event *ev, int64_t delay_ms)
+{
+	struct timeval tv;
+
+	if (ev == NULL)
+		return;
+	if (delay_ms < 0)
+		delay_ms = 0;
+	tv.tv_sec = delay_ms / 1000;
+	tv.tv_usec = (delay_ms % 1000) * 1000;
+	evtimer_add(ev, &tv);
+}
+
+static void
+timeline(int64_t id, const char *kind, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static void
+timeline(int64_t id, const char *kind, const char *fmt, ...)
+{
+	va_list ap;
+	char *text;
+
+	va_start(ap, fmt);
+	if (vasprintf(&text, fmt, ap) < 0)
+		text = NULL;
+	va_end(ap);
+	if (text != NULL)
+		incident_timeline_add(id, kind, text);
+	free(text);
+}
+
+/* ---- the outbox: making notifications due ---------------------------- */
+
+/*
+ * One notification due: event to a channel (for contact, or the channel
+ * itself when contact is NULL).  tag makes the key unique per step.
+ */
+static void
+enqueue(int64_t id, const char *event, const char *tag,
+    const struct nchannel *ch, const struct ncontact *who)
+{
+	const char *addr = NULL;
+	char *key;
+	int64_t now = now_ms();
+
+	if (ch->type == NCH_EMAIL)
+		addr = who != NULL ? who->email : ch->to;
+	if (asprintf(&key, "%" PRId64 "/%s/%s/%s/%s", id, event, tag,
+	    ch->name, who != NULL ? who->name : "-") < 0)
+		return;
+	idb_write("INSERT OR IGNORE INTO notify_outbox (incident_id, event, "
+	    "channel, contact, address, idem_key, status, next_at, "
+	    "created_at) VALUES (?, ?, ?, ?, ?, ?, 'pending', ?, ?)",
+	    "isssssii", id, event, ch->name, who != NULL ? who->name : NULL,
+	    addr, key, now, now);
+	free(key);
+	arm(nt_g.out_ev, 0);
+}
+
+/* Every channel of a person. */
+static void
+enqueue_contact(int64_t id, const char *event, const char *tag,
+    const struct ncontact *who)
+{
+	const struct nchannel *ch;
+	unsigned i;
+
+	for (i = 0; i < who->nchannels; i++)
+		if ((ch = nconf_channel(daemon_g.cf, who->channels[i])) != NULL)
+			enqueue(id, event, tag, ch, who);
+}
+
+/* A step's target ("schedule:x", "contact:x", "channel:x"). */
+static void
+enqueue_target(int64_t id, const char *event, const char *tag,
+    const char *target, time_t now)
+{
+	const char *name = strchr(target, ':');
+	const struct nschedule *s;
+	const struct ncontact *c = NULL;
+	const struct nchannel *ch;
+	const char *who;
+
+	if (name == NULL)
+		return;
+	name++;
+	if (strncmp(target, "schedule:", 9) == 0) {
+		if ((s = nconf_schedule(daemon_g.cf, name)) == NULL ||
+		    (who = nsched_oncall(s, now, NULL, NULL, NULL)) == NULL)
+			return;
+		c = nconf_contact(daemon_g.cf, who);
+	} else if (strncmp(target, "contact:", 8) == 0)
+		c = nconf_contact(daemon_g.cf, name);
+	else if (strncmp(target, "channel:", 8) == 0) {
+		if ((ch = nconf_channel(daemon_g.cf, name)) != NULL)
+			enqueue(id, event, tag, ch, NULL);
+		return;
+	}
+	if (c != NULL)
+		enqueue_contact(id, event, tag, c);
+}
+
+/* Tell everyone this incident paged (in any epoch) about event. */
+static void
+tell_paged_tag(int64_t id, const char *event, const char *tag)
+{
+	struct rec {
+		char *channel, *contact;
+	} *v = NULL, *nv;
+	unsigned n = 0, i;
+	sqlite3_stmt *st;
+
+	st = idb_query("SELECT DISTINCT channel, contact FROM notify_outbox "
+	    "WHERE incident_id = ? AND event IN "
+	    "('incident.opened', 'incident.escalated')", "i", id);
+	while (st != NULL && sqlite3_step(st) == SQLITE_ROW) {
+		if ((nv = reallocarray(v, n + 1, sizeof(*v))) == NULL)
+			break;
+		v = nv;
+		v[n].channel = xstrdup((const char *)sqlite3_column_text(st,
+		    0));
+		v[n].contact = xstrdup((const char *)sqlite3_column_text(st,
+		    1));
+		n++;
+	}
+	if (st != NULL)
+		sqlite3_reset(st);
+	for (i = 0; i < n; i++) {
+		const struct nchannel *ch = nconf_channel(daemon_g.cf,
+		    v[i].channel);
+		const struct ncontact *c = v[i].contact != NULL ?
+		    nconf_contact(daemon_g.cf, v[i].contact) : NULL;
+
+		if (ch != NULL && (v[i].contact == NULL || c != NULL))
+			enqueue(id, event, tag, ch, c);
+		free(v[i].channel);
+		free(v[i].contact);
+	}
+	free(v);
+}
+
+static void
+tell_paged(int64_t id, const char *event, int64_t epoch)
+{
+	char tag[32];
+
+	snprintf(tag, sizeof(tag), "e%" PRId64, epoch);
+	tell_paged_tag(id, event, tag);
+}
+
+/* ---- escalation -------------------------------------------------------- */
+
+static void esc_rearm(void);
+
+/*
+ * Run the steps of incident id's escalation that are due at now, and
+ * store where it stands.  Bounded: a policy has at most 1000 rounds.
+ */
+static void
+esc_advance(int64_t id, const char *policy, int64_t epoch, int64_t step,
+    int64_t round, int64_t started, int64_t now)
+{
+	const struct nescalation *e = nconf_escalation(daemon_g.cf, policy);
+	const struct nstep *s;
+	bool active = true;
+	char tag[64];
+	unsigned i, guard;
+	int64_t due = now;
+
+	if (e == NULL) {
+		timeline(id, "notify", "escalation \"%s\" is no longer "
+		    "configured; escalation stopped", policy);
+		idb_write("UPDATE notify_esc SET active = 0 WHERE "
+		    "incident_id = ?", "i", id);
+		return;
+	}
+	for (guard = 0; guard < 100000; guard++) {
+		if (step >= (int64_t)e->nsteps) {
+			if (round >= e->repeat) {
+				active = false;
+				break;
+			}
+			started += e->steps[e->nsteps - 1].after_ms +
+			    e->repeat_interval_ms;
+			round++;
+			step = 0;
+		}
+		s = &e->steps[step];
+		due = started + s->after_ms;
+		if (due > now)
+			break;
+		snprintf(tag, sizeof(tag), "e%" PRId64 "s%" PRId64 "r%" PRId64,
+		    epoch, step, round);
+		if (step > 0 || round > 0)
+			timeline(id, "escalated", "step %" PRId64 " of "
+			    "escalation \"%s\"%s: %u target%s", step + 1,
+			    e->name, round > 0 ? " (repeat)" : "",
+			    s->ntargets, s->ntargets == 1 ? "" : "s");
+		for (i = 0; i < s->ntargets; i++)
+			enqueue_target(id, step == 0 && round == 0 ?
+			    "incident.opened" : "incident.escalated", tag,
+			    s->targets[i], (time_t)(now / 1000));
+		step++;
+	}
+	idb_write("UPDATE notify_esc SET step = ?, round = ?, started_at = ?, "
+	    "next_at = ?, active = ? WHERE incident_id = ?", "iiiiii", step,
+	    round, started, due, (int64_t)active, id);
+}
+
+static void
+esc_start(const struct incident_info *inc)
+{
+	const struct nroute *r;
+	const struct nescalation *e;
+	sqlite3_stmt *st;
+	int64_t epoch = 1, now = now_ms();
+
+	r = nconf_route(daemon_g.cf, inc->group, inc->priority,
+	    inc->root_cause);
+	if (r == NULL || (e = nconf_escalation(daemon_g.cf,
+	    r->escalation)) == NULL) {
+		if (conf_section_state(daemon_g.cf, "route") != NULL)
+			timeline(inc->id, "notify", "no route matches; "
+			    "nobody is paged");
+		return;
+	}
+	st = idb_query("SELECT epoch FROM notify_esc WHERE incident_id = ?",
+	    "i", inc->id);
+	if (st != NULL && sqlite3_step(st) == SQLITE_ROW)
+		epoch = sqlite3_column_int64(st, 0) + 1;
+	if (st != NULL)
+		sqlite3_reset(st);
+	idb_write("INSERT OR REPLACE INTO notify_esc (incident_id, policy, "
+	    "epoch, step, round, started_at, next_at, active) "
+	    "VALUES (?, ?, ?, 0, 0, ?, ?, 1)", "isiii", inc->id, e->name,
+	    epoch, now, now + e->steps[0].after_ms);
+	timeline(inc->id, "notify", "route \"%s\": escalation \"%s\"",
+	    r->name, e->name);
+	esc_advance(inc->id, e->name, epoch, 0, 0, now, now);
+	esc_rearm();
+}
+
+/* Stop escalating; RETURN VALUE: the epoch (0 if never escalated). */
+static int64_t
+esc_stop(int64_t id)
+{
+	sqlite3_stmt *st;
+	int64_t epoch = 0;
+
+	st = idb_query("SELECT epoch FROM notify_esc WHERE incident_id = ?",
+	    "i", id);
+	if (st != NULL && sqlite3_step(st) == SQLITE_ROW)
+		epoch = sqlite3_column_int64(st, 0);
+	if (st != NULL)
+		sqlite3_reset(st);
+	idb_write("UPDATE notify_esc SET active = 0 WHERE incident_id = ?",
+	    "i", id);
+	return epoch;
+}
+
+static void
+esc_due(evutil_socket_t fd, short what, void *arg)
+{
+	struct row {
+		int64_t id, epoch, step, round, started;
+		char *policy;
+	} *v = NULL, *nv;
+	unsigned n = 0, i;
+	sqlite3_stmt *st;
+	int64_t now = now_ms();
+
+	(void)fd;
+	(void)what;
+	(void)arg;
+	st = idb_query("SELECT incident_id, policy, epoch, step, round, "
+	    "started_at FROM notify_esc WHERE active = 1 AND next_at <= ? "
+	    "LIMIT 1000", "i", now);
+	while (st != NULL && sqlite3_step(st) == SQLITE_ROW) {
+		if ((nv = reallocarray(v, n + 1, sizeof(*v))) == NULL)
+			break;
+		v = nv;
+		v[n].id = sqlite3_column_int64(st, 0);
+		v[n].policy = xstrdup((const char *)sqlite3_column_text(st,
+		    1));
+		v[n].epoch = sqlite3_column_int64(st, 2);
+		v[n].step = sqlite3_column_int64(st, 3);
+		v[n].round = sqlite3_column_int64(st, 4);
+		v[n].started = sqlite3_column_int64(st, 5);
+		n++;
+	}
+	if (st != NULL)
+		sqlite3_reset(st);
+	for (i = 0; i < n; i++) {
+		if (v[i].policy != NULL)
+			esc_advance(v[i].id, v[i].policy, v[i].epoch,
+			    v[i].step, v[i].round, v[i].started, now);
+		free(v[i].policy);
+	}
+	free(v);
+	esc_rearm();
+}
+
+static void
+esc_rearm(void)
+{
+	sqlite3_stmt *st;
+
+	if (!nt_g.up)
+		return;
+	st = idb_query("SELECT min(next_at) FROM notify_esc WHERE active = 1",
+	    "");
+	if (st != NULL && sqlite3_step(st) == SQLITE_ROW &&
+	    sqlite3_column_type(st, 0) != SQLITE_NULL)
+		arm(nt_g.esc_ev, sqlite3_column_int64(st, 0) - now_ms());
+	else
+		evtimer_del(nt_g.esc_ev);
+	if (st != NULL)
+		sqlite3_reset(st);
+}
+
+/* The incident log tells us each step, inside its transaction. */
+static void
+notify_on_incident(const struct incident_event *ev, void *arg)
+{
+	int64_t epoch;
+
+	(void)arg;
+	if (!nt_g.up)
+		return;
+	switch (ev->kind) {
+	case INCIDENT_OPENED:
+	case INCIDENT_REOPENED:
+		esc_start(ev->inc);
+		break;
+	case INCIDENT_ACKNOWLEDGED:
+		epoch = esc_stop(ev->inc->id);
+		tell_paged(ev->inc->id, "incident.acknowledged", epoch);
+		esc_rearm();
+		break;
+	case INCIDENT_RESOLVED:
+		epoch = esc_stop(ev->inc->id);
+		tell_paged(ev->inc->id, "incident.resolved", epoch);
+		esc_rearm();
+		break;
+	case INCIDENT_CLOSED:
+		idb_write("DELETE FROM notify_esc WHERE incident_id = ?", "i",
+		    ev->inc->id);
+		break;
+	case INCIDENT_UPDATED:
+		/* checks joined; incident.c: one per group_window */
+		if (ev->inc->status == INC_OPEN ||
+		    ev->inc->status == INC_ACKNOWLEDGED) {
+			char tag[32];
+
+			snprintf(tag, sizeof(tag), "u%lld", (long long)ev->at);
+			tell_paged_tag(ev->inc->id, "incident.updated", tag);
+		}
+		break;
+	}
+}
+
+/* ---- rendering ----------------------------------------------------------- */
+
+static const char *
+jstr(json_t *o, const char *key)
+{
+	const char *s = json_string_value(json_object_get(o, key));
+
+	return s != NULL ? s : "";
+}
+
+static const char *
+event_verb(const char *event)
+{
+	const char *dot = strchr(event, '.');
+
+	return dot != NULL ? dot + 1 : event;
+}
+
+/* Returns a new string (JSON text); the caller frees it. */
+static char *
+render_webhook(const struct nchannel *ch, const struct nt_flight *f,
+    const char *key, json_t *inc)
+{
+	const struct ncontact *c = f->contact != NULL ?
+	    nconf_contact(daemon_g.cf, f->contact) : NULL;
+	json_t *o = json_object(), *x;
+	const char *verb = event_verb(f->event), *prio = jstr(inc, "priority");
+	char *text = NULL, *out;
+	int err = o == NULL;
+	time_t now = time(NULL);
+
+	if (err)
+		return NULL;
+	if (asprintf(&text, "[%s] incident #%" PRId64 " %s: %s", prio,
+	    f->incident, verb, jstr(inc, "title")) < 0)
+		text = NULL;
+	switch (ch->format) {
+	case NFMT_GENERIC:
+		api_set(o, "event", json_string(f->event), &err);
+		api_set(o, "incident", json_incref(inc), &err);
+		api_set(o, "sent_at", api_time(now), &err);
+		api_set(o, "idempotency_key", api_str(key), &err);
+		if ((x = json_object()) != NULL) {
+			api_set(x, "contact", api_str(c ? c->name : NULL),
+			    &err);
+			api_set(x, "email", api_str(c ? c->email : NULL),
+			    &err);
+			api_set(x, "channel", api_str(ch->name), &err);
+		}
+		api_set(o, "recipient", x, &err);
+		break;
+	case NFMT_SLACK: {
+		json_t *att = json_object(), *fields = json_array(), *fd;
+		const char *color = strcmp(verb, "resolved") == 0 ? "good" :
+		    strcmp(verb, "acknowledged") == 0 ? "warning" : "danger";
+		static const char *const keys[][2] = {
+			{ "Priority", "priority" }, { "Status", "status" },
+			{ "Root cause", "root_cause" },
+			{ "Opened", "opened_at" },
+		};
+		unsigned i;
+
+		api_set(o, "text", api_str(text), &err);
+		for (i = 0; i < 4 && fields != NULL; i++) {
+			if ((fd = json_object()) == NULL)
+				break;
+			api_set(fd, "title", json_string(keys[i][0]), &err);
+			api_set(fd, "value", api_str(jstr(inc, keys[i][1])),
+			    &err);
+			api_set(fd, "short", json_true(), &err);
+			api_append(fields, fd, &err);
+		}
+		api_set(att, "color", json_string(color), &err);
+		api_set(att, "title", api_str(jstr(inc, "title")), &err);
+		api_set(att, "fields", fields, &err);
+		api_set(att, "footer", json_string("tocsin"), &err);
+		api_set(att, "ts", json_integer(now), &err);
+		if ((x = json_array()) != NULL)
+			api_append(x, att, &err);
+		api_set(o, "attachments", x, &err);
+		break;
+	}
+	case NFMT_PAGERDUTY: {
+		char dedup[32];
+		const char *action = strcmp(verb, "resolved") == 0 ? "resolve" :
+		    strcmp(verb, "acknowledged") == 0 ? "acknowledge" :
+		    "trigger";
+		static const char *const sev[] = {
+			"critical", "critical", "error", "warning", "info",
+			"info",
+		};
+		json_int_t p = 3;
+
+		if (prio[0] == 'P' && prio[1] >= '1' && prio[1] <= '5')
+			p = prio[1] - '0';
+		snprintf(dedup, sizeof(dedup), "%" PRId64, f->incident);
+		api_set(o, "routing_key", api_str(ch->routing_key), &err);
+		api_set(o, "event_action", json_string(action), &err);
+		api_set(o, "dedup_key", json_string(dedup), &err);
+		api_set(o, "client", json_string("tocsin"), &err);
+		if (strcmp(action, "trigger") == 0 &&
+		    (x = json_object()) != NULL) {
+			api_set(x, "summary", api_str(text), &err);
+			api_set(x, "source", api_str(jstr(inc, "root_cause")),
+			    &err);
+			api_set(x, "severity", json_string(sev[p]), &err);
+			api_set(x, "timestamp", api_time(now), &err);
+			api_set(x, "component", api_str(jstr(inc,
+			    "root_cause")), &err);
+			if (json_is_string(json_object_get(inc, "group")))
+				api_set(x, "group", api_str(jstr(inc,
+				    "group")), &err);
+			api_set(x, "class", json_string("incident"), &err);
+			api_set(x, "custom_details", json_incref(inc), &err);
+			api_set(o, "payload", x, &err);
+		}
+		break;
+	}
+	}
+	free(text);
+	out = err ? NULL : json_dumps(o, JSON_COMPACT);
+	json_decref(o);
+	return out;
+}
+
+/*
+ * RFC 2047 "B" encoding of a header text that is not plain ASCII: words
+ * of at most 36 bytes (a 60-character word, so "Subject: " and a word
+ * stay under 76), never splitting a UTF-8 sequence, folded onto
+ * continuation lines.  Returns a
+ * new string; the caller frees it.
+ */
+static char *
+mime_word(const char *s)
+{
+	static const char b64[] =
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	const unsigned char *u = (const unsigned char *)s;
+	size_t n = strlen(s), i, j, o = 0, w;
+	char *out;
+	bool ascii = true;
+
+	for (i = 0; i < n; i++)
+		if (u[i] >= 0x80)
+			ascii = false;
+	if (ascii)
+		return strdup(s);
+	/* per word (>= 33 bytes but the last): 3 of fold, 12 of markers, 48 */
+	if ((out = malloc((n / 33 + 1) * 64 + 1)) == NULL)
+		return NULL;
+	for (i = 0; i < n; i += w) {
+		w = n - i < 36 ? n - i : 36;
+		while (w < n - i && w > 0 && (u[i + w] & 0xc0) == 0x80)
+			w--;		/* end before a continuation byte */
+		if (w == 0)
+			w = n - i < 36 ? n - i : 36;
+		if (i > 0) {
+			memcpy(out + o, "\r\n ", 3);
+			o += 3;
+		}
+		memcpy(out + o, "=?UTF-8?B?", 10);
+		o += 10;
+		for (j = i; j < i + w; j += 3) {
+			unsigned v = (unsigned)u[j] << 16 |
+			    (j + 1 < i + w ? (unsigned)u[j + 1] << 8 : 0) |
+			    (j + 2 < i + w ? u[j + 2] : 0);
+
+			out[o++] = b64[v >> 18 & 63];
+			out[o++] = b64[v >> 12 & 63];
+			out[o++] = j + 1 < i + w ? b64[v >> 6 & 63] : '=';
+			out[o++] = j + 2 < i + w ? b64[v & 63] : '=';
+		}
+		memcpy(out + o, "?=", 2);
+		o += 2;
+	}
+	out[o] = '\0';
+	return out;
+}
+
+/* No CR/LF or control bytes in a header value (a title is input). */
+static void
+header_clean(char *s)
+{
+	for (; *s != '\0'; s++)
+		if ((unsigned char)*s < 0x20 || *s == 0x7f)
+			*s = ' ';
+}
+
+/* An RFC 5322 message, CRLF lines.  Returns a new string or NULL. */
+static char *
+render_email(const struct nchannel *ch, const struct nt_flight *f,
+    const char *rcpt, json_t *inc)
+{
+	static const char *const wd[] = {
+		"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat",
+	};
+	static const char *const mon[] = {
+		"Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep",
+		"Oct", "Nov", "Dec",
+	};
+	const char *verb = event_verb(f->event), *dom = strchr(ch->from, '@');
+	char *subj = NULL, *esubj = NULL, *msg = NULL, *checks = NULL;
+	char date[64], *p;
+	time_t now = time(NULL);
+	struct tm tm;
+	size_t i, cl = 0;
+	json_t *a = json_object_get(inc, "checks"), *c;
+	FILE *fp;
+
+	gmtime_r(&now, &tm);
+	snprintf(date, sizeof(date), "%s, %02d %s %04d %02d:%02d:%02d +0000",
+	    wd[tm.tm_wday], tm.tm_mday, mon[tm.tm_mon], tm.tm_year + 1900,
+	    tm.tm_hour, tm.tm_min, tm.tm_sec);
+	if (asprintf(&subj, "[tocsin] %s %s: #%" PRId64 " %s",
+	    jstr(inc, "priority"), verb, f->incident, jstr(inc, "title")) < 0)
+		return NULL;
+	header_clean(subj);
+	esubj = mime_word(subj);
+	free(subj);
+	if (esubj == NULL)
+		return NULL;
+	if ((fp = open_memstream(&checks, &cl)) == NULL) {
+		free(esubj);
+		return NULL;
+	}
+	json_array_foreach(a, i, c)
+		fprintf(fp, "  - %s  %s  (%s)\r\n", jstr(c, "name"),
+		    jstr(c, "state"), jstr(c, "role"));
+	fclose(fp);
+	if (asprintf(&msg,
+	    "From: tocsin <%s>\r\n"
+	    "To: <%s>\r\n"
+	    "Subject: %s\r\n"
+	    "Date: %s\r\n"
+	    "Message-ID: <tocsin.%" PRId64 ".%" PRId64 "@%s>\r\n"
+	    "MIME-Version: 1.0\r\n"
+	    "Content-Type: text/plain; charset=utf-8\r\n"
+	    "Content-Transfer-Encoding: 8bit\r\n"
+	    "Auto-Submitted: auto-generated\r\n"
+	    "X-Tocsin-Event: %s\r\n"
+	    "\r\n"
+	    "Incident #%" PRId64 " %s: %s\r\n"
+	    "\r\n"
+	    "Priority:    %s (impact %s, urgency %s)\r\n"
+	    "Status:      %s\r\n"
+	    "Root cause:  %s\r\n"
+	    "Down since:  %s\r\n"
+	    "%s%s%s"
+	    "Checks:\r\n%s"
+	    "\r\n"
+	    "To acknowledge (stops the escalation):\r\n"
+	    "  tocsinctl ack %" PRId64 " --by YOUR-NAME\r\n"
+	    "  or POST http://%s/api/v1/incidents/%" PRId64 "/ack\r\n"
+	    "\r\n-- \r\ntocsind, contact %s\r\n",
+	    ch->from, rcpt, esubj, date, f->incident, f->id,
+	    dom != NULL ? dom + 1 : "tocsin.invalid", f->event,
+	    f->incident, verb, jstr(inc, "title"),
+	    jstr(inc, "priority"), jstr(inc, "impact"), jstr(inc, "urgency"),
+	    jstr(inc, "status"), jstr(inc, "root_cause"),
+	    jstr(inc, "opened_at"),
+	    json_is_string(json_object_get(inc, "resolved_at")) ?
+	    "Resolved at: " : "",
+	    json_is_string(json_object_get(inc, "resolved_at")) ?
+	    jstr(inc, "resolved_at") : "",
+	    json_is_string(json_object_get(inc, "resolved_at")) ? "\r\n" : "",
+	    checks != NULL ? checks : "",
+	    f->incident, daemon_g.cf->api_listen, f->incident,
+	    f->contact != NULL ? f->contact : rcpt) < 0)
+		msg = NULL;
+	free(esubj);
+	free(checks);
+	/* a title's stray CR/LF must not end the body's lines early */
+	for (p = msg; p != NULL && *p != '\0'; p++)
+		if (*p == '\r' && p[1] != '\n')
+			*p = ' ';
+	return msg;
+}
+
+/* The environment of a command: a new NULL-terminated array. */
+static char **
+render_env(const struct nt_flight *f, const char *key, json_t *inc)
+{
+	const struct ncontact *c = f->contact != NULL ?
+	    nconf_contact(daemon_g.cf, f->contact) : NULL;
+	char **env = calloc(16, sizeof(*env));
+	unsigned n = 0;
+
+	if (env == NULL)
+		return NULL;
+#define ENV(fmt, ...) do {						\
+		if (asprintf(&env[n], fmt, __VA_ARGS__) >= 0) n++;	\
+	} while (0)
+	ENV("PATH=%s", "/usr/local/bin:/usr/bin:/bin");
+	ENV("TOCSIN_EVENT=%s", f->event);
+	ENV("TOCSIN_INCIDENT_ID=%" PRId64, f->incident);
+	ENV("TOCSIN_INCIDENT_TITLE=%s", jstr(inc, "title"));
+	ENV("TOCSIN_INCIDENT_STATUS=%s", jstr(inc, "status"));
+	ENV("TOCSIN_INCIDENT_PRIORITY=%s", jstr(inc, "priority"));
+	ENV("TOCSIN_ROOT_CAUSE=%s", jstr(inc, "root_cause"));
+	ENV("TOCSIN_OPENED_AT=%s", jstr(inc, "opened_at"));
+	ENV("TOCSIN_CONTACT=%s", c != NULL ? c->name : "");
+	ENV("TOCSIN_CONTACT_EMAIL=%s", c != NULL && c->email ? c->email : "");
+	ENV("TOCSIN_CHANNEL=%s", f->channel);
+	ENV("TOCSIN_IDEMPOTENCY_KEY=%s", key);
+#undef ENV
+	return env;
+}
+
+static void
+strv_free(char **v)
+{
+	char **p;
+
+	for (p = v; p != NULL && *p != NULL; p++)
+		free(*p);
+	free(v);
+}
+
+/* ---- the outbox: sending ------------------------------------------------ */
+
+static void
+flight_free(struct nt_flight *f)
+{
+	free(f->event);
+	free(f->channel);
+	free(f->contact);
+	free(f);
+}
+
+static void
+flight_unlink(struct nt_flight *f)
+{
+	struct nt_flight **pp;
+
+	for (pp = &nt_g.flights; *pp != NULL; pp = &(*pp)->next)
+		if (*pp == f) {
+			*pp = f->next;
+			nt_g.inflight--;
+			return;
+		}
+}
+
+static void
+notify_done(void *arg, enum nsend_result r, const char *why)
+{
+	struct nt_flight *f = arg;
+	const char *to = f->contact != NULL ? f->contact : f->channel;
+	int64_t now = now_ms(), delay;
+	int attempts = f->attempts + 1;
+
+	flight_unlink(f);
+	if (r == NSEND_OK) {
+		idb_write("UPDATE notify_outbox SET status = 'sent', "
+		    "sent_at = ?, attempts = ?, sending = 0, last_error = NULL "
+		    "WHERE id = ?", "iii", now, (int64_t)attempts, f->id);
+		timeline(f->incident, "notified", "%s to %s via %s (%s)",
+		    f->event, to, f->channel, why);
+	} else if (r == NSEND_RETRY && attempts < f->max_attempts) {
+		/* exponential, ±20 % jitter: a storm does not retry as one */
+		delay = f->retry_min_ms;
+		for (int i = 1; i < attempts && delay < f->retry_max_ms; i++)
+			delay *= 2;
+		if (delay > f->retry_max_ms)
+			delay = f->retry_max_ms;
+		delay = delay * (80 + random() % 41) / 100;
+		idb_write("UPDATE notify_outbox SET attempts = ?, next_at = ?, "
+		    "sending = 0, last_error = ? WHERE id = ?", "iisi",
+		    (int64_t)attempts, now + delay, why, f->id);
+		timeline(f->incident, "notify_failed", "%s to %s via %s: %s; "
+		    "attempt %d of %d, next in %.1fs", f->event, to,
+		    f->channel, why, attempts, f->max_attempts, delay / 1e3);
+	} else {
+		idb_write("UPDATE notify_outbox SET status = 'dead', "
+		    "attempts = ?, sending = 0, last_error = ? WHERE id = ?",
+		    "isi", (int64_t)attempts, why, f->id);
+		timeline(f->incident, "notify_failed", "%s to %s via %s: %s; "
+		    "given up after %d attempt%s", f->event, to, f->channel,
+		    why, attempts, attempts == 1 ? "" : "s");
+		log_warnx("notify: incident %" PRId64 ": %s to %s via %s "
+		    "failed for good: %s", f->incident, f->event, to,
+		    f->channel, why);
+	}
+	flight_free(f);
+	arm(nt_g.out_ev, 0);
+}
+
+/* Start one row's send (a failure to start is recorded at once). */
+static void
+send_row(struct nt_flight *f, const char *addr, const char *key)
+{
+	const struct nchannel *ch = nconf_channel(daemon_g.cf, f->channel);
+	const char *why = "out of memory";
+	json_t *inc;
+	char *body = NULL, **env = NULL;
+
+	if (ch == NULL) {
+		f->max_attempts = 0;
+		notify_done(f, NSEND_FAIL, "channel no longer configured");
+		return;
+	}
+	f->max_attempts = ch->max_attempts;
+	f->retry_min_ms = ch->retry_min_ms;
+	f->retry_max_ms = ch->retry_max_ms;
+	if ((inc = incident_json(f->incident)) == NULL) {
+		notify_done(f, NSEND_RETRY, "cannot read the incident");
+		return;
+	}
+	idb_write("UPDATE notify_outbox SET sending = 1 WHERE id = ?", "i",
+	    f->id);
+	f->next = nt_g.flights;
+	nt_g.flights = f;
+	nt_g.inflight++;
+	switch (ch->type) {
+	case NCH_WEBHOOK:
+		if ((body = render_webhook(ch, f, key, inc)) != NULL)
+			f->h = nsend_http(ch, body, key, notify_done, f, &why);
+		break;
+	case NCH_EMAIL:
+		if (addr == NULL)
+			why = "no address";
+		else if ((body = render_email(ch, f, addr, inc)) != NULL)
+			f->h = nsend_smtp(ch, addr, body, notify_done, f, &why);
+		break;
+	case NCH_COMMAND:
+		if ((env = render_env(f, key, inc)) != NULL)
+			f->h = nsend_command(ch, env, notify_done, f, &why);
+		break;
+	}
+	free(body);
+	strv_free(env);
+	json_decref(inc);
+	if (f->h == NULL)
+		notify_done(f, NSEND_RETRY, why);
+}
+
+static void
+out_run(evutil_socket_t fd, short what, void *arg)
+{
+	struct row {
+		int64_t id, incident, next_at;
+		int attempts;
+		char *event, *channel, *contact, *addr, *key;
+	} *v = NULL, *nv;
+	unsigned n = 0, i;
+	sqlite3_stmt *st;
+	int64_t now = now_ms(), blocker;
+
+	(void)fd;
+	(void)what;
+	(void)arg;
+	if (!nt_g.up)
+		return;
+	/* what we are about to send is on disk first (a crash re-sends) */
+	incident_commit();
+	st = idb_query("SELECT id, incident_id, event, channel, contact, "
+	    "address, idem_key, attempts FROM notify_outbox WHERE status = "
+	    "'pending' AND sending = 0 AND next_at <= ? ORDER BY next_at, id "
+	    "LIMIT ?", "ii", now, (int64_t)NT_BATCH);
+	while (st != NULL && sqlite3_step(st) == SQLITE_ROW) {
+		if ((nv = reallocarray(v, n + 1, sizeof(*v))) == NULL)
+			break;
+		v = nv;
+		v[n].id = sqlite3_column_int64(st, 0);
+		v[n].incident = sqlite3_column_int64(st, 1);
+		v[n].event = xstrdup((const char *)sqlite3_column_text(st, 2));
+		v[n].channel = xstrdup((const char *)sqlite3_column_text(st,
+		    3));
+		v[n].contact = xstrdup((const char *)sqlite3_column_text(st,
+		    4));
+		v[n].addr = xstrdup((const char *)sqlite3_column_text(st, 5));
+		v[n].key = xstrdup((const char *)sqlite3_column_text(st, 6));
+		v[n].attempts = sqlite3_column_int(st, 7);
+		n++;
+	}
+	if (st != NULL)
+		sqlite3_reset(st);
+	for (i = 0; i < n; i++) {
+		struct nt_flight *f;
+
+		if (nt_g.inflight >= NT_MAX_INFLIGHT || v[i].event == NULL ||
+		    v[i].channel == NULL || v[i].key == NULL)
+			goto next;
+		/* keep the order per recipient: wait behind an older row */
+		st = idb_query("SELECT next_at, sending FROM notify_outbox "
+		    "WHERE incident_id = ? AND channel = ? AND contact IS ? "
+		    "AND status = 'pending' AND id < ? ORDER BY id LIMIT 1",
+		    "issi", v[i].incident, v[i].channel, v[i].contact,
+		    v[i].id);
+		blocker = -1;
+		if (st != NULL && sqlite3_step(st) == SQLITE_ROW)
+			blocker = sqlite3_column_int(st, 1) ? now + 1000 :
+			    sqlite3_column_int64(st, 0);
+		if (st != NULL)
+			sqlite3_reset(st);
+		if (blocker >= 0) {
+			idb_write("UPDATE notify_outbox SET next_at = ? "
+			    "WHERE id = ?", "ii", blocker > now ? blocker :
+			    now + 100, v[i].id);
+			goto next;
+		}
+		if ((f = calloc(1, sizeof(*f))) == NULL)
+			goto next;
+		f->id = v[i].id;
+		f->incident = v[i].incident;
+		f->attempts = v[i].attempts;
+		f->event = v[i].event;
+		f->channel = v[i].channel;
+		f->contact = v[i].contact;
+		v[i].event = v[i].channel = v[i].contact = NULL;
+		send_row(f, v[i].addr, v[i].key);
+next:
+		free(v[i].event);
+		free(v[i].channel);
+		free(v[i].contact);
+		free(v[i].addr);
+		free(v[i].key);
+	}
+	free(v);
+	if (nt_g.inflight >= NT_MAX_INFLIGHT)
+		return;		/* a finished send dispatches again */
+	st = idb_query("SELECT min(next_at) FROM notify_outbox WHERE "
+	    "status = 'pending' AND sending = 0", "");
+	if (st != NULL && sqlite3_step(st) == SQLITE_ROW &&
+	    sqlite3_column_type(st, 0) != SQLITE_NULL)
+		arm(nt_g.out_ev, sqlite3_column_int64(st, 0) - now_ms());
+	if (st != NULL)
+		sqlite3_reset(st);
+}
+
+/* ---- API -------------------------------------------------------------- */
+
+static double
+outbox_pending(void)
+{
+	sqlite3_stmt *st;
+	double n = 0;
+
+	st = idb_query("SELECT count(*) FROM notify_outbox WHERE status = "
+	    "'pending'", "");
+	if (st != NULL && sqlite3_step(st) == SQLITE_ROW)
+		n = (double)sqlite3_column_int64(st, 0);
+	if (st != NULL)
+		sqlite3_reset(st);
+	return n;
+}
+
+static int
+parse_query(struct evhttp_request *req, struct evkeyvalq *q)
+{
+	const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
+	const char *query = uri != NULL ? evhttp_uri_get_query(uri) : NULL;
+
+	TAILQ_INIT(q);
+	if (query != NULL && evhttp_parse_query_str(query, q) == -1) {
+		api_error(req, HTTP_BADREQUEST, "malformed query string");
+		return -1;
+	}
+	return 0;
+}
+
+/* "2026-12-02T09:00:00Z" or seconds since the epoch; -1 if neither. */
+static time_t
+parse_at(const char *s)
+{
+	struct tm tm;
+	const char *end;
+	char *e;
+	long long v;
+
+	memset(&tm, 0, sizeof(tm));
+	if ((end = strptime(s, "%Y-%m-%dT%H:%M:%SZ", &tm)) != NULL &&
+	    *end == '\0')
+		return timegm(&tm);
+	errno = 0;
+	v = strtoll(s, &e, 10);
+	if (errno == 0 && *e == '\0' && e != s && v >= 0)
+		return (time_t)v;
+	return -1;
+}
+
+/* GET /api/v1/oncall[?at=TIME]: who is on call for each schedule. */
+static void
+oncall_get(struct evhttp_request *req, const char *rest, void *arg)
+{
+	const struct nlist *l = nconf_schedules(daemon_g.cf);
+	struct evkeyvalq q;
+	const char *at_s;
+	json_t *o, *a, *x;
+	time_t at = time(NULL), since, until;
+	unsigned i;
+	int err = 0;
+	bool ov;
+
+	(void)rest;
+	(void)arg;
+	if (parse_query(req, &q) == -1)
+		return;
+	if ((at_s = evhttp_find_header(&q, "at")) != NULL &&
+	    (at = parse_at(at_s)) == (time_t)-1) {
+		api_error(req, HTTP_BADREQUEST, "at: \"%s\" is not RFC 3339 "
+		    "UTC (YYYY-MM-DDTHH:MM:SSZ) or epoch seconds", at_s);
+		evhttp_clear_headers(&q);	/* at_s points into q */
+		return;
+	}
+	evhttp_clear_headers(&q);
+	o = json_object();
+	a = json_array();
+	err = o == NULL || a == NULL;
+	for (i = 0; !err && l != NULL && i < l->n; i++) {
+		const struct nschedule *s = l->v[i];
+		const char *who = nsched_oncall(s, at, &since, &until, &ov);
+		const struct ncontact *c = nconf_contact(daemon_g.cf, who);
+
+		if ((x = json_object()) == NULL) {
+			err = 1;
+			break;
+		}
+		api_set(x, "schedule", api_str(s->name), &err);
+		api_set(x, "contact", api_str(who), &err);
+		api_set(x, "email", api_str(c ? c->email : NULL), &err);
+		api_set(x, "since", api_time(since), &err);
+		api_set(x, "until", api_time(until), &err);
+		api_set(x, "override", json_boolean(ov), &err);
+		api_set(x, "timezone", api_str(s->tz), &err);
+		api_append(a, x, &err);
+	}
+	api_set(o, "at", api_time(at), &err);
+	api_set(o, "oncall", a, &err);
+	if (err) {
+		json_decref(o);
+		o = NULL;
+	}
+	api_reply(req, HTTP_OK, o);
+}
+
+static json_t *
+ms_time(sqlite3_stmt *st, int col)
+{
+	if (sqlite3_column_type(st, col) == SQLITE_NULL)
+		return json_null();
+	return api_time((time_t)(sqlite3_column_int64(st, col) / 1000));
+}
+
+static json_t *
+col_str(sqlite3_stmt *st, int col)
+{
+	return api_str((const char *)sqlite3_column_text(st, col));
+}
+
+/* GET /api/v1/notifications[?incident=ID&status=S&limit=N] */
+static void
+notifications_get(struct evhttp_request *req, const char *rest, void *arg)
+{
+	struct evkeyvalq q;
+	const char *s_inc, *s_status, *s_limit;
+	int64_t inc = -1, limit = 100;
+	sqlite3_stmt *st;
+	json_t *o, *a, *x;
+	int err = 0;
+	char *e;
+
+	(void)rest;
+	(void)arg;
+	if (parse_query(req, &q) == -1)
+		return;
+	s_inc = evhttp_find_header(&q, "incident");
+	s_status = evhttp_find_header(&q, "status");
+	s_limit = evhttp_find_header(&q, "limit");
+	if (s_inc != NULL && ((inc = strtoll(s_inc, &e, 10)) < 0 || *e ||
+	    e == s_inc)) {
+		api_error(req, HTTP_BADREQUEST, "incident: not an id");
+		goto out;
+	}
+	if (s_limit != NULL && ((limit = strtoll(s_limit, &e, 10)) < 1 ||
+	    *e || limit > 10000)) {
+		api_error(req, HTTP_BADREQUEST, "limit: not in 1..10000");
+		goto out;
+	}
+	if (s_status == NULL || strcmp(s_status, "all") == 0)
+		s_status = NULL;
+	else if (strcmp(s_status, "pending") != 0 &&
+	    strcmp(s_status, "sent") != 0 && strcmp(s_status, "dead") != 0) {
+		api_error(req, HTTP_BADREQUEST, "status: not pending, sent, "
+		    "dead or all");
+		goto out;
+	}
+	st = idb_query("SELECT id, incident_id, event, channel, contact, "
+	    "address, idem_key, status, attempts, created_at, sent_at, "
+	    "next_at, last_error FROM notify_outbox WHERE (? < 0 OR "
+	    "incident_id = ?) AND (? IS NULL OR status = ?) ORDER BY id DESC "
+	    "LIMIT ?", "iissi", inc, inc, s_status, s_status, limit);
+	o = json_object();
+	a = json_array();
+	err = st == NULL || o == NULL || a == NULL;
+	while (!err && sqlite3_step(st) == SQLITE_ROW) {
+		bool pending = strcmp((const char *)sqlite3_column_text(st, 7),
+		    "pending") == 0;
+
+		if ((x = json_object()) == NULL) {
+			err = 1;
+			break;
+		}
+		api_set(x, "id", json_integer(sqlite3_column_int64(st, 0)),
+		    &err);
+		api_set(x, "incident", json_integer(sqlite3_column_int64(st,
+		    1)), &err);
+		api_set(x, "event", col_str(st, 2), &err);
+		api_set(x, "channel", col_str(st, 3), &err);
+		api_set(x, "contact", col_str(st, 4), &err);
+		api_set(x, "address", col_str(st, 5), &err);
+		api_set(x, "idempotency_key", col_str(st, 6), &err);
+		api_set(x, "status", col_str(st, 7), &err);
+		api_set(x, "attempts", json_integer(sqlite3_column_int64(st,
+		    8)), &err);
+		api_set(x, "created_at", ms_time(st, 9), &err);
+		api_set(x, "sent_at", ms_time(st, 10), &err);
+		api_set(x, "next_attempt_at", pending ? ms_time(st, 11) :
+		    json_null(), &err);
+		api_set(x, "last_error", col_str(st, 12), &err);
+		api_append(a, x, &err);
+	}
+	if (st != NULL)
+		sqlite3_reset(st);
+	api_set(o, "notifications", a, &err);
+	if (err) {
+		json_decref(o);
+		o = NULL;
+	}
+	api_reply(req, HTTP_OK, o);
+out:
+	evhttp_clear_headers(&q);
+}
+
+/* ---- life cycle ------------------------------------------------------- */
+
+int
+notify_register_config(void)
+{
+	return nconf_register();
+}
+
+int
+notify_init(struct event_base *base)
+{
+	struct timespec ts;
+
+	memset(&nt_g, 0, sizeof(nt_g));
+	nt_g.base = base;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	srandom((unsigned)(ts.tv_nsec ^ getpid()));
+	if (nsend_init(base) == -1 ||
+	    (nt_g.out_ev = evtimer_new(base, out_run, NULL)) == NULL ||
+	    (nt_g.esc_ev = evtimer_new(base, esc_due, NULL)) == NULL ||
+	    incident_subscribe(notify_on_incident, NULL) == -1 ||
+	    api_route_add(EVHTTP_REQ_GET, "/api/v1/oncall", 0, oncall_get,
+	    NULL) == -1 ||
+	    api_route_add(EVHTTP_REQ_GET, "/api/v1/notifications", 0,
+	    notifications_get, NULL) == -1 ||
+	    api_gauge_register("tocsin_outbox_pending", "Notifications due "
+	    "and not yet delivered (the durable outbox)", outbox_pending) ==
+	    -1) {
+		log_warnx("notify: cannot start (out of memory)");
+		return -1;
+	}
+	/* sends that were in flight when we stopped are due again */
+	if (idb_write("UPDATE notify_outbox SET sending = 0 WHERE sending = 1",
+	    "") < 0)
+		return -1;
+	nt_g.up = true;
+	arm(nt_g.out_ev, 0);
+	esc_rearm();
+	log_info("notify: %.0f notification%s pending", outbox_pending(),
+	    outbox_pending() == 1 ? "" : "s");
+	return 0;
+}
+
+void
+notify_shutdown(void)
+{
+	struct nt_flight *f;
+
+	if (nt_g.base == NULL)
+		return;		/* never started */
+	nt_g.up = false;
+	while ((f = nt_g.flights) != NULL) {
+		nt_g.flights = f->next;
+		if (f->h != NULL)
+			nsend_cancel(f->h);
+		flight_free(f);
+	}
+	/* abandoned sends are pending again at the next start */
+	idb_write("UPDATE notify_outbox SET sending = 0 WHERE sending = 1",
+	    "");
+	nsend_shutdown();
+	if (nt_g.out_ev != NULL)
+		event_free(nt_g.out_ev);
+	if (nt_g.esc_ev != NULL)
+		event_free(nt_g.esc_ev);
+	memset(&nt_g, 0, sizeof(nt_g));
+}
