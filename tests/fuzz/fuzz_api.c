@@ -343,6 +343,25 @@ close_now(int fd)
 	close(fd);
 }
 
+/*
+ * The API closes first, so its side of each connection waits in
+ * TIME_WAIT for a minute and holds the 4-tuple: at a few thousand runs a
+ * second one source address runs out of ports.  Each connection comes
+ * from the next source address in 127.1.0.0/16 (all loopback), so ports
+ * are only reused after 65 000 connections.
+ */
+static int
+bind_next_source(int fd)
+{
+	static uint32_t n;
+	struct sockaddr_in src;
+
+	memset(&src, 0, sizeof(src));
+	src.sin_family = AF_INET;
+	src.sin_addr.s_addr = htonl(0x7f010000u | (n++ & 0xffffu));
+	return bind(fd, (const struct sockaddr *)&src, sizeof(src));
+}
+
 static int
 connect_retry(const struct sockaddr_in *sa)
 {
@@ -350,14 +369,16 @@ connect_retry(const struct sockaddr_in *sa)
 
 	for (i = 0; i < 200; i++) {
 		if ((fd = socket(AF_INET, SOCK_STREAM, 0)) != -1) {
-			if (connect(fd, (const struct sockaddr *)sa,
+			if (bind_next_source(fd) == 0 &&
+			    connect(fd, (const struct sockaddr *)sa,
 			    sizeof(*sa)) == 0)
 				return fd;
 			err = errno;
 			close(fd);
 		} else
 			err = errno;
-		if (err != EADDRNOTAVAIL && err != EMFILE && err != ENFILE &&
+		if (err != EADDRNOTAVAIL && err != EADDRINUSE &&
+		    err != EMFILE && err != ENFILE &&
 		    err != EAGAIN && err != ECONNREFUSED)
 			break;
 		usleep(10000);
