@@ -1764,7 +1764,11 @@ load_daemon(struct config *cf, cfg_t *root)
 	cf->allow_root = cfg_getbool(d, "allow_root");
 	/* at -t and reload time, not only when root switches to it */
 	if (cf->user != NULL && getpwnam(cf->user) == NULL)
-		conf_err_at(d, "user", "user: no such user \"%s\"", cf->user);
+		conf_err_at(d, "user", "user: no such user \"%s\" (create "
+		    "it: useradd --system --home-dir %s --no-create-home "
+		    "--shell /usr/sbin/nologin %s)", cf->user,
+		    cf->state_dir != NULL ? cf->state_dir : "/var/lib/tocsin",
+		    cf->user);
 	cf->rrdcached = xstrdup(cfg_getstr(d, "rrdcached"));
 	if (cf->rrdcached != NULL && cf->rrdcached[0] == '\0')
 		conf_err_at(d, "rrdcached", "rrdcached: must be "

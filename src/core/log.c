@@ -124,6 +124,7 @@ NAME(const char *fmt, ...)						\
 	log_vlog(PRI, fmt, ap);						\
 	va_end(ap);							\
 }
+LOG_FN(log_errx, LOG_ERR)
 LOG_FN(log_warnx, LOG_WARNING)
 LOG_FN(log_notice, LOG_NOTICE)
 LOG_FN(log_info, LOG_INFO)

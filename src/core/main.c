@@ -85,7 +85,11 @@ print_errors(const struct conf_errors *errs, FILE *fp, bool to_log)
 	}
 }
 
-/* mkdir -p for the state directory. */
+/*
+ * mkdir -p for the state directory: the parents it makes are 0755, as
+ * install -d makes them, so that the user tocsind becomes can get
+ * through them to state_dir (0750, its own).
+ */
 static int
 mkdirs(const char *path, mode_t mode)
 {
@@ -97,11 +101,15 @@ mkdirs(const char *path, mode_t mode)
 		if (*p != '/')
 			continue;
 		*p = '\0';
-		if (mkdir(buf, mode) != 0 && errno != EEXIST)
+		if (mkdir(buf, 0755) == 0)
+			(void)chmod(buf, 0755);	/* whatever the umask */
+		else if (errno != EEXIST)
 			return -1;
 		*p = '/';
 	}
-	if (mkdir(buf, mode) != 0 && errno != EEXIST)
+	if (mkdir(buf, mode) == 0)
+		(void)chmod(buf, mode);
+	else if (errno != EEXIST)
 		return -1;
 	return 0;
 }
@@ -352,7 +360,7 @@ main(int argc, char *argv[])
 	}
 	if (metric_init(daemon_g.base, daemon_g.cf) != 0 ||
 	    metric_graph_init() != 0 || forecast_api_init() != 0) {
-		log_warnx("cannot start the metric store, not starting");
+		log_errx("cannot start the metric store, not starting");
 		rc = 1;
 		goto out;
 	}
@@ -363,7 +371,7 @@ main(int argc, char *argv[])
 	/* what a client is shown is committed first (nothing lost on -9) */
 	api_set_presync(incident_presync);
 	if ((api = api_new(daemon_g.base, daemon_g.cf->api_listen)) == NULL) {
-		log_warnx("cannot serve the API on %s, not starting",
+		log_errx("cannot serve the API on %s, not starting",
 		    daemon_g.cf->api_listen);
 		rc = 1;
 		goto out;

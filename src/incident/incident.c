@@ -1333,7 +1333,7 @@ incident_init(struct event_base *base, struct config *cf)
 	if (asprintf(&path, "%s/incidents.db", cf->state_dir) < 0)
 		return -1;
 	if (idb_open(base, path) == -1) {
-		log_warnx("%s: the incident log cannot be used; not starting "
+		log_errx("%s: the incident log cannot be used; not starting "
 		    "(move the file away to start with an empty log)", path);
 		free(path);
 		return -1;

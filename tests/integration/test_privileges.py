@@ -1,9 +1,12 @@
-"""Privileges: tocsind started as root becomes daemon { user } with only
-CAP_NET_RAW, owns its state, and refuses to stay root unless allowed."""
+"""Privileges: tocsind started as root becomes daemon { user } (without
+one: tocsin, else nobody) with only CAP_NET_RAW, owns its state, and stays
+root only when allowed or when that account cannot reach the state."""
 import os
+import pwd
 import re
 import shutil
 import signal
+import stat
 
 import harness
 from fx_system import CAP_NET_RAW, PrivDaemon, SystemUser, proc_status
@@ -57,23 +60,97 @@ def test_root_drops_to_user(env):
     d.stop()
 
 
-def test_root_is_refused_without_allow_root(env):
+def default_user():
+    """The account tocsind picks as root without daemon { user }."""
+    try:
+        return pwd.getpwnam("tocsin")
+    except KeyError:
+        return pwd.getpwnam("nobody")
+
+
+def test_root_without_user_drops_to_tocsin_or_nobody(env):
     if os.geteuid() != 0:
         raise harness.Skip("needs root")
+    pw = default_user()
+    os.chmod(env.tmpdir, 0o755)     # the account must reach its state_dir
+    d = PrivDaemon(env, CHECKS, "")
+    d.require_plugin("dummy")
+    d.start()
+    st = proc_status(d.proc.pid)
+    assert st["Uid"].split() == [str(pw.pw_uid)] * 4, st["Uid"]
+    assert st["Gid"].split() == [str(pw.pw_gid)] * 4, st["Gid"]
+    for k in ("CapEff", "CapPrm", "CapBnd"):
+        assert int(st[k], 16) == CAP_NET_RAW, (k, st[k])
+    log = d.log()
+    assert "without daemon { user }: becoming %s" % pw.pw_name in log, log
+    assert "running as user %s" % pw.pw_name in log, log
+    assert "refusing" not in log and "error:" not in log, log
+    # it works as that account, which owns the state
+    d.wait_check("broken", "CRITICAL", "hard", timeout=10)
+    harness.wait_for(lambda: d.get("/api/v1/incidents")["incidents"], 10,
+                     "an incident for the broken check")
+    for f in ("", "incidents.db", "api.token"):
+        s = os.stat(os.path.join(d.state_dir, f))
+        assert (s.st_uid, s.st_gid) == (pw.pw_uid, pw.pw_gid), (f, s)
+    log = d.reload(CHECKS + 'dummy "added" { }\n')
+    assert "reloaded" in log, log
+    d.stop()
+
+
+def test_root_without_user_stays_root_when_the_state_is_out_of_reach(env):
+    """A build in /root (0700) started as root: the first run works, and
+    the log says which directory keeps the account out."""
+    if os.geteuid() != 0:
+        raise harness.Skip("needs root")
+    pw = default_user()
+    os.chmod(env.tmpdir, 0o700)
     d = PrivDaemon(env, 'dummy "x" { }\n', "")
+    d.start()
+    assert proc_status(d.proc.pid)["Uid"].split()[1] == "0"
+    log = d.log()
+    want = ("warning: running as root: state_dir %s: Permission denied "
+            "for user %s: %s (drwx------ root:root) is in the way"
+            % (d.state_dir, pw.pw_name, env.tmpdir))
+    assert want in log, log
+    d.stop()
+
+
+def test_made_parents_of_state_dir_are_traversable(env):
+    """The parents tocsind makes are 0755 whatever the umask, so the user
+    gets through them; state_dir itself is 0750 and the user's."""
+    user = SystemUser()
+    os.chmod(env.tmpdir, 0o755)
+    d = PrivDaemon(env, 'dummy "x" { }\n', '  user = "%s"\n' % user.name)
+    d.state_dir = os.path.join(env.tmpdir, "var", "lib", "tocsin")
+    d.token_file = os.path.join(d.state_dir, "api.token")
+    d.write_config('dummy "x" { }\n')
+    old = os.umask(0o077)
     try:
-        d.start(timeout=10)
-    except harness.DaemonExited as e:
-        assert e.returncode == 1, e
-        assert "refusing to run as root" in e.log, e.log
-        assert "allow_root = true" in e.log, e.log
-    else:
-        raise AssertionError("tocsind kept running as root:\n" + d.log())
-    # nothing was opened as root
-    assert not os.path.exists(os.path.join(d.state_dir, "incidents.db"))
-    # the config itself is valid: -t does not start anything
+        d.start()
+    finally:
+        os.umask(old)
+    for sub in ("var", "var/lib"):
+        s = os.stat(os.path.join(env.tmpdir, sub))
+        assert stat.S_IMODE(s.st_mode) == 0o755, (sub, oct(s.st_mode))
+    s = os.stat(d.state_dir)
+    assert stat.S_IMODE(s.st_mode) == 0o750, oct(s.st_mode)
+    assert s.st_uid == user.uid, s
+    assert "running as user %s" % user.name in d.log()
+    d.stop()
+
+
+def test_no_user_at_all_is_an_error_that_says_how_to_make_one(env):
+    """root, no user set, allow_root = false: the same as before, but if
+    neither tocsin nor nobody exists the error says how to make one —
+    shown here with an explicit unknown user at start-up (the -t message
+    is in test_unknown_user_is_a_file_line_error)."""
+    if os.geteuid() != 0:
+        raise harness.Skip("needs root")
+    d = PrivDaemon(env, 'dummy "x" { }\n', '  user = "no-such-user-tocsin"\n')
     rc, out = d.check_config()
-    assert rc == 0, out
+    assert rc == 1, out
+    assert ("useradd --system --home-dir %s --no-create-home --shell "
+            "/usr/sbin/nologin no-such-user-tocsin" % d.state_dir) in out, out
 
 
 def test_allow_root_keeps_root(env):
@@ -143,8 +220,11 @@ def test_state_dir_closed_to_the_user_is_a_clear_error(env):
         d.start(timeout=10)
     except harness.DaemonExited as e:
         assert e.returncode == 1, e
-        assert "state_dir %s: Permission denied for user %s" % (
-            d.state_dir, user.name) in e.log, e.log
+        # an error, naming the directory in the way
+        assert ("error: state_dir %s: Permission denied for user %s: %s "
+                "(drwx------ root:root) is in the way" % (
+                    d.state_dir, user.name, env.tmpdir)) in e.log, e.log
+        assert not os.path.exists(os.path.join(d.state_dir, "incidents.db"))
     else:
         raise AssertionError("tocsind started without access to its "
                              "state_dir:\n" + d.log())
