@@ -402,6 +402,26 @@ metric_flush(const char *check)
 	return 0;
 }
 
+struct mjob *
+metric_take_job(const char *check)
+{
+	struct rfile key, *rf, **found;
+	struct mjob *j;
+
+	key.check = (char *)check;
+	if ((found = tfind(&key, &ms.files, rf_cmp)) == NULL)
+		return NULL;
+	rf = *found;
+	if (rf->dirty) {
+		TAILQ_REMOVE(&ms.dirty, rf, link);
+		rf->dirty = false;
+	}
+	j = rf_job(rf);
+	tdelete(rf, &ms.files, rf_cmp);
+	rf_free(rf);
+	return j;
+}
+
 void
 metric_flush_all(void)
 {

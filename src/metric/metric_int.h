@@ -49,6 +49,16 @@ struct mjob {
 
 void mjob_free(struct mjob *j);
 
+/*
+ * The text of one rrd_update argument, "T:v:v:…", for a file whose DS are
+ * names[0..nfile) in order: u's value of each (by name through j->ds), U
+ * where it has none, where it is not finite, or where a counter's value
+ * is beyond 2^64 (logged, at most once a minute).  Returns a new string;
+ * the caller frees it.  NULL: out of memory.
+ */
+char *writer_update_text(char (*names)[METRIC_DS_MAX + 1], unsigned nfile,
+    const struct mjob *j, const struct upd *u);
+
 int writer_start(const char *rrdcached);
 /* Where updates go from now on (NULL: librrd directly). */
 void writer_set_cached(const char *rrdcached);
@@ -64,6 +74,13 @@ void writer_submit_list(struct mjob_list *l);
  * busy with plus this one.
  */
 void writer_run_now(struct mjob *j);
+/*
+ * The updates queued for check, as the job the writer would be given, and
+ * the store forgets check (its next result starts a new queue).  For the
+ * unit tests and tests/fuzz/fuzz_rrd_update.c, which look at what would be
+ * written without writing it.  Returns a new job (mjob_free), or NULL.
+ */
+struct mjob *metric_take_job(const char *check);
 /* Wait until every job submitted so far is written. */
 void writer_barrier(void);
 size_t writer_queued(void);

@@ -382,33 +382,111 @@ fs_prepare(struct fstate *fs, const struct mjob *j, bool cache)
 	return fs_read(fs, j) == 0 ? 0 : -1;
 }
 
-/* "T:v:v:…" of u in the file's DS order.  Returns a new string. */
-static char *
-upd_text(const struct fstate *fs, const struct mjob *j, const struct upd *u)
-{
-	size_t len = 24 + (size_t)fs->nfile * 26, off;
-	char *s = malloc(len);
-	unsigned f, k;
+/*
+ * The largest magnitude a DERIVE data source is given: 2^64, what a 64-bit
+ * counter can hold.  Beyond it a "counter" is not one (a plugin printing
+ * 1e300c): doubles there have no integer digits to speak of, librrd keeps
+ * a DERIVE's last value in a 30-byte field, and "%.0f" of 1e300 is 301
+ * characters.  Such a value is stored as unknown.
+ */
+#define DERIVE_MAX	18446744073709551616.0
 
-	if (s == NULL)
+/* At most one "absurd counter" line per this many seconds (a thread-only
+ * count of the others goes into the next line). */
+#define ABSURD_LOG_S	60
+
+static void
+absurd_counter(const struct mjob *j, const char *ds, double v)
+{
+	static time_t next;	/* writer thread only */
+	static unsigned long quiet;
+	time_t now = time(NULL);
+
+	if (now < next) {
+		quiet++;
+		return;
+	}
+	next = now + ABSURD_LOG_S;
+	if (quiet > 0)
+		log_warnx("metrics: check %s: counter %s = %g is beyond a "
+		    "64-bit counter; stored as unknown (and %lu more such "
+		    "value%s since the last line)", j->check, ds, v, quiet,
+		    quiet == 1 ? "" : "s");
+	else
+		log_warnx("metrics: check %s: counter %s = %g is beyond a "
+		    "64-bit counter; stored as unknown", j->check, ds, v);
+	quiet = 0;
+}
+
+/*
+ * Append piece to the text s (len bytes used, *cap allocated), growing it
+ * as needed.  RETURN VALUE: 0, or -1 out of memory (s is kept).
+ */
+static int
+text_add(char **s, size_t *len, size_t *cap, const char *piece)
+{
+	size_t n = strlen(piece);
+	char *ns;
+
+	if (*len + n + 1 > *cap) {
+		size_t want = (*len + n + 1) * 2;
+
+		if ((ns = realloc(*s, want)) == NULL)
+			return -1;
+		*s = ns;
+		*cap = want;
+	}
+	memcpy(*s + *len, piece, n + 1);
+	*len += n;
+	return 0;
+}
+
+/*
+ * "T:v:v:…" of u, in the order of the file's DS names[0..nfile).  Each
+ * field is formatted into a bounded scratch buffer and appended to a
+ * growing string: no value, however long its text, can write past the
+ * end (issue 14: "%.0f" of 1e300 once overran a 26-bytes-per-DS buffer).
+ * Returns a new string; the caller frees it.  NULL: out of memory.
+ */
+char *
+writer_update_text(char (*names)[METRIC_DS_MAX + 1], unsigned nfile,
+    const struct mjob *j, const struct upd *u)
+{
+	char piece[64], *s = NULL;
+	size_t len = 0, cap = 0;
+	unsigned f, k;
+	int n;
+
+	snprintf(piece, sizeof(piece), "%lld", (long long)u->t);
+	if (text_add(&s, &len, &cap, piece) != 0)
 		return NULL;
-	off = (size_t)snprintf(s, len, "%lld", (long long)u->t);
-	for (f = 0; f < fs->nfile; f++) {
+	for (f = 0; f < nfile; f++) {
 		double v = NAN;
 		bool counter = false;
 
 		for (k = 0; k < j->nds && k < u->n; k++)
-			if (strcmp(j->ds[k].name, fs->names[f]) == 0) {
+			if (strcmp(j->ds[k].name, names[f]) == 0) {
 				v = u->v[k];
 				counter = j->ds[k].counter;
 				break;
 			}
+		if (counter && isfinite(v) && fabs(v) >= DERIVE_MAX) {
+			absurd_counter(j, names[f], v);
+			v = NAN;
+		}
 		if (isnan(v) || isinf(v))
-			off += (size_t)snprintf(s + off, len - off, ":U");
+			n = snprintf(piece, sizeof(piece), ":U");
 		else if (counter)	/* DERIVE takes integers only */
-			off += (size_t)snprintf(s + off, len - off, ":%.0f", v);
+			n = snprintf(piece, sizeof(piece), ":%.0f", v);
 		else
-			off += (size_t)snprintf(s + off, len - off, ":%.17g", v);
+			n = snprintf(piece, sizeof(piece), ":%.17g", v);
+		/* cannot happen with the bounds above; never a cut number */
+		if (n < 0 || (size_t)n >= sizeof(piece))
+			snprintf(piece, sizeof(piece), ":U");
+		if (text_add(&s, &len, &cap, piece) != 0) {
+			free(s);
+			return NULL;
+		}
 	}
 	return s;
 }
@@ -466,7 +544,8 @@ job_write(const struct mjob *j, const char *addr)
 	/* what the file already has (a restart in the same step) is dropped */
 	for (i = 0; i < j->nq; i++)
 		if (j->q[i].t > fs->flast &&
-		    (argv[n] = upd_text(fs, j, &j->q[i])) != NULL)
+		    (argv[n] = writer_update_text(fs->names, fs->nfile, j,
+		    &j->q[i])) != NULL)
 			n++;
 	rc = 0;
 	if (n > 0) {
