@@ -18,6 +18,7 @@
  * which graph.c takes around rrd_graph_v.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <math.h>
 #include <pthread.h>
 #include <search.h>
@@ -246,9 +247,46 @@ fs_create(struct fstate *fs, const struct mjob *j)
 }
 
 /*
+ * Does the file at path begin as an RRD file does ("RRD\0" and a version
+ * "00NN\0")?  RETURN VALUE: 1 yes, 0 it definitely does not (it could be
+ * read and holds something else, or is shorter than a header), -1 it
+ * could not be read (EMFILE, EIO, ENOMEM…: nothing is known).
+ */
+static int
+rrd_looks_like(const char *path)
+{
+	char head[10];
+	ssize_t n;
+	size_t got = 0;
+	int fd;
+
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
+		return -1;
+	while (got < sizeof(head)) {
+		n = read(fd, head + got, sizeof(head) - got);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1) {
+			close(fd);
+			return -1;
+		}
+		if (n == 0)
+			break;
+		got += (size_t)n;
+	}
+	close(fd);
+	return got == sizeof(head) && memcmp(head, "RRD\0", 4) == 0 &&
+	    head[4] == '0' && head[5] == '0' && head[8] == '\0';
+}
+
+/*
  * Reads an existing file's step, DS names (in order) and last update.
  * RETURN VALUE: 1 if it holds something else than j wants (another step,
- * or a DS of j with another type), 0 if it fits, -1 if unreadable.
+ * or a DS of j with another type), 2 if it is not an RRD file at all (its
+ * header was read and is not one), 0 if it fits, -1 if it could not be
+ * read this time (rrd_info_r failed on a file with an RRD header: out of
+ * file descriptors or memory, an I/O error, a file being replaced): only
+ * 1 and 2 may move the file aside; -1 is tried again at the next job.
  */
 static int
 fs_read(struct fstate *fs, const struct mjob *j)
@@ -259,8 +297,15 @@ fs_read(struct fstate *fs, const struct mjob *j)
 	int rc = 0;
 
 	rrd_clear_error();
-	if ((info = rrd_info_r(j->path)) == NULL)
+	if ((info = rrd_info_r(j->path)) == NULL) {
+		int save = errno;
+
+		/* why?  librrd says so only in text; look at the header */
+		if (rrd_looks_like(j->path) == 0)
+			return 2;
+		errno = save;
 		return -1;
+	}
 	for (i = info; i != NULL; i = i->next)
 		if (strncmp(i->key, "ds[", 3) == 0 &&
 		    strstr(i->key, "].index") != NULL)
@@ -303,6 +348,28 @@ fs_read(struct fstate *fs, const struct mjob *j)
 	return rc;
 }
 
+/* At most one "cannot read" line per this many seconds. */
+#define UNREADABLE_LOG_S	60
+
+static void
+unreadable(const struct mjob *j)
+{
+	static time_t next;	/* writer thread only */
+	static unsigned long quiet;
+	time_t now = time(NULL);
+
+	if (now < next) {
+		quiet++;
+		return;
+	}
+	next = now + UNREADABLE_LOG_S;
+	log_warnx("metrics: check %s: cannot read %s now (%s); %u update%s "
+	    "dropped, the file kept and read again with the next result%s",
+	    j->check, j->path, rrd_err(), j->nq, j->nq == 1 ? "" : "s",
+	    quiet > 0 ? " (more such failures since the last line)" : "");
+	quiet = 0;
+}
+
 static int
 fs_index(const struct fstate *fs, const char *name)
 {
@@ -314,7 +381,10 @@ fs_index(const struct fstate *fs, const char *name)
 	return -1;
 }
 
-/* Make the file hold every DS of j.  RETURN VALUE: 0 or -1. */
+/*
+ * Make the file hold every DS of j.  RETURN VALUE: 0, -1, or -2 when the
+ * file could not be read this time (logged, rate-limited).
+ */
 static int
 fs_prepare(struct fstate *fs, const struct mjob *j, bool cache)
 {
@@ -335,9 +405,16 @@ fs_prepare(struct fstate *fs, const struct mjob *j, bool cache)
 		rrdc_flush(j->path);
 	rc = fs_read(fs, j);
 	if (rc == -1) {
-		log_warnx("metrics: check %s: %s is not a readable RRD file "
-		    "(%s)", j->check, j->path, rrd_err());
-		if (move_aside(j, cache, "its file cannot be read") != 0)
+		/*
+		 * A transient failure (issue 14: EMFILE under an fd
+		 * exhaustion attack renamed good files .old): the file and
+		 * its history stay; the next job looks again.
+		 */
+		unreadable(j);
+		return -2;
+	}
+	if (rc == 2) {
+		if (move_aside(j, cache, "its file is not an RRD file") != 0)
 			return -1;
 		return fs_create(fs, j);
 	}
@@ -532,9 +609,11 @@ job_write(const struct mjob *j, const char *addr)
 		if (fs_index(fs, j->ds[k].name) < 0)
 			fs->ready = false;
 	if (!fs->ready) {
-		if (fs_prepare(fs, j, cache) != 0) {
-			log_warnx("metrics: check %s: dropped %u update%s",
-			    j->check, j->nq, j->nq == 1 ? "" : "s");
+		if ((rc = fs_prepare(fs, j, cache)) != 0) {
+			if (rc == -1)
+				log_warnx("metrics: check %s: dropped %u "
+				    "update%s", j->check, j->nq,
+				    j->nq == 1 ? "" : "s");
 			return -1;
 		}
 		fs->ready = true;

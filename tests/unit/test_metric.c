@@ -7,11 +7,14 @@
  * written in milliseconds), so nothing here waits.
  */
 #include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -303,6 +306,93 @@ test_absurd_counter_unknown(void)
 	}
 }
 
+/*
+ * Out of file descriptors, librrd cannot open a file it must look at
+ * (after a restart, or after a failed update).  That says nothing about
+ * the file: it is kept with its history, not renamed .old (issue 14: an
+ * fd exhaustion attack left four .old files), and written again once
+ * descriptors are back.  The fds are really exhausted, in this process,
+ * whose writer thread shares the fd table.
+ */
+static void
+test_fd_exhaustion_keeps_history(void)
+{
+	struct fake f;
+	struct rlimit rl, low;
+	time_t t0 = (time(NULL) - 2 * 3600) / 60 * 60;
+	unsigned old_before;
+	int fds[512], nfd = 0, i;
+
+	fake_init(&f, "fdx", 60000);
+	for (i = 1; i <= 10; i++) {
+		fake_set(&f, 0, "x", i, 0);
+		metric_store(&f.c, t0 + i * 60);
+	}
+	metric_flush_all();
+	old_before = count_old_files();
+	CHECK_NUM(fetch_at("fdx", "AVERAGE", "x", t0 + 5 * 60, 60), 5);
+	/* a restart: the writer knows nothing of the file and must read it */
+	metric_shutdown();
+	CHECK(metric_init(NULL, &cfg) == 0);
+
+	CHECK(getrlimit(RLIMIT_NOFILE, &rl) == 0);
+	low = rl;
+	low.rlim_cur = 256;
+	CHECK(setrlimit(RLIMIT_NOFILE, &low) == 0);
+	while (nfd < (int)(sizeof(fds) / sizeof(fds[0])) &&
+	    (fds[nfd] = open("/dev/null", O_RDONLY)) != -1)
+		nfd++;
+	CHECK(nfd < (int)(sizeof(fds) / sizeof(fds[0])) && errno == EMFILE);
+	for (i = 11; i <= 20; i++) {
+		fake_set(&f, 0, "x", i, 0);
+		metric_store(&f.c, t0 + i * 60);
+	}
+	metric_flush_all();		/* fails: no fd to read the file */
+	while (nfd > 0)
+		close(fds[--nfd]);
+	CHECK(setrlimit(RLIMIT_NOFILE, &rl) == 0);
+
+	CHECK(count_old_files() == old_before);
+	CHECK_NUM(fetch_at("fdx", "AVERAGE", "x", t0 + 5 * 60, 60), 5);
+	/* and the next results go into the same file */
+	for (i = 21; i <= 25; i++) {
+		fake_set(&f, 0, "x", i, 0);
+		metric_store(&f.c, t0 + i * 60);
+	}
+	metric_flush_all();
+	CHECK_NUM(fetch_at("fdx", "AVERAGE", "x", t0 + 5 * 60, 60), 5);
+	CHECK_NUM(fetch_at("fdx", "AVERAGE", "x", t0 + 23 * 60, 60), 23);
+	CHECK(count_old_files() == old_before);
+}
+
+/* A file that is not an RRD file at all is still kept aside. */
+static void
+test_garbage_file_kept_aside(void)
+{
+	struct fake f;
+	char *path = metric_rrd_path(cfg.state_dir, "junk");
+	time_t t0 = (time(NULL) - 3600) / 60 * 60;
+	unsigned old_before = count_old_files();
+	FILE *fp;
+
+	fp = fopen(path, "w");
+	CHECK(fp != NULL);
+	if (fp != NULL) {
+		fputs("this is not an RRD file, but something of the user's\n",
+		    fp);
+		fclose(fp);
+	}
+	fake_init(&f, "junk", 60000);
+	fake_set(&f, 0, "x", 1, 0);
+	metric_store(&f.c, t0);
+	fake_set(&f, 0, "x", 2, 0);
+	metric_store(&f.c, t0 + 60);
+	metric_flush_all();
+	CHECK(count_old_files() == old_before + 1);
+	CHECK_NUM(fetch_at("junk", "AVERAGE", "x", t0 + 60, 60), 2);
+	free(path);
+}
+
 /* After a restart the store reuses the file and its history. */
 static void
 test_restart_keeps_history(void)
@@ -388,6 +478,8 @@ main(void)
 	RUN(test_store_roundtrip);
 	RUN(test_wrong_file_kept_aside);
 	RUN(test_absurd_counter_unknown);
+	RUN(test_fd_exhaustion_keeps_history);
+	RUN(test_garbage_file_kept_aside);
 	RUN(test_restart_keeps_history);
 	RUN(test_forecast_known_slope);
 	metric_shutdown();
