@@ -1,20 +1,19 @@
 /*
- * api.c — the HTTP API: evhttp on api.listen, JSON in and out (jansson).
+ * api.c — the HTTP API server: evhttp on api.listen, the route table,
+ * access (the bearer token), and the JSON conventions every reply shares.
  *
- * Owns the evhttp server, its listening socket and the bearer token, and
- * nothing else: every answer is built at request time from the config in
- * force (daemon_g.cf), the checks' status in it and stats_g.  Endpoints
- * that change state call the module that owns it (sched_run_now(),
- * sched_result(), a SIGHUP for a reload) rather than write it here.
+ * Owns the evhttp server, its listening socket, the route table and the
+ * bearer token, and nothing else: the routes themselves belong to the
+ * modules that own the state they show (api_checks.c for the checks,
+ * api_metrics.c for /metrics, api_dashboard.c for the page, the incident
+ * log, the metric store, the notifier), each of which adds its routes
+ * with api_route_add() at start-up.  This file calls none of them.
  *
  * Never blocks: evhttp reads and writes on the daemon's event_base, and a
  * handler only walks memory and fills an evbuffer.  The possibly slow
  * calls are the getaddrinfo() of api_new() when listen names a host
  * instead of an address (once, at start-up) and reading the small token
- * file (at start-up, and again only when it changed).  A reply is built
- * whole before it is sent, so a full check list holds the loop for time
- * linear in the number of checks (measured: ~10 ms per 1,000 checks with
- * two metrics each); a chunked reply could bound that if it ever matters.
+ * file (at start-up, and again only when it changed).
  *
  * Access: a route that changes state (API_MUTATES) needs
  * "Authorization: Bearer TOKEN" from every client; reads are open to
@@ -29,8 +28,7 @@
  * 2.2 and is used when built against it); each connection costs at most
  * the limits above, and the file descriptor limit bounds their number.
  *
- * Routing: one generic callback looks the path up in the route table
- * (api_route_add(): the core's routes here, each module adds its own).
+ * Routing: one generic callback looks the path up in the route table.
  * Every reply, errors included, is JSON with Content-Type:
  * application/json (except what a module sends as PNG, SVG, HTML or
  * text) and Cache-Control: no-store; errors are {"error":"message"}.  A
@@ -53,7 +51,6 @@
 #include <time.h>
 
 #include <netinet/in.h>
-#include <signal.h>
 #include <sys/random.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -62,30 +59,20 @@
 #include <event2/buffer.h>
 #include <event2/event.h>
 #include <event2/http.h>
-#include <event2/keyvalq_struct.h>
 #include <event2/util.h>
 #include <jansson.h>
 
 #include "api/api.h"
-#include "api/api_dashboard.h"
-#include "api/api_metrics.h"
-#include "core/check.h"
 #include "core/conf.h"
 #include "core/daemon.h"
 #include "core/log.h"
-#include "core/sched.h"
-#include "core/state.h"
-#include "core/stats.h"
 
 #define API_MAX_HEADERS	(8 * 1024)
 #define API_MAX_BODY	(1024 * 1024)
 #define API_TIMEOUT_S	30
 #define API_MAX_CONNECTIONS	256	/* with libevent >= 2.2 only */
 
-/* libevent 2.1 names neither */
-#ifndef HTTP_ACCEPTED
-#define HTTP_ACCEPTED		202
-#endif
+/* libevent 2.1 does not name it */
 #ifndef HTTP_UNAUTHORIZED
 #define HTTP_UNAUTHORIZED	401
 #endif
@@ -103,11 +90,6 @@ static size_t api_token_len;
 static char *api_token_path;			/* the file it came from */
 static struct stat api_token_sb;		/* and that file's identity */
 
-static api_handler api_get_status;
-static api_handler api_get_checks;
-static api_handler api_get_check;
-static api_handler api_post_check;
-static api_handler api_post_reload;
 static api_handler api_get_routes;
 
 /*
@@ -183,42 +165,25 @@ api_routes_clear(void)
 	api_routes = NULL;
 	api_nroutes = 0;
 	api_core_added = false;
-	api_gauges_clear();
 	explicit_bzero(api_token, sizeof(api_token));
 	api_token_len = 0;
 	free(api_token_path);
 	api_token_path = NULL;
 }
 
-/* The core's own routes, added before any module's. */
+/* The server's own route, added before any module's. */
 static int
 api_core_routes(void)
 {
 	if (api_core_added)
 		return 0;
 	api_core_added = true;
-	if (api_route_add(EVHTTP_REQ_GET, "/api/v1/status", 0,
-	    api_get_status, NULL) == -1 ||
-	    api_route_add(EVHTTP_REQ_GET, "/api/v1/checks", 0,
-	    api_get_checks, NULL) == -1 ||
-	    api_route_add(EVHTTP_REQ_GET, "/api/v1/checks/", 0,
-	    api_get_check, NULL) == -1 ||
-	    api_route_add(EVHTTP_REQ_POST, "/api/v1/checks/", API_MUTATES,
-	    api_post_check, NULL) == -1 ||
-	    api_route_add(EVHTTP_REQ_POST, "/api/v1/reload", API_MUTATES,
-	    api_post_reload, NULL) == -1 ||
-	    api_route_add(EVHTTP_REQ_GET, "/api/v1/routes", 0,
-	    api_get_routes, NULL) == -1 ||
-	    api_route_add(EVHTTP_REQ_GET, "/metrics", 0,
-	    api_get_metrics, NULL) == -1 ||
-	    api_dashboard_routes() == -1)
-		return -1;
-	return 0;
+	return api_route_add(EVHTTP_REQ_GET, "/api/v1/routes", 0,
+	    api_get_routes, NULL);
 }
 
 /* ---- JSON values ---------------------------------------------------- */
 
-/* Length of the well-formed UTF-8 sequence at s, or 0 (jansson's rules). */
 size_t
 api_utf8_len(const unsigned char *s)
 {
@@ -377,6 +342,12 @@ api_dump_cb(const char *buf, size_t size, void *data)
 	return evbuffer_add(data, buf, size);
 }
 
+int
+api_add_json(struct evbuffer *buf, const json_t *v)
+{
+	return json_dump_callback(v, api_dump_cb, buf, JSON_COMPACT);
+}
+
 /*
  * Sends buf, a JSON text, with status code; buf stays the caller's.
  * Every reply goes through here so that every one carries the same
@@ -467,359 +438,6 @@ api_error(struct evhttp_request *req, int code, const char *fmt, ...)
 	api_reply(req, code, body);
 }
 
-/* ---- checks --------------------------------------------------------- */
-
-/* Returns a new metric object, or NULL when out of memory. */
-json_t *
-api_metric_json(const struct metric *m)
-{
-	json_t *o;
-	int err = 0;
-
-	if ((o = json_object()) == NULL)
-		return NULL;
-	api_set(o, "name", api_str(m->name != NULL ? m->name : ""), &err);
-	api_set(o, "value", api_num(m->value), &err);
-	api_set(o, "unit", api_str(m->unit), &err);
-	api_set(o, "warn", api_threshold(m->warn), &err);
-	api_set(o, "crit", api_threshold(m->crit), &err);
-	api_set(o, "min", api_num(m->min), &err);
-	api_set(o, "max", api_num(m->max), &err);
-	if (m->flags & TOCSIN_METRIC_COUNTER)	/* stored as a rate (DERIVE) */
-		api_set(o, "counter", json_true(), &err);
-	if (err) {
-		json_decref(o);
-		return NULL;
-	}
-	return o;
-}
-
-/*
- * Returns a new CHECK object (DESIGN.md, "HTTP API"), or NULL when out of
- * memory.
- */
-json_t *
-api_check_json(const struct check *c)
-{
-	const struct check_status *st = &c->st;
-	const char *type = NULL;
-	json_t *o, *a;
-	unsigned i;
-	int err = 0;
-
-	if (c->type != NULL && c->type->def != NULL)
-		type = c->type->def->name;
-	if ((o = json_object()) == NULL)
-		return NULL;
-	api_set(o, "name", api_str(c->name), &err);
-	api_set(o, "type", api_str(type), &err);
-	api_set(o, "host", api_str(c->host_name), &err);
-	api_set(o, "group", api_str(c->group), &err);
-	api_set(o, "state", api_str(state_name(st->state)), &err);
-	api_set(o, "state_type", json_string(st->hard ? "hard" : "soft"), &err);
-	api_set(o, "attempt", json_integer(st->attempt), &err);
-	api_set(o, "max_attempts", json_integer(c->max_attempts), &err);
-	api_set(o, "last_check", api_time(c->last_check), &err);
-	api_set(o, "next_check", api_time(c->next_check), &err);
-	api_set(o, "summary",
-	    api_str(c->last.summary != NULL ? c->last.summary : ""), &err);
-	api_set(o, "long_output", api_str(c->last.long_output), &err);
-	api_set(o, "flapping", json_boolean(st->flapping), &err);
-	api_set(o, "flap_percent", api_num(st->flap_percent), &err);
-	api_set(o, "interval", api_seconds(c->interval_ms), &err);
-
-	a = json_array();
-	for (i = 0; a != NULL && i < c->ndepends; i++)
-		api_append(a, api_str(c->depends_on[i]), &err);
-	api_set(o, "depends_on", a, &err);
-
-	api_set(o, "last_state_change", api_time(st->last_change), &err);
-	api_set(o, "last_hard_state_change", api_time(st->last_hard_change),
-	    &err);
-	api_set(o, "duration_ms", json_integer(c->last.duration_ms), &err);
-
-	a = json_array();
-	for (i = 0; a != NULL && i < c->last.nmetrics; i++)
-		api_append(a, api_metric_json(&c->last.metrics[i]), &err);
-	api_set(o, "metrics", a, &err);
-
-	if (err) {
-		json_decref(o);
-		return NULL;
-	}
-	return o;
-}
-
-/*
- * Is token (len bytes, not NUL-terminated) one of the comma-separated
- * items of list?
- */
-static bool
-api_list_has(const char *list, const char *token, size_t len)
-{
-	size_t n;
-
-	for (;;) {
-		n = strcspn(list, ",");
-		if (n == len && memcmp(list, token, len) == 0)
-			return true;
-		if (list[n] == '\0')
-			return false;
-		list += n + 1;
-	}
-}
-
-/*
- * Filters of GET /api/v1/checks.  Each may be given more than once and a
- * check passes when it matches any value of each filter given.  state and
- * type also take comma lists (their values never contain a comma); group
- * does not, since a group is free text from the config.
- */
-struct api_filter {
-	unsigned states;		/* bit per enum check_state; 0: any */
-	bool by_group;
-	bool by_type;
-	const struct evkeyvalq *q;	/* the parsed query */
-};
-
-/*
- * Checks the query and fills f.  RETURN VALUE: 0, or -1 after replying
- * 400 with the reason.
- */
-static int
-api_filter_parse(struct evhttp_request *req, const struct evkeyvalq *q,
-    struct api_filter *f)
-{
-	const struct evkeyval *kv;
-	const char *p;
-	char name[16];
-	size_t n;
-	int s;
-
-	memset(f, 0, sizeof(*f));
-	f->q = q;
-	TAILQ_FOREACH(kv, q, next) {
-		if (strcmp(kv->key, "group") == 0) {
-			f->by_group = true;
-		} else if (strcmp(kv->key, "type") == 0) {
-			f->by_type = true;
-		} else if (strcmp(kv->key, "state") == 0) {
-			for (p = kv->value;; p += n + 1) {
-				n = strcspn(p, ",");
-				s = -1;
-				if (n < sizeof(name)) {
-					memcpy(name, p, n);
-					name[n] = '\0';
-					s = state_from_name(name);
-				}
-				if (s < 0 || s >= STATE_COUNT) {
-					api_error(req, HTTP_BADREQUEST,
-					    "unknown state: %.*s", (int)n, p);
-					return -1;
-				}
-				f->states |= 1u << s;
-				if (p[n] == '\0')
-					break;
-			}
-		} else {
-			api_error(req, HTTP_BADREQUEST,
-			    "unknown parameter: %s (use state, group or type)",
-			    kv->key);
-			return -1;
-		}
-	}
-	return 0;
-}
-
-static bool
-api_filter_match(const struct api_filter *f, const struct check *c)
-{
-	const struct evkeyval *kv;
-	const char *type = NULL;
-	bool group_ok = !f->by_group, type_ok = !f->by_type;
-
-	if (f->states != 0 && ((unsigned)c->st.state >= STATE_COUNT ||
-	    (f->states & (1u << c->st.state)) == 0))
-		return false;
-	if (c->type != NULL && c->type->def != NULL)
-		type = c->type->def->name;
-	TAILQ_FOREACH(kv, f->q, next) {
-		if (!group_ok && strcmp(kv->key, "group") == 0 &&
-		    c->group != NULL && strcmp(kv->value, c->group) == 0)
-			group_ok = true;
-		if (!type_ok && strcmp(kv->key, "type") == 0 &&
-		    type != NULL && api_list_has(kv->value, type, strlen(type)))
-			type_ok = true;
-	}
-	return group_ok && type_ok;
-}
-
-/* ---- handlers ------------------------------------------------------- */
-
-/* GET /api/v1/status */
-static void
-api_get_status(struct evhttp_request *req, const char *rest, void *arg)
-{
-	const struct config *cf = daemon_g.cf;
-	unsigned count[STATE_COUNT] = { 0 };
-	unsigned i, nchecks = 0, flapping = 0;
-	json_t *o, *sub;
-	time_t now;
-	int err = 0;
-
-	(void)arg;
-	(void)rest;
-	if (cf != NULL)
-		nchecks = cf->nchecks;
-	for (i = 0; i < nchecks; i++) {
-		if ((unsigned)cf->checks[i]->st.state < STATE_COUNT)
-			count[cf->checks[i]->st.state]++;
-		if (cf->checks[i]->st.flapping)
-			flapping++;
-	}
-
-	if ((o = json_object()) == NULL) {
-		api_reply(req, HTTP_OK, NULL);
-		return;
-	}
-	api_set(o, "version", api_str(daemon_g.version), &err);
-	api_set(o, "started_at", api_time(daemon_g.started), &err);
-	/* Wall clock, as started is: clamp a clock stepped backwards. */
-	now = time(NULL);
-	api_set(o, "uptime", json_integer(daemon_g.started != 0 &&
-	    now > daemon_g.started ? now - daemon_g.started : 0), &err);
-
-	if ((sub = json_object()) != NULL) {
-		api_set(sub, "total", json_integer(nchecks), &err);
-		for (i = 0; i < STATE_COUNT; i++)
-			api_set(sub, state_name(i), json_integer(count[i]),
-			    &err);
-	}
-	api_set(o, "checks", sub, &err);
-	api_set(o, "flapping", json_integer(flapping), &err);
-	api_set(o, "open_incidents", json_integer(
-	    (json_int_t)stats_g.incidents_open), &err);
-
-	if ((sub = json_object()) != NULL) {
-		api_set(sub, "p50",
-		    api_num(hist_quantile(&stats_g.sched_latency, 0.5)), &err);
-		api_set(sub, "p99",
-		    api_num(hist_quantile(&stats_g.sched_latency, 0.99)), &err);
-		api_set(sub, "count",
-		    json_integer((json_int_t)stats_g.sched_latency.count),
-		    &err);
-	}
-	api_set(o, "schedule_latency", sub, &err);
-
-	if ((sub = json_object()) != NULL) {
-		api_set(sub, "p99", api_num(hist_quantile(&stats_g.loop_lag,
-		    0.99)), &err);
-		api_set(sub, "max", api_num(stats_g.loop_lag.max), &err);
-		api_set(sub, "count",
-		    json_integer((json_int_t)stats_g.loop_lag.count), &err);
-	}
-	api_set(o, "loop_lag", sub, &err);
-
-	/* the incident log's cost on the loop: commits, and each change */
-	if ((sub = json_object()) != NULL) {
-		api_set(sub, "commits",
-		    json_integer((json_int_t)stats_g.db_commit.count), &err);
-		api_set(sub, "commit_p99", api_num(hist_quantile(
-		    &stats_g.db_commit, 0.99)), &err);
-		api_set(sub, "commit_max", api_num(stats_g.db_commit.max),
-		    &err);
-		api_set(sub, "changes",
-		    json_integer((json_int_t)stats_g.db_write.count), &err);
-		api_set(sub, "change_p99", api_num(hist_quantile(
-		    &stats_g.db_write, 0.99)), &err);
-		api_set(sub, "change_max", api_num(stats_g.db_write.max),
-		    &err);
-	}
-	api_set(o, "incident_log", sub, &err);
-
-	if (err) {
-		json_decref(o);
-		o = NULL;
-	}
-	api_reply(req, HTTP_OK, o);
-}
-
-/* GET /api/v1/checks[?state=S[,S…]][&group=G][&type=T[,T…]] */
-static void
-api_get_checks(struct evhttp_request *req, const char *rest, void *arg)
-{
-	const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
-	const struct config *cf = daemon_g.cf;
-	const char *query = uri != NULL ? evhttp_uri_get_query(uri) : NULL;
-	struct evbuffer *buf;
-	struct evkeyvalq q;
-	struct api_filter f;
-	unsigned i, n;
-	json_t *o;
-	int err;
-
-	(void)arg;
-	(void)rest;
-	TAILQ_INIT(&q);
-	if (query != NULL && evhttp_parse_query_str(query, &q) == -1) {
-		evhttp_clear_headers(&q);
-		api_error(req, HTTP_BADREQUEST, "malformed query string");
-		return;
-	}
-	if (api_filter_parse(req, &q, &f) == -1) {
-		evhttp_clear_headers(&q);
-		return;
-	}
-
-	/*
-	 * Written one check at a time (build, dump, free) rather than as one
-	 * tree: besides the text, only one check's JSON is in memory however
-	 * many there are, and it is faster (10,000 checks: ~35% less time
-	 * holding the loop).
-	 */
-	if ((buf = evbuffer_new()) == NULL)
-		err = 1;
-	else
-		err = evbuffer_add(buf, "{\"checks\":[", 11) == -1;
-	for (i = 0, n = 0; !err && cf != NULL && i < cf->nchecks; i++) {
-		if (!api_filter_match(&f, cf->checks[i]))
-			continue;
-		if ((o = api_check_json(cf->checks[i])) == NULL ||
-		    (n++ > 0 && evbuffer_add(buf, ",", 1) == -1) ||
-		    json_dump_callback(o, api_dump_cb, buf, JSON_COMPACT) == -1)
-			err = 1;
-		json_decref(o);
-	}
-	if (!err && evbuffer_add(buf, "]}", 2) == -1)
-		err = 1;
-	evhttp_clear_headers(&q);
-	if (err)
-		api_reply(req, HTTP_INTERNAL, NULL);
-	else
-		api_send(req, HTTP_OK, buf);
-	if (buf != NULL)
-		evbuffer_free(buf);
-}
-
-/* GET /api/v1/checks/NAME, NAME percent-encoded in rest. */
-static void
-api_get_check(struct evhttp_request *req, const char *rest, void *arg)
-{
-	const struct check *c = NULL;
-	char *name;
-
-	(void)arg;
-	if ((name = api_path_name(req, rest, "check")) == NULL)
-		return;
-	if (daemon_g.cf != NULL)
-		c = conf_check(daemon_g.cf, name);
-	if (c == NULL)
-		api_error(req, HTTP_NOTFOUND, "no such check: %s", name);
-	else
-		api_reply(req, HTTP_OK, api_check_json(c));
-	free(name);
-}
-
 /* ---- request helpers ------------------------------------------------ */
 
 char *
@@ -892,355 +510,6 @@ api_method_name(enum evhttp_cmd_type m)
 	case EVHTTP_REQ_PATCH:		return "PATCH";
 	}
 	return "?";
-}
-
-/* ---- check mutations -------------------------------------------------- */
-
-#define API_SUMMARY_MAX	4096		/* as sched.c keeps of a plugin's */
-#define API_LONG_MAX	(64 * 1024)
-#define API_METRICS_MAX	256
-#define API_NAME_MAX	256		/* a metric's name or unit */
-
-/*
- * A passive result's text fields: the summary is one line (cut at the
- * first newline and at API_SUMMARY_MAX bytes), with control bytes turned
- * into spaces, as sched.c does for a plugin's; long output keeps its
- * newlines and tabs.  Returns a new string, or NULL (out of memory).
- */
-static char *
-api_clean_text(const char *s, size_t max, bool one_line)
-{
-	size_t n = one_line ? strcspn(s, "\r\n") : strlen(s);
-	char *out, *p;
-
-	if (n > max)
-		n = max;
-	if ((out = strndup(s, n)) == NULL)
-		return NULL;
-	for (p = out; *p != '\0'; p++)
-		if (((unsigned char)*p < 0x20 && (one_line ||
-		    (*p != '\n' && *p != '\t'))) || *p == 0x7f)
-			*p = ' ';
-	return out;
-}
-
-/*
- * A threshold of a passive metric: a number (sent as its shortest text)
- * or a range in Nagios syntax as a string, or null.  RETURN VALUE: 0 and
- * *out set (NULL for null), or -1 with why filled in.
- */
-static int
-api_result_threshold(json_t *v, char **out, char *why, size_t len)
-{
-	char buf[64];
-
-	*out = NULL;
-	if (v == NULL || json_is_null(v))
-		return 0;
-	if (json_is_number(v)) {
-		if (!isfinite(json_number_value(v))) {
-			snprintf(why, len, "is not a finite number");
-			return -1;
-		}
-		snprintf(buf, sizeof(buf), "%.17g", json_number_value(v));
-		*out = strdup(buf);
-		return 0;
-	}
-	if (!json_is_string(v) || json_string_length(v) == 0 ||
-	    json_string_length(v) > 64 ||
-	    strspn(json_string_value(v), "0123456789.+-eE:~@") !=
-	    json_string_length(v)) {
-		snprintf(why, len, "must be a number, a range such as "
-		    "\"10:20\" or \"@~:5\", or null");
-		return -1;
-	}
-	*out = strdup(json_string_value(v));
-	return 0;
-}
-
-/* A number field of a passive metric; null or absent → NAN. */
-static int
-api_result_number(json_t *v, bool required, double *out)
-{
-	*out = NAN;
-	if (v == NULL || json_is_null(v))
-		return required ? -1 : 0;
-	if (!json_is_number(v) || !isfinite(json_number_value(v)))
-		return -1;
-	*out = json_number_value(v);
-	return 0;
-}
-
-/*
- * Reads metrics[i] of a passive result into m.  RETURN VALUE: 0, or -1
- * after replying 400 naming the field.
- */
-static int
-api_result_metric(struct evhttp_request *req, json_t *o, unsigned i,
-    struct metric *m)
-{
-	static const char *const known[] = { "name", "value", "unit", "warn",
-	    "crit", "min", "max", NULL };
-	const char *key, *name;
-	char why[128];
-	json_t *v;
-	unsigned k;
-
-	memset(m, 0, sizeof(*m));
-	m->min = m->max = NAN;
-	if (!json_is_object(o)) {
-		api_error(req, HTTP_BADREQUEST, "metrics[%u]: must be an "
-		    "object", i);
-		return -1;
-	}
-	json_object_foreach(o, key, v) {
-		for (k = 0; known[k] != NULL; k++)
-			if (strcmp(key, known[k]) == 0)
-				break;
-		if (known[k] == NULL) {
-			api_error(req, HTTP_BADREQUEST, "metrics[%u].%s: "
-			    "unknown field (known: name, value, unit, warn, "
-			    "crit, min, max)", i, key);
-			return -1;
-		}
-	}
-	v = json_object_get(o, "name");
-	name = json_is_string(v) ? json_string_value(v) : NULL;
-	if (name == NULL || name[0] == '\0' ||
-	    json_string_length(v) > API_NAME_MAX ||
-	    strlen(name) != json_string_length(v) ||
-	    strpbrk(name, "=\'\"\n\r\t") != NULL) {
-		api_error(req, HTTP_BADREQUEST, "metrics[%u].name: must be a "
-		    "non-empty string of at most %d bytes without = quotes or "
-		    "control characters", i, API_NAME_MAX);
-		return -1;
-	}
-	if (api_result_number(json_object_get(o, "value"), true,
-	    &m->value) == -1) {
-		api_error(req, HTTP_BADREQUEST, "metrics[%u].value: must be a "
-		    "finite number", i);
-		return -1;
-	}
-	v = json_object_get(o, "unit");
-	if (v != NULL && !json_is_null(v) && (!json_is_string(v) ||
-	    json_string_length(v) > 16 ||
-	    strlen(json_string_value(v)) != json_string_length(v))) {
-		api_error(req, HTTP_BADREQUEST, "metrics[%u].unit: must be a "
-		    "string of at most 16 bytes, or null", i);
-		return -1;
-	}
-	if (api_result_number(json_object_get(o, "min"), false,
-	    &m->min) == -1 ||
-	    api_result_number(json_object_get(o, "max"), false,
-	    &m->max) == -1) {
-		api_error(req, HTTP_BADREQUEST, "metrics[%u].%s: must be a "
-		    "finite number or null", i, isnan(m->min) &&
-		    json_object_get(o, "min") != NULL &&
-		    !json_is_null(json_object_get(o, "min")) ? "min" : "max");
-		return -1;
-	}
-	if ((m->name = strdup(name)) == NULL)
-		goto oom;
-	if (v != NULL && json_is_string(v) && json_string_length(v) > 0 &&
-	    (m->unit = strdup(json_string_value(v))) == NULL)
-		goto oom;
-	if (api_result_threshold(json_object_get(o, "warn"), &m->warn, why,
-	    sizeof(why)) == -1) {
-		api_error(req, HTTP_BADREQUEST, "metrics[%u].warn: %s", i, why);
-		return -1;
-	}
-	if (api_result_threshold(json_object_get(o, "crit"), &m->crit, why,
-	    sizeof(why)) == -1) {
-		api_error(req, HTTP_BADREQUEST, "metrics[%u].crit: %s", i, why);
-		return -1;
-	}
-	return 0;
-oom:
-	api_reply(req, HTTP_INTERNAL, NULL);
-	return -1;
-}
-
-/*
- * The body of POST /api/v1/checks/NAME/result, checked strictly: every
- * field has one type, unknown fields are refused (a typo such as "sumary"
- * must not pass silently), and each 400 names the field.
- * RETURN VALUE: 0 and r filled, or -1 after replying.
- */
-static int
-api_result_parse(struct evhttp_request *req, json_t *body, struct result *r)
-{
-	static const char *const known[] = { "state", "summary",
-	    "long_output", "metrics", NULL };
-	const char *key;
-	json_t *v, *a;
-	size_t i;
-	unsigned k;
-	int s;
-
-	memset(r, 0, sizeof(*r));
-	json_object_foreach(body, key, v) {
-		for (k = 0; known[k] != NULL; k++)
-			if (strcmp(key, known[k]) == 0)
-				break;
-		if (known[k] == NULL) {
-			api_error(req, HTTP_BADREQUEST, "%s: unknown field "
-			    "(known: state, summary, long_output, metrics)",
-			    key);
-			return -1;
-		}
-	}
-	v = json_object_get(body, "state");
-	s = json_is_string(v) ? state_from_name(json_string_value(v)) : -1;
-	if (s < 0 || s > STATE_UNKNOWN) {
-		api_error(req, HTTP_BADREQUEST, "state: must be one of OK, "
-		    "WARNING, CRITICAL, UNKNOWN (UNREACHABLE is worked out by "
-		    "tocsind)");
-		return -1;
-	}
-	r->state = (enum check_state)s;
-	v = json_object_get(body, "summary");
-	if (!json_is_string(v)) {
-		api_error(req, HTTP_BADREQUEST, "summary: a string is "
-		    "required");
-		return -1;
-	}
-	if ((r->summary = api_clean_text(json_string_value(v),
-	    API_SUMMARY_MAX, true)) == NULL)
-		goto oom;
-	v = json_object_get(body, "long_output");
-	if (v != NULL && !json_is_null(v) && !json_is_string(v)) {
-		api_error(req, HTTP_BADREQUEST, "long_output: must be a string "
-		    "or null");
-		goto err;
-	}
-	if (json_is_string(v) && json_string_length(v) > 0 &&
-	    (r->long_output = api_clean_text(json_string_value(v),
-	    API_LONG_MAX, false)) == NULL)
-		goto oom;
-	a = json_object_get(body, "metrics");
-	if (a != NULL && !json_is_null(a) && !json_is_array(a)) {
-		api_error(req, HTTP_BADREQUEST, "metrics: must be an array");
-		goto err;
-	}
-	if (json_array_size(a) > API_METRICS_MAX) {
-		api_error(req, HTTP_BADREQUEST, "metrics: at most %d metrics",
-		    API_METRICS_MAX);
-		goto err;
-	}
-	if (json_array_size(a) > 0 && (r->metrics = calloc(json_array_size(a),
-	    sizeof(*r->metrics))) == NULL)
-		goto oom;
-	json_array_foreach(a, i, v) {
-		if (api_result_metric(req, v, (unsigned)i,
-		    &r->metrics[r->nmetrics]) == -1) {
-			metric_clear(&r->metrics[r->nmetrics]);
-			goto err;
-		}
-		r->nmetrics++;
-		for (k = 0; k + 1 < r->nmetrics; k++)
-			if (strcmp(r->metrics[k].name,
-			    r->metrics[r->nmetrics - 1].name) == 0) {
-				api_error(req, HTTP_BADREQUEST, "metrics[%zu]."
-				    "name: \"%s\" is given twice", i,
-				    r->metrics[k].name);
-				goto err;
-			}
-	}
-	return 0;
-oom:
-	api_reply(req, HTTP_INTERNAL, NULL);
-err:
-	result_clear(r);
-	return -1;
-}
-
-/*
- * POST /api/v1/checks/NAME/run — run the check now (after its current run
- * if one is going): 202 with the check as it is, the result comes later.
- * POST /api/v1/checks/NAME/result — a passive result, applied at once
- * like the end of a run (soft/hard, flapping, incidents): 200 with the
- * check after it.  NAME is percent-encoded and may itself hold an encoded
- * '/', so the action is what follows the last literal '/'.
- */
-static void
-api_post_check(struct evhttp_request *req, const char *rest, void *arg)
-{
-	const char *slash = strrchr(rest, '/');
-	struct check *c = NULL;
-	struct result r;
-	char *enc, *name;
-	json_t *body;
-
-	(void)arg;
-	if (slash == NULL || (strcmp(slash, "/run") != 0 &&
-	    strcmp(slash, "/result") != 0)) {
-		api_error(req, HTTP_NOTFOUND, "not found: /api/v1/checks/%s "
-		    "(POST takes /api/v1/checks/NAME/run or .../result)",
-		    rest);
-		return;
-	}
-	if ((enc = strndup(rest, slash - rest)) == NULL) {
-		api_reply(req, HTTP_INTERNAL, NULL);
-		return;
-	}
-	name = api_path_name(req, enc, "check");
-	free(enc);
-	if (name == NULL)
-		return;
-	if (daemon_g.cf != NULL)
-		c = conf_check(daemon_g.cf, name);
-	if (c == NULL) {
-		api_error(req, HTTP_NOTFOUND, "no such check: %s", name);
-		free(name);
-		return;
-	}
-	free(name);
-	if (strcmp(slash, "/run") == 0) {
-		log_info("check %s: run requested through the API", c->name);
-		sched_run_now(c);
-		api_reply(req, HTTP_ACCEPTED, api_check_json(c));
-		return;
-	}
-	if ((body = api_body_json(req)) == NULL)
-		return;
-	if (api_result_parse(req, body, &r) == -1) {
-		json_decref(body);
-		return;
-	}
-	json_decref(body);
-	log_debug("check %s: passive result %s through the API", c->name,
-	    state_name(r.state));
-	sched_result(c, &r);
-	api_reply(req, HTTP_OK, api_check_json(c));
-}
-
-/*
- * POST /api/v1/reload — what SIGHUP does.  The reload itself runs from
- * the signal event, after this reply is queued: reloading here, inside an
- * evhttp callback, could free the very evhttp that calls us (a changed
- * listen address).  So the answer is 202 and the outcome is in the log.
- */
-static void
-api_post_reload(struct evhttp_request *req, const char *rest, void *arg)
-{
-	json_t *o;
-	int err = 0;
-
-	(void)rest;
-	(void)arg;
-	if (kill(getpid(), SIGHUP) == -1) {
-		api_error(req, HTTP_INTERNAL, "cannot signal a reload: %s",
-		    strerror(errno));
-		return;
-	}
-	log_info("api: reload requested");
-	if ((o = json_object()) != NULL)
-		api_set(o, "reload", json_string("requested"), &err);
-	if (err) {
-		json_decref(o);
-		o = NULL;
-	}
-	api_reply(req, HTTP_ACCEPTED, o);
 }
 
 /*

@@ -1,25 +1,27 @@
 /*
- * api.h — the HTTP API (evhttp + jansson) on api.listen.  Reads the
- * config in force through daemon_g; never blocks the loop.
+ * api.h — the HTTP API server (evhttp + jansson) on api.listen: the route
+ * table, access, and the reply helpers.  Never blocks the loop.
  *
- * Modules that own state (incidents, metrics, paging) serve their own
- * endpoints: at start-up they add routes with api_route_add() and build
- * their replies with the helpers below, so every answer has the same
- * headers, error shape ({"error":"message"}) and JSON conventions.
+ * The server serves no data of its own (only GET /api/v1/routes): every
+ * module that owns state (the checks in api_checks.c, /metrics, the
+ * dashboard, incidents, metrics, paging) serves its own endpoints.  At
+ * start-up it adds routes with api_route_add() and builds its replies
+ * with the helpers below, so every answer has the same headers, error
+ * shape ({"error":"message"}) and JSON conventions.
  */
 #ifndef TOCSIN_API_H
 #define TOCSIN_API_H
 
+#include <stddef.h>
 #include <stdint.h>
 #include <time.h>
 
 #include <event2/http.h>
 #include <jansson.h>
 
+struct evbuffer;
 struct event_base;
 struct api;
-struct check;
-struct metric;
 
 /*
  * api_new — bind listen ("HOST:PORT", "[v6]:PORT") and serve.
@@ -63,21 +65,12 @@ void api_routes_clear(void);
  */
 void api_set_presync(void (*fn)(void));
 
-/*
- * Gauges that other modules own and /metrics (and /api/v1/status) show:
- * a module that has the figure registers a function that returns it, once
- * at start-up.  Until then the figure is 0.  name: a Prometheus metric
- * name ("tocsin_incidents_open", "tocsin_outbox_pending", or a new one,
- * which then also appears in /metrics with help).  Registering a name
- * again replaces its function.  RETURN VALUE: 0, or -1 (out of memory).
- */
-typedef double api_gauge_fn(void);
-int api_gauge_register(const char *name, const char *help, api_gauge_fn *fn);
-
 /* Replies.  api_reply steals body; a NULL body becomes a 500. */
 void api_reply(struct evhttp_request *req, int code, json_t *body);
 void api_error(struct evhttp_request *req, int code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+/* Appends v as compact JSON text to buf.  RETURN VALUE: 0 or -1. */
+int api_add_json(struct evbuffer *buf, const json_t *v);
 /* Sends buf (a JSON text, kept by the caller) with code. */
 void api_send(struct evhttp_request *req, int code, struct evbuffer *buf);
 /* The same with another Content-Type (a PNG, text/plain, HTML). */
@@ -107,7 +100,7 @@ json_t *api_seconds(int64_t ms);
 json_t *api_threshold(const char *text);
 void api_set(json_t *o, const char *key, json_t *v, int *err);
 void api_append(json_t *a, json_t *v, int *err);
-json_t *api_check_json(const struct check *c);
-json_t *api_metric_json(const struct metric *m);
+/* Length of the well-formed UTF-8 sequence at s, or 0 (jansson's rules). */
+size_t api_utf8_len(const unsigned char *s);
 
 #endif

@@ -42,7 +42,7 @@ api_get_asset(struct evhttp_request *req, const char *rest, void *arg)
 }
 
 int
-api_dashboard_routes(void)
+api_dashboard_init(void)
 {
 	const struct api_asset *a;
 

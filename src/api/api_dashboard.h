@@ -19,7 +19,8 @@ struct api_asset {
 /* The generated table, ending with path NULL (dashboard_assets.c). */
 extern const struct api_asset api_assets[];
 
-/* Adds a public GET route per asset.  RETURN VALUE: 0 or -1. */
-int api_dashboard_routes(void);
+/* Adds a public GET route per asset (once, at start-up).
+ * RETURN VALUE: 0 or -1. */
+int api_dashboard_init(void);
 
 #endif

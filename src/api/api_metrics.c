@@ -9,7 +9,7 @@
  * answers from memory).
  *
  * Figures that other modules own (open incidents, the notifier's outbox)
- * come through api_gauge_register(): a module that has the figure
+ * come through api_gauge_register() (api_metrics.h): a module that has the figure
  * registers a function once; until then the gauge is 0, so a scraper sees
  * the same families whatever modules this build has.  Open incidents
  * come from stats_g, which the incident log keeps current.
@@ -26,6 +26,7 @@
 
 #include <event2/buffer.h>
 
+#include "api/api.h"
 #include "api/api_metrics.h"
 #include "core/check.h"
 #include "core/conf.h"
@@ -55,6 +56,15 @@ static const struct {
 };
 #define API_NGAUGE_STD	(sizeof(api_gauge_std) / sizeof(api_gauge_std[0]))
 
+static api_handler api_get_metrics;
+
+int
+api_metrics_init(void)
+{
+	return api_route_add(EVHTTP_REQ_GET, "/metrics", 0, api_get_metrics,
+	    NULL);
+}
+
 int
 api_gauge_register(const char *name, const char *help, api_gauge_fn *fn)
 {
@@ -82,7 +92,8 @@ api_gauge_register(const char *name, const char *help, api_gauge_fn *fn)
 	return 0;
 }
 
-double
+/* The registered gauge's current value, or 0 if nobody registered it. */
+static double
 api_gauge_value(const char *name)
 {
 	unsigned i;
@@ -100,7 +111,7 @@ api_gauge_value(const char *name)
 }
 
 void
-api_gauges_clear(void)
+api_metrics_shutdown(void)
 {
 	unsigned i;
 
@@ -266,7 +277,7 @@ prom_process(struct evbuffer *b)
 }
 
 /* GET /metrics */
-void
+static void
 api_get_metrics(struct evhttp_request *req, const char *rest, void *arg)
 {
 	const struct config *cf = daemon_g.cf;

@@ -1,24 +1,24 @@
 /*
  * api_metrics.h — GET /metrics (Prometheus text exposition) and the
- * registry of gauges that other modules own (api_gauge_register() in
- * api.h).  Internal to the API: modules use api.h only.
+ * registry of gauges that other modules own.
  */
 #ifndef TOCSIN_API_METRICS_H
 #define TOCSIN_API_METRICS_H
 
-#include <stddef.h>
+/* Adds the /metrics route (once, at start-up).  RETURN VALUE: 0 or -1. */
+int api_metrics_init(void);
+/* Frees the gauge registry (at exit). */
+void api_metrics_shutdown(void);
 
-#include "api/api.h"
-
-/* The registered gauge's current value, or 0 if nobody registered it. */
-double api_gauge_value(const char *name);
-/* Frees the registry (at exit). */
-void api_gauges_clear(void);
-
-/* Length of the well-formed UTF-8 sequence at s, or 0 (api.c). */
-size_t api_utf8_len(const unsigned char *s);
-
-/* GET /metrics */
-api_handler api_get_metrics;
+/*
+ * Gauges that other modules own and /metrics shows: a module that has the
+ * figure registers a function that returns it, once at start-up.  Until
+ * then the figure is 0.  name: a Prometheus metric name
+ * ("tocsin_incidents_open", "tocsin_outbox_pending", or a new one, which
+ * then also appears in /metrics with help).  Registering a name again
+ * replaces its function.  RETURN VALUE: 0, or -1 (out of memory).
+ */
+typedef double api_gauge_fn(void);
+int api_gauge_register(const char *name, const char *help, api_gauge_fn *fn);
 
 #endif

@@ -23,6 +23,9 @@
 #endif
 
 #include "api/api.h"
+#include "api/api_checks.h"
+#include "api/api_dashboard.h"
+#include "api/api_metrics.h"
 #include "core/bus.h"
 #include "core/child.h"
 #include "core/conf.h"
@@ -354,6 +357,10 @@ main(int argc, char *argv[])
 	if (child_init(daemon_g.base) != 0 || sched_init(daemon_g.base) != 0)
 		fatalx("cannot start the scheduler");
 	bus_subscribe(log_hard_change, NULL);
+	/* the API's own routes first, then each module's as it starts */
+	if (api_checks_init() != 0 || api_metrics_init() != 0 ||
+	    api_dashboard_init() != 0)
+		fatalx("cannot add the API's routes");
 	if (incident_init(daemon_g.base, daemon_g.cf) != 0) {
 		rc = 1;
 		goto out;
@@ -401,6 +408,7 @@ out:
 	child_shutdown();
 	bus_unsubscribe_all();
 	api_routes_clear();
+	api_metrics_shutdown();
 	conf_free(daemon_g.cf);
 	plugins_unload();
 	event_base_free(daemon_g.base);

@@ -24,7 +24,7 @@
 
 #include <event2/event.h>
 
-#include "api/api.h"
+#include "api/api_metrics.h"
 #include "core/bus.h"
 #include "core/check.h"
 #include "core/conf.h"

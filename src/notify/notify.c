@@ -39,6 +39,7 @@
 #include <sqlite3.h>
 
 #include "api/api.h"
+#include "api/api_metrics.h"
 #include "core/conf.h"
 #include "core/daemon.h"
 #include "incident/idb.h"

@@ -49,6 +49,9 @@
 #include <jansson.h>
 
 #include "api/api.h"
+#include "api/api_checks.h"
+#include "api/api_dashboard.h"
+#include "api/api_metrics.h"
 #include "core/child.h"
 #include "core/conf.h"
 #include "core/daemon.h"
@@ -160,6 +163,8 @@ setup(void)
 	}
 	if ((daemon_g.base = event_base_new()) == NULL ||
 	    child_init(daemon_g.base) != 0 || sched_init(daemon_g.base) != 0 ||
+	    api_checks_init() != 0 || api_metrics_init() != 0 ||
+	    api_dashboard_init() != 0 ||
 	    incident_init(daemon_g.base, daemon_g.cf) != 0)
 		abort();
 	api_set_presync(presync);
