@@ -9,7 +9,13 @@
  * summary names the precise cause (DNS failure, connection refused,
  * connect timeout, TLS handshake failure, unexpected status, body or regex
  * mismatch, slow response, redirect loop, body too large, certificate
- * expiry) plus the timing metrics curl measured.
+ * expiry, a JSON body failing an expect_jq expression) plus the timing
+ * metrics curl measured.
+ *
+ * expect_jq runs a jq program (libjq) on the loop.  Known limit: jq has
+ * no step limit, so a program that never ends (`repeat(.)`) would stall
+ * the daemon; the program is the operator's, as a regex is, and only its
+ * first HTTP_JQ_MAX_OUTPUTS outputs are looked at.
  *
  * Timing: the core cancels a run at the check's `timeout`; curl is given a
  * slightly shorter one so that the plugin, which knows which phase was
@@ -39,6 +45,7 @@
 #include <curl/curl.h>
 #define PCRE2_CODE_UNIT_WIDTH 8
 #include <pcre2.h>
+#include <jq.h>
 
 #include <tocsin/plugin.h>
 
@@ -48,6 +55,7 @@
 #define HTTP_REGEX_LIMIT	1000000	/* pcre2 match limit: bounded loop time */
 #define HTTP_DAY_MS		86400000.0
 #define HTTP_POOL_MAX		64	/* idle easy handles kept for reuse */
+#define HTTP_JQ_MAX_OUTPUTS	1000	/* outputs of expect_jq looked at */
 
 static const struct tocsin_option http_options[] = {
 	{ "url", TOCSIN_OPT_STR, NULL, TOCSIN_OPT_REQUIRED,
@@ -63,6 +71,8 @@ static const struct tocsin_option http_options[] = {
 	  "text the response body must contain" },
 	{ "expect_regex", TOCSIN_OPT_STR, NULL, 0,
 	  "PCRE2 pattern the response body must match" },
+	{ "expect_jq", TOCSIN_OPT_STR, NULL, 0,
+	  "jq expression on the JSON body; every output must be true" },
 	{ "follow_redirects", TOCSIN_OPT_BOOL, "false", 0,
 	  "follow Location: redirects (the last response is judged)" },
 	{ "max_redirects", TOCSIN_OPT_INT, "5", 0,
@@ -115,6 +125,8 @@ struct http_conf {
 	char			*regex_text;
 	pcre2_code		*regex;
 	pcre2_match_context	*mctx;
+	char			*jq_text;
+	jq_state		*jq;		/* compiled expect_jq */
 	int			 follow;
 	long			 max_redirects;
 	int			 verify;
@@ -279,6 +291,42 @@ http_conf_resolve(struct tocsin_conf *cf, struct http_conf *hc)
 	return bad ? -1 : 0;
 }
 
+/* jq_set_error_cb: keep the first message of a compile. */
+static void
+http_jq_error_cb(void *arg, jv msg)
+{
+	char *buf = arg;
+	const char *s;
+
+	if (buf[0] == '\0' && jv_get_kind(msg) == JV_KIND_STRING) {
+		s = jv_string_value(msg);
+		if (strncmp(s, "jq: error: ", 11) == 0)
+			s += 11;
+		snprintf(buf, 256, "%s", s);
+		buf[strcspn(buf, "\n")] = '\0';
+	}
+	jv_free(msg);
+}
+
+static int
+http_conf_jq(struct tocsin_conf *cf, struct http_conf *hc)
+{
+	char msg[256];
+
+	msg[0] = '\0';
+	if ((hc->jq = jq_init()) == NULL)
+		return -1;
+	jq_set_error_cb(hc->jq, http_jq_error_cb, msg);
+	if (!jq_compile(hc->jq, hc->jq_text)) {
+		tocsin_conf_error(cf, "expect_jq", "\"%s\": %s", hc->jq_text,
+		    msg[0] != '\0' ? msg : "does not compile");
+		return -1;
+	}
+	/* runtime errors are read from jq_next(); none go to msg */
+	jq_set_error_cb(hc->jq, NULL, NULL);
+	return 0;
+}
+
 static int
 http_conf_regex(struct tocsin_conf *cf, struct http_conf *hc)
 {
@@ -327,6 +375,7 @@ http_configure(struct tocsin_check *chk, struct tocsin_conf *cf,
 	hc->body = dup_opt(cf, "body", &nomem);
 	hc->expect_body = dup_opt(cf, "expect_body", &nomem);
 	hc->regex_text = dup_opt(cf, "expect_regex", &nomem);
+	hc->jq_text = dup_opt(cf, "expect_jq", &nomem);
 	hc->ca_file = dup_opt(cf, "ca_file", &nomem);
 	hc->client_cert = dup_opt(cf, "client_cert", &nomem);
 	hc->client_key = dup_opt(cf, "client_key", &nomem);
@@ -406,9 +455,13 @@ http_configure(struct tocsin_check *chk, struct tocsin_conf *cf,
 
 	if (hc->regex_text != NULL && http_conf_regex(cf, hc) == -1)
 		bad = 1;
-	if (hc->head && (hc->expect_body != NULL || hc->regex_text != NULL)) {
+	if (hc->jq_text != NULL && http_conf_jq(cf, hc) == -1)
+		bad = 1;
+	if (hc->head && (hc->expect_body != NULL || hc->regex_text != NULL ||
+	    hc->jq_text != NULL)) {
 		tocsin_conf_error(cf, hc->expect_body != NULL ? "expect_body" :
-		    "expect_regex", "a HEAD request reads no body");
+		    hc->regex_text != NULL ? "expect_regex" : "expect_jq",
+		    "a HEAD request reads no body");
 		bad = 1;
 	}
 
@@ -499,6 +552,9 @@ http_free(void *priv)
 	free(hc->regex_text);
 	pcre2_code_free(hc->regex);
 	pcre2_match_context_free(hc->mctx);
+	free(hc->jq_text);
+	if (hc->jq != NULL)
+		jq_teardown(&hc->jq);
 	free(hc->ca_file);
 	free(hc->client_cert);
 	free(hc->client_key);
@@ -572,7 +628,8 @@ http_write(char *p, size_t size, size_t nmemb, void *arg)
 		return 0;		/* aborts the transfer */
 	}
 	hr->size += n;
-	if (hr->hc->expect_body == NULL && hr->hc->regex == NULL)
+	if (hr->hc->expect_body == NULL && hr->hc->regex == NULL &&
+	    hr->hc->jq == NULL)
 		return n;
 	if (hr->len + n + 1 > hr->cap) {
 		size_t cap = hr->cap ? hr->cap : 4096;
@@ -814,6 +871,71 @@ add_problem(char *sum, size_t len, const char *text)
 	snprintf(sum + off, len - off, "%s%s", off ? "; " : "", text);
 }
 
+/*
+ * Run expect_jq on the body.  RETURN VALUE: 0 when every output (at least
+ * one) is neither false nor null, else -1 with the cause in sum.
+ */
+static int
+http_judge_jq(struct http_run *hr, long code, char *sum, size_t len)
+{
+	const struct http_conf *hc = hr->hc;
+	jv in, out, dump;
+	int n, bad = 0;
+
+	in = jv_parse_sized(hr->body != NULL ? hr->body : "", (int)hr->len);
+	if (!jv_is_valid(in)) {
+		jv msg = jv_invalid_get_msg(in);
+		const char *m = jv_get_kind(msg) == JV_KIND_STRING ?
+		    jv_string_value(msg) : "empty";
+		/* libjq quotes the whole body after this: not in a summary */
+		const char *cut = strstr(m, " (while parsing");
+
+		snprintf(sum, len, "expect_jq \"%.200s\": body is not JSON "
+		    "(%.*s; HTTP %ld, %zu bytes)", hc->jq_text,
+		    cut != NULL ? (int)(cut - m) : 200, m, code, hr->size);
+		jv_free(msg);
+		return -1;
+	}
+	jq_start(hc->jq, in, 0);
+	for (n = 0; n < HTTP_JQ_MAX_OUTPUTS; n++) {
+		out = jq_next(hc->jq);
+		if (!jv_is_valid(out)) {
+			jv msg = jv_invalid_get_msg(out);
+
+			if (jv_get_kind(msg) == JV_KIND_NULL) {	/* the end */
+				jv_free(msg);
+				break;
+			}
+			dump = jv_get_kind(msg) == JV_KIND_STRING ? jv_copy(msg) :
+			    jv_dump_string(jv_copy(msg), 0);
+			snprintf(sum, len, "expect_jq \"%.200s\" failed: %.200s",
+			    hc->jq_text, jv_string_value(dump));
+			jv_free(dump);
+			jv_free(msg);
+			bad = 1;
+			goto out;
+		}
+		if (jv_get_kind(out) == JV_KIND_FALSE ||
+		    jv_get_kind(out) == JV_KIND_NULL) {
+			dump = jv_dump_string(out, 0);
+			snprintf(sum, len, "expect_jq \"%.200s\" is %s (HTTP %ld)",
+			    hc->jq_text, jv_string_value(dump), code);
+			jv_free(dump);
+			bad = 1;
+			goto out;
+		}
+		jv_free(out);
+	}
+	if (n == 0) {
+		snprintf(sum, len, "expect_jq \"%.200s\" gave no result "
+		    "(HTTP %ld)", hc->jq_text, code);
+		bad = 1;
+	}
+out:
+	/* drop what is left of the program's state with the next start */
+	return bad ? -1 : 0;
+}
+
 /* Judge a completed transfer.  RETURN VALUE: the state; sum is filled. */
 static enum tocsin_state
 http_judge(struct http_run *hr, double total, int has_cert, double left,
@@ -867,6 +989,9 @@ http_judge(struct http_run *hr, double total, int has_cert, double left,
 			return TOCSIN_UNKNOWN;
 		}
 	}
+
+	if (hc->jq != NULL && http_judge_jq(hr, code, sum, len) == -1)
+		return TOCSIN_CRITICAL;
 
 	sum[0] = '\0';
 	if (has_cert && left * 1000 < (double)hc->cert_warn_ms) {

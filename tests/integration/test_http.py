@@ -347,3 +347,64 @@ def test_http_client_certificate_and_head(env):
     assert metric(c, "size")["value"] == 0, c
     assert "HEAD / " in n.access_log(), n.access_log()
     d.stop()
+
+
+def test_http_expect_jq(env):
+    n = HttpNginx(env.tmpdir)
+    n.put("health.json", '{"status": "ok", "db": {"latency_ms": 12}}\n')
+    n.put("sick.json", '{"status": "degraded", "db": {"latency_ms": 900}}\n')
+    n.put("list.json", '[1, 2, 3]\n')
+    expr = '.status == "ok" and .db.latency_ms < 200'
+    d = start(env,
+              http_check("healthy", n.url("/health.json"),
+                         "  expect_jq = %s\n" % q(expr)) +
+              http_check("sick", n.url("/sick.json"),
+                         "  expect_jq = %s\n" % q(expr)) +
+              http_check("html", n.url("/"),
+                         "  expect_jq = %s\n" % q(expr)) +
+              http_check("typeerr", n.url("/list.json"),
+                         '  expect_jq = ".status.x"\n') +
+              http_check("allpos", n.url("/list.json"),
+                         '  expect_jq = ".[] > 0"\n') +
+              http_check("oneneg", n.url("/list.json"),
+                         '  expect_jq = ".[] > 1"\n') +
+              http_check("empty", n.url("/list.json"),
+                         '  expect_jq = "empty"\n'))
+    wait_summary(d, "healthy", "OK", r"^HTTP 200 OK: ")
+    wait_summary(d, "sick", "CRITICAL",
+                 r'^expect_jq "%s" is false \(HTTP 200\)$' % re.escape(expr))
+    wait_summary(d, "html", "CRITICAL",
+                 r'^expect_jq "%s": body is not JSON \(.+; HTTP 200, 13 '
+                 r'bytes\)$' % re.escape(expr))
+    wait_summary(d, "typeerr", "CRITICAL",
+                 r'^expect_jq "\.status\.x" failed: Cannot index array '
+                 r'with (string )?"status"$')
+    wait_summary(d, "allpos", "OK", r"^HTTP 200 OK: ")
+    wait_summary(d, "oneneg", "CRITICAL",
+                 r'^expect_jq "\.\[\] > 1" is false \(HTTP 200\)$')
+    wait_summary(d, "empty", "CRITICAL",
+                 r'^expect_jq "empty" gave no result \(HTTP 200\)$')
+    d.stop()
+
+
+def test_http_expect_jq_config_errors(env):
+    d = env.daemon(
+        http_check("a", "http://127.0.0.1/",
+                   '  expect_jq = ".status == (unclosed"\n') +
+        http_check("b", "http://127.0.0.1/",
+                   '  expect_jq = "no_such_function(1)"\n') +
+        http_check("c", "http://127.0.0.1/",
+                   '  method = "HEAD"\n  expect_jq = ".ok"\n'))
+    d.require_plugin("http")
+    rc, out = d.check_config()
+    err = out + d.last_stderr
+    assert rc == 1, (rc, out, err)
+    for marker, text in (("(unclosed", 'expect_jq: ".status == (unclosed"'
+                          ': syntax error'),
+                         ("no_such_function", "no_such_function/1 is not "
+                          "defined"),
+                         ('".ok"', "a HEAD request reads no body")):
+        line = d.line_of(marker)
+        assert re.search(r"%s:%d: .*%s" % (re.escape(d.conf), line,
+                                           re.escape(text)), err), \
+            (marker, text, err)
