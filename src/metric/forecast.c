@@ -247,8 +247,9 @@ fc_start(struct tocsin_run *run, void *priv)
 	double tt, days;
 	enum tocsin_state st;
 
-	if ((path = metric_rrd_path(daemon_g.cf->state_dir, f->check)) == NULL) {
-		tocsin_run_finish(run, TOCSIN_UNKNOWN, "out of memory");
+	if ((path = metric_path(f->check)) == NULL) {
+		tocsin_run_finish(run, TOCSIN_UNKNOWN, "the metric store is "
+		    "not running");
 		return;
 	}
 	metric_flush(f->check);
@@ -418,7 +419,7 @@ get_forecast(struct evhttp_request *req, const char *rest, void *arg)
 		}
 		falling = strcmp(v, "down") == 0;
 	}
-	if ((path = metric_rrd_path(daemon_g.cf->state_dir, check)) == NULL) {
+	if ((path = metric_path(check)) == NULL) {
 		api_reply(req, HTTP_INTERNAL, NULL);
 		goto out;
 	}

@@ -235,7 +235,7 @@ get_graph(struct evhttp_request *req, const char *rest, void *arg)
 		goto out;
 	c = daemon_g.cf != NULL ? conf_check(daemon_g.cf, checkname) : NULL;
 	nm = split_metrics(mlist, c, metrics, GRAPH_MAX_METRICS);
-	if ((path = metric_rrd_path(daemon_g.cf->state_dir, checkname)) == NULL) {
+	if ((path = metric_path(checkname)) == NULL) {
 		api_reply(req, HTTP_INTERNAL, NULL);
 		goto out;
 	}

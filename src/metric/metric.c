@@ -435,6 +435,14 @@ metric_pending(void)
 	return ms.pending + writer_queued();
 }
 
+char *
+metric_path(const char *check)
+{
+	if (ms.state_dir == NULL)
+		return NULL;
+	return metric_rrd_path(ms.state_dir, check);
+}
+
 const char *
 metric_dir(void)
 {

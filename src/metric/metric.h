@@ -37,6 +37,13 @@ void metric_ds_name(const char *metric, char out[METRIC_DS_MAX + 1]);
  * Returns a new string; the caller frees it.  NULL: out of memory.
  */
 char *metric_rrd_path(const char *state_dir, const char *check);
+/*
+ * metric_path — the file the running store keeps check's metrics in (the
+ * one path graphs and forecasts read, whatever state_dir a reload set
+ * since).  Returns a new string; the caller frees it.  NULL: the store is
+ * not running, or out of memory.
+ */
+char *metric_path(const char *check);
 
 /*
  * metric_rra_args — the RRA definitions for a file of step seconds
