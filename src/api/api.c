@@ -63,6 +63,7 @@
 #include <jansson.h>
 
 #include "api/api.h"
+#include "api/api_conf.h"
 #include "core/conf.h"
 #include "core/daemon.h"
 #include "core/log.h"
@@ -628,7 +629,7 @@ api_token_load(const struct config *cf)
 	size_t len;
 	int fd;
 
-	if (cf == NULL || (path = cf->api_token_file) == NULL) {
+	if (api_conf(cf) == NULL || (path = api_conf(cf)->token_file) == NULL) {
 		log_warnx("api: no token_file (and no state_dir to put "
 		    "api.token in)");
 		return -1;
@@ -691,10 +692,10 @@ api_token_stale(const struct config *cf)
 {
 	struct stat sb;
 
-	if (cf == NULL || cf->api_token_file == NULL)
+	if (api_conf(cf) == NULL || api_conf(cf)->token_file == NULL)
 		return false;
 	if (api_token_path == NULL ||
-	    strcmp(api_token_path, cf->api_token_file) != 0)
+	    strcmp(api_token_path, api_conf(cf)->token_file) != 0)
 		return true;
 	if (stat(api_token_path, &sb) == -1)
 		return errno == ENOENT;		/* deleted: make a new one */
@@ -767,7 +768,7 @@ api_peer_is_loopback(struct evhttp_request *req)
 static bool
 api_authorized(struct evhttp_request *req, const struct api_route *r)
 {
-	const struct config *cf = daemon_g.cf;
+	const struct api_conf *ac = api_conf(daemon_g.cf);
 	const char *h;
 	bool need;
 
@@ -776,8 +777,8 @@ api_authorized(struct evhttp_request *req, const struct api_route *r)
 	if (r->flags & API_MUTATES)
 		need = true;
 	else
-		need = cf == NULL || cf->api_read_requires_token ||
-		    (!cf->api_allow_remote_reads && !api_peer_is_loopback(req));
+		need = ac == NULL || ac->read_requires_token ||
+		    (!ac->allow_remote_reads && !api_peer_is_loopback(req));
 	if (!need || api_token_ok(req))
 		return true;
 	h = evhttp_find_header(evhttp_request_get_input_headers(req),
@@ -789,8 +790,8 @@ api_authorized(struct evhttp_request *req, const struct api_route *r)
 		api_error(req, HTTP_UNAUTHORIZED, "%s %s needs "
 		    "\"Authorization: Bearer TOKEN\" (the token is in %s)",
 		    api_method_name(evhttp_request_get_command(req)),
-		    evhttp_request_get_uri(req), cf != NULL &&
-		    cf->api_token_file != NULL ? cf->api_token_file :
+		    evhttp_request_get_uri(req), ac != NULL &&
+		    ac->token_file != NULL ? ac->token_file :
 		    "api.token_file");
 	else
 		api_error(req, HTTP_UNAUTHORIZED, "invalid token");

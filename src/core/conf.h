@@ -11,13 +11,9 @@
 #include <stdint.h>
 
 #include "core/check.h"
+#include "core/conf_errors.h"
 
 #define CONF_MAX_SECTIONS 16
-
-struct conf_errors {
-	char **msgs;
-	unsigned n;
-};
 
 struct config {
 	char *path;			/* main file */
@@ -28,11 +24,6 @@ struct config {
 	char *user;
 	bool allow_root;		/* may keep running as root (priv.c) */
 	char *rrdcached;		/* "unix:/path" or "host:port", or NULL */
-	/* api { } */
-	char *api_listen;		/* "127.0.0.1:8470" */
-	char *api_token_file;
-	bool api_read_requires_token;	/* GETs need the token, even local */
-	bool api_allow_remote_reads;	/* GETs from non-loopback: no token */
 	/* objects */
 	struct check **checks;		/* sorted by name */
 	unsigned nchecks;
@@ -79,6 +70,12 @@ struct conf_section {
 
 /* RETURN VALUE: 0, or -1 (a different section has that name, or full). */
 int conf_section_register(const struct conf_section *s);
+/*
+ * The same for a section whose load() runs before the checks and hosts
+ * are built (it cannot look at them): one whose values the rest of the
+ * config is read with (daemon { }, api { }).
+ */
+int conf_section_register_early(const struct conf_section *s);
 /* The state load() made for section kind name in cf, or NULL. */
 void *conf_section_state(const struct config *cf, const char *name);
 /* During load(): the title (NULL if untitled), a key's FILE:LINE. */
@@ -89,6 +86,12 @@ void conf_where(struct tocsin_conf *sec, const char *key, const char **file,
 unsigned conf_sub_count(struct tocsin_conf *sec, const char *name);
 struct tocsin_conf *conf_sub(struct tocsin_conf *sec, const char *name,
     unsigned i);
+/*
+ * During load(): key's value as a path, relative to the directory of the
+ * file the key was written in (of the main file for a default).  Returns
+ * a new string; the caller frees it.  NULL if the value is NULL.
+ */
+char *conf_key_path(struct tocsin_conf *sec, const char *key);
 /* Errors reported so far through tocsin_conf_error() on sec. */
 int conf_nerrors(struct tocsin_conf *sec);
 
@@ -107,7 +110,6 @@ struct config *conf_load(const char *path, struct conf_errors *errs);
 char *conf_plugin_dir(const char *path);
 /* Frees the config, its checks (calling each type's free) and hosts. */
 void conf_free(struct config *cf);
-void conf_errors_free(struct conf_errors *errs);
 
 /* Lookup by name (binary search).  NULL if absent. */
 struct check *conf_check(const struct config *cf, const char *name);

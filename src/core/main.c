@@ -24,6 +24,7 @@
 
 #include "api/api.h"
 #include "api/api_checks.h"
+#include "api/api_conf.h"
 #include "api/api_dashboard.h"
 #include "api/api_metrics.h"
 #include "core/bus.h"
@@ -168,13 +169,15 @@ reload(void)
 		notify("READY=1");
 		return;
 	}
-	if (strcmp(nw->api_listen, old->api_listen) != 0) {
+	if (strcmp(api_conf(nw)->listen, api_conf(old)->listen) != 0) {
 		/* bind the new address first so a bad one changes nothing */
-		if ((napi = api_new(daemon_g.base, nw->api_listen)) == NULL) {
+		if ((napi = api_new(daemon_g.base, api_conf(nw)->listen)) ==
+		    NULL) {
 			log_warnx("reload: cannot listen on %s; the API stays "
-			    "on %s", nw->api_listen, old->api_listen);
-			free(nw->api_listen);
-			nw->api_listen = strdup(old->api_listen);
+			    "on %s", api_conf(nw)->listen,
+			    api_conf(old)->listen);
+			free(api_conf(nw)->listen);
+			api_conf(nw)->listen = strdup(api_conf(old)->listen);
 		} else {
 			api_free(api);
 			api = napi;
@@ -299,7 +302,8 @@ main(int argc, char *argv[])
 	log_init(foreground || check_only, LOG_INFO);
 	daemon_g.version = PACKAGE_VERSION;
 
-	if (incident_register_config() != 0 || maint_register_config() != 0)
+	if (api_register_config() != 0 || incident_register_config() != 0 ||
+	    maint_register_config() != 0)
 		fatalx("cannot register the config sections");
 	if (forecast_register() != 0)
 		fatalx("cannot register the forecast check type");
@@ -377,9 +381,10 @@ main(int argc, char *argv[])
 	}
 	/* what a client is shown is committed first (nothing lost on -9) */
 	api_set_presync(incident_presync);
-	if ((api = api_new(daemon_g.base, daemon_g.cf->api_listen)) == NULL) {
+	if ((api = api_new(daemon_g.base, api_conf(daemon_g.cf)->listen)) ==
+	    NULL) {
 		log_errx("cannot serve the API on %s, not starting",
-		    daemon_g.cf->api_listen);
+		    api_conf(daemon_g.cf)->listen);
 		rc = 1;
 		goto out;
 	}
@@ -387,7 +392,7 @@ main(int argc, char *argv[])
 	watchdog_init();
 	log_info("tocsind %s started: %u checks, %u hosts, API on %s",
 	    PACKAGE_VERSION, daemon_g.cf->nchecks, daemon_g.cf->nhosts,
-	    daemon_g.cf->api_listen);
+	    api_conf(daemon_g.cf)->listen);
 	notify("READY=1");
 
 	event_base_dispatch(daemon_g.base);

@@ -16,6 +16,7 @@
 
 #include <tocsin/plugin.h>
 
+#include "core/conf_errors.h"
 #include "core/log.h"
 #include "core/plugin.h"
 #include "core/util.h"

@@ -7,7 +7,7 @@
 #define TOCSIN_PLUGIN_LOADER_H
 
 #include "core/check.h"
-#include "core/conf.h"
+#include "core/conf_errors.h"
 
 /*
  * plugins_load — dlopen every *.so in dir (sorted), check its ABI version

@@ -1,45 +1,11 @@
 /*
  * util.c — small helpers shared by the core modules.
  */
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/conf.h"
 #include "core/util.h"
-
-void
-conf_errorf(struct conf_errors *errs, const char *fmt, ...)
-{
-	va_list ap;
-	char *msg, **n;
-
-	va_start(ap, fmt);
-	if (vasprintf(&msg, fmt, ap) < 0)
-		msg = NULL;
-	va_end(ap);
-	if (msg == NULL)
-		return;
-	if ((n = reallocarray(errs->msgs, errs->n + 1, sizeof(*n))) == NULL) {
-		free(msg);
-		return;
-	}
-	errs->msgs = n;
-	errs->msgs[errs->n++] = msg;
-}
-
-void
-conf_errors_free(struct conf_errors *errs)
-{
-	unsigned i;
-
-	for (i = 0; i < errs->n; i++)
-		free(errs->msgs[i]);
-	free(errs->msgs);
-	errs->msgs = NULL;
-	errs->n = 0;
-}
 
 int64_t
 mono_ms(void)

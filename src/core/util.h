@@ -7,12 +7,6 @@
 #include <stdint.h>
 #include <time.h>
 
-struct conf_errors;
-
-/* Append a formatted message to errs (and never fail loudly). */
-void conf_errorf(struct conf_errors *errs, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-
 /* Monotonic clock in milliseconds. */
 int64_t mono_ms(void);
 int64_t mono_us(void);

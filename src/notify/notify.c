@@ -39,6 +39,7 @@
 #include <sqlite3.h>
 
 #include "api/api.h"
+#include "api/api_conf.h"
 #include "api/api_metrics.h"
 #include "core/conf.h"
 #include "core/daemon.h"
@@ -709,7 +710,7 @@ render_email(const struct nchannel *ch, const struct nt_flight *f,
 	    jstr(inc, "resolved_at") : "",
 	    json_is_string(json_object_get(inc, "resolved_at")) ? "\r\n" : "",
 	    checks != NULL ? checks : "",
-	    f->incident, daemon_g.cf->api_listen, f->incident,
+	    f->incident, api_conf_listen(daemon_g.cf), f->incident,
 	    f->contact != NULL ? f->contact : rcpt) < 0)
 		msg = NULL;
 	free(esubj);

@@ -50,6 +50,7 @@
 
 #include "api/api.h"
 #include "api/api_checks.h"
+#include "api/api_conf.h"
 #include "api/api_dashboard.h"
 #include "api/api_metrics.h"
 #include "core/child.h"
@@ -130,7 +131,8 @@ setup(void)
 	signal(SIGHUP, SIG_IGN);	/* POST /api/v1/reload signals us */
 	signal(SIGPIPE, SIG_IGN);
 	log_init(true, LOG_CRIT);
-	if (incident_register_config() != 0 || maint_register_config() != 0)
+	if (api_register_config() != 0 || incident_register_config() != 0 ||
+	    maint_register_config() != 0)
 		abort();
 	fuzz_register_plugins();
 	snprintf(dir, sizeof(dir), "/tmp/fuzz-api-%d", (int)getpid());
@@ -168,7 +170,7 @@ setup(void)
 	    incident_init(daemon_g.base, daemon_g.cf) != 0)
 		abort();
 	api_set_presync(presync);
-	if ((api = api_new(daemon_g.base, daemon_g.cf->api_listen)) == NULL)
+	if ((api = api_new(daemon_g.base, api_conf(daemon_g.cf)->listen)) == NULL)
 		abort();
 	sched_start(daemon_g.cf);
 }

@@ -23,6 +23,7 @@
 #include <syslog.h>
 #include <unistd.h>
 
+#include "api/api_conf.h"
 #include "core/conf.h"
 #include "incident/incident_int.h"
 #include "core/log.h"
@@ -47,8 +48,9 @@ static void
 setup(void)
 {
 	log_init(true, LOG_CRIT);	/* plugins' warnings are noise here */
-	if (incident_register_config() != 0 || maint_register_config() != 0 ||
-	    notify_register_config() != 0 || forecast_register() != 0)
+	if (api_register_config() != 0 || incident_register_config() != 0 ||
+	    maint_register_config() != 0 || notify_register_config() != 0 ||
+	    forecast_register() != 0)
 		abort();
 	fuzz_register_plugins();
 	snprintf(dir, sizeof(dir), "/tmp/fuzz-conf-%d", (int)getpid());

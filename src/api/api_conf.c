@@ -1,0 +1,75 @@
+/*
+ * api_conf.c — the api { } section (api_conf.h).  Loaded early, after
+ * daemon { } (the token file defaults to state_dir/api.token), so main.c
+ * can bind the listener before the checks start.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "api/api_conf.h"
+#include "core/conf.h"
+#include "core/util.h"
+
+static const struct tocsin_option api_options[] = {
+	{ "listen", TOCSIN_OPT_STR, API_DEFAULT_LISTEN, 0, NULL },
+	{ "token_file", TOCSIN_OPT_STR, NULL, 0, NULL },
+	{ "read_requires_token", TOCSIN_OPT_BOOL, "false", 0, NULL },
+	{ "allow_remote_reads", TOCSIN_OPT_BOOL, "false", 0, NULL },
+	{ NULL, TOCSIN_OPT_END, NULL, 0, NULL },
+};
+
+static void
+api_conf_free(void *p)
+{
+	struct api_conf *ac = p;
+
+	if (ac == NULL)
+		return;
+	free(ac->listen);
+	free(ac->token_file);
+	free(ac);
+}
+
+static int
+api_conf_load(struct config *cf, struct tocsin_conf *sec, void **state)
+{
+	struct api_conf *ac;
+
+	if ((ac = calloc(1, sizeof(*ac))) == NULL)
+		return -1;
+	*state = ac;		/* freed with the config, even on errors */
+	ac->listen = xstrdup(tocsin_conf_str(sec, "listen"));
+	if (tocsin_conf_str(sec, "token_file") != NULL)
+		ac->token_file = conf_key_path(sec, "token_file");
+	else if (cf->state_dir != NULL &&
+	    asprintf(&ac->token_file, "%s/api.token", cf->state_dir) < 0)
+		ac->token_file = NULL;
+	ac->read_requires_token = tocsin_conf_bool(sec, "read_requires_token");
+	ac->allow_remote_reads = tocsin_conf_bool(sec, "allow_remote_reads");
+	return 0;
+}
+
+static const struct conf_section api_section = {
+	"api", false, api_options, NULL, api_conf_load, NULL, api_conf_free,
+};
+
+int
+api_register_config(void)
+{
+	return conf_section_register_early(&api_section);
+}
+
+struct api_conf *
+api_conf(const struct config *cf)
+{
+	return conf_section_state(cf, "api");
+}
+
+const char *
+api_conf_listen(const struct config *cf)
+{
+	const struct api_conf *ac = api_conf(cf);
+
+	return ac != NULL && ac->listen != NULL ? ac->listen :
+	    API_DEFAULT_LISTEN;
+}
