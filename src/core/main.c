@@ -118,6 +118,30 @@ mkdirs(const char *path, mode_t mode)
 	return 0;
 }
 
+/*
+ * An existing state_dir open to every local user (systemd's
+ * StateDirectory= default is 0755, and files made before umask 027 or
+ * by librrd are 0644) loses its bits for others: that one directory
+ * keeps every file in it from them.
+ */
+static void
+state_dir_private(const char *dir)
+{
+	struct stat sb;
+
+	if (stat(dir, &sb) != 0 || (sb.st_mode & 0007) == 0)
+		return;
+	if (chmod(dir, sb.st_mode & 0770) != 0)
+		log_warn("state_dir %s is open to every local user (mode "
+		    "%04o) and cannot be changed", dir,
+		    (unsigned)(sb.st_mode & 07777));
+	else
+		log_notice("state_dir %s: mode %04o -> %04o: incidents and "
+		    "metrics are not for every local user", dir,
+		    (unsigned)(sb.st_mode & 07777),
+		    (unsigned)(sb.st_mode & 0770));
+}
+
 static void
 log_hard_change(const struct state_event *ev, void *arg)
 {
@@ -276,6 +300,13 @@ main(int argc, char *argv[])
 	char *plugin_dir;
 	int ch, i, rc = 0;
 
+	/*
+	 * Nothing tocsind writes is for every local user: incident titles
+	 * and summaries, RRD files, the API token (issue 14: an existing
+	 * 0755 state_dir showed them to anyone).  Group tocsin may read.
+	 * Exec'd plugins inherit it.
+	 */
+	umask(027);
 	conf_file = TOCSIN_CONF_FILE;
 	while ((ch = getopt_long(argc, argv, "c:ftVh", longopts, NULL)) != -1) {
 		switch (ch) {
@@ -338,6 +369,7 @@ main(int argc, char *argv[])
 	malloc_trim(0);		/* give back the parser's pages (see reload) */
 	if (mkdirs(daemon_g.cf->state_dir, 0750) != 0)
 		fatal("state_dir %s", daemon_g.cf->state_dir);
+	state_dir_private(daemon_g.cf->state_dir);
 	/* root → daemon { user } before any state file is opened */
 	if (priv_drop(daemon_g.cf, foreground) != 0) {
 		conf_free(daemon_g.cf);

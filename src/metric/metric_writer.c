@@ -236,6 +236,10 @@ fs_create(struct fstate *fs, const struct mjob *j)
 	if (rc != 0)
 		log_warnx("metrics: cannot create %s: %s", j->path, rrd_err());
 	else {
+		/* librrd 1.7 makes it 0644 whatever the umask: not for
+		 * every local user (issue 14) */
+		if (chmod(j->path, 0640) != 0)
+			log_warn("metrics: chmod 0640 %s", j->path);
 		fs->nfile = j->nds;
 		fs->step = j->step;
 		log_info("metrics: created %s (%u data source%s, step %lus)",

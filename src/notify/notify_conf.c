@@ -20,6 +20,7 @@
 #include <string.h>
 #include <strings.h>
 #include <unistd.h>
+#include <sys/stat.h>
 
 #include <tocsin/plugin.h>
 
@@ -139,8 +140,9 @@ static const struct tocsin_option chan_options[] = {
 	    "email: the address when a step names the channel itself" },
 	{ "username", TOCSIN_OPT_STR, NULL, 0, "email: SMTP AUTH user" },
 	{ "password", TOCSIN_OPT_STR, NULL, 0, "email: SMTP AUTH password" },
-	{ "starttls", TOCSIN_OPT_STR, "try", 0,
-	    "email: never, try or always" },
+	{ "starttls", TOCSIN_OPT_STR, NULL, 0,
+	    "email: never, try or always (default: always when a password "
+	    "is set, else try)" },
 	{ "command", TOCSIN_OPT_STR_LIST, NULL, 0,
 	    "command: argv, no shell; incident in TOCSIN_* variables" },
 	{ "timeout", TOCSIN_OPT_DURATION, "10s", 0, "one attempt's limit" },
@@ -169,6 +171,28 @@ chan_free(struct nchannel *c)
 	free(c->password);
 	strv_free(c->argv, c->argc);
 	free(c);
+}
+
+/*
+ * A secret (an SMTP password, a routing key, request headers that may hold
+ * a token) in a file every local user can read: say so, with FILE:LINE.
+ * Not an error: a packaged 0644 config must still start; the warning is
+ * in the journal and in `tocsind -t`.
+ */
+static void
+secret_check(struct tocsin_conf *sec, const char *key)
+{
+	const char *file = NULL;
+	struct stat sb;
+	int line = 0;
+
+	conf_where(sec, key, &file, &line);
+	if (file == NULL || stat(file, &sb) != 0 || (sb.st_mode & S_IROTH) == 0)
+		return;
+	log_warnx("%s:%d: %s: this file is readable by every local user "
+	    "(mode %04o) and holds a secret; make it readable by tocsind "
+	    "only (chmod o-r %s)", file, line, key,
+	    (unsigned)(sb.st_mode & 07777), file);
 }
 
 static int
@@ -282,7 +306,20 @@ chan_load(struct config *cf, struct tocsin_conf *sec, void **state)
 		    "slack or pagerduty", shown(fmt, buf, sizeof(buf)));
 		rc = -1;
 	}
-	if (strcmp(tls, "never") == 0)
+	if (c->password != NULL)
+		secret_check(sec, "password");
+	if (c->routing_key != NULL)
+		secret_check(sec, "routing_key");
+	if (c->nheaders > 0)
+		secret_check(sec, "headers");
+	/*
+	 * With a password, plain text is not a fallback: "try" would send
+	 * it in clear to a server (or a man in the middle) that does not
+	 * offer STARTTLS.  smtps:// is TLS from the start anyway.
+	 */
+	if (tls == NULL)
+		c->starttls = c->password != NULL ? 2 : 1;
+	else if (strcmp(tls, "never") == 0)
 		c->starttls = 0;
 	else if (strcmp(tls, "try") == 0)
 		c->starttls = 1;
@@ -292,6 +329,17 @@ chan_load(struct config *cf, struct tocsin_conf *sec, void **state)
 		tocsin_conf_error(sec, "starttls", "\"%s\" is not never, try "
 		    "or always", shown(tls, buf, sizeof(buf)));
 		rc = -1;
+	}
+	if (tls != NULL && c->starttls < 2 && c->password != NULL &&
+	    c->type == NCH_EMAIL && c->smtp != NULL &&
+	    strncmp(c->smtp, "smtps://", 8) != 0) {
+		const char *file = NULL;
+		int line = 0;
+
+		conf_where(sec, "starttls", &file, &line);
+		log_warnx("%s:%d: starttls: \"%s\" with a password: the "
+		    "password may cross the network in clear", file != NULL ?
+		    file : "?", line, tls);
 	}
 	if (c->max_attempts < 1 || c->max_attempts > 1000) {
 		tocsin_conf_error(sec, "max_attempts", "%d is not in 1..1000",

@@ -1,0 +1,90 @@
+"""Hardening (issue 14): what tocsind leaves readable, what it sends in
+clear, what a plugin run leaves behind, and which requests it answers —
+each driven through the config, the API and the files, as an attacker or
+an operator would see it."""
+import os
+import stat
+
+import harness
+from harness import wait_for
+from fx_notify import Smtp, exec_check, incidents, notifications
+
+SECRET_CHANNEL = ('channel "mail" { type = email  smtp = "smtp://127.0.0.1:1"'
+                  '\n  from = "tocsin@example.com"  username = "u"\n'
+                  '  password = "hunter2" }\n')
+
+
+def test_state_files_not_readable_by_others(env):
+    """incidents.db, its WAL, the RRD files and the token are 0640 or
+    tighter even when tocsind is started with umask 022, and an existing
+    0755 state_dir (systemd's default) is closed to others."""
+    old = os.umask(0o022)
+    try:
+        d = env.daemon('dummy "broken" { state = critical  max_attempts = 1'
+                       '  interval = 1s }\n'
+                       'exec "m" { command = { "/bin/echo", "OK | a=1" }'
+                       '  interval = 1s }\n')
+        d.require_plugin("dummy")
+        os.makedirs(d.state_dir, 0o755)
+        os.chmod(d.state_dir, 0o755)
+        d.start()
+    finally:
+        os.umask(old)
+    wait_for(lambda: d.get("/api/v1/incidents")["incidents"], 10,
+             "an incident written")
+    rrd = os.path.join(d.state_dir, "rrd", "m.rrd")
+    wait_for(lambda: os.path.exists(rrd), 10, "an RRD file")
+    assert stat.S_IMODE(os.stat(d.state_dir).st_mode) == 0o750
+    seen = []
+    for root, dirs, files in os.walk(d.state_dir):
+        for f in dirs + files:
+            p = os.path.join(root, f)
+            mode = stat.S_IMODE(os.lstat(p).st_mode)
+            seen.append((os.path.relpath(p, d.state_dir), oct(mode)))
+            assert mode & 0o007 == 0, (p, oct(mode))
+    names = [n for n, _ in seen]
+    assert "incidents.db" in names and "rrd/m.rrd" in names, seen
+    d.stop()
+
+
+def test_secret_in_world_readable_config_warns(env):
+    d = env.daemon(SECRET_CHANNEL)
+    line = d.line_of('password = "hunter2"')
+    os.chmod(d.conf, 0o644)
+    rc, out = d.check_config()
+    assert rc == 0 and "config OK" in out, (rc, out, d.last_stderr)
+    want = "%s:%d: password: this file is readable by every local user" % (
+        d.conf, line)
+    assert want in d.last_stderr, d.last_stderr
+    assert "hunter2" not in d.last_stderr + out
+    os.chmod(d.conf, 0o640)
+    rc, out = d.check_config()
+    assert rc == 0 and "readable by every" not in d.last_stderr, \
+        d.last_stderr
+
+
+def test_smtp_password_requires_starttls(env):
+    """A channel with a password and no starttls key refuses a server that
+    offers no STARTTLS (aiosmtpd here) instead of mailing in clear."""
+    smtp = Smtp(env)
+    state = env.file("s.state", "2\n")
+    d = env.daemon(
+        exec_check("down", state) +
+        'channel "mail" { type = email  smtp = "%s"\n'
+        '  from = "tocsin@example.com"  username = "u"  password = "p"\n'
+        '  retry_min = 200ms  retry_max = 500ms  max_attempts = 100 }\n'
+        'contact "alice" { email = "alice@example.com"'
+        '  channels = { "mail" } }\n'
+        'escalation "ops" { step { notify = { "contact:alice" } } }\n'
+        'route "all" { escalation = "ops" }\n' % smtp.url())
+    d.require_plugin("exec")
+    os.chmod(d.conf, 0o600)
+    d.start()
+    wait_for(lambda: incidents(d, "open"), 20, "an incident")
+    n = wait_for(lambda: [x for x in notifications(d)
+                          if x["channel"] == "mail" and x["attempts"] >= 2],
+                 20, "two failed mail attempts")
+    assert n[0]["status"] == "pending" and n[0]["last_error"], n
+    assert smtp.messages() == [], smtp.messages()
+    d.stop()
+
