@@ -7,6 +7,7 @@
 
 struct event_base;
 
+/* Also makes tocsind a child subreaper (see child.c). */
 int child_init(struct event_base *base);
 void child_shutdown(void);
 

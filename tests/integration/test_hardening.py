@@ -88,3 +88,26 @@ def test_smtp_password_requires_starttls(env):
     assert smtp.messages() == [], smtp.messages()
     d.stop()
 
+
+def test_setsid_leftovers_of_a_run_are_killed(env):
+    """A plugin that starts a child in its own session (setsid) escapes
+    the kill of the run's process group; tocsind, a child subreaper,
+    inherits it when the plugin exits and kills it."""
+    marker = harness.unique_marker("300")
+    d = env.daemon(
+        'exec "forker" { command = { "/bin/sh", "-c", '
+        '"setsid /bin/sleep %s </dev/null >/dev/null 2>&1 & echo OK" }\n'
+        '  interval = 1s }\n' % marker)
+    d.require_plugin("exec")
+    try:
+        d.start()
+        wait_for(lambda: d.log().count("check forker: started /bin/sh")
+                 >= 6, 20, "six runs")
+        # each run left one sleep: at most the last few (2 s grace) live
+        wait_for(lambda: len(harness.pids_matching(marker)) <= 3, 10,
+                 "leftovers killed")
+        assert "left behind by a plugin run" in d.log()
+        d.stop()
+        assert len(harness.pids_matching(marker)) <= 3
+    finally:
+        harness.kill_pids(harness.pids_matching(marker))
