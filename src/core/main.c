@@ -230,8 +230,9 @@ reload(void)
 	 * 100 000 checks that was 4.7 KiB of RSS per check, 0.7 KiB in use.
 	 */
 	malloc_trim(0);
-	log_info("configuration reloaded: %u checks, %u hosts", nw->nchecks,
-	    nw->nhosts);
+	log_info("configuration reloaded: %u check%s, %u host%s",
+	    nw->nchecks, nw->nchecks == 1 ? "" : "s", nw->nhosts,
+	    nw->nhosts == 1 ? "" : "s");
 	notify("READY=1");
 }
 
@@ -422,9 +423,10 @@ main(int argc, char *argv[])
 	}
 	sched_start(daemon_g.cf);
 	watchdog_init();
-	log_info("tocsind %s started: %u checks, %u hosts, API on %s",
-	    PACKAGE_VERSION, daemon_g.cf->nchecks, daemon_g.cf->nhosts,
-	    api_conf(daemon_g.cf)->listen);
+	log_info("tocsind %s started: %u check%s, %u host%s, API on %s",
+	    PACKAGE_VERSION, daemon_g.cf->nchecks,
+	    daemon_g.cf->nchecks == 1 ? "" : "s", daemon_g.cf->nhosts,
+	    daemon_g.cf->nhosts == 1 ? "" : "s", api_conf(daemon_g.cf)->listen);
 	notify("READY=1");
 
 	event_base_dispatch(daemon_g.base);

@@ -25,6 +25,7 @@
 #include <limits.h>
 #include <stdarg.h>
 #include <stdbool.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -702,45 +703,6 @@ field(json_t *o, const char *key)
 	return text_of(json_object_get(o, key));
 }
 
-/* Any JSON, for people: "key: value" lines, nested values indented. */
-static void
-print_generic(json_t *v, int indent)
-{
-	const char *key;
-	json_t *x;
-	size_t i;
-	char *s;
-
-	if (json_is_object(v)) {
-		json_object_foreach(v, key, x) {
-			if (json_is_object(x) || (json_is_array(x) &&
-			    json_array_size(x) > 0)) {
-				printf("%*s%s:\n", indent, "", key);
-				print_generic(x, indent + 2);
-			} else {
-				s = text_of(x);
-				printf("%*s%s: %s\n", indent, "", key, s);
-				free(s);
-			}
-		}
-	} else if (json_is_array(v)) {
-		json_array_foreach(v, i, x) {
-			if (json_is_object(x) || json_is_array(x)) {
-				printf("%*s- %zu\n", indent, "", i + 1);
-				print_generic(x, indent + 2);
-			} else {
-				s = text_of(x);
-				printf("%*s- %s\n", indent, "", s);
-				free(s);
-			}
-		}
-	} else {
-		s = text_of(v);
-		printf("%*s%s\n", indent, "", s);
-		free(s);
-	}
-}
-
 static void
 print_json(json_t *o)
 {
@@ -1012,8 +974,17 @@ by_body(struct ctl *ctl, const char *comment)
 	const char *by = ctl->by;
 	json_t *o;
 
-	if (by == NULL && (by = getenv("USER")) == NULL)
-		by = getlogin();
+	struct passwd *pw;
+
+	/*
+	 * Who acts: --by, else the login name.  $USER is unset under cron,
+	 * su -c, docker exec and systemd units, and getlogin() needs a
+	 * terminal; the password entry of the real uid is always there.
+	 */
+	if (by == NULL && (by = getenv("USER")) == NULL &&
+	    (by = getenv("LOGNAME")) == NULL && (by = getlogin()) == NULL &&
+	    (pw = getpwuid(getuid())) != NULL)
+		by = pw->pw_name;
 	if ((o = json_object()) == NULL)
 		die("out of memory");
 	if (by != NULL)
@@ -1134,25 +1105,66 @@ cmd_graph(struct ctl *ctl, char **argv)
 	return 0;
 }
 
-/* GET path and print the reply generically (modules' own shapes). */
-static int
-ctl_show(struct ctl *ctl, const char *path)
+/* A number of seconds as "1d 4h", "3h 5m", "12m 3s", "40s"; "-" for null. */
+static char *
+duration_text(json_t *v)
 {
-	json_t *o = ctl_get(ctl, path, NULL);
+	long long d;
+	char *s;
+	int rc;
 
-	if (ctl->json)
-		print_json(o);
+	if (!json_is_number(v))
+		return xstrdup("-");
+	d = (long long)(json_number_value(v) + 0.5);
+	if (d >= 86400)
+		rc = asprintf(&s, "%lldd %lldh", d / 86400, d % 86400 / 3600);
+	else if (d >= 3600)
+		rc = asprintf(&s, "%lldh %lldm", d / 3600, d % 3600 / 60);
+	else if (d >= 60)
+		rc = asprintf(&s, "%lldm %llds", d / 60, d % 60);
 	else
-		print_generic(o, 0);
-	json_decref(o);
-	return 0;
+		rc = asprintf(&s, "%llds", d);
+	if (rc < 0)
+		die("out of memory");
+	return s;
 }
 
+/* A percentage with 3 decimals ("99.981 %"), "-" for null. */
+static char *
+percent_text(json_t *v)
+{
+	char *s;
+
+	if (!json_is_number(v))
+		return xstrdup("-");
+	if (asprintf(&s, "%.3f %%", json_number_value(v)) < 0)
+		die("out of memory");
+	return s;
+}
+
+static char *
+num_text(json_t *v)
+{
+	char *s;
+
+	if (!json_is_number(v))
+		return xstrdup("-");
+	if (asprintf(&s, "%.4g", json_number_value(v)) < 0)
+		die("out of memory");
+	return s;
+}
+
+/*
+ * The forecast as the forecast check says it: no trend before
+ * min_history (the API then gives no numbers and a reason), else the
+ * value now, the trend, and when it reaches the threshold.
+ */
 static int
 cmd_forecast(struct ctl *ctl, char **argv)
 {
-	char *path, *c, *m;
-	int rc;
+	char *path, *c, *m, *a, *b, *d, *w;
+	const char *reason, *dir;
+	json_t *o;
 
 	c = esc(argv[0]);
 	m = esc(argv[1]);
@@ -1160,32 +1172,149 @@ cmd_forecast(struct ctl *ctl, char **argv)
 		die("out of memory");
 	free(c);
 	free(m);
-	rc = ctl_show(ctl, path);
+	o = ctl_get(ctl, path, NULL);
 	free(path);
-	return rc;
+	if (ctl->json) {
+		print_json(o);
+		json_decref(o);
+		return 0;
+	}
+	w = duration_text(json_object_get(o, "window_s"));
+	a = duration_text(json_object_get(o, "span_s"));
+	printf("%s:%s: %lld values over %s (window %s)\n", argv[0], argv[1],
+	    (long long)json_integer_value(json_object_get(o, "points")), a, w);
+	free(a);
+	free(w);
+	reason = json_string_value(json_object_get(o, "reason"));
+	if (reason != NULL || !json_is_number(json_object_get(o,
+	    "slope_per_day"))) {
+		printf("%s\n", reason != NULL ? reason : "no trend yet");
+		json_decref(o);
+		return 0;
+	}
+	a = num_text(json_object_get(o, "value_now"));
+	b = num_text(json_object_get(o, "slope_per_day"));
+	printf("now %s, trend %s%s per day\n", a, json_number_value(
+	    json_object_get(o, "slope_per_day")) >= 0 ? "+" : "", b);
+	free(a);
+	free(b);
+	a = num_text(json_object_get(o, "threshold"));
+	dir = json_string_value(json_object_get(o, "direction"));
+	if (!json_is_number(json_object_get(o, "threshold")))
+		printf("no threshold (give one with the forecast check or "
+		    "?threshold=)\n");
+	else if (!json_is_number(json_object_get(o, "days_until")))
+		printf("never %s %s at this trend\n", dir != NULL &&
+		    strcmp(dir, "down") == 0 ? "falls to" : "reaches", a);
+	else {
+		b = num_text(json_object_get(o, "days_until"));
+		d = field(o, "crosses_at");
+		printf("reaches %s in %s days (%s)\n", a, b, d);
+		free(b);
+		free(d);
+	}
+	free(a);
+	json_decref(o);
+	return 0;
 }
 
 static int
 cmd_report(struct ctl *ctl, char **argv)
 {
-	char *path, *s;
-	int rc;
+	struct table t = { 4, 0, NULL, -1 };
+	char *path, *s, *a, *b;
+	json_t *o, *x;
+	size_t i;
 
 	(void)argv;
 	s = esc(ctl->since != NULL ? ctl->since : "30d");
 	if (asprintf(&path, "/api/v1/report?since=%s", s) < 0)
 		die("out of memory");
 	free(s);
-	rc = ctl_show(ctl, path);
+	o = ctl_get(ctl, path, NULL);
 	free(path);
-	return rc;
+	if (ctl->json) {
+		print_json(o);
+		json_decref(o);
+		return 0;
+	}
+	a = field(o, "since");
+	b = field(o, "until");
+	printf("from %s to %s\n", a, b);
+	free(a);
+	free(b);
+	a = duration_text(json_object_get(o, "mtta_s"));
+	b = duration_text(json_object_get(o, "mttr_s"));
+	printf("incidents: %lld opened, %lld acknowledged, %lld resolved; "
+	    "MTTA %s, MTTR %s\n",
+	    (long long)json_integer_value(json_object_get(o, "incidents")),
+	    (long long)json_integer_value(json_object_get(o, "acknowledged")),
+	    (long long)json_integer_value(json_object_get(o, "resolved")),
+	    a, b);
+	free(a);
+	free(b);
+	if (json_array_size(json_object_get(o, "groups")) > 0) {
+		putchar('\n');
+		table_row(&t, xstrdup("GROUP"), xstrdup("CHECKS"),
+		    xstrdup("AVAILABILITY"), xstrdup(""));
+		json_array_foreach(json_object_get(o, "groups"), i, x)
+			table_row(&t, field(x, "name"), field(x, "checks"),
+			    percent_text(json_object_get(x, "availability")),
+			    xstrdup(""));
+		table_print(ctl, &t);
+	}
+	if (json_array_size(json_object_get(o, "checks")) > 0) {
+		putchar('\n');
+		table_row(&t, xstrdup("CHECK"), xstrdup("GROUP"),
+		    xstrdup("AVAILABILITY"), xstrdup("DOWNTIME"));
+		json_array_foreach(json_object_get(o, "checks"), i, x)
+			table_row(&t, field(x, "name"), field(x, "group"),
+			    percent_text(json_object_get(x, "availability")),
+			    duration_text(json_object_get(x, "downtime_s")));
+		table_print(ctl, &t);
+	}
+	json_decref(o);
+	return 0;
 }
 
 static int
 cmd_oncall(struct ctl *ctl, char **argv)
 {
+	struct table t = { 5, 0, NULL, -1 };
+	json_t *o, *x;
+	size_t i;
+	char *who;
+
 	(void)argv;
-	return ctl_show(ctl, "/api/v1/oncall");
+	o = ctl_get(ctl, "/api/v1/oncall", NULL);
+	if (ctl->json) {
+		print_json(o);
+		json_decref(o);
+		return 0;
+	}
+	if (json_array_size(json_object_get(o, "oncall")) == 0) {
+		printf("no schedules\n");
+		json_decref(o);
+		return 0;
+	}
+	table_row(&t, xstrdup("SCHEDULE"), xstrdup("ON CALL"),
+	    xstrdup("SINCE"), xstrdup("UNTIL"), xstrdup("EMAIL"));
+	json_array_foreach(json_object_get(o, "oncall"), i, x) {
+		who = field(x, "contact");
+		if (json_is_true(json_object_get(x, "override"))) {
+			char *w;
+
+			if (asprintf(&w, "%s (override)", who) < 0)
+				die("out of memory");
+			free(who);
+			who = w;
+		}
+		table_row(&t, field(x, "schedule"), who, field(x, "since"),
+		    field(x, "until"), field(x, "email"));
+	}
+	table_print(ctl, &t);
+	json_decref(o);
+	return 0;
 }
 
 static const struct command {

@@ -181,3 +181,95 @@ def test_incident_workflow(env):
     rc, out, err = tocsinctl(env, d, "incident", "999999")
     assert rc == 1 and "404" in err, err
     d.stop()
+
+
+def test_ack_without_user_env_records_the_login_name(env):
+    """cron, su -c, docker exec: no $USER, no terminal — the password
+    entry of the uid still names who acknowledged."""
+    import pwd
+    d = env.daemon('dummy "shop" { state = critical  max_attempts = 1  '
+                   'interval = 500ms }\n')
+    d.start()
+    assert "started: 1 check, 0 hosts" in d.log(), d.log()   # not "1 checks"
+    inc = d.wait_for(lambda: d.get("/api/v1/incidents")["incidents"], 10,
+                     "an incident for shop")[0]
+    e = {k: v for k, v in os.environ.items()
+         if k not in ("USER", "LOGNAME")}
+    import subprocess
+    r = subprocess.run([os.path.join(env.builddir, "tocsinctl"), "-s",
+                        "http://127.0.0.1:%d" % d.port, "-t", d.token,
+                        "ack", str(inc["id"])],
+                       capture_output=True, text=True, env=e, cwd="/",
+                       stdin=subprocess.DEVNULL, timeout=30,
+                       start_new_session=True)     # no controlling tty
+    assert r.returncode == 0, r.stderr
+    got = d.get("/api/v1/incidents/%d" % inc["id"])
+    assert got["acknowledged_by"] == pwd.getpwuid(os.getuid()).pw_name, got
+    d.stop()
+
+
+def test_forecast_without_enough_history_says_no_trend(env):
+    """The forecast check's rule in the API and tocsinctl: before
+    min_history no slope, no days, no value at the horizon."""
+    d = env.daemon('dummy "disk" { state = ok  interval = 500ms  '
+                   'value = 40 }\n'
+                   'forecast "disk-full" { source = "disk:value"  '
+                   'threshold = 95  window = 7d  warn = 14d  crit = 3d  '
+                   'interval = 1h }\n')
+    d.start()
+    d.wait_check("disk", "OK", pred=lambda c: c["last_check"])
+    f = d.get("/api/v1/forecast/disk/value")
+    assert f["min_history_s"] == 86400, f
+    assert f["reason"].startswith("no trend yet"), f
+    for k in ("slope_per_day", "value_at_horizon", "days_until",
+              "crosses_at", "time_to_threshold_s"):
+        assert f[k] is None, (k, f)
+    rc, out, err = tocsinctl(env, d, "forecast", "disk", "value")
+    assert rc == 0, err
+    assert "no trend yet" in out and "min_history is 24.0 h" in out \
+        or "not enough for a trend" in out, out
+    assert "days" not in out and "reaches" not in out, out
+    # the same answer the forecast check gives
+    d.post("/api/v1/checks/disk-full/run")
+    c = d.wait_check("disk-full", "OK", pred=lambda c: c["last_check"])
+    assert "no trend yet" in c["summary"], c
+    # with min_history = 0 and two values, there are numbers
+    d.wait_for(lambda: d.get("/api/v1/forecast/disk/value?window=1m&min_history=0s")
+               ["points"] >= 2, 15, "two stored values")
+    f = d.get("/api/v1/forecast/disk/value?window=1m&min_history=0s")
+    assert f["slope_per_day"] is not None and "reason" not in f, f
+    st, _, body = d.get_raw("/api/v1/forecast/disk/value?min_history=8d")
+    assert st == 400 and b"min_history" in body, (st, body)
+    d.stop()
+
+
+def test_report_and_oncall_print_tables(env):
+    d = env.daemon(
+        'dummy "web" { state = ok  interval = 500ms  group = "shop" }\n'
+        'channel "mail" { type = email  smtp = "smtp://127.0.0.1:9"\n'
+        '  from = "tocsin@example.com"  starttls = never }\n'
+        'contact "alice" { email = "alice@example.com"  '
+        'channels = { "mail" } }\n'
+        'contact "bob" { email = "bob@example.com"  channels = { "mail" } }\n'
+        'schedule "primary" { members = { "alice", "bob" }\n'
+        '  handoff = "mon 09:00"  period = 1w  timezone = "UTC" }\n')
+    d.start()
+    rc, out, err = tocsinctl(env, d, "report", "--since", "1d")
+    assert rc == 0, err
+    lines = out.splitlines()
+    assert lines[1].startswith("incidents: 0 opened"), out
+    hdr = [l for l in lines if l.startswith("CHECK")]
+    assert hdr and hdr[0].split() == ["CHECK", "GROUP", "AVAILABILITY",
+                                      "DOWNTIME"], out
+    assert any(l.split()[:2] == ["web", "shop"] for l in lines), out
+    assert any(l.split()[:1] == ["shop"] and "%" in l for l in lines), out
+    assert "- 1" not in out and "name:" not in out, out     # no list dump
+    rc, out, err = tocsinctl(env, d, "oncall")
+    assert rc == 0, err
+    lines = out.splitlines()
+    assert lines[0].split() == ["SCHEDULE", "ON", "CALL", "SINCE", "UNTIL",
+                                "EMAIL"], out
+    row = lines[1].split()
+    assert row[0] == "primary" and row[1] in ("alice", "bob"), out
+    assert row[-1] == "%s@example.com" % row[1], out
+    d.stop()
