@@ -1,7 +1,12 @@
 /*
- * check.c — reachability rules shared by the scheduler and the API.
+ * check.c — a check's status as the core keeps it: the reachability
+ * rules (the one walk over dependencies and parent hosts that the state
+ * machine, the scheduler and the incident correlator all use) and the
+ * one place outside the state machine that sets a check's status (a
+ * state restored at start).
  */
 #include <stdlib.h>
+#include <string.h>
 
 #include "core/check.h"
 
@@ -37,42 +42,105 @@ check_is_down(const struct check *c)
 }
 
 /*
- * Is host h cut off?  A parent is in the way when its check is hard
- * non-OK, or when it has no check and is itself cut off.  The config
- * refuses parent cycles, and depth is bounded by the number of hosts.
+ * The parents of h that decide whether it is cut off, depth first: a
+ * parent with a check is visited; a parent without one passes through
+ * to its own parents.  The config refuses parent cycles, and depth is
+ * bounded by the number of hosts.
  */
-static bool
-host_blocked(const struct host *h, unsigned depth)
+static struct check *
+host_upstream(const struct host *h, check_upstream_fn *fn, void *arg,
+    unsigned depth)
 {
+	struct check *stop;
 	unsigned i;
 
 	if (depth > 10000)
-		return false;
+		return NULL;
 	for (i = 0; i < h->nparents; i++) {
 		const struct host *p = h->parent_hosts[i];
 
 		if (p == NULL)
 			continue;
-		if (p->check != NULL ? check_is_down(p->check) :
-		    host_blocked(p, depth + 1))
-			return true;
+		if (p->check != NULL) {
+			if (fn(p->check, arg))
+				return p->check;
+		} else if ((stop = host_upstream(p, fn, arg, depth + 1)) !=
+		    NULL)
+			return stop;
 	}
-	return false;
+	return NULL;
 }
 
-bool
-check_unreachable(const struct check *c)
+struct check *
+check_upstream(const struct check *c, check_upstream_fn *fn, void *arg)
 {
 	const struct host *h = c->host;
 	unsigned i;
 
 	for (i = 0; i < c->ndepends; i++)
-		if (c->deps[i] != NULL && check_is_down(c->deps[i]))
-			return true;
+		if (c->deps[i] != NULL && fn(c->deps[i], arg))
+			return c->deps[i];
 	if (h == NULL)
-		return false;
+		return NULL;
 	/* a host whose check is up is reachable, whatever its parents say */
 	if (h->check != NULL && h->check != c)
-		return check_is_down(h->check);
-	return host_blocked(h, 0);
+		return fn(h->check, arg) ? h->check : NULL;
+	return host_upstream(h, fn, arg, 0);
+}
+
+static bool
+is_down_cb(struct check *up, void *arg)
+{
+	(void)arg;
+	return check_is_down(up);
+}
+
+struct check *
+check_blocker(const struct check *c)
+{
+	return check_upstream(c, is_down_cb, NULL);
+}
+
+bool
+check_unreachable(const struct check *c)
+{
+	return check_blocker(c) != NULL;
+}
+
+struct check *
+check_root_cause(struct check *c)
+{
+	struct check *b;
+	unsigned n;
+
+	for (n = 0; n < 10000 && (b = check_blocker(c)) != NULL && b != c; n++)
+		c = b;
+	return c;
+}
+
+void
+check_restore(struct check *c, const struct check_status *saved,
+    const char *summary)
+{
+	enum check_state s = saved->state;
+
+	/* only hard states carry over; a soft one starts again */
+	if (!saved->hard)
+		s = saved->hard_state;
+	c->st.state = s;
+	c->st.hard = true;
+	c->st.hard_state = saved->hard_state;
+	c->st.attempt = s == STATE_OK ? 1 : c->max_attempts;
+	c->st.flapping = saved->flapping;
+	c->st.last_change = saved->last_change;
+	c->st.last_hard_change = saved->last_hard_change;
+	if (summary != NULL) {
+		char *copy = strdup(summary);
+
+		if (copy == NULL)
+			return;
+		free(c->last.summary);
+		c->last.summary = copy;
+		c->last.state = s == STATE_UNREACHABLE ? STATE_CRITICAL : s;
+	}
 }

@@ -114,8 +114,30 @@ struct ctype {
 	uint64_t runs_total;		/* finished runs of this type */
 };
 
+/*
+ * check_upstream — visit the checks that decide whether c is reachable,
+ * in order: its depends_on checks; then its host's check (when that is
+ * not c, it alone decides); else the checks of its host's parents, a
+ * parent without a check passing through to its own parents.  fn
+ * returns true to stop the walk.  RETURN VALUE: the check it stopped at,
+ * or NULL.
+ */
+typedef bool check_upstream_fn(struct check *up, void *arg);
+struct check *check_upstream(const struct check *c, check_upstream_fn *fn,
+    void *arg);
+/* The first hard-down check upstream of c (c is UNREACHABLE), or NULL. */
+struct check *check_blocker(const struct check *c);
 /* Is the check's host DOWN or a dependency hard non-OK? (state.c rules) */
 bool check_unreachable(const struct check *c);
+/* The topmost hard-down check c is unreachable behind, or c itself. */
+struct check *check_root_cause(struct check *c);
+/*
+ * check_restore — give c a status persisted before a restart: its hard
+ * state (a soft one falls back to the last hard state), flapping and
+ * change times; summary (may be NULL: unchanged) becomes the last result.
+ */
+void check_restore(struct check *c, const struct check_status *saved,
+    const char *summary);
 /* Hard non-OK: the state that makes dependants UNREACHABLE. */
 bool check_is_down(const struct check *c);
 

@@ -385,32 +385,20 @@ next_due(const struct check *c, int64_t now)
 	return next;
 }
 
+static bool
+run_upstream_cb(struct check *up, void *arg)
+{
+	(void)arg;
+	if (up->run == NULL && !up->queued && !check_is_down(up))
+		sched_run_now(up);
+	return false;
+}
+
 /* The checks that decide whether c is reachable, run at once (Nagios). */
 static void
 run_upstream(struct check *c)
 {
-	struct host *h = c->host;
-	unsigned i;
-
-	for (i = 0; i < c->ndepends; i++)
-		if (c->deps[i] != NULL && c->deps[i]->run == NULL &&
-		    !c->deps[i]->queued && !check_is_down(c->deps[i]))
-			sched_run_now(c->deps[i]);
-	if (h == NULL)
-		return;
-	if (h->check != NULL && h->check != c) {
-		if (h->check->run == NULL && !h->check->queued &&
-		    !check_is_down(h->check))
-			sched_run_now(h->check);
-		return;
-	}
-	for (i = 0; i < h->nparents; i++) {
-		struct host *p = h->parent_hosts[i];
-
-		if (p != NULL && p->check != NULL && p->check->run == NULL &&
-		    !p->check->queued && !check_is_down(p->check))
-			sched_run_now(p->check);
-	}
+	check_upstream(c, run_upstream_cb, NULL);
 }
 
 void
