@@ -275,6 +275,12 @@ idb(void)
 	return idb_g.db;
 }
 
+sqlite3 *
+incident_db(void)
+{
+	return idb_g.db;
+}
+
 int
 idb_begin(void)
 {

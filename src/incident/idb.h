@@ -1,8 +1,8 @@
 /*
- * idb.h — the incident database (SQLite): one connection, the schema and
- * its migrations, cached statements, one write transaction per loop
- * iteration.  Used by incident.c and maint.c; other modules reach the
- * connection through incident_db() (incident.h).
+ * idb.h — the SQLite store's connection (idb.c): one connection, the
+ * schema and its migrations, cached statements, one write transaction
+ * per loop iteration.  Used by store_sqlite.c only (and by tests that
+ * look inside the database); everyone else goes through store.h.
  */
 #ifndef TOCSIN_IDB_H
 #define TOCSIN_IDB_H
@@ -18,6 +18,8 @@ int idb_open(struct event_base *base, const char *path);
 /* Commit what is pending, close. */
 void idb_close(void);
 sqlite3 *idb(void);
+/* The same connection (for tests that look inside the database). */
+sqlite3 *incident_db(void);
 
 /* Open the iteration's transaction (committed on the next iteration). */
 int idb_begin(void);

@@ -2,7 +2,7 @@
  * incident.c — the correlator and the incident lifecycle.
  *
  * Subscribes to the state bus (hard state changes and flapping) and turns
- * them into ITIL incidents kept in the incident database (idb.c).  Every
+ * them into ITIL incidents kept in the incident log (store.h).  Every
  * hard change is first appended to the events table, whatever happens
  * next.  Then, in this order (README "Incidents" documents each rule):
  *
@@ -32,7 +32,6 @@
  * each hard change and restored on start, so a restart neither reopens
  * nor re-pages a known problem.
  */
-#include <errno.h>
 #include <search.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -41,7 +40,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/queue.h>
-#include <sys/stat.h>
 #include <time.h>
 
 #include <event2/event.h>
@@ -50,19 +48,16 @@
 #include "core/check.h"
 #include "core/conf.h"
 #include "core/daemon.h"
-#include "incident/idb.h"
 #include "incident/incident.h"
 #include "incident/incident_int.h"
 #include "core/log.h"
 #include "incident/maint.h"
+#include "incident/store.h"
 #include "core/state.h"
 #include "core/stats.h"
 #include "core/util.h"
 
 static const char *const level_names[] = { "low", "medium", "high" };
-static const char *const role_names[] = {
-	"root_cause", "member", "unreachable"
-};
 
 /* ---- config: incidents { } ------------------------------------------ */
 
@@ -323,29 +318,45 @@ count_open(void)
 
 /* ---- persistence ------------------------------------------------------ */
 
+/* inc as a row of the store (borrowed strings). */
+static void
+inc_row(const struct inc *inc, struct store_incident *row)
+{
+	memset(row, 0, sizeof(*row));
+	row->id = inc->id;
+	row->title = inc->title;
+	row->status = inc->status;
+	row->impact = inc->impact;
+	row->urgency = inc->urgency;
+	row->priority = inc->priority;
+	row->root_cause = inc->root;
+	row->group = inc->group;
+	row->flapping = inc->flapping;
+	row->opened_at = inc->opened_at;
+	row->acknowledged_at = inc->ack_at;
+	row->acknowledged_by = inc->ack_by;
+	row->resolved_at = inc->resolved_at;
+}
+
 static void
 inc_save(struct inc *inc)
 {
-	idb_write("UPDATE incidents SET title = ?, status = ?, priority = ?, "
-	    "impact = ?, urgency = ?, flapping = ?, acknowledged_at = ?, "
-	    "acknowledged_by = ?, resolved_at = ? WHERE id = ?",
-	    "ssissitsti", inc->title, incident_status_name(inc->status),
-	    (int64_t)inc->priority, level_names[inc->impact],
-	    level_names[inc->urgency], (int64_t)inc->flapping,
-	    (int64_t)inc->ack_at, inc->ack_by, (int64_t)inc->resolved_at,
-	    inc->id);
+	struct store_incident row;
+
+	inc_row(inc, &row);
+	store_incident_update(&row);
 }
 
 static void
 inc_save_check(struct inc *inc, const struct inc_check *ic, time_t now)
 {
-	idb_write("INSERT INTO incident_checks (incident_id, check_name, "
-	    "role, state, attached_at, detached) VALUES (?, ?, ?, ?, ?, ?) "
-	    "ON CONFLICT (incident_id, check_name) DO UPDATE SET "
-	    "role = excluded.role, state = excluded.state, "
-	    "detached = excluded.detached",
-	    "isssii", inc->id, ic->name, role_names[ic->role],
-	    state_name(ic->state), (int64_t)now, (int64_t)ic->detached);
+	struct store_inc_check row;
+
+	row.name = ic->name;
+	row.role = ic->role;
+	row.state = ic->state;
+	row.detached = ic->detached;
+	store_incident_check(inc->id, &row, now);
 }
 
 static void __attribute__((format(printf, 4, 5)))
@@ -361,17 +372,14 @@ inc_timeline(struct inc *inc, time_t at, const char *kind,
 	va_end(ap);
 	if (text == NULL)
 		return;
-	idb_write("INSERT INTO timeline (incident_id, at, kind, text) "
-	    "VALUES (?, ?, ?, ?)", "iiss", inc->id, (int64_t)at, kind, text);
+	store_timeline_add(inc->id, at, kind, text);
 	free(text);
 }
 
 int
 incident_timeline_add(int64_t id, const char *kind, const char *text)
 {
-	return idb_write("INSERT INTO timeline (incident_id, at, kind, text) "
-	    "VALUES (?, ?, ?, ?)", "iiss", id, (int64_t)time(NULL), kind,
-	    text) < 0 ? -1 : 0;
+	return store_timeline_add(id, time(NULL), kind, text);
 }
 
 static void
@@ -493,6 +501,7 @@ inc_open(struct check *c, enum check_state state, time_t now, bool flapping,
     const char *summary)
 {
 	const struct inc_conf *cfg = inc_conf();
+	struct store_incident row;
 	struct inc *inc;
 	int64_t id;
 
@@ -510,13 +519,8 @@ inc_open(struct check *c, enum check_state state, time_t now, bool flapping,
 		inc_free(inc);
 		return NULL;
 	}
-	id = idb_write("INSERT INTO incidents (title, status, impact, urgency, "
-	    "priority, root_cause, grp, flapping, opened_at) "
-	    "VALUES (?, 'open', ?, ?, ?, ?, ?, ?, ?)", "sssissii", inc->title,
-	    level_names[inc->impact], level_names[inc->urgency],
-	    (int64_t)inc->priority, inc->root, inc->group,
-	    (int64_t)flapping, (int64_t)now);
-	if (id < 0) {
+	inc_row(inc, &row);
+	if ((id = store_incident_insert(&row)) < 0) {
 		inc_free(inc);
 		return NULL;
 	}
@@ -559,8 +563,7 @@ inc_close(struct inc *inc, time_t now)
 	unsigned i;
 
 	inc->status = INC_CLOSED;
-	idb_write("UPDATE incidents SET status = 'closed', closed_at = ? "
-	    "WHERE id = ?", "ii", (int64_t)now, inc->id);
+	store_incident_close(inc->id, now);
 	inc_timeline(inc, now, "closed", "closed %s after resolution",
 	    "automatically");
 	inc_emit(inc, INCIDENT_CLOSED, now, NULL, "closed");
@@ -626,50 +629,11 @@ inc_updated(struct inc *inc, time_t now, const char *text)
 
 /* ---- correlation -------------------------------------------------------- */
 
-/* The check that makes c unreachable (state.c's rules), or NULL. */
-static struct check *
-blocker(const struct check *c)
-{
-	const struct host *h = c->host;
-	unsigned i, depth;
-
-	for (i = 0; i < c->ndepends; i++)
-		if (c->deps[i] != NULL && check_is_down(c->deps[i]))
-			return c->deps[i];
-	if (h == NULL)
-		return NULL;
-	if (h->check != NULL && h->check != c)
-		return check_is_down(h->check) ? h->check : NULL;
-	/* parents, then their parents (hosts without a check pass through) */
-	for (depth = 0; h != NULL && depth < 10000; depth++) {
-		const struct host *next = NULL;
-
-		for (i = 0; i < h->nparents; i++) {
-			const struct host *p = h->parent_hosts[i];
-
-			if (p == NULL)
-				continue;
-			if (p->check != NULL) {
-				if (check_is_down(p->check))
-					return p->check;
-			} else if (next == NULL)
-				next = p;
-		}
-		h = next;
-	}
-	return NULL;
-}
-
 /* The topmost down check c is unreachable behind (c itself if none). */
 struct check *
 incident_root_of(struct check *c)
 {
-	struct check *b;
-	unsigned n;
-
-	for (n = 0; n < 10000 && (b = blocker(c)) != NULL && b != c; n++)
-		c = b;
-	return c;
+	return check_root_cause(c);
 }
 
 static struct inc *
@@ -697,7 +661,7 @@ on_failure(struct check *c, enum check_state state, time_t now,
 	struct inc_check *ic;
 
 	if (state == STATE_UNREACHABLE &&
-	    (root = incident_root_of(c)) != c) {
+	    (root = check_root_cause(c)) != c) {
 		if ((inc = ref_get(inc_g.by_check, root->name)) == NULL ||
 		    !is_active(inc))
 			inc = on_failure(root, root->st.state, now,
@@ -764,7 +728,7 @@ late_root_cause(struct inc *inc, struct inc_check *ic, struct check *c,
 	for (i = 0; i < inc->nchecks; i++)
 		if (&inc->checks[i] != ic && !inc->checks[i].detached)
 			return false;
-	if ((root = incident_root_of(c)) == c)
+	if ((root = check_root_cause(c)) == c)
 		return false;
 	ic->state = st;
 	inc_save_check(inc, ic, now);
@@ -830,7 +794,7 @@ on_change(const struct state_event *ev)
 			return;
 		}
 	}
-	if (maint_active(incident_root_of(c), ev->at) ||
+	if (maint_active(check_root_cause(c), ev->at) ||
 	    maint_active(c, ev->at)) {
 		ref_set(&inc_g.suppressed, c->name, (struct inc *)1);
 		return;
@@ -902,20 +866,13 @@ on_flap(const struct state_event *ev)
 static void
 save_check_state(const struct check *c, time_t now)
 {
-	idb_write("INSERT INTO check_state (name, type, state, hard, "
-	    "hard_state, attempt, flapping, last_change, last_hard_change, "
-	    "summary, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
-	    "ON CONFLICT (name) DO UPDATE SET type = excluded.type, "
-	    "state = excluded.state, hard = excluded.hard, "
-	    "hard_state = excluded.hard_state, attempt = excluded.attempt, "
-	    "flapping = excluded.flapping, last_change = excluded.last_change, "
-	    "last_hard_change = excluded.last_hard_change, "
-	    "summary = excluded.summary, updated_at = excluded.updated_at",
-	    "ssiiiiittsi", c->name, c->type->def->name, (int64_t)c->st.state,
-	    (int64_t)c->st.hard, (int64_t)c->st.hard_state,
-	    (int64_t)c->st.attempt, (int64_t)c->st.flapping,
-	    (int64_t)c->st.last_change, (int64_t)c->st.last_hard_change,
-	    c->last.summary, (int64_t)now);
+	struct store_check_state row;
+
+	row.name = c->name;
+	row.type = (char *)c->type->def->name;
+	row.st = c->st;
+	row.summary = c->last.summary;
+	store_check_state_save(&row, now);
 }
 
 /* The bus: every hard state change and flapping start/stop. */
@@ -923,6 +880,7 @@ static void
 incident_on_event(const struct state_event *ev, void *arg)
 {
 	struct inc *inc, *before;
+	struct store_event row;
 	int64_t t0 = mono_us();
 	const char *flap = ev->flap_start ? "start" : ev->flap_stop ? "stop" :
 	    NULL;
@@ -943,13 +901,17 @@ incident_on_event(const struct state_event *ev, void *arg)
 	 * Appended once, with what correlation made of it; in the same
 	 * transaction as the incident rows, so both or neither survive.
 	 */
-	idb_write("INSERT INTO events (at, check_name, old_state, new_state, "
-	    "flap, summary, incident_id, suppressed) VALUES (?, ?, ?, ?, ?, "
-	    "?, ?, ?)", "isssssti", (int64_t)ev->at, ev->check->name,
-	    state_name(ev->old_state), state_name(ev->new_state), flap,
-	    ev->summary, inc != NULL ? inc->id : 0,
-	    (int64_t)(inc == NULL &&
-	    ref_get(inc_g.suppressed, ev->check->name) != NULL));
+	memset(&row, 0, sizeof(row));
+	row.at = ev->at;
+	row.check = ev->check->name;
+	row.old_state = ev->old_state;
+	row.new_state = ev->new_state;
+	row.flap = flap;
+	row.summary = ev->summary;
+	row.incident_id = inc != NULL ? inc->id : 0;
+	row.suppressed = inc == NULL &&
+	    ref_get(inc_g.suppressed, ev->check->name) != NULL;
+	store_event_add(&row);
 	hist_add(&stats_g.db_write, (mono_us() - t0) / 1e6);
 }
 
@@ -1025,7 +987,7 @@ incident_tick(evutil_socket_t fd, short what, void *arg)
 		if (c == NULL || !check_is_down(c)) {
 			ref_set(&inc_g.suppressed, walk_g.names[i], NULL);
 		} else if (!maint_active(c, now) &&
-		    !maint_active(incident_root_of(c), now)) {
+		    !maint_active(check_root_cause(c), now)) {
 			ref_set(&inc_g.suppressed, walk_g.names[i], NULL);
 			inc = on_failure(c, c->st.state, now,
 			    c->last.summary);
@@ -1057,10 +1019,7 @@ inc_lookup(int64_t id)
 static bool
 inc_exists(int64_t id)
 {
-	sqlite3_stmt *st = idb_query("SELECT 1 FROM incidents WHERE id = ?",
-	    "i", id);
-
-	return st != NULL && sqlite3_step(st) == SQLITE_ROW;
+	return store_incident_exists(id) == 1;
 }
 
 int
@@ -1095,7 +1054,7 @@ incident_ack(int64_t id, const char *by, const char *comment,
 	    by ? by : "an operator");
 	count_open();
 	inc_emit(inc, INCIDENT_ACKNOWLEDGED, now, by, comment);
-	return idb_commit() == 0 ? 0 : -3;
+	return store_commit() == 0 ? 0 : -3;
 }
 
 int
@@ -1119,13 +1078,16 @@ incident_resolve(int64_t id, const char *by, const char *comment,
 		text = NULL;
 	inc_resolve(inc, time(NULL), by, text ? text : "resolved");
 	free(text);
-	return idb_commit() == 0 ? 0 : -3;
+	return store_commit() == 0 ? 0 : -3;
 }
 
 int
 incident_comment(int64_t id, const char *by, const char *text,
     const char **why)
 {
+	char *line = NULL;
+	int rc;
+
 	*why = NULL;
 	if (!inc_exists(id))
 		return -1;
@@ -1133,14 +1095,16 @@ incident_comment(int64_t id, const char *by, const char *text,
 		*why = "the comment is empty";
 		return -2;
 	}
-	if (idb_write("INSERT INTO timeline (incident_id, at, kind, text) "
-	    "VALUES (?, ?, 'comment', ?)", "iis", id, (int64_t)time(NULL),
-	    text) < 0)
+	if (by != NULL) {
+		if (asprintf(&line, "%s: %s", by, text) < 0)
+			return -3;
+		text = line;
+	}
+	rc = store_timeline_add(id, time(NULL), "comment", text);
+	free(line);
+	if (rc == -1)
 		return -3;
-	if (by != NULL)
-		idb_write("UPDATE timeline SET text = ? || ': ' || text "
-		    "WHERE id = last_insert_rowid()", "s", by);
-	return idb_commit() == 0 ? 0 : -3;
+	return store_commit() == 0 ? 0 : -3;
 }
 
 /* ---- start, restore, stop ------------------------------------------------ */
@@ -1157,113 +1121,65 @@ incident_status_name(enum incident_status s)
 	return "?";
 }
 
-static int
-status_from(const char *s)
-{
-	int i;
-
-	for (i = INC_OPEN; i <= INC_CLOSED; i++)
-		if (s != NULL && strcmp(incident_status_name(i), s) == 0)
-			return i;
-	return -1;
-}
-
-static char *
-col_str(sqlite3_stmt *st, int i)
-{
-	const unsigned char *t = sqlite3_column_text(st, i);
-
-	return t != NULL ? strdup((const char *)t) : NULL;
-}
-
-/* Active incidents and their checks, from the database. */
+/* Active incidents and their checks, from the store. */
 static int
 load_active(void)
 {
-	sqlite3_stmt *st;
+	struct store_incident *v;
 	struct inc *inc;
-	int rc;
+	size_t n, i, k;
+	int rc = -1;
 
-	st = idb_query("SELECT id, title, status, impact, urgency, priority, "
-	    "root_cause, grp, flapping, opened_at, acknowledged_at, "
-	    "acknowledged_by, resolved_at FROM incidents "
-	    "WHERE status != 'closed' ORDER BY id", "");
-	if (st == NULL)
+	if (store_incidents_active(&v, &n) == -1)
 		return -1;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		if ((inc = calloc(1, sizeof(*inc))) == NULL)
-			return -1;
-		inc->id = sqlite3_column_int64(st, 0);
-		inc->title = col_str(st, 1);
-		inc->status = status_from((const char *)
-		    sqlite3_column_text(st, 2));
-		inc->impact = level_from((const char *)
-		    sqlite3_column_text(st, 3), sqlite3_column_bytes(st, 3));
-		inc->urgency = level_from((const char *)
-		    sqlite3_column_text(st, 4), sqlite3_column_bytes(st, 4));
-		inc->priority = sqlite3_column_int(st, 5);
-		inc->root = col_str(st, 6);
-		inc->group = col_str(st, 7);
-		inc->flapping = sqlite3_column_int(st, 8) != 0;
-		inc->opened_at = sqlite3_column_int64(st, 9);
-		inc->ack_at = sqlite3_column_int64(st, 10);
-		inc->ack_by = col_str(st, 11);
-		inc->resolved_at = sqlite3_column_int64(st, 12);
-		if ((int)inc->impact < 0)
-			inc->impact = LEVEL_MEDIUM;
-		if ((int)inc->urgency < 0)
-			inc->urgency = LEVEL_MEDIUM;
-		if ((int)inc->status < 0 || inc->root == NULL ||
-		    inc->title == NULL) {
+	for (i = 0; i < n; i++) {
+		struct store_incident *r = &v[i];
+
+		if ((int)r->status < 0 || r->root_cause == NULL ||
+		    r->title == NULL) {
 			log_warnx("incident #%lld: unreadable row, skipped",
-			    (long long)inc->id);
-			inc_free(inc);
+			    (long long)r->id);
 			continue;
 		}
+		if ((inc = calloc(1, sizeof(*inc))) == NULL)
+			goto out;
+		inc->id = r->id;
+		inc->title = r->title;
+		inc->status = r->status;
+		inc->impact = r->impact;
+		inc->urgency = r->urgency;
+		inc->priority = r->priority;
+		inc->root = r->root_cause;
+		inc->group = r->group;
+		inc->flapping = r->flapping;
+		inc->opened_at = r->opened_at;
+		inc->ack_at = r->acknowledged_at;
+		inc->ack_by = r->acknowledged_by;
+		inc->resolved_at = r->resolved_at;
+		r->title = r->root_cause = r->group = NULL;
+		r->acknowledged_by = NULL;
 		TAILQ_INSERT_TAIL(&inc_g.active, inc, link);
 		ref_set(&inc_g.by_root, inc->root, inc);
-	}
-	if (rc != SQLITE_DONE)
-		return -1;
+		if ((inc->checks = calloc(r->nchecks + 1,
+		    sizeof(*inc->checks))) == NULL)
+			goto out;
+		for (k = 0; k < r->nchecks; k++) {
+			struct inc_check *ic = &inc->checks[inc->nchecks++];
 
-	TAILQ_FOREACH(inc, &inc_g.active, link) {
-		st = idb_query("SELECT check_name, role, state, detached FROM "
-		    "incident_checks WHERE incident_id = ? ORDER BY rowid", "i",
-		    inc->id);
-		if (st == NULL)
-			return -1;
-		while (sqlite3_step(st) == SQLITE_ROW) {
-			const char *name = (const char *)
-			    sqlite3_column_text(st, 0);
-			const char *role = (const char *)
-			    sqlite3_column_text(st, 1);
-			int s = state_from_name((const char *)
-			    sqlite3_column_text(st, 2));
-			struct inc_check *v, *ic;
-			int r;
-
-			if (name == NULL || role == NULL)
-				continue;
-			for (r = 0; r < 3; r++)
-				if (strcmp(role, role_names[r]) == 0)
-					break;
-			if ((v = reallocarray(inc->checks, inc->nchecks + 1,
-			    sizeof(*v))) == NULL)
-				return -1;
-			inc->checks = v;
-			ic = &v[inc->nchecks];
-			if ((ic->name = strdup(name)) == NULL)
-				return -1;
-			inc->nchecks++;
-			ic->role = r < 3 ? (enum inc_role)r : ROLE_MEMBER;
-			ic->state = s < 0 ? STATE_CRITICAL : s;
-			ic->detached = sqlite3_column_int(st, 3) != 0;
+			ic->name = r->checks[k].name;
+			r->checks[k].name = NULL;
+			ic->role = r->checks[k].role;
+			ic->state = r->checks[k].state;
+			ic->detached = r->checks[k].detached;
 			if (!ic->detached && is_active(inc))
 				ref_set(&inc_g.by_check, ic->name, inc);
 		}
 	}
 	count_open();
-	return 0;
+	rc = 0;
+out:
+	store_incidents_free(v, n);
+	return rc;
 }
 
 /*
@@ -1274,87 +1190,49 @@ load_active(void)
 static void
 restore_states(struct config *cf)
 {
-	sqlite3_stmt *st;
-	unsigned n = 0;
+	struct store_check_state *v;
+	size_t n, i;
+	unsigned restored = 0;
 
-	st = idb_query("SELECT name, type, state, hard, hard_state, attempt, "
-	    "flapping, last_change, last_hard_change, summary "
-	    "FROM check_state", "");
-	if (st == NULL)
+	if (store_check_states(&v, &n) == -1)
 		return;
-	while (sqlite3_step(st) == SQLITE_ROW) {
-		const char *name = (const char *)sqlite3_column_text(st, 0);
-		const char *type = (const char *)sqlite3_column_text(st, 1);
+	for (i = 0; i < n; i++) {
+		const struct check_status *s = &v[i].st;
 		struct check *c;
-		int s, hs;
 
-		if (name == NULL || type == NULL ||
-		    (c = conf_check(cf, name)) == NULL ||
-		    strcmp(c->type->def->name, type) != 0 || c->runs > 0)
+		if ((c = conf_check(cf, v[i].name)) == NULL ||
+		    strcmp(c->type->def->name, v[i].type) != 0 || c->runs > 0)
 			continue;
-		s = sqlite3_column_int(st, 2);
-		hs = sqlite3_column_int(st, 4);
-		if (s < 0 || s >= STATE_COUNT || hs < 0 || hs >= STATE_COUNT)
+		if ((int)s->state < 0 || s->state >= STATE_COUNT ||
+		    (int)s->hard_state < 0 || s->hard_state >= STATE_COUNT)
 			continue;
-		/* only hard states carry over; a soft one starts again */
-		if (!sqlite3_column_int(st, 3)) {
-			s = hs;
-		}
-		c->st.state = s;
-		c->st.hard = true;
-		c->st.hard_state = hs;
-		c->st.attempt = s == STATE_OK ? 1 : c->max_attempts;
-		c->st.flapping = sqlite3_column_int(st, 6) != 0;
-		c->st.last_change = sqlite3_column_int64(st, 7);
-		c->st.last_hard_change = sqlite3_column_int64(st, 8);
-		if (sqlite3_column_text(st, 9) != NULL) {
-			free(c->last.summary);
-			c->last.summary = col_str(st, 9);
-			c->last.state = s == STATE_UNREACHABLE ?
-			    STATE_CRITICAL : s;
-		}
-		n++;
+		check_restore(c, s, v[i].summary);
+		restored++;
 	}
-	if (n > 0)
-		log_info("incidents: restored the state of %u checks", n);
+	store_check_states_free(v, n);
+	if (restored > 0)
+		log_info("incidents: restored the state of %u checks",
+		    restored);
 }
 
 int
-incident_init(struct event_base *base, struct config *cf)
+incident_start(struct event_base *base, struct config *cf)
 {
 	static const struct timeval one = { 1, 0 };
-	char *path = NULL;
 
 	TAILQ_INIT(&inc_g.active);
-	if (mkdir(cf->state_dir, 0750) == -1 && errno != EEXIST) {
-		log_warn("cannot create state_dir %s", cf->state_dir);
-		return -1;
-	}
-	if (asprintf(&path, "%s/incidents.db", cf->state_dir) < 0)
-		return -1;
-	if (idb_open(base, path) == -1) {
-		log_errx("%s: the incident log cannot be used; not starting "
-		    "(move the file away to start with an empty log)", path);
-		free(path);
-		return -1;
-	}
-	free(path);
 	if (load_active() == -1) {
 		log_warnx("incidents: cannot read the incident log");
-		idb_close();
 		return -1;
 	}
 	restore_states(cf);
 	if ((inc_g.tick = event_new(base, -1, EV_PERSIST, incident_tick,
 	    NULL)) == NULL || event_add(inc_g.tick, &one) == -1 ||
-	    bus_subscribe(incident_on_event, NULL) == -1 ||
-	    incident_api_init() == -1 || maint_api_init() == -1) {
+	    bus_subscribe(incident_on_event, NULL) == -1) {
 		log_warnx("incidents: out of memory");
 		return -1;
 	}
 	inc_g.up = true;
-	log_info("incidents: %u open, log in %s/incidents.db", inc_g.open,
-	    cf->state_dir);
 	return 0;
 }
 
@@ -1366,14 +1244,13 @@ incident_reconfigure(struct config *cf)
 }
 
 void
-incident_shutdown(void)
+incident_stop(void)
 {
 	struct inc *inc;
 
 	inc_g.up = false;
 	if (inc_g.tick != NULL)
 		event_free(inc_g.tick);
-	idb_close();
 	while ((inc = TAILQ_FIRST(&inc_g.active)) != NULL) {
 		TAILQ_REMOVE(&inc_g.active, inc, link);
 		inc_free(inc);
@@ -1404,24 +1281,6 @@ incident_subscribe(incident_fn *fn, void *arg)
 	v[inc_g.nsubs].arg = arg;
 	inc_g.nsubs++;
 	return 0;
-}
-
-sqlite3 *
-incident_db(void)
-{
-	return idb();
-}
-
-int
-incident_begin(void)
-{
-	return idb_begin();
-}
-
-int
-incident_commit(void)
-{
-	return idb_commit();
 }
 
 unsigned

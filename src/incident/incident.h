@@ -1,15 +1,14 @@
 /*
- * incident.h — the incident log (SQLite, state_dir/incidents.db) and the
- * correlator that turns hard state changes into ITIL incidents.
+ * incident.h — the incident log (state_dir/incidents.db, behind store.h)
+ * and the correlator that turns hard state changes into ITIL incidents.
  *
- * Owns the database connection.  Writes of one loop iteration share one
- * transaction, committed before the loop next sleeps (a zero-delay event),
- * so a storm of changes costs one commit per iteration.  Other modules
- * that keep durable data next to the incidents (the notifier's outbox)
- * use the same connection through incident_db() and write inside
- * incident_begin(): their rows commit atomically with the incident change
- * that caused them, so "incident opened" and "page due" are never
- * separated by a crash.
+ * Writes of one loop iteration share one batch, committed before the
+ * loop next sleeps, so a storm of changes costs one commit per
+ * iteration.  Other modules that keep durable data next to the incidents
+ * (the notifier's outbox) write through store.h inside the same batch:
+ * their rows commit atomically with the incident change that caused
+ * them, so "incident opened" and "page due" are never separated by a
+ * crash.
  */
 #ifndef TOCSIN_INCIDENT_H
 #define TOCSIN_INCIDENT_H
@@ -19,7 +18,6 @@
 #include <time.h>
 
 #include <jansson.h>
-#include <sqlite3.h>
 
 struct event_base;
 struct config;
@@ -72,8 +70,9 @@ typedef void incident_fn(const struct incident_event *ev, void *arg);
 
 /*
  * incident_init — open (create, migrate) state_dir/incidents.db, restore
- * check states into cf, subscribe to the state bus, add the API routes.
- * RETURN VALUE: 0, or -1 after logging why (the daemon must not start).
+ * check states into cf, subscribe to the state bus, add the API routes
+ * (module.c).  RETURN VALUE: 0, or -1 after logging why (the daemon must
+ * not start).
  */
 int incident_init(struct event_base *base, struct config *cf);
 /* After a reload: the new config's checks get their persisted states. */
@@ -85,11 +84,10 @@ void incident_shutdown(void);
 int incident_subscribe(incident_fn *fn, void *arg);
 
 /*
- * The shared connection, and the transaction of this loop iteration:
- * incident_begin() opens it if none is open (it is committed when the
- * loop iteration ends, or by incident_commit()).  RETURN VALUE: 0 or -1.
+ * The batch of this loop iteration (store.h): incident_begin() opens it
+ * if none is open (it is committed when the loop iteration ends, or by
+ * incident_commit()).  RETURN VALUE: 0 or -1.
  */
-sqlite3 *incident_db(void);
 int incident_begin(void);
 int incident_commit(void);
 

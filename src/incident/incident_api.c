@@ -23,54 +23,45 @@
 #include "core/check.h"
 #include "core/conf.h"
 #include "core/daemon.h"
-#include "incident/idb.h"
 #include "incident/incident.h"
 #include "incident/incident_int.h"
 #include "core/log.h"
 #include "core/state.h"
+#include "incident/store.h"
 
 #define LIST_DEFAULT	100
 #define LIST_MAX	1000
 
-static json_t *
-col_json(sqlite3_stmt *st, int i)
-{
-	return sqlite3_column_type(st, i) == SQLITE_NULL ? json_null() :
-	    api_str((const char *)sqlite3_column_text(st, i));
-}
+static const char *const role_names[] = {
+	"root_cause", "member", "unreachable"
+};
+static const char *const level_names[] = { "low", "medium", "high" };
 
+/* The attached checks, each with its live state if it still exists. */
 static json_t *
-col_time(sqlite3_stmt *st, int i)
+incident_checks_json(const struct store_incident *inc)
 {
-	return sqlite3_column_type(st, i) == SQLITE_NULL ? json_null() :
-	    api_time((time_t)sqlite3_column_int64(st, i));
-}
-
-static json_t *
-incident_checks_json(int64_t id)
-{
-	sqlite3_stmt *st;
 	json_t *a = json_array(), *o;
 	int err = a == NULL;
+	size_t i;
 
-	st = idb_query("SELECT check_name, role, state FROM incident_checks "
-	    "WHERE incident_id = ? AND detached = 0 ORDER BY rowid", "i", id);
-	if (st == NULL)
-		err = 1;
-	while (!err && sqlite3_step(st) == SQLITE_ROW) {
-		const char *name = (const char *)sqlite3_column_text(st, 0);
-		const struct check *c = name ? conf_check(daemon_g.cf, name) :
-		    NULL;
+	for (i = 0; !err && i < inc->nchecks; i++) {
+		const struct store_inc_check *ic = &inc->checks[i];
+		const struct check *c;
+		const char *stored = state_name(ic->state);
 
+		if (ic->detached)
+			continue;
+		c = conf_check(daemon_g.cf, ic->name);
 		if ((o = json_object()) == NULL) {
 			err = 1;
 			break;
 		}
-		api_set(o, "name", api_str(name), &err);
-		api_set(o, "state", c != NULL ? json_string(
-		    state_name(c->st.state)) : col_json(st, 2), &err);
-		api_set(o, "stored_state", col_json(st, 2), &err);
-		api_set(o, "role", col_json(st, 1), &err);
+		api_set(o, "name", api_str(ic->name), &err);
+		api_set(o, "state", json_string(c != NULL ?
+		    state_name(c->st.state) : stored), &err);
+		api_set(o, "stored_state", json_string(stored), &err);
+		api_set(o, "role", json_string(role_names[ic->role]), &err);
 		api_append(a, o, &err);
 	}
 	if (err) {
@@ -81,24 +72,22 @@ incident_checks_json(int64_t id)
 }
 
 static json_t *
-incident_timeline_json(int64_t id)
+incident_timeline_json(const struct store_incident *inc)
 {
-	sqlite3_stmt *st;
 	json_t *a = json_array(), *o;
 	int err = a == NULL;
+	size_t i;
 
-	st = idb_query("SELECT at, kind, text FROM timeline "
-	    "WHERE incident_id = ? ORDER BY id", "i", id);
-	if (st == NULL)
-		err = 1;
-	while (!err && sqlite3_step(st) == SQLITE_ROW) {
+	for (i = 0; !err && i < inc->ntimeline; i++) {
+		const struct store_timeline *t = &inc->timeline[i];
+
 		if ((o = json_object()) == NULL) {
 			err = 1;
 			break;
 		}
-		api_set(o, "at", col_time(st, 0), &err);
-		api_set(o, "kind", col_json(st, 1), &err);
-		api_set(o, "text", col_json(st, 2), &err);
+		api_set(o, "at", api_time(t->at), &err);
+		api_set(o, "kind", api_str(t->kind), &err);
+		api_set(o, "text", api_str(t->text), &err);
 		api_append(a, o, &err);
 	}
 	if (err) {
@@ -106,58 +95,47 @@ incident_timeline_json(int64_t id)
 		return NULL;
 	}
 	return a;
-}
-
-#define INCIDENT_COLS "id, title, status, priority, impact, urgency, " \
-	"root_cause, grp, flapping, opened_at, acknowledged_at, " \
-	"acknowledged_by, resolved_at, closed_at"
-
-/* One incident from a row of INCIDENT_COLS. */
-static json_t *
-incident_row_json(sqlite3_stmt *st)
-{
-	int64_t id = sqlite3_column_int64(st, 0);
-	json_t *o = json_object();
-	char prio[8];
-	int err = o == NULL;
-
-	if (err)
-		return NULL;
-	snprintf(prio, sizeof(prio), "P%d", sqlite3_column_int(st, 3));
-	api_set(o, "id", json_integer(id), &err);
-	api_set(o, "title", col_json(st, 1), &err);
-	api_set(o, "status", col_json(st, 2), &err);
-	api_set(o, "priority", json_string(prio), &err);
-	api_set(o, "impact", col_json(st, 4), &err);
-	api_set(o, "urgency", col_json(st, 5), &err);
-	api_set(o, "root_cause", col_json(st, 6), &err);
-	api_set(o, "group", col_json(st, 7), &err);
-	api_set(o, "flapping", json_boolean(sqlite3_column_int(st, 8)), &err);
-	api_set(o, "opened_at", col_time(st, 9), &err);
-	api_set(o, "acknowledged_at", col_time(st, 10), &err);
-	api_set(o, "acknowledged_by", col_json(st, 11), &err);
-	api_set(o, "resolved_at", col_time(st, 12), &err);
-	api_set(o, "closed_at", col_time(st, 13), &err);
-	/* the row's statement is cached: read it all before other queries */
-	api_set(o, "checks", incident_checks_json(id), &err);
-	api_set(o, "timeline", incident_timeline_json(id), &err);
-	if (err) {
-		json_decref(o);
-		return NULL;
-	}
-	return o;
 }
 
 json_t *
 incident_json(int64_t id)
 {
-	sqlite3_stmt *st;
+	struct store_incident inc;
+	json_t *o;
+	char prio[8];
+	int err;
 
-	st = idb_query("SELECT " INCIDENT_COLS " FROM incidents WHERE id = ?",
-	    "i", id);
-	if (st == NULL || sqlite3_step(st) != SQLITE_ROW)
+	if (store_incident_get(id, &inc) != 1)
 		return NULL;
-	return incident_row_json(st);
+	if ((o = json_object()) == NULL) {
+		store_incident_clear(&inc);
+		return NULL;
+	}
+	err = 0;
+	snprintf(prio, sizeof(prio), "P%d", inc.priority);
+	api_set(o, "id", json_integer(inc.id), &err);
+	api_set(o, "title", api_str(inc.title), &err);
+	api_set(o, "status", (int)inc.status < 0 ? json_null() :
+	    json_string(incident_status_name(inc.status)), &err);
+	api_set(o, "priority", json_string(prio), &err);
+	api_set(o, "impact", json_string(level_names[inc.impact]), &err);
+	api_set(o, "urgency", json_string(level_names[inc.urgency]), &err);
+	api_set(o, "root_cause", api_str(inc.root_cause), &err);
+	api_set(o, "group", api_str(inc.group), &err);
+	api_set(o, "flapping", json_boolean(inc.flapping), &err);
+	api_set(o, "opened_at", api_time(inc.opened_at), &err);
+	api_set(o, "acknowledged_at", api_time(inc.acknowledged_at), &err);
+	api_set(o, "acknowledged_by", api_str(inc.acknowledged_by), &err);
+	api_set(o, "resolved_at", api_time(inc.resolved_at), &err);
+	api_set(o, "closed_at", api_time(inc.closed_at), &err);
+	api_set(o, "checks", incident_checks_json(&inc), &err);
+	api_set(o, "timeline", incident_timeline_json(&inc), &err);
+	store_incident_clear(&inc);
+	if (err) {
+		json_decref(o);
+		return NULL;
+	}
+	return o;
 }
 
 /* ---- handlers ------------------------------------------------------------ */
@@ -211,7 +189,8 @@ inc_list(struct evhttp_request *req, const char *rest, void *arg)
 	const char *status, *check;
 	long limit = LIST_DEFAULT, offset = 0;
 	bool want[4] = { true, true, false, false };
-	sqlite3_stmt *st;
+	int64_t *ids = NULL;
+	size_t nids = 0, k;
 	json_t *o = NULL, *a = NULL;
 	int err = 0, i, total = 0;
 
@@ -253,46 +232,15 @@ inc_list(struct evhttp_request *req, const char *rest, void *arg)
 				p++;
 		}
 	}
-	idb_commit();
-	if (check == NULL)
-		st = idb_query("SELECT " INCIDENT_COLS " FROM incidents "
-		    "WHERE status IN (?, ?, ?, ?) ORDER BY id DESC "
-		    "LIMIT ? OFFSET ?", "ssssii", want[0] ? "open" : "",
-		    want[1] ? "acknowledged" : "", want[2] ? "resolved" : "",
-		    want[3] ? "closed" : "", (int64_t)limit, (int64_t)offset);
-	else
-		st = idb_query("SELECT " INCIDENT_COLS " FROM incidents "
-		    "WHERE status IN (?, ?, ?, ?) AND id IN (SELECT "
-		    "incident_id FROM incident_checks WHERE check_name = ?) "
-		    "ORDER BY id DESC LIMIT ? OFFSET ?", "sssssii",
-		    want[0] ? "open" : "", want[1] ? "acknowledged" : "",
-		    want[2] ? "resolved" : "", want[3] ? "closed" : "", check,
-		    (int64_t)limit, (int64_t)offset);
-	if (st == NULL || (o = json_object()) == NULL ||
-	    (a = json_array()) == NULL) {
+	store_commit();
+	if (store_incident_ids(want, check, limit, offset, &ids, &nids) == -1 ||
+	    (o = json_object()) == NULL || (a = json_array()) == NULL) {
 		api_reply(req, HTTP_INTERNAL, NULL);
 		goto out;
 	}
-	/* rows first (the row statement is reused by nothing below) */
-	{
-		int64_t *ids = NULL;
-		size_t n = 0, k;
-
-		while (sqlite3_step(st) == SQLITE_ROW) {
-			int64_t *v = reallocarray(ids, n + 1, sizeof(*v));
-
-			if (v == NULL) {
-				err = 1;
-				break;
-			}
-			ids = v;
-			ids[n++] = sqlite3_column_int64(st, 0);
-		}
-		for (k = 0; !err && k < n; k++)
-			api_append(a, incident_json(ids[k]), &err);
-		free(ids);
-		total = (int)n;
-	}
+	for (k = 0; !err && k < nids; k++)
+		api_append(a, incident_json(ids[k]), &err);
+	total = (int)nids;
 	api_set(o, "incidents", a, &err);
 	a = NULL;
 	api_set(o, "count", json_integer(total), &err);
@@ -305,6 +253,7 @@ inc_list(struct evhttp_request *req, const char *rest, void *arg)
 	api_reply(req, HTTP_OK, o);
 	o = NULL;
 out:
+	free(ids);
 	json_decref(a);
 	json_decref(o);
 	evhttp_clear_headers(&q);
@@ -342,7 +291,7 @@ inc_get(struct evhttp_request *req, const char *rest, void *arg)
 		api_error(req, HTTP_NOTFOUND, "not found: %s", rest);
 		return;
 	}
-	idb_commit();
+	store_commit();
 	if ((o = incident_json(id)) == NULL) {
 		api_error(req, HTTP_NOTFOUND, "no such incident: %lld",
 		    (long long)id);
@@ -426,11 +375,10 @@ out:
 /* ---- report --------------------------------------------------------------- */
 
 static bool
-counts_as_down(const char *state)
+counts_as_down(enum check_state state)
 {
 	/* up = OK or WARNING (degraded but serving) */
-	return state != NULL && strcmp(state, "OK") != 0 &&
-	    strcmp(state, "WARNING") != 0;
+	return state != STATE_OK && state != STATE_WARNING;
 }
 
 struct avail {
@@ -442,13 +390,14 @@ struct avail {
 json_t *
 incident_report(time_t since, time_t until)
 {
-	sqlite3_stmt *st;
+	struct store_inc_stats is;
+	struct store_change *ch = NULL;
+	size_t nch = 0, r;
 	json_t *o = json_object(), *checks = json_array(), *groups =
 	    json_array(), *c;
 	struct avail *av = NULL;
 	size_t nav = 0, i, j;
-	int64_t period = until - since, n_inc = 0, n_ack = 0, n_res = 0;
-	double mtta = 0, mttr = 0;
+	int64_t period = until - since;
 	char *cur = NULL;
 	bool down = false;
 	time_t t0 = since;
@@ -457,34 +406,19 @@ incident_report(time_t since, time_t until)
 	if (period <= 0)
 		period = 1;
 	/* incidents opened in the period */
-	st = idb_query("SELECT count(*), "
-	    "count(acknowledged_at), avg(acknowledged_at - opened_at), "
-	    "count(resolved_at), avg(resolved_at - opened_at) "
-	    "FROM incidents WHERE opened_at >= ? AND opened_at < ?", "ii",
-	    (int64_t)since, (int64_t)until);
-	if (st != NULL && sqlite3_step(st) == SQLITE_ROW) {
-		n_inc = sqlite3_column_int64(st, 0);
-		n_ack = sqlite3_column_int64(st, 1);
-		mtta = sqlite3_column_double(st, 2);
-		n_res = sqlite3_column_int64(st, 3);
-		mttr = sqlite3_column_double(st, 4);
-	} else
+	if (store_report_incidents(since, until, &is) == -1)
 		err = 1;
 
 	/*
 	 * Downtime per check: walk its hard state changes in time order;
 	 * the state at `since` is the last change before it (OK if none).
 	 */
-	st = idb_query("SELECT check_name, at, new_state FROM events "
-	    "WHERE at < ? AND old_state != new_state "
-	    "ORDER BY check_name, at, id", "i", (int64_t)until);
-	while (!err && st != NULL && sqlite3_step(st) == SQLITE_ROW) {
-		const char *name = (const char *)sqlite3_column_text(st, 0);
-		time_t at = sqlite3_column_int64(st, 1);
-		const char *ns = (const char *)sqlite3_column_text(st, 2);
+	if (!err && store_changes(until, &ch, &nch) == -1)
+		err = 1;
+	for (r = 0; !err && r < nch; r++) {
+		const char *name = ch[r].check;
+		time_t at = ch[r].at;
 
-		if (name == NULL)
-			continue;
 		if (cur == NULL || strcmp(cur, name) != 0) {
 			struct avail *v;
 
@@ -509,9 +443,10 @@ incident_report(time_t since, time_t until)
 		}
 		if (at > since && down)
 			av[nav - 1].down_s += at - (t0 > since ? t0 : since);
-		down = counts_as_down(ns);
+		down = counts_as_down(ch[r].state);
 		t0 = at > since ? at : since;
 	}
+	store_changes_free(ch, nch);
 	if (cur != NULL && down)
 		av[nav - 1].down_s += until - t0;
 
@@ -583,13 +518,14 @@ incident_report(time_t since, time_t until)
 	if (!err) {
 		api_set(o, "since", api_time(since), &err);
 		api_set(o, "until", api_time(until), &err);
-		api_set(o, "incidents", json_integer(n_inc), &err);
-		api_set(o, "acknowledged", json_integer(n_ack), &err);
-		api_set(o, "resolved", json_integer(n_res), &err);
-		api_set(o, "mtta_s", n_ack ? json_real(mtta) : json_null(),
+		api_set(o, "incidents", json_integer(is.incidents), &err);
+		api_set(o, "acknowledged", json_integer(is.acknowledged),
 		    &err);
-		api_set(o, "mttr_s", n_res ? json_real(mttr) : json_null(),
-		    &err);
+		api_set(o, "resolved", json_integer(is.resolved), &err);
+		api_set(o, "mtta_s", is.acknowledged ? json_real(is.mtta_s) :
+		    json_null(), &err);
+		api_set(o, "mttr_s", is.resolved ? json_real(is.mttr_s) :
+		    json_null(), &err);
 		api_set(o, "checks", checks, &err);
 		api_set(o, "groups", groups, &err);
 		checks = groups = NULL;
@@ -636,7 +572,7 @@ report_get(struct evhttp_request *req, const char *rest, void *arg)
 		}
 		until = timegm(&tm);
 	}
-	idb_commit();
+	store_commit();
 	api_reply(req, HTTP_OK, incident_report(until - ms / 1000, until));
 out:
 	evhttp_clear_headers(&q);

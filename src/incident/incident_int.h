@@ -12,6 +12,9 @@
 
 #include "core/check.h"
 
+struct event_base;
+struct config;
+
 /* incidents { } */
 struct inc_conf {
 	int64_t group_window_ms;
@@ -30,6 +33,14 @@ int incident_priority(const struct inc_conf *ic, enum level3 impact,
     enum level3 urgency);
 /* The topmost hard-down check that c is unreachable behind, or c. */
 struct check *incident_root_of(struct check *c);
+
+/*
+ * The correlator (incident.c) on an open store: its working set read
+ * back, check states restored into cf, subscribed to the bus.
+ * RETURN VALUE: 0, or -1 (logged).  incident_stop() undoes it.
+ */
+int incident_start(struct event_base *base, struct config *cf);
+void incident_stop(void);
 
 /* incident_api.c: the routes under /api/v1/incidents and /report. */
 int incident_api_init(void);

@@ -22,9 +22,9 @@
 #include "core/check.h"
 #include "core/conf.h"
 #include "core/daemon.h"
-#include "incident/idb.h"
 #include "core/log.h"
 #include "incident/maint.h"
+#include "incident/store.h"
 
 struct window {
 	int64_t id;		/* API windows; 0 for config ones */
@@ -482,6 +482,7 @@ maint_post(struct evhttp_request *req, const char *rest, void *arg)
 	struct window w, *v;
 	json_t *body;
 	char *cj, *hj, *gj;
+	struct store_maint row;
 	const char *why = NULL, *s, *bad_key = NULL;
 	int64_t dur_ms;
 	time_t now = time(NULL);
@@ -551,14 +552,20 @@ maint_post(struct evhttp_request *req, const char *rest, void *arg)
 	cj = strv_text(w.checks, w.nchecks);
 	hj = strv_text(w.hosts, w.nhosts);
 	gj = strv_text(w.groups, w.ngroups);
-	w.id = idb_write("INSERT INTO maintenance (checks, hosts, groups, "
-	    "starts_at, ends_at, comment, created_by, created_at) VALUES "
-	    "(?, ?, ?, ?, ?, ?, ?, ?)", "sssiissi", cj, hj, gj,
-	    (int64_t)w.start, (int64_t)w.end, w.comment, w.by, (int64_t)now);
+	memset(&row, 0, sizeof(row));
+	row.checks = cj;
+	row.hosts = hj;
+	row.groups = gj;
+	row.starts_at = w.start;
+	row.ends_at = w.end;
+	row.comment = w.comment;
+	row.created_by = w.by;
+	row.created_at = now;
+	w.id = store_maint_insert(&row);
 	free(cj);
 	free(hj);
 	free(gj);
-	if (w.id < 0 || idb_commit() == -1) {
+	if (w.id < 0 || store_commit() == -1) {
 		api_error(req, HTTP_INTERNAL, "cannot store the window");
 		goto out;
 	}
@@ -602,8 +609,7 @@ maint_delete(struct evhttp_request *req, const char *rest, void *arg)
 		    id);
 		return;
 	}
-	if (idb_write("DELETE FROM maintenance WHERE id = ?", "i",
-	    (int64_t)id) < 0 || idb_commit() == -1) {
+	if (store_maint_delete(id) == -1 || store_commit() == -1) {
 		api_error(req, HTTP_INTERNAL, "cannot delete the window");
 		return;
 	}
@@ -615,43 +621,44 @@ maint_delete(struct evhttp_request *req, const char *rest, void *arg)
 	api_reply(req, HTTP_OK, json_pack("{s:I}", "deleted", (json_int_t)id));
 }
 
-/* API windows from the database, ended ones dropped. */
+/* API windows from the store, ended ones dropped. */
 static int
 maint_load_db(void)
 {
-	sqlite3_stmt *st;
-	time_t now = time(NULL);
+	struct store_maint *rows;
 	struct window w, *v;
+	size_t n, i;
+	int rc = 0;
 
-	idb_write("DELETE FROM maintenance WHERE ends_at < ?", "i",
-	    (int64_t)now - 86400);
-	st = idb_query("SELECT id, checks, hosts, groups, starts_at, ends_at, "
-	    "comment, created_by FROM maintenance ORDER BY id", "");
-	if (st == NULL)
+	store_maint_purge(time(NULL) - 86400);
+	if (store_maints(&rows, &n) == -1)
 		return -1;
-	while (sqlite3_step(st) == SQLITE_ROW) {
+	for (i = 0; i < n; i++) {
 		memset(&w, 0, sizeof(w));
 		w.minute = -1;
-		w.id = sqlite3_column_int64(st, 0);
-		strv_parse(sqlite3_column_text(st, 1), &w.checks, &w.nchecks);
-		strv_parse(sqlite3_column_text(st, 2), &w.hosts, &w.nhosts);
-		strv_parse(sqlite3_column_text(st, 3), &w.groups, &w.ngroups);
-		w.start = sqlite3_column_int64(st, 4);
-		w.end = sqlite3_column_int64(st, 5);
-		if (sqlite3_column_text(st, 6) != NULL)
-			w.comment = strdup((const char *)
-			    sqlite3_column_text(st, 6));
-		if (sqlite3_column_text(st, 7) != NULL)
-			w.by = strdup((const char *)sqlite3_column_text(st, 7));
+		w.id = rows[i].id;
+		strv_parse((const unsigned char *)rows[i].checks, &w.checks,
+		    &w.nchecks);
+		strv_parse((const unsigned char *)rows[i].hosts, &w.hosts,
+		    &w.nhosts);
+		strv_parse((const unsigned char *)rows[i].groups, &w.groups,
+		    &w.ngroups);
+		w.start = rows[i].starts_at;
+		w.end = rows[i].ends_at;
+		w.comment = rows[i].comment;
+		w.by = rows[i].created_by;
+		rows[i].comment = rows[i].created_by = NULL;
 		if ((v = reallocarray(api_windows.v, api_windows.n + 1,
 		    sizeof(*v))) == NULL) {
 			window_clear(&w);
-			return -1;
+			rc = -1;
+			break;
 		}
 		api_windows.v = v;
 		v[api_windows.n++] = w;
 	}
-	return 0;
+	store_maints_free(rows, n);
+	return rc;
 }
 
 int

@@ -20,7 +20,7 @@
  * retrying.
  *
  * Never blocks: sends run in notify_send.c on the loop; database work is
- * the incident log's batched transaction.
+ * the incident log's batch (store.h), never SQL here.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -36,15 +36,14 @@
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
 #include <jansson.h>
-#include <sqlite3.h>
 
 #include "api/api.h"
 #include "api/api_conf.h"
 #include "api/api_metrics.h"
 #include "core/conf.h"
 #include "core/daemon.h"
-#include "incident/idb.h"
 #include "incident/incident.h"
+#include "incident/store.h"
 #include "core/log.h"
 #include "notify/notify.h"
 #include "notify/notify_int.h"
@@ -133,11 +132,8 @@ enqueue(int64_t id, const char *event, const char *tag,
 	if (asprintf(&key, "%" PRId64 "/%s/%s/%s/%s", id, event, tag,
 	    ch->name, who != NULL ? who->name : "-") < 0)
 		return;
-	idb_write("INSERT OR IGNORE INTO notify_outbox (incident_id, event, "
-	    "channel, contact, address, idem_key, status, next_at, "
-	    "created_at) VALUES (?, ?, ?, ?, ?, ?, 'pending', ?, ?)",
-	    "isssssii", id, event, ch->name, who != NULL ? who->name : NULL,
-	    addr, key, now, now);
+	store_outbox_add(id, event, ch->name, who != NULL ? who->name : NULL,
+	    addr, key, now);
 	free(key);
 	arm(nt_g.out_ev, 0);
 }
@@ -189,39 +185,21 @@ enqueue_target(int64_t id, const char *event, const char *tag,
 static void
 tell_paged_tag(int64_t id, const char *event, const char *tag)
 {
-	struct rec {
-		char *channel, *contact;
-	} *v = NULL, *nv;
-	unsigned n = 0, i;
-	sqlite3_stmt *st;
+	struct store_recipient *v;
+	size_t n, i;
 
-	st = idb_query("SELECT DISTINCT channel, contact FROM notify_outbox "
-	    "WHERE incident_id = ? AND event IN "
-	    "('incident.opened', 'incident.escalated')", "i", id);
-	while (st != NULL && sqlite3_step(st) == SQLITE_ROW) {
-		if ((nv = reallocarray(v, n + 1, sizeof(*v))) == NULL)
-			break;
-		v = nv;
-		v[n].channel = xstrdup((const char *)sqlite3_column_text(st,
-		    0));
-		v[n].contact = xstrdup((const char *)sqlite3_column_text(st,
-		    1));
-		n++;
-	}
-	if (st != NULL)
-		sqlite3_reset(st);
+	if (store_outbox_recipients(id, &v, &n) == -1)
+		return;
 	for (i = 0; i < n; i++) {
-		const struct nchannel *ch = nconf_channel(daemon_g.cf,
-		    v[i].channel);
+		const struct nchannel *ch = v[i].channel != NULL ?
+		    nconf_channel(daemon_g.cf, v[i].channel) : NULL;
 		const struct ncontact *c = v[i].contact != NULL ?
 		    nconf_contact(daemon_g.cf, v[i].contact) : NULL;
 
 		if (ch != NULL && (v[i].contact == NULL || c != NULL))
 			enqueue(id, event, tag, ch, c);
-		free(v[i].channel);
-		free(v[i].contact);
 	}
-	free(v);
+	store_recipients_free(v, n);
 }
 
 static void
@@ -247,6 +225,7 @@ esc_advance(int64_t id, const char *policy, int64_t epoch, int64_t step,
 {
 	const struct nescalation *e = nconf_escalation(daemon_g.cf, policy);
 	const struct nstep *s;
+	struct store_esc row;
 	bool active = true;
 	char tag[64];
 	unsigned i, guard;
@@ -255,8 +234,7 @@ esc_advance(int64_t id, const char *policy, int64_t epoch, int64_t step,
 	if (e == NULL) {
 		timeline(id, "notify", "escalation \"%s\" is no longer "
 		    "configured; escalation stopped", policy);
-		idb_write("UPDATE notify_esc SET active = 0 WHERE "
-		    "incident_id = ?", "i", id);
+		store_esc_stop(id);
 		return;
 	}
 	for (guard = 0; guard < 100000; guard++) {
@@ -287,9 +265,14 @@ esc_advance(int64_t id, const char *policy, int64_t epoch, int64_t step,
 			    s->targets[i], (time_t)(now / 1000));
 		step++;
 	}
-	idb_write("UPDATE notify_esc SET step = ?, round = ?, started_at = ?, "
-	    "next_at = ?, active = ? WHERE incident_id = ?", "iiiiii", step,
-	    round, started, due, (int64_t)active, id);
+	memset(&row, 0, sizeof(row));
+	row.incident_id = id;
+	row.step = step;
+	row.round = round;
+	row.started_ms = started;
+	row.next_ms = due;
+	row.active = active;
+	store_esc_update(&row);
 }
 
 static void
@@ -297,8 +280,7 @@ esc_start(const struct incident_info *inc)
 {
 	const struct nroute *r;
 	const struct nescalation *e;
-	sqlite3_stmt *st;
-	int64_t epoch = 1, now = now_ms();
+	int64_t epoch = 0, now = now_ms();
 
 	r = nconf_route(daemon_g.cf, inc->group, inc->priority,
 	    inc->root_cause);
@@ -309,16 +291,11 @@ esc_start(const struct incident_info *inc)
 			    "nobody is paged");
 		return;
 	}
-	st = idb_query("SELECT epoch FROM notify_esc WHERE incident_id = ?",
-	    "i", inc->id);
-	if (st != NULL && sqlite3_step(st) == SQLITE_ROW)
-		epoch = sqlite3_column_int64(st, 0) + 1;
-	if (st != NULL)
-		sqlite3_reset(st);
-	idb_write("INSERT OR REPLACE INTO notify_esc (incident_id, policy, "
-	    "epoch, step, round, started_at, next_at, active) "
-	    "VALUES (?, ?, ?, 0, 0, ?, ?, 1)", "isiii", inc->id, e->name,
-	    epoch, now, now + e->steps[0].after_ms);
+	if (store_esc_epoch(inc->id, &epoch) != 1)
+		epoch = 0;
+	epoch++;
+	store_esc_start(inc->id, e->name, epoch, now,
+	    now + e->steps[0].after_ms);
 	timeline(inc->id, "notify", "route \"%s\": escalation \"%s\"",
 	    r->name, e->name);
 	esc_advance(inc->id, e->name, epoch, 0, 0, now, now);
@@ -329,78 +306,44 @@ esc_start(const struct incident_info *inc)
 static int64_t
 esc_stop(int64_t id)
 {
-	sqlite3_stmt *st;
 	int64_t epoch = 0;
 
-	st = idb_query("SELECT epoch FROM notify_esc WHERE incident_id = ?",
-	    "i", id);
-	if (st != NULL && sqlite3_step(st) == SQLITE_ROW)
-		epoch = sqlite3_column_int64(st, 0);
-	if (st != NULL)
-		sqlite3_reset(st);
-	idb_write("UPDATE notify_esc SET active = 0 WHERE incident_id = ?",
-	    "i", id);
+	if (store_esc_epoch(id, &epoch) != 1)
+		epoch = 0;
+	store_esc_stop(id);
 	return epoch;
 }
 
 static void
 esc_due(evutil_socket_t fd, short what, void *arg)
 {
-	struct row {
-		int64_t id, epoch, step, round, started;
-		char *policy;
-	} *v = NULL, *nv;
-	unsigned n = 0, i;
-	sqlite3_stmt *st;
+	struct store_esc *v = NULL;
+	size_t n = 0, i;
 	int64_t now = now_ms();
 
 	(void)fd;
 	(void)what;
 	(void)arg;
-	st = idb_query("SELECT incident_id, policy, epoch, step, round, "
-	    "started_at FROM notify_esc WHERE active = 1 AND next_at <= ? "
-	    "LIMIT 1000", "i", now);
-	while (st != NULL && sqlite3_step(st) == SQLITE_ROW) {
-		if ((nv = reallocarray(v, n + 1, sizeof(*v))) == NULL)
-			break;
-		v = nv;
-		v[n].id = sqlite3_column_int64(st, 0);
-		v[n].policy = xstrdup((const char *)sqlite3_column_text(st,
-		    1));
-		v[n].epoch = sqlite3_column_int64(st, 2);
-		v[n].step = sqlite3_column_int64(st, 3);
-		v[n].round = sqlite3_column_int64(st, 4);
-		v[n].started = sqlite3_column_int64(st, 5);
-		n++;
-	}
-	if (st != NULL)
-		sqlite3_reset(st);
-	for (i = 0; i < n; i++) {
+	store_esc_due(now, 1000, &v, &n);
+	for (i = 0; i < n; i++)
 		if (v[i].policy != NULL)
-			esc_advance(v[i].id, v[i].policy, v[i].epoch,
-			    v[i].step, v[i].round, v[i].started, now);
-		free(v[i].policy);
-	}
-	free(v);
+			esc_advance(v[i].incident_id, v[i].policy, v[i].epoch,
+			    v[i].step, v[i].round, v[i].started_ms, now);
+	store_escs_free(v, n);
 	esc_rearm();
 }
 
 static void
 esc_rearm(void)
 {
-	sqlite3_stmt *st;
+	int64_t next;
 
 	if (!nt_g.up)
 		return;
-	st = idb_query("SELECT min(next_at) FROM notify_esc WHERE active = 1",
-	    "");
-	if (st != NULL && sqlite3_step(st) == SQLITE_ROW &&
-	    sqlite3_column_type(st, 0) != SQLITE_NULL)
-		arm(nt_g.esc_ev, sqlite3_column_int64(st, 0) - now_ms());
+	if (store_esc_next(&next) == 1)
+		arm(nt_g.esc_ev, next - now_ms());
 	else
 		evtimer_del(nt_g.esc_ev);
-	if (st != NULL)
-		sqlite3_reset(st);
 }
 
 /* The incident log tells us each step, inside its transaction. */
@@ -428,8 +371,7 @@ notify_on_incident(const struct incident_event *ev, void *arg)
 		esc_rearm();
 		break;
 	case INCIDENT_CLOSED:
-		idb_write("DELETE FROM notify_esc WHERE incident_id = ?", "i",
-		    ev->inc->id);
+		store_esc_delete(ev->inc->id);
 		break;
 	case INCIDENT_UPDATED:
 		/* checks joined; incident.c: one per group_window */
@@ -796,9 +738,7 @@ notify_done(void *arg, enum nsend_result r, const char *why)
 
 	flight_unlink(f);
 	if (r == NSEND_OK) {
-		idb_write("UPDATE notify_outbox SET status = 'sent', "
-		    "sent_at = ?, attempts = ?, sending = 0, last_error = NULL "
-		    "WHERE id = ?", "iii", now, (int64_t)attempts, f->id);
+		store_outbox_sent(f->id, now, attempts);
 		timeline(f->incident, "notified", "%s to %s via %s (%s)",
 		    f->event, to, f->channel, why);
 	} else if (r == NSEND_RETRY && attempts < f->max_attempts) {
@@ -809,16 +749,12 @@ notify_done(void *arg, enum nsend_result r, const char *why)
 		if (delay > f->retry_max_ms)
 			delay = f->retry_max_ms;
 		delay = delay * (80 + random() % 41) / 100;
-		idb_write("UPDATE notify_outbox SET attempts = ?, next_at = ?, "
-		    "sending = 0, last_error = ? WHERE id = ?", "iisi",
-		    (int64_t)attempts, now + delay, why, f->id);
+		store_outbox_retry(f->id, attempts, now + delay, why);
 		timeline(f->incident, "notify_failed", "%s to %s via %s: %s; "
 		    "attempt %d of %d, next in %.1fs", f->event, to,
 		    f->channel, why, attempts, f->max_attempts, delay / 1e3);
 	} else {
-		idb_write("UPDATE notify_outbox SET status = 'dead', "
-		    "attempts = ?, sending = 0, last_error = ? WHERE id = ?",
-		    "isi", (int64_t)attempts, why, f->id);
+		store_outbox_dead(f->id, attempts, why);
 		timeline(f->incident, "notify_failed", "%s to %s via %s: %s; "
 		    "given up after %d attempt%s", f->event, to, f->channel,
 		    why, attempts, attempts == 1 ? "" : "s");
@@ -851,8 +787,7 @@ send_row(struct nt_flight *f, const char *addr, const char *key)
 		notify_done(f, NSEND_RETRY, "cannot read the incident");
 		return;
 	}
-	idb_write("UPDATE notify_outbox SET sending = 1 WHERE id = ?", "i",
-	    f->id);
+	store_outbox_sending(f->id);
 	f->next = nt_g.flights;
 	nt_g.flights = f;
 	nt_g.inflight++;
@@ -882,14 +817,10 @@ send_row(struct nt_flight *f, const char *addr, const char *key)
 static void
 out_run(evutil_socket_t fd, short what, void *arg)
 {
-	struct row {
-		int64_t id, incident, next_at;
-		int attempts;
-		char *event, *channel, *contact, *addr, *key;
-	} *v = NULL, *nv;
-	unsigned n = 0, i;
-	sqlite3_stmt *st;
-	int64_t now = now_ms(), blocker;
+	struct store_outbox *v = NULL;
+	size_t n = 0, i;
+	int64_t now = now_ms(), next_at;
+	bool sending;
 
 	(void)fd;
 	(void)what;
@@ -898,79 +829,37 @@ out_run(evutil_socket_t fd, short what, void *arg)
 		return;
 	/* what we are about to send is on disk first (a crash re-sends) */
 	incident_commit();
-	st = idb_query("SELECT id, incident_id, event, channel, contact, "
-	    "address, idem_key, attempts FROM notify_outbox WHERE status = "
-	    "'pending' AND sending = 0 AND next_at <= ? ORDER BY next_at, id "
-	    "LIMIT ?", "ii", now, (int64_t)NT_BATCH);
-	while (st != NULL && sqlite3_step(st) == SQLITE_ROW) {
-		if ((nv = reallocarray(v, n + 1, sizeof(*v))) == NULL)
-			break;
-		v = nv;
-		v[n].id = sqlite3_column_int64(st, 0);
-		v[n].incident = sqlite3_column_int64(st, 1);
-		v[n].event = xstrdup((const char *)sqlite3_column_text(st, 2));
-		v[n].channel = xstrdup((const char *)sqlite3_column_text(st,
-		    3));
-		v[n].contact = xstrdup((const char *)sqlite3_column_text(st,
-		    4));
-		v[n].addr = xstrdup((const char *)sqlite3_column_text(st, 5));
-		v[n].key = xstrdup((const char *)sqlite3_column_text(st, 6));
-		v[n].attempts = sqlite3_column_int(st, 7);
-		n++;
-	}
-	if (st != NULL)
-		sqlite3_reset(st);
+	store_outbox_due(now, NT_BATCH, &v, &n);
 	for (i = 0; i < n; i++) {
 		struct nt_flight *f;
 
 		if (nt_g.inflight >= NT_MAX_INFLIGHT || v[i].event == NULL ||
-		    v[i].channel == NULL || v[i].key == NULL)
-			goto next;
+		    v[i].channel == NULL || v[i].idem_key == NULL)
+			continue;
 		/* keep the order per recipient: wait behind an older row */
-		st = idb_query("SELECT next_at, sending FROM notify_outbox "
-		    "WHERE incident_id = ? AND channel = ? AND contact IS ? "
-		    "AND status = 'pending' AND id < ? ORDER BY id LIMIT 1",
-		    "issi", v[i].incident, v[i].channel, v[i].contact,
-		    v[i].id);
-		blocker = -1;
-		if (st != NULL && sqlite3_step(st) == SQLITE_ROW)
-			blocker = sqlite3_column_int(st, 1) ? now + 1000 :
-			    sqlite3_column_int64(st, 0);
-		if (st != NULL)
-			sqlite3_reset(st);
-		if (blocker >= 0) {
-			idb_write("UPDATE notify_outbox SET next_at = ? "
-			    "WHERE id = ?", "ii", blocker > now ? blocker :
-			    now + 100, v[i].id);
-			goto next;
+		if (store_outbox_before(&v[i], &next_at, &sending) == 1) {
+			int64_t blocker = sending ? now + 1000 : next_at;
+
+			store_outbox_postpone(v[i].id, blocker > now ?
+			    blocker : now + 100);
+			continue;
 		}
 		if ((f = calloc(1, sizeof(*f))) == NULL)
-			goto next;
+			continue;
 		f->id = v[i].id;
-		f->incident = v[i].incident;
+		f->incident = v[i].incident_id;
 		f->attempts = v[i].attempts;
 		f->event = v[i].event;
 		f->channel = v[i].channel;
 		f->contact = v[i].contact;
 		v[i].event = v[i].channel = v[i].contact = NULL;
-		send_row(f, v[i].addr, v[i].key);
-next:
-		free(v[i].event);
-		free(v[i].channel);
-		free(v[i].contact);
-		free(v[i].addr);
-		free(v[i].key);
+		send_row(f, v[i].address, v[i].idem_key);
 	}
-	free(v);
+	store_outboxes_free(v, n);
 	if (nt_g.inflight >= NT_MAX_INFLIGHT)
 		return;		/* a finished send dispatches again */
-	st = idb_query("SELECT min(next_at) FROM notify_outbox WHERE "
-	    "status = 'pending' AND sending = 0", "");
-	if (st != NULL && sqlite3_step(st) == SQLITE_ROW &&
-	    sqlite3_column_type(st, 0) != SQLITE_NULL)
-		arm(nt_g.out_ev, sqlite3_column_int64(st, 0) - now_ms());
-	if (st != NULL)
-		sqlite3_reset(st);
+	if (store_outbox_next(&next_at) == 1)
+		arm(nt_g.out_ev, next_at - now_ms());
 }
 
 /* ---- API -------------------------------------------------------------- */
@@ -978,16 +867,9 @@ next:
 static double
 outbox_pending(void)
 {
-	sqlite3_stmt *st;
-	double n = 0;
+	int64_t n = store_outbox_pending();
 
-	st = idb_query("SELECT count(*) FROM notify_outbox WHERE status = "
-	    "'pending'", "");
-	if (st != NULL && sqlite3_step(st) == SQLITE_ROW)
-		n = (double)sqlite3_column_int64(st, 0);
-	if (st != NULL)
-		sqlite3_reset(st);
-	return n;
+	return n < 0 ? 0 : (double)n;
 }
 
 static int
@@ -1080,17 +962,11 @@ oncall_get(struct evhttp_request *req, const char *rest, void *arg)
 }
 
 static json_t *
-ms_time(sqlite3_stmt *st, int col)
+ms_time(int64_t ms)
 {
-	if (sqlite3_column_type(st, col) == SQLITE_NULL)
+	if (ms == 0)
 		return json_null();
-	return api_time((time_t)(sqlite3_column_int64(st, col) / 1000));
-}
-
-static json_t *
-col_str(sqlite3_stmt *st, int col)
-{
-	return api_str((const char *)sqlite3_column_text(st, col));
+	return api_time((time_t)(ms / 1000));
 }
 
 /* GET /api/v1/notifications[?incident=ID&status=S&limit=N] */
@@ -1100,7 +976,8 @@ notifications_get(struct evhttp_request *req, const char *rest, void *arg)
 	struct evkeyvalq q;
 	const char *s_inc, *s_status, *s_limit;
 	int64_t inc = -1, limit = 100;
-	sqlite3_stmt *st;
+	struct store_outbox *v = NULL;
+	size_t n = 0, i;
 	json_t *o, *a, *x;
 	int err = 0;
 	char *e;
@@ -1130,43 +1007,36 @@ notifications_get(struct evhttp_request *req, const char *rest, void *arg)
 		    "dead or all");
 		goto out;
 	}
-	st = idb_query("SELECT id, incident_id, event, channel, contact, "
-	    "address, idem_key, status, attempts, created_at, sent_at, "
-	    "next_at, last_error FROM notify_outbox WHERE (? < 0 OR "
-	    "incident_id = ?) AND (? IS NULL OR status = ?) ORDER BY id DESC "
-	    "LIMIT ?", "iissi", inc, inc, s_status, s_status, limit);
 	o = json_object();
 	a = json_array();
-	err = st == NULL || o == NULL || a == NULL;
-	while (!err && sqlite3_step(st) == SQLITE_ROW) {
-		bool pending = strcmp((const char *)sqlite3_column_text(st, 7),
-		    "pending") == 0;
+	err = store_outbox_list(inc, s_status, limit, &v, &n) == -1 ||
+	    o == NULL || a == NULL;
+	for (i = 0; !err && i < n; i++) {
+		const struct store_outbox *r = &v[i];
+		bool pending = r->status != NULL &&
+		    strcmp(r->status, "pending") == 0;
 
 		if ((x = json_object()) == NULL) {
 			err = 1;
 			break;
 		}
-		api_set(x, "id", json_integer(sqlite3_column_int64(st, 0)),
-		    &err);
-		api_set(x, "incident", json_integer(sqlite3_column_int64(st,
-		    1)), &err);
-		api_set(x, "event", col_str(st, 2), &err);
-		api_set(x, "channel", col_str(st, 3), &err);
-		api_set(x, "contact", col_str(st, 4), &err);
-		api_set(x, "address", col_str(st, 5), &err);
-		api_set(x, "idempotency_key", col_str(st, 6), &err);
-		api_set(x, "status", col_str(st, 7), &err);
-		api_set(x, "attempts", json_integer(sqlite3_column_int64(st,
-		    8)), &err);
-		api_set(x, "created_at", ms_time(st, 9), &err);
-		api_set(x, "sent_at", ms_time(st, 10), &err);
-		api_set(x, "next_attempt_at", pending ? ms_time(st, 11) :
+		api_set(x, "id", json_integer(r->id), &err);
+		api_set(x, "incident", json_integer(r->incident_id), &err);
+		api_set(x, "event", api_str(r->event), &err);
+		api_set(x, "channel", api_str(r->channel), &err);
+		api_set(x, "contact", api_str(r->contact), &err);
+		api_set(x, "address", api_str(r->address), &err);
+		api_set(x, "idempotency_key", api_str(r->idem_key), &err);
+		api_set(x, "status", api_str(r->status), &err);
+		api_set(x, "attempts", json_integer(r->attempts), &err);
+		api_set(x, "created_at", ms_time(r->created_ms), &err);
+		api_set(x, "sent_at", ms_time(r->sent_ms), &err);
+		api_set(x, "next_attempt_at", pending ? ms_time(r->next_ms) :
 		    json_null(), &err);
-		api_set(x, "last_error", col_str(st, 12), &err);
+		api_set(x, "last_error", api_str(r->last_error), &err);
 		api_append(a, x, &err);
 	}
-	if (st != NULL)
-		sqlite3_reset(st);
+	store_outboxes_free(v, n);
 	api_set(o, "notifications", a, &err);
 	if (err) {
 		json_decref(o);
@@ -1209,8 +1079,7 @@ notify_init(struct event_base *base)
 		return -1;
 	}
 	/* sends that were in flight when we stopped are due again */
-	if (idb_write("UPDATE notify_outbox SET sending = 0 WHERE sending = 1",
-	    "") < 0)
+	if (store_outbox_unsend() == -1)
 		return -1;
 	nt_g.up = true;
 	arm(nt_g.out_ev, 0);
@@ -1235,8 +1104,7 @@ notify_shutdown(void)
 		flight_free(f);
 	}
 	/* abandoned sends are pending again at the next start */
-	idb_write("UPDATE notify_outbox SET sending = 0 WHERE sending = 1",
-	    "");
+	store_outbox_unsend();
 	nsend_shutdown();
 	if (nt_g.out_ev != NULL)
 		event_free(nt_g.out_ev);
