@@ -404,38 +404,293 @@ event_verb(const char *event)
 	return dot != NULL ? dot + 1 : event;
 }
 
-/* Returns a new string (JSON text); the caller frees it. */
+/*
+ * The one-line message: "[P1] incident #42 opened: title", or what the
+ * matching route's text program makes of the payload o (which has the
+ * default in .text).  A failing program is on the timeline and the
+ * default stays: a page with plain wording beats no page.  Returns a new
+ * string or NULL.
+ */
 static char *
-render_webhook(const struct nchannel *ch, const struct nt_flight *f,
-    const char *key, json_t *inc)
+message_text(const struct nt_flight *f, json_t *inc, json_t *o)
+{
+	const char *prio = jstr(inc, "priority");
+	const struct nroute *r;
+	json_t *out = NULL;
+	char *text = NULL, err[512];
+	int p = 0;
+
+	if (asprintf(&text, "[%s] incident #%" PRId64 " %s: %s", prio,
+	    f->incident, event_verb(f->event), jstr(inc, "title")) < 0)
+		return NULL;
+	if (prio[0] == 'P' && prio[1] >= '1' && prio[1] <= '5')
+		p = prio[1] - '0';
+	r = nconf_route(daemon_g.cf, json_string_value(json_object_get(inc,
+	    "group")), p, json_string_value(json_object_get(inc,
+	    "root_cause")));
+	if (r == NULL || r->text == NULL || o == NULL)
+		return text;
+	json_object_set_new(o, "text", json_string(text));
+	if (njq_run(r->text, o, &out, err, sizeof(err)) == -1)
+		timeline(f->incident, "notify_failed", "route \"%s\": text: "
+		    "%s; the default text is used", r->name, err);
+	else if (out != NULL && json_is_string(out)) {
+		const char *t = json_string_value(out);
+		size_t n = strlen(t);
+
+		/* at most 4096 bytes, cut before a UTF-8 continuation byte */
+		if (n > 4096)
+			for (n = 4096; n > 0 && (t[n] & 0xc0) == 0x80; n--)
+				;
+		free(text);
+		text = strndup(t, n);
+	} else if (out != NULL)
+		timeline(f->incident, "notify_failed", "route \"%s\": text: "
+		    "the output is not a string; the default text is used",
+		    r->name);
+	json_decref(out);
+	return text;
+}
+
+/*
+ * The generic payload (the API reference's shape): event, incident,
+ * sent_at, idempotency_key, text, recipient.  Returns a new reference
+ * or NULL.
+ */
+static json_t *
+payload_generic(const struct nchannel *ch, const struct nt_flight *f,
+    const char *key, json_t *inc, time_t now)
 {
 	const struct ncontact *c = f->contact != NULL ?
 	    nconf_contact(daemon_g.cf, f->contact) : NULL;
 	json_t *o = json_object(), *x;
-	const char *verb = event_verb(f->event), *prio = jstr(inc, "priority");
-	char *text = NULL, *out;
+	char *text;
 	int err = o == NULL;
-	time_t now = time(NULL);
 
 	if (err)
 		return NULL;
-	if (asprintf(&text, "[%s] incident #%" PRId64 " %s: %s", prio,
-	    f->incident, verb, jstr(inc, "title")) < 0)
-		text = NULL;
+	api_set(o, "event", json_string(f->event), &err);
+	api_set(o, "incident", json_incref(inc), &err);
+	api_set(o, "sent_at", api_time(now), &err);
+	api_set(o, "idempotency_key", api_str(key), &err);
+	if ((x = json_object()) != NULL) {
+		api_set(x, "contact", api_str(c ? c->name : NULL), &err);
+		api_set(x, "email", api_str(c ? c->email : NULL), &err);
+		api_set(x, "phone", api_str(c ? c->phone : NULL), &err);
+		api_set(x, "channel", api_str(ch->name), &err);
+	}
+	api_set(o, "recipient", x, &err);
+	text = message_text(f, inc, o);
+	api_set(o, "text", api_str(text), &err);
+	free(text);
+	if (err) {
+		json_decref(o);
+		return NULL;
+	}
+	return o;
+}
+
+/* What one webhook send is: set by render_webhook, freed by nreq_free. */
+struct nreq {
+	const char *method;		/* static */
+	char *path, *ctype;
+	char **hdrs;
+	unsigned nhdrs;
+	char *body;
+	size_t len;
+};
+
+static void
+nreq_free(struct nreq *rq)
+{
+	unsigned i;
+
+	free(rq->path);
+	free(rq->ctype);
+	for (i = 0; i < rq->nhdrs; i++)
+		free(rq->hdrs[i]);
+	free(rq->hdrs);
+	free(rq->body);
+	memset(rq, 0, sizeof(*rq));
+}
+
+static bool
+line_ok(const char *v, bool spaces)
+{
+	for (; *v != '\0'; v++)
+		if ((unsigned char)*v < 0x20 || *v == 0x7f ||
+		    (!spaces && *v == ' '))
+			return false;
+	return true;
+}
+
+/* A body: a string as it is, anything else as compact JSON. */
+static int
+body_of(json_t *v, struct nreq *rq)
+{
+	if (json_is_string(v)) {
+		rq->len = json_string_length(v);
+		if ((rq->body = malloc(rq->len + 1)) == NULL)
+			return -1;
+		memcpy(rq->body, json_string_value(v), rq->len);
+		rq->body[rq->len] = '\0';
+		return 0;
+	}
+	if ((rq->body = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY)) ==
+	    NULL)
+		return -1;
+	rq->len = strlen(rq->body);
+	return 0;
+}
+
+/*
+ * A format's output: {"body": …, "method"?, "path"?, "headers"?,
+ * "content_type"?}.  RETURN VALUE: 0, or -1 with why.
+ */
+static int
+envelope(json_t *v, struct nreq *rq, char *why, size_t len)
+{
+	json_t *b = json_object_get(v, "body"), *m, *p, *h, *ct, *hv;
+	const char *name, *ms;
+	char **nh;
+	size_t i;
+
+	if (!json_is_object(v) || b == NULL) {
+		snprintf(why, len, "the format's output is not an object "
+		    "with a body");
+		return -1;
+	}
+	m = json_object_get(v, "method");
+	ms = json_string_value(m);
+	if (m == NULL || json_is_null(m) || (ms && strcmp(ms, "POST") == 0))
+		rq->method = "POST";
+	else if (ms != NULL && strcmp(ms, "PUT") == 0)
+		rq->method = "PUT";
+	else if (ms != NULL && strcmp(ms, "PATCH") == 0)
+		rq->method = "PATCH";
+	else {
+		snprintf(why, len, "the format's method is not POST, PUT or "
+		    "PATCH");
+		return -1;
+	}
+	p = json_object_get(v, "path");
+	if (p != NULL && !json_is_null(p)) {
+		const char *ps = json_string_value(p);
+
+		if (ps == NULL || (ps[0] != '/' && ps[0] != '?' &&
+		    ps[0] != '&') ||
+		    strlen(ps) > 2048 || !line_ok(ps, false)) {
+			snprintf(why, len, "the format's path is not \"/…\", "
+			    "\"?…\" or \"&…\" without spaces or controls");
+			return -1;
+		}
+		rq->path = strdup(ps);
+	}
+	ct = json_object_get(v, "content_type");
+	if (ct != NULL && !json_is_null(ct)) {
+		if (!json_is_string(ct) || !line_ok(json_string_value(ct),
+		    true)) {
+			snprintf(why, len, "the format's content_type is not "
+			    "one line of text");
+			return -1;
+		}
+		rq->ctype = strdup(json_string_value(ct));
+	}
+	h = json_object_get(v, "headers");
+	if (h != NULL && !json_is_null(h) && !json_is_object(h)) {
+		snprintf(why, len, "the format's headers are not an object");
+		return -1;
+	}
+	json_object_foreach(h, name, hv) {
+		const char *val = json_string_value(hv);
+		bool ok = val != NULL && *name != '\0' && line_ok(val, true) &&
+		    strlen(name) + strlen(val) < 8192;
+
+		for (i = 0; ok && name[i] != '\0'; i++)
+			if (name[i] <= ' ' || name[i] == ':' || name[i] == 0x7f)
+				ok = false;
+		if (!ok) {
+			snprintf(why, len, "the format's header \"%.60s\" is "
+			    "not a name and a one-line string", name);
+			return -1;
+		}
+		if ((nh = reallocarray(rq->hdrs, rq->nhdrs + 1,
+		    sizeof(*nh))) == NULL)
+			return -1;
+		rq->hdrs = nh;
+		if (asprintf(&rq->hdrs[rq->nhdrs], "%s: %s", name, val) < 0)
+			return -1;
+		rq->nhdrs++;
+	}
+	if (body_of(b, rq) == -1) {
+		snprintf(why, len, "out of memory");
+		return -1;
+	}
+	return 0;
+}
+
+static char *render_builtin(const struct nchannel *ch,
+    const struct nt_flight *f, json_t *inc, json_t *generic, time_t now);
+
+/*
+ * The request of a webhook send.  RETURN VALUE: 0 (send rq), 1 (the
+ * program gave no output: nothing to send), -1 (why: a dead letter).
+ */
+static int
+render_webhook(const struct nchannel *ch, const struct nt_flight *f,
+    const char *key, json_t *inc, struct nreq *rq, char *why, size_t len)
+{
+	time_t now = time(NULL);
+	json_t *o, *out = NULL;
+	int rc = -1;
+
+	memset(rq, 0, sizeof(*rq));
+	rq->method = "POST";
+	snprintf(why, len, "out of memory");
+	if ((o = payload_generic(ch, f, key, inc, now)) == NULL)
+		return -1;
+	if (ch->jq != NULL || ch->fmt != NULL) {
+		if (njq_run(ch->jq != NULL ? ch->jq : ch->fmt, o, &out, why,
+		    len) == -1)
+			goto out;
+		if (out == NULL || json_is_null(out)) {
+			rc = 1;
+			goto out;
+		}
+		if (ch->jq != NULL)
+			rc = body_of(out, rq);
+		else
+			rc = envelope(out, rq, why, len);
+	} else if (ch->format == NFMT_GENERIC)
+		rc = body_of(o, rq);
+	else if ((rq->body = render_builtin(ch, f, inc, o, now)) != NULL) {
+		rq->len = strlen(rq->body);
+		rc = 0;
+	}
+out:
+	json_decref(out);
+	json_decref(o);
+	if (rc == -1)
+		nreq_free(rq);
+	return rc;
+}
+
+/* slack and pagerduty.  Returns a new string (JSON text) or NULL. */
+static char *
+render_builtin(const struct nchannel *ch, const struct nt_flight *f,
+    json_t *inc, json_t *generic, time_t now)
+{
+	json_t *o = json_object(), *x;
+	const char *verb = event_verb(f->event), *prio = jstr(inc, "priority");
+	const char *text = jstr(generic, "text");
+	char *out;
+	int err = o == NULL;
+
+	if (err)
+		return NULL;
 	switch (ch->format) {
 	case NFMT_GENERIC:
-		api_set(o, "event", json_string(f->event), &err);
-		api_set(o, "incident", json_incref(inc), &err);
-		api_set(o, "sent_at", api_time(now), &err);
-		api_set(o, "idempotency_key", api_str(key), &err);
-		if ((x = json_object()) != NULL) {
-			api_set(x, "contact", api_str(c ? c->name : NULL),
-			    &err);
-			api_set(x, "email", api_str(c ? c->email : NULL),
-			    &err);
-			api_set(x, "channel", api_str(ch->name), &err);
-		}
-		api_set(o, "recipient", x, &err);
+	case NFMT_FILE:
 		break;
 	case NFMT_SLACK: {
 		json_t *att = json_object(), *fields = json_array(), *fd;
@@ -505,7 +760,6 @@ render_webhook(const struct nchannel *ch, const struct nt_flight *f,
 		break;
 	}
 	}
-	free(text);
 	out = err ? NULL : json_dumps(o, JSON_COMPACT);
 	json_decref(o);
 	return out;
@@ -792,10 +1046,27 @@ send_row(struct nt_flight *f, const char *addr, const char *key)
 	nt_g.flights = f;
 	nt_g.inflight++;
 	switch (ch->type) {
-	case NCH_WEBHOOK:
-		if ((body = render_webhook(ch, f, key, inc)) != NULL)
-			f->h = nsend_http(ch, body, key, notify_done, f, &why);
+	case NCH_WEBHOOK: {
+		struct nreq rq;
+		char buf[512];
+		int rc = render_webhook(ch, f, key, inc, &rq, buf,
+		    sizeof(buf));
+
+		if (rc != 0) {
+			json_decref(inc);
+			/* a program's error is not retried: it would fail
+			   the same way; no output is a choice of the program */
+			notify_done(f, rc == 1 ? NSEND_OK : NSEND_FAIL,
+			    rc == 1 ? "skipped: the program gave no output" :
+			    buf);
+			return;
+		}
+		f->h = nsend_request(ch, rq.method, rq.path, rq.ctype,
+		    rq.hdrs, rq.nhdrs, rq.body, rq.len, key, notify_done, f,
+		    &why);
+		nreq_free(&rq);
 		break;
+	}
 	case NCH_EMAIL:
 		if (addr == NULL)
 			why = "no address";

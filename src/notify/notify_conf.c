@@ -14,6 +14,7 @@
  * weekly Monday 09:00 handoff stays at 09:00 across DST changes.
  */
 #include <ctype.h>
+#include <errno.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -108,6 +109,30 @@ addr_ok(const char *a)
 	return true;
 }
 
+/* A header value: no control bytes (a CR/LF would inject headers). */
+static bool
+header_value_ok(const char *v)
+{
+	for (; *v != '\0'; v++)
+		if ((unsigned char)*v < 0x20 || *v == 0x7f)
+			return false;
+	return true;
+}
+
+/* A shipped format's name: [a-z0-9_-], 1..64. */
+static bool
+fmt_name_ok(const char *s)
+{
+	size_t i;
+
+	for (i = 0; s[i] != '\0'; i++)
+		if (!((s[i] >= 'a' && s[i] <= 'z') ||
+		    (s[i] >= '0' && s[i] <= '9') || s[i] == '_' ||
+		    s[i] == '-'))
+			return false;
+	return i > 0 && i <= 64;
+}
+
 /* s for an error message: control bytes shown as '?', cut at 120. */
 static const char *
 shown(const char *s, char *buf, size_t len)
@@ -128,7 +153,15 @@ static const struct tocsin_option chan_options[] = {
 	    "webhook, email or command" },
 	{ "url", TOCSIN_OPT_STR, NULL, 0, "webhook: where to POST" },
 	{ "format", TOCSIN_OPT_STR, "generic", 0,
-	    "webhook: generic, slack or pagerduty" },
+	    "webhook: generic, slack, pagerduty, a shipped format's NAME "
+	    "(paging.formats_dir/NAME.jq) or /path/to/FILE.jq" },
+	{ "jq", TOCSIN_OPT_STR, NULL, 0,
+	    "webhook: a jq program; the body is its output on the generic "
+	    "payload" },
+	{ "content_type", TOCSIN_OPT_STR, NULL, 0,
+	    "webhook: Content-Type of the body (application/json)" },
+	{ "vars", TOCSIN_OPT_STR_LIST, NULL, 0,
+	    "webhook: { \"NAME=VALUE\" }, $NAME and $vars.NAME in jq" },
 	{ "routing_key", TOCSIN_OPT_STR, NULL, 0,
 	    "webhook, format pagerduty: the integration's routing key" },
 	{ "headers", TOCSIN_OPT_STR_LIST, NULL, 0,
@@ -164,6 +197,11 @@ chan_free(struct nchannel *c)
 	free(c->url);
 	free(c->routing_key);
 	strv_free(c->headers, c->nheaders);
+	njq_free(c->jq);
+	njq_free(c->fmt);
+	free(c->fmt_path);
+	free(c->content_type);
+	strv_free(c->vars, c->nvars);
 	free(c->smtp);
 	free(c->from);
 	free(c->to);
@@ -224,6 +262,23 @@ chan_load(struct config *cf, struct tocsin_conf *sec, void **state)
 	c->password = xstrdup(str_or_null(sec, "password"));
 	c->argv = strv_dup(sec, "command", &c->argc);
 	c->headers = strv_dup(sec, "headers", &c->nheaders);
+	c->vars = strv_dup(sec, "vars", &c->nvars);
+	c->content_type = xstrdup(str_or_null(sec, "content_type"));
+	if (c->content_type != NULL && !header_value_ok(c->content_type)) {
+		tocsin_conf_error(sec, "content_type", "\"%s\" is not a "
+		    "header value on one line", shown(c->content_type, buf,
+		    sizeof(buf)));
+		rc = -1;
+	}
+	if (str_or_null(sec, "jq") != NULL) {
+		char err[512];
+
+		if ((c->jq = njq_compile(tocsin_conf_str(sec, "jq"), c->vars,
+		    c->nvars, err, sizeof(err))) == NULL) {
+			tocsin_conf_error(sec, "jq", "%s", err);
+			rc = -1;
+		}
+	}
 	for (i = 0; c->headers != NULL && i < c->nheaders; i++) {
 		const char *h = c->headers[i], *colon = strchr(h, ':'), *p;
 		bool ok = colon != NULL && colon != h;
@@ -290,6 +345,17 @@ chan_load(struct config *cf, struct tocsin_conf *sec, void **state)
 		    "or command", shown(type, buf, sizeof(buf)));
 		rc = -1;
 	}
+	if (c->type != NCH_WEBHOOK && (c->jq != NULL ||
+	    c->content_type != NULL || strcmp(fmt, "generic") != 0)) {
+		tocsin_conf_error(sec, c->jq != NULL ? "jq" : c->content_type ?
+		    "content_type" : "format", "only a webhook channel has "
+		    "jq, content_type or format");
+		rc = -1;
+	} else if (c->jq != NULL && strcmp(fmt, "generic") != 0) {
+		tocsin_conf_error(sec, "format", "a channel has jq or format, "
+		    "not both");
+		rc = -1;
+	}
 	if (strcmp(fmt, "generic") == 0)
 		c->format = NFMT_GENERIC;
 	else if (strcmp(fmt, "slack") == 0)
@@ -301,9 +367,15 @@ chan_load(struct config *cf, struct tocsin_conf *sec, void **state)
 			    "routing_key");
 			rc = -1;
 		}
+	} else if (fmt_name_ok(fmt) || fmt[0] == '/') {
+		/* the file is read in chan_finish, once paging { } is known */
+		c->format = NFMT_FILE;
+		c->fmt_path = xstrdup(fmt);
+		conf_where(sec, "format", &c->fmt_file, &c->fmt_line);
 	} else {
 		tocsin_conf_error(sec, "format", "\"%s\" is not generic, "
-		    "slack or pagerduty", shown(fmt, buf, sizeof(buf)));
+		    "slack, pagerduty, a format's name or an absolute path",
+		    shown(fmt, buf, sizeof(buf)));
 		rc = -1;
 	}
 	if (c->password != NULL)
@@ -384,14 +456,125 @@ chan_list_free(void *state)
 	list_free(state, chan_free_v);
 }
 
+/* ---- paging { }: settings of the notifier as a whole ------------------ */
+
+static const struct tocsin_option paging_options[] = {
+	{ "formats_dir", TOCSIN_OPT_STR, TOCSIN_FORMATS_DIR, 0,
+	    "where format = NAME finds NAME.jq" },
+	{ NULL, TOCSIN_OPT_END, NULL, 0, NULL },
+};
+
+struct npaging {
+	char *formats_dir;
+};
+
+static int
+paging_load(struct config *cf, struct tocsin_conf *sec, void **state)
+{
+	struct npaging *p;
+
+	(void)cf;
+	if ((p = calloc(1, sizeof(*p))) == NULL)
+		return -1;
+	*state = p;
+	p->formats_dir = xstrdup(tocsin_conf_str(sec, "formats_dir"));
+	return 0;
+}
+
+static void
+paging_free(void *state)
+{
+	struct npaging *p = state;
+
+	if (p == NULL)
+		return;
+	free(p->formats_dir);
+	free(p);
+}
+
+static const struct conf_section paging_section = {
+	"paging", false, paging_options, NULL, paging_load, NULL, paging_free,
+};
+
+/* A format file: at most 256 KiB.  Returns a new string or NULL. */
+static char *
+read_small(const char *path, const char **why)
+{
+	FILE *fp;
+	char *buf;
+	size_t n;
+
+	if ((fp = fopen(path, "r")) == NULL) {
+		*why = strerror(errno);
+		return NULL;
+	}
+	if ((buf = malloc(256 * 1024 + 1)) == NULL) {
+		fclose(fp);
+		*why = "out of memory";
+		return NULL;
+	}
+	n = fread(buf, 1, 256 * 1024 + 1, fp);
+	fclose(fp);
+	if (n > 256 * 1024) {
+		free(buf);
+		*why = "over 256 KiB";
+		return NULL;
+	}
+	buf[n] = '\0';
+	return buf;
+}
+
+/* format = NAME: read and compile the file (paging { } is loaded now). */
+static void
+chan_finish(struct config *cf, void **state, struct conf_errors *errs)
+{
+	struct nlist *l = *state;
+	const struct npaging *pg = conf_section_state(cf, "paging");
+	const char *why;
+	char *path, *text, err[512];
+	unsigned i;
+
+	for (i = 0; l != NULL && i < l->n; i++) {
+		struct nchannel *c = l->v[i];
+
+		if (c->format != NFMT_FILE || c->fmt_path == NULL)
+			continue;
+		if (c->fmt_path[0] != '/') {
+			if (asprintf(&path, "%s/%s.jq", pg != NULL &&
+			    pg->formats_dir != NULL ? pg->formats_dir :
+			    TOCSIN_FORMATS_DIR, c->fmt_path) < 0)
+				continue;
+			free(c->fmt_path);
+			c->fmt_path = path;
+		}
+		if ((text = read_small(c->fmt_path, &why)) == NULL) {
+			conf_errorf(errs, "%s:%d: channel \"%s\": format: "
+			    "cannot read %s: %s", c->fmt_file, c->fmt_line,
+			    c->name, c->fmt_path, why);
+			continue;
+		}
+		c->fmt = njq_compile(text, c->vars, c->nvars, err,
+		    sizeof(err));
+		free(text);
+		if (c->fmt == NULL)
+			conf_errorf(errs, "%s:%d: channel \"%s\": format %s: "
+			    "%s%s", c->fmt_file, c->fmt_line, c->name,
+			    c->fmt_path, err, strstr(err, "is not defined") ?
+			    " (give it with vars = { \"NAME=VALUE\" })" : "");
+	}
+}
+
 static const struct conf_section chan_section = {
-	"channel", true, chan_options, NULL, chan_load, NULL, chan_list_free,
+	"channel", true, chan_options, NULL, chan_load, chan_finish,
+	chan_list_free,
 };
 
 /* ---- contact ---------------------------------------------------------- */
 
 static const struct tocsin_option contact_options[] = {
 	{ "email", TOCSIN_OPT_STR, NULL, 0, "the address email channels use" },
+	{ "phone", TOCSIN_OPT_STR, NULL, 0,
+	    "a number in E.164 (+15550001111), for SMS formats" },
 	{ "channels", TOCSIN_OPT_STR_LIST, NULL, TOCSIN_OPT_REQUIRED,
 	    "channels that reach this person" },
 	{ NULL, TOCSIN_OPT_END, NULL, 0, NULL },
@@ -417,6 +600,16 @@ contact_load(struct config *cf, struct tocsin_conf *sec, void **state)
 	}
 	x->c.name = xstrdup(conf_title(sec));
 	x->c.email = xstrdup(str_or_null(sec, "email"));
+	x->c.phone = xstrdup(str_or_null(sec, "phone"));
+	if (x->c.phone != NULL && (x->c.phone[0] != '+' ||
+	    strlen(x->c.phone) < 3 || strlen(x->c.phone) > 16 ||
+	    strspn(x->c.phone + 1, "0123456789") !=
+	    strlen(x->c.phone) - 1)) {
+		tocsin_conf_error(sec, "phone", "\"%s\" is not a number in "
+		    "E.164 (+ and up to 15 digits)", shown(x->c.phone, buf,
+		    sizeof(buf)));
+		return -1;
+	}
 	x->c.channels = strv_dup(sec, "channels", &x->c.nchannels);
 	conf_where(sec, "channels", &x->pos.file, &x->pos.line);
 	if (x->c.email != NULL && !addr_ok(x->c.email)) {
@@ -459,6 +652,7 @@ contact_free_v(void *p)
 
 	free(x->c.name);
 	free(x->c.email);
+	free(x->c.phone);
 	strv_free(x->c.channels, x->c.nchannels);
 	free(x);
 }
@@ -994,6 +1188,9 @@ static const struct tocsin_option route_options[] = {
 	{ "match_check", TOCSIN_OPT_STR, NULL, 0, "the root cause's name" },
 	{ "escalation", TOCSIN_OPT_STR, NULL, TOCSIN_OPT_REQUIRED,
 	    "the policy for what matches" },
+	{ "text", TOCSIN_OPT_STR, NULL, 0,
+	    "a jq program giving the one-line message (.text) of what "
+	    "matches" },
 	{ NULL, TOCSIN_OPT_END, NULL, 0, NULL },
 };
 
@@ -1021,6 +1218,15 @@ route_load(struct config *cf, struct tocsin_conf *sec, void **state)
 	x->r.check = xstrdup(str_or_null(sec, "match_check"));
 	x->r.escalation = xstrdup(tocsin_conf_str(sec, "escalation"));
 	conf_where(sec, "escalation", &x->pos.file, &x->pos.line);
+	if (str_or_null(sec, "text") != NULL) {
+		char err[512];
+
+		if ((x->r.text = njq_compile(tocsin_conf_str(sec, "text"),
+		    NULL, 0, err, sizeof(err))) == NULL) {
+			tocsin_conf_error(sec, "text", "%s", err);
+			rc = -1;
+		}
+	}
 	n = tocsin_conf_list_size(sec, "match_priority");
 	for (i = 0; i < n; i++) {
 		const char *p = tocsin_conf_list_str(sec, "match_priority", i);
@@ -1062,6 +1268,7 @@ route_free_v(void *p)
 	free(x->r.group);
 	free(x->r.check);
 	free(x->r.escalation);
+	njq_free(x->r.text);
 	free(x);
 }
 
@@ -1082,7 +1289,8 @@ int
 nconf_register(void)
 {
 	/* order matters: finish() of each kind sees the kinds before it */
-	if (conf_section_register(&chan_section) == -1 ||
+	if (conf_section_register(&paging_section) == -1 ||
+	    conf_section_register(&chan_section) == -1 ||
 	    conf_section_register(&contact_section) == -1 ||
 	    conf_section_register(&sched_section) == -1 ||
 	    conf_section_register(&esc_section) == -1 ||

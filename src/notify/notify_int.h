@@ -10,11 +10,18 @@
 #include <stdint.h>
 #include <time.h>
 
+#include <jansson.h>
+
 struct config;
 struct event_base;
 
 enum nchan_type { NCH_WEBHOOK = 0, NCH_EMAIL, NCH_COMMAND };
-enum nchan_format { NFMT_GENERIC = 0, NFMT_SLACK, NFMT_PAGERDUTY };
+enum nchan_format {
+	NFMT_GENERIC = 0, NFMT_SLACK, NFMT_PAGERDUTY,
+	NFMT_FILE,		/* format = NAME: a jq file giving the request */
+};
+
+struct njq;
 
 /* channel "NAME" { } */
 struct nchannel {
@@ -25,6 +32,14 @@ struct nchannel {
 	char *routing_key;		/* webhook, format pagerduty */
 	char **headers;			/* webhook: extra "Name: value" */
 	unsigned nheaders;
+	struct njq *jq;			/* webhook: jq = (owned), the body */
+	struct njq *fmt;		/* format = NAME (owned), the request */
+	char *fmt_path;			/* its file */
+	const char *fmt_file;		/* borrowed: the format key's place, */
+	int fmt_line;			/* valid during conf_load only */
+	char *content_type;		/* webhook: of the body */
+	char **vars;			/* "NAME=VALUE": $NAME, $vars */
+	unsigned nvars;
 	char *smtp, *from, *to;		/* email; to: without a contact */
 	char *username, *password;
 	int starttls;			/* 0 never, 1 try, 2 always */
@@ -39,6 +54,7 @@ struct nchannel {
 struct ncontact {
 	char *name;
 	char *email;
+	char *phone;			/* for SMS formats, or NULL */
 	char **channels;
 	unsigned nchannels;
 };
@@ -82,6 +98,7 @@ struct nroute {
 	char *group, *check;
 	unsigned prio_mask;		/* bit p set: matches Pp; 0: any */
 	char *escalation;
+	struct njq *text;		/* text = "jq": the one-line message */
 };
 
 /* The parsed sections of one config (each kind is a list). */
@@ -120,6 +137,26 @@ const char *nsched_oncall(const struct nschedule *s, time_t t,
 /* "2026-12-24 09:00" in tz → local seconds.  RETURN VALUE: 0 or -1. */
 int nsched_parse_local(const char *text, int64_t *ls);
 
+/* ---- notify_jq.c: jq programs ----------------------------------------- */
+
+#define NJQ_MAX_OUT	(1024 * 1024)	/* bytes of one program's output */
+
+/*
+ * Compile text; vars ("NAME=VALUE") are bound as $NAME each and as the
+ * object $vars.  RETURN VALUE: a program (njq_free), or NULL with the
+ * reason in err (one line).
+ */
+struct njq *njq_compile(const char *text, char *const *vars, unsigned nvars,
+    char *err, size_t errlen);
+void njq_free(struct njq *p);
+/*
+ * Run p on in; *out: its first output (a new reference), or NULL when it
+ * gives none (empty, halt).  RETURN VALUE: 0, or -1 with the jq error in
+ * err (one line): a runtime error, halt_error, output over NJQ_MAX_OUT.
+ */
+int njq_run(struct njq *p, json_t *in, json_t **out, char *err,
+    size_t errlen);
+
 /* ---- notify_send.c: one delivery attempt ----------------------------- */
 
 enum nsend_result {
@@ -149,6 +186,16 @@ void nsend_shutdown(void);
  */
 struct nsend *nsend_http(const struct nchannel *ch, const char *body,
     const char *idem_key, nsend_done *done, void *arg, const char **why);
+/*
+ * The same with what a jq format chose: method ("POST", "PUT"), path
+ * appended to the channel's url (NULL: none), content type (NULL: the
+ * channel's), extra headers ("Name: value", after the channel's), and a
+ * body of len bytes.
+ */
+struct nsend *nsend_request(const struct nchannel *ch, const char *method,
+    const char *path, const char *ctype, char *const *hdrs, unsigned nhdrs,
+    const char *body, size_t len, const char *idem_key, nsend_done *done,
+    void *arg, const char **why);
 struct nsend *nsend_smtp(const struct nchannel *ch, const char *rcpt,
     const char *msg, nsend_done *done, void *arg, const char **why);
 struct nsend *nsend_command(const struct nchannel *ch, char *const *env,

@@ -337,43 +337,75 @@ struct nsend *
 nsend_http(const struct nchannel *ch, const char *body,
     const char *idem_key, nsend_done *done, void *arg, const char **why)
 {
-	struct nsend *s;
+	return nsend_request(ch, "POST", NULL, NULL, NULL, 0, body,
+	    strlen(body), idem_key, done, arg, why);
+}
+
+/* Appends the header "name: v", or v when name is NULL. */
+static int
+ns_header(struct nsend *s, const char *name, const char *v)
+{
 	struct curl_slist *l;
-	char *h = NULL;
+	char *h;
+
+	if (asprintf(&h, "%s%s%s", name != NULL ? name : "",
+	    name != NULL ? ": " : "", v) < 0)
+		return -1;
+	l = curl_slist_append(s->hdrs, h);
+	free(h);
+	if (l == NULL)
+		return -1;
+	s->hdrs = l;
+	return 0;
+}
+
+struct nsend *
+nsend_request(const struct nchannel *ch, const char *method,
+    const char *path, const char *ctype, char *const *hdrs, unsigned nhdrs,
+    const char *body, size_t len, const char *idem_key, nsend_done *done,
+    void *arg, const char **why)
+{
+	struct nsend *s;
+	char *url = NULL;
 	unsigned i;
 
 	*why = "out of memory";
 	if ((s = ns_new(NS_CURL, done, arg)) == NULL)
 		return NULL;
 	if ((s->easy = curl_easy_init()) == NULL ||
-	    (s->body = strdup(body)) == NULL ||
-	    (s->hdrs = curl_slist_append(NULL,
-	    "Content-Type: application/json")) == NULL) {
-		ns_free(s);
-		return NULL;
+	    (s->body = malloc(len + 1)) == NULL)
+		goto fail;
+	memcpy(s->body, body, len);
+	s->body[len] = '\0';
+	s->len = len;
+	if (ns_header(s, "Content-Type", ctype != NULL ? ctype :
+	    ch->content_type != NULL ? ch->content_type :
+	    "application/json") == -1 ||
+	    ns_header(s, "Idempotency-Key", idem_key) == -1)
+		goto fail;
+	for (i = 0; i < ch->nheaders; i++)
+		if (ns_header(s, NULL, ch->headers[i]) == -1)
+			goto fail;
+	for (i = 0; i < nhdrs; i++)
+		if (ns_header(s, NULL, hdrs[i]) == -1)
+			goto fail;
+	if (asprintf(&url, "%s%s", ch->url, path != NULL ? path : "") < 0) {
+		url = NULL;
+		goto fail;
 	}
-	if (asprintf(&h, "Idempotency-Key: %s", idem_key) < 0 ||
-	    (l = curl_slist_append(s->hdrs, h)) == NULL) {
-		free(h);
-		ns_free(s);
-		return NULL;
-	}
-	free(h);
-	s->hdrs = l;
-	for (i = 0; i < ch->nheaders; i++) {
-		if ((l = curl_slist_append(s->hdrs, ch->headers[i])) == NULL) {
-			ns_free(s);
-			return NULL;
-		}
-		s->hdrs = l;
-	}
-	curl_easy_setopt(s->easy, CURLOPT_URL, ch->url);
+	curl_easy_setopt(s->easy, CURLOPT_URL, url);
+	free(url);		/* curl copies string options */
 	curl_easy_setopt(s->easy, CURLOPT_HTTPHEADER, s->hdrs);
 	curl_easy_setopt(s->easy, CURLOPT_POSTFIELDS, s->body);
-	curl_easy_setopt(s->easy, CURLOPT_POSTFIELDSIZE, (long)strlen(s->body));
+	curl_easy_setopt(s->easy, CURLOPT_POSTFIELDSIZE, (long)len);
+	if (strcmp(method, "POST") != 0)
+		curl_easy_setopt(s->easy, CURLOPT_CUSTOMREQUEST, method);
 	curl_easy_setopt(s->easy, CURLOPT_USERAGENT,
 	    "tocsind/" PACKAGE_VERSION);
 	return ns_curl_start(s, ch, why);
+fail:
+	ns_free(s);
+	return NULL;
 }
 
 struct nsend *

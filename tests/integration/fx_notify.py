@@ -35,6 +35,7 @@ class H(BaseHTTPRequestHandler):
         time.sleep(delay)           # a slow receiver: sends in flight
         if code < 300:
             rec = {"path": self.path, "t": time.time(),
+                   "method": self.command,
                    "headers": {k.lower(): v for k, v in self.headers.items()},
                    "body": body.decode("utf-8", "replace")}
             with open(log, "a") as f:
@@ -42,6 +43,8 @@ class H(BaseHTTPRequestHandler):
         self.send_response(code)
         self.send_header("Content-Length", "0")
         self.end_headers()
+    do_PUT = do_POST            # Matrix sends with PUT
+    do_PATCH = do_POST
     def log_message(self, *a):
         pass
 
@@ -167,6 +170,13 @@ class Webhook(_Child):
     def fail_with(self, code, delay=0):
         """Answer code (None: 200) after delay seconds."""
         self.control("%d %g" % (code or 200, delay))
+
+    def raw(self, prefix=None):
+        """[(method, path, headers, body text)] whose path starts with
+        prefix, in arrival order (bodies that are not JSON too)."""
+        return [(r.get("method", "POST"), r["path"], r["headers"], r["body"])
+                for r in self.records()
+                if prefix is None or r["path"].startswith(prefix)]
 
     def received(self, path=None):
         """[(path, headers, parsed JSON body)] in arrival order."""
