@@ -111,6 +111,7 @@ struct ctype {
 	unsigned max_concurrent;	/* 0: no cap */
 	unsigned running;
 	struct check_queue waiting;
+	bool draining;			/* sched.c: run_end is starting waiters */
 	uint64_t runs_total;		/* finished runs of this type */
 };
 

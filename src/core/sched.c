@@ -173,6 +173,15 @@ run_end(struct run *run)
 	c->run = NULL;
 	if (ct->running > 0)
 		ct->running--;
+	/*
+	 * A waiter started below may finish before start() returns and come
+	 * back here: it only frees its slot, and this loop hands it on.  So
+	 * the stack stays one level deep however many checks wait (issue
+	 * 14: each such run used to recurse, one frame chain per waiter).
+	 */
+	if (ct->draining)
+		return c;
+	ct->draining = true;
 	/* hand the slot to the longest-waiting check of this type */
 	while (!TAILQ_EMPTY(&ct->waiting) &&
 	    (ct->max_concurrent == 0 || ct->running < ct->max_concurrent)) {
@@ -181,6 +190,7 @@ run_end(struct run *run)
 		next->queued = false;
 		sched_begin(next);
 	}
+	ct->draining = false;
 	return c;
 }
 

@@ -111,3 +111,38 @@ def test_setsid_leftovers_of_a_run_are_killed(env):
         assert len(harness.pids_matching(marker)) <= 3
     finally:
         harness.kill_pids(harness.pids_matching(marker))
+
+
+def with_daemon_keys(d, keys):
+    """d's daemon { } section with keys added (and log_level info)."""
+    orig = d.header
+
+    def header():
+        d.header_text = orig().replace(
+            '  log_level = "debug"\n', '  log_level = "info"\n' + keys)
+        return d.header_text
+    d.header = header
+    d.write_config(d.config_text[len(d.header_text):])
+
+
+def test_many_waiting_checks_start_without_recursion(env):
+    """20 000 checks of a type capped at one run at a time queue behind
+    a slow one; when it ends, each waiter starts and finishes at once.
+    That used to recurse once per waiter (run_end -> start -> finish ->
+    run_end) until the stack overflowed; now the queue is a loop."""
+    n = 20000
+    d = env.daemon('dummy "slow" { delay = 2s  interval = 1s  timeout = 5s }'
+                   '\n' + "".join('dummy "c%d" { interval = 1s }\n' % i
+                                  for i in range(n)))
+    d.require_plugin("dummy")
+    with_daemon_keys(d, '  concurrency = { "dummy=1" }\n')
+    d.start(timeout=60)
+    # the slow run ends twice: the whole queue was started behind it
+    wait_for(lambda: d.check("slow")["last_check"] and
+             all(d.check(x)["last_check"] for x in ("c0", "c%d" % (n - 1))),
+             60, "every check ran")
+    t = d.check("slow")["last_check"]
+    wait_for(lambda: d.check("slow")["last_check"] != t, 30,
+             "slow ran again")
+    assert d.alive()
+    d.stop(timeout=60)
