@@ -14,8 +14,9 @@
  *   net     /proc/net/dev                        net_IF_rx_bytes … (counters)
  *
  * Never forks and never blocks: /proc reads are served from kernel memory,
- * and statvfs() is only called on local file systems unless the operator
- * lists a network mount in `mounts` (a hung NFS server would stall it).
+ * and statvfs() is only called on local block-device file systems (an
+ * allow-list, local_fstypes) unless the operator lists another mount in
+ * `mounts` (a hung NFS server or FUSE process would stall it).
  *
  * Disk metric names: "/" is "root"; any other mount point loses its
  * leading "/" and every character outside [A-Za-z0-9] becomes "_"
@@ -435,18 +436,19 @@ measure_mem(struct sysrun *r)
 /* ---- disks ------------------------------------------------------------- */
 
 /*
- * File systems with no disk behind them, or whose statvfs() may hang on
- * the network, skipped by the automatic choice (`mounts` may name them).
+ * The automatic choice takes only these: local file systems on a block
+ * device, whose statvfs() the kernel answers from memory.  An allow-list,
+ * not a deny-list: a FUSE file system (fuse.*, fuseblk) is answered by a
+ * user process, a network one by a server, and either may never answer
+ * (issue 14: one hung FUSE mount stalled the whole loop in statvfs()).
+ * `mounts` may still name any mount point; the operator then owns the
+ * risk.
  */
-static const char *const skip_fstypes[] = {
-	"autofs", "binfmt_misc", "bpf", "cgroup", "cgroup2", "configfs",
-	"debugfs", "devpts", "devtmpfs", "efivarfs", "fusectl", "hugetlbfs",
-	"mqueue", "nsfs", "proc", "pstore", "ramfs", "rpc_pipefs",
-	"securityfs", "selinuxfs", "squashfs", "sysfs", "tmpfs", "tracefs",
-	"iso9660", "overlayfs_lower",
-	/* network: a dead server would block statvfs() */
-	"nfs", "nfs4", "cifs", "smb3", "smbfs", "ceph", "glusterfs",
-	"fuse.sshfs", "fuse.glusterfs", "afs", "9p", "lustre", "gpfs",
+static const char *const local_fstypes[] = {
+	"ext2", "ext3", "ext4", "xfs", "btrfs", "zfs", "f2fs", "jfs",
+	"reiserfs", "bcachefs", "nilfs2", "vfat", "msdos", "exfat", "ntfs3",
+	"hfs", "hfsplus", "ufs", "udf",
+	"overlay",	/* a container's root: answered by its upper layer */
 	NULL,
 };
 
@@ -455,10 +457,10 @@ skip_fstype(const char *t)
 {
 	int i;
 
-	for (i = 0; skip_fstypes[i] != NULL; i++)
-		if (strcmp(t, skip_fstypes[i]) == 0)
-			return 1;
-	return 0;
+	for (i = 0; local_fstypes[i] != NULL; i++)
+		if (strcmp(t, local_fstypes[i]) == 0)
+			return 0;
+	return 1;
 }
 
 static void

@@ -13,6 +13,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <tocsin/plugin.h>
 
@@ -111,6 +113,39 @@ so_filter(const struct dirent *d)
 	    strcmp(d->d_name + n - 3, ".so") == 0;
 }
 
+/*
+ * Started as root, tocsind runs a plugin's code as root (plugins load
+ * before the switch to daemon { user }): a plugin_dir or a plugin file
+ * that another user owns or may write is a way to root (issue 14).
+ * Symbolic links are followed: the file that would be mapped is judged.
+ * RETURN VALUE: 0 safe (or not there: the loader says so), -1 refused.
+ */
+static int
+plugin_path_safe(const char *path, const char *what,
+    struct conf_errors *errs)
+{
+	struct stat sb;
+
+	if (geteuid() != 0 || stat(path, &sb) != 0)
+		return 0;
+	if (sb.st_uid != 0) {
+		conf_errorf(errs, "%s: %s owned by uid %lu, not root: tocsind "
+		    "runs as root and loads no plugin another user could have "
+		    "written (chown root)", path, what,
+		    (unsigned long)sb.st_uid);
+		return -1;
+	}
+	if ((sb.st_mode & (S_IWGRP | S_IWOTH)) != 0) {
+		conf_errorf(errs, "%s: %s writable by %s (mode %04o): tocsind "
+		    "runs as root and loads no plugin another user could have "
+		    "written (chmod go-w)", path, what,
+		    (sb.st_mode & S_IWOTH) != 0 ? "every user" : "its group",
+		    (unsigned)(sb.st_mode & 07777));
+		return -1;
+	}
+	return 0;
+}
+
 static int
 plugin_load_one(const char *path, struct conf_errors *errs)
 {
@@ -118,6 +153,8 @@ plugin_load_one(const char *path, struct conf_errors *errs)
 	void *h;
 	const struct tocsin_plugin *def;
 
+	if (plugin_path_safe(path, "plugin", errs) != 0)
+		return -1;
 	/* RTLD_LOCAL: plugins do not see each other's symbols. */
 	/*
 	 * RTLD_NODELETE: a plugin stays mapped after plugins_unload(). The
@@ -183,6 +220,8 @@ plugins_load(const char *dir, struct conf_errors *errs)
 	char path[4096];
 	int n, i, rc = 0;
 
+	if (plugin_path_safe(dir, "plugin_dir", errs) != 0)
+		return -1;
 	if ((n = scandir(dir, &ents, so_filter, alphasort)) < 0) {
 		conf_errorf(errs, "%s: cannot read plugin_dir: %s", dir,
 		    strerror(errno));

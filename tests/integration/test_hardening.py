@@ -3,7 +3,9 @@ clear, what a plugin run leaves behind, and which requests it answers —
 each driven through the config, the API and the files, as an attacker or
 an operator would see it."""
 import os
+import shutil
 import stat
+import sys
 
 import harness
 from harness import wait_for
@@ -146,3 +148,78 @@ def test_many_waiting_checks_start_without_recursion(env):
              "slow ran again")
     assert d.alive()
     d.stop(timeout=60)
+
+
+def test_root_refuses_plugins_others_could_write(env):
+    """Started as root, tocsind loads plugins before it drops to its
+    user: a plugin_dir or plugin that another user owns or may write is
+    refused, with the path and what to do."""
+    if os.geteuid() != 0:
+        raise harness.Skip("needs root")
+    d = env.daemon('dummy "a" { }\n')
+    d.require_plugin("dummy")
+    rc, out = d.check_config()
+    assert rc == 0, out
+    os.chmod(d.plugin_dir, 0o777)
+    rc, out = d.check_config()
+    assert rc == 1 and ("%s: plugin_dir writable by every user (mode 0777)"
+                        % d.plugin_dir) in out, out
+    os.chmod(d.plugin_dir, 0o775)
+    rc, out = d.check_config()
+    assert rc == 1 and "writable by its group" in out, out
+    os.chmod(d.plugin_dir, 0o755)
+    # a plugin file (the one a symbolic link names) writable by others
+    so = os.path.join(d.plugin_dir, "dummy.so")
+    real = os.path.join(env.tmpdir, "dummy-copy.so")
+    shutil.copy(os.path.realpath(so), real)
+    os.unlink(so)
+    os.symlink(real, so)
+    os.chmod(real, 0o666)
+    rc, out = d.check_config()
+    assert rc == 1 and ("%s: plugin writable by every user" % so) in out, out
+    os.chmod(real, 0o755)
+    os.chown(real, 65534, 0)
+    rc, out = d.check_config()
+    assert rc == 1 and "plugin owned by uid 65534, not root" in out, out
+    os.chown(real, 0, 0)
+    rc, out = d.check_config()
+    assert rc == 0, out
+
+
+FUSE_HANG = r'''
+import ctypes, os, sys
+# a FUSE mount nobody answers, in this private mount namespace only:
+# statvfs() on it waits for ever; the fd goes to tocsind, which never
+# reads it (the mount and the hang end with tocsind)
+mnt = sys.argv[1]
+os.makedirs(mnt, exist_ok=True)
+fd = os.open("/dev/fuse", os.O_RDWR)
+libc = ctypes.CDLL(None, use_errno=True)
+opts = ("fd=%d,rootmode=40000,user_id=0,group_id=0" % fd).encode()
+if libc.mount(b"hang", mnt.encode(), b"fuse.hang", 0, opts) != 0:
+    sys.exit("mount: %s" % os.strerror(ctypes.get_errno()))
+os.set_inheritable(fd, True)
+os.execv(sys.argv[2], sys.argv[2:])
+'''
+
+
+def test_hung_fuse_mount_does_not_block_the_loop(env):
+    """A FUSE mount whose process never answers, seen by tocsind (its own
+    mount namespace): the system check's automatic disk choice must not
+    statvfs() it, or the whole loop hangs."""
+    if os.geteuid() != 0 or not os.path.exists("/dev/fuse"):
+        raise harness.Skip("needs root and /dev/fuse")
+    helper = env.file("fuse_hang.py", FUSE_HANG)
+    mnt = os.path.join(env.tmpdir, "hung")
+    d = env.daemon('system "sys" { interval = 1s  measure = { "disk" } }\n')
+    d.require_plugin("system")
+    d.wrapper = lambda: ["unshare", "-m", "--propagation", "private",
+                         sys.executable, helper, mnt]
+    d.start(timeout=20)
+    t = wait_for(lambda: d.check("sys")["last_check"], 10, "a first run")
+    wait_for(lambda: d.check("sys")["last_check"] > t, 10, "a second run")
+    with open("/proc/%d/mounts" % d.proc.pid) as f:
+        assert " fuse.hang " in f.read()
+    names = [m["name"] for m in d.check("sys").get("metrics", [])]
+    assert not [n for n in names if "hung" in n], names
+    d.kill()
