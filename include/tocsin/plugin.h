@@ -20,7 +20,9 @@
  *  - Strings passed to the core are copied; the plugin keeps ownership.
  *
  * ABI history:
- *   1 — first version.
+ *   1 — first version.  Added later, without a version change (a plugin
+ *       that does not call them runs on every core of version 1):
+ *       tocsin_run_fail_local(), tocsin_errno_is_local().
  */
 #ifndef TOCSIN_PLUGIN_H
 #define TOCSIN_PLUGIN_H
@@ -218,6 +220,20 @@ void tocsin_run_long_output(struct tocsin_run *run, const char *text);
  */
 void tocsin_run_finish(struct tocsin_run *run, enum tocsin_state state,
     const char *summary);
+/*
+ * End the run because tocsind itself is short of a local resource (err:
+ * EMFILE or ENFILE from a socket or pipe, ENOMEM, EAGAIN from a fork):
+ * the check could not be made, so nothing is known about what it
+ * watches.  The core records UNKNOWN with the cause, counts no attempt,
+ * changes no hard state (so no incident about the check) and runs it
+ * again after its retry_interval; the built-in `self` check reports the
+ * shortage as an incident about tocsind.  what: the step that failed
+ * ("creating the output pipe").  The run is freed, as by
+ * tocsin_run_finish().
+ */
+void tocsin_run_fail_local(struct tocsin_run *run, int err, const char *what);
+/* Non-zero if err is one of the local-resource errors above. */
+int tocsin_errno_is_local(int err);
 
 /* ---- thresholds ---------------------------------------------------- */
 

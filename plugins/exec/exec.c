@@ -779,6 +779,14 @@ exec_start(struct tocsin_run *run, void *priv)
 
 	if ((err = exec_spawn(er, check)) != 0) {
 		exec_run_free(er);
+		/*
+		 * No pipe or no process: tocsind's shortage, not the
+		 * service's failure (UNKNOWN, no attempt, no incident).
+		 */
+		if (tocsin_errno_is_local(err)) {
+			tocsin_run_fail_local(run, err, "spawning the plugin");
+			return;
+		}
 		if (exec_workdir_gone(ec->workdir, &werr))
 			n = asprintf(&msg, "exec: cannot run %s: workdir %s: %s",
 			    ec->path, ec->workdir, strerror(werr));
@@ -803,12 +811,11 @@ exec_start(struct tocsin_run *run, void *priv)
 		kill(-er->pid, SIGKILL);
 		tocsin_run_set_data(run, NULL);
 		exec_run_free(er);
-		tocsin_run_finish(run, TOCSIN_UNKNOWN,
-		    "exec: cannot watch the plugin process");
+		tocsin_run_fail_local(run, ENOMEM, "watching the plugin");
 	}
 	return;
 nomem:
-	tocsin_run_finish(run, TOCSIN_UNKNOWN, "exec: out of memory");
+	tocsin_run_fail_local(run, ENOMEM, "starting the plugin");
 }
 
 static void

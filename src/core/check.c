@@ -38,7 +38,9 @@ result_clear(struct result *r)
 bool
 check_is_down(const struct check *c)
 {
-	return c->st.hard && c->st.state != STATE_OK;
+	const struct check_status *st = c->local ? &c->st_real : &c->st;
+
+	return st->hard && st->state != STATE_OK;
 }
 
 /*

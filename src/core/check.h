@@ -40,6 +40,7 @@ struct result {
 	struct metric *metrics;
 	unsigned nmetrics;
 	int64_t duration_ms;
+	int local_err;		/* not 0: tocsind could not run the check */
 };
 
 enum level3 { LEVEL_LOW = 0, LEVEL_MEDIUM = 1, LEVEL_HIGH = 2 };
@@ -75,6 +76,13 @@ struct check {
 
 	/* status */
 	struct check_status st;
+	/*
+	 * While the last run failed for a local resource (last.local_err),
+	 * st shows a soft UNKNOWN and st_real keeps the status that results
+	 * about the service built; the next real result continues from it.
+	 */
+	struct check_status st_real;
+	bool local;
 	struct result last;
 	time_t last_check;		/* wall clock of the last result, 0: never */
 	time_t next_check;		/* wall clock of the next due run */

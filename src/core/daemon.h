@@ -15,6 +15,7 @@ struct daemon {
 	struct config *cf;		/* the config in force */
 	time_t started;			/* wall clock */
 	const char *version;		/* PACKAGE_VERSION */
+	unsigned long nofile;		/* RLIMIT_NOFILE soft limit in force */
 };
 
 extern struct daemon daemon_g;

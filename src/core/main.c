@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <syslog.h>
 #include <unistd.h>
@@ -41,6 +42,7 @@
 #include "core/plugin.h"
 #include "core/priv.h"
 #include "core/sched.h"
+#include "core/selfcheck.h"
 #include "core/state.h"
 
 
@@ -140,6 +142,39 @@ state_dir_private(const char *dir)
 		    "metrics are not for every local user", dir,
 		    (unsigned)(sb.st_mode & 07777),
 		    (unsigned)(sb.st_mode & 0770));
+}
+
+/*
+ * The soft fd limit up to the hard one: the usual soft limit of 1 024 is
+ * the select() era's, and every check, RRD file and API client takes
+ * descriptors from it.  The API's connection cap is then sized from what
+ * this leaves (api.c), so clients can never take the checks' share.
+ */
+static void
+nofile_raise(void)
+{
+	struct rlimit rl;
+	rlim_t old;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) != 0) {
+		log_warn("getrlimit(RLIMIT_NOFILE)");
+		daemon_g.nofile = 1024;
+		return;
+	}
+	old = rl.rlim_cur;
+	if (rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		if (setrlimit(RLIMIT_NOFILE, &rl) != 0) {
+			log_warn("setrlimit(RLIMIT_NOFILE, %llu)",
+			    (unsigned long long)rl.rlim_max);
+			rl.rlim_cur = old;
+		} else
+			log_info("file descriptor limit raised from %llu to "
+			    "%llu", (unsigned long long)old,
+			    (unsigned long long)rl.rlim_cur);
+	}
+	daemon_g.nofile = rl.rlim_cur == RLIM_INFINITY ? 1UL << 20 :
+	    (unsigned long)rl.rlim_cur;
 }
 
 static void
@@ -337,8 +372,8 @@ main(int argc, char *argv[])
 	if (api_register_config() != 0 || incident_register_config() != 0 ||
 	    maint_register_config() != 0)
 		fatalx("cannot register the config sections");
-	if (forecast_register() != 0)
-		fatalx("cannot register the forecast check type");
+	if (forecast_register() != 0 || selfcheck_register() != 0)
+		fatalx("cannot register the built-in check types");
 	if (notify_register_config() != 0)
 		fatalx("cannot register the notifier's config sections");
 	plugin_dir = conf_plugin_dir(conf_file);
@@ -381,6 +416,7 @@ main(int argc, char *argv[])
 		fatal("daemon");
 	log_init(foreground, daemon_g.cf->log_level);
 	daemon_g.started = time(NULL);
+	nofile_raise();
 
 	event_set_log_callback(event_log);
 	if ((daemon_g.base = event_base_new()) == NULL)

@@ -11,7 +11,9 @@
  * Schedule latency (start of run − planned start) goes to stats_g; it is
  * the figure that tells whether the loop keeps up.
  */
+#include <errno.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/time.h>
@@ -26,6 +28,7 @@
 #include "core/perfdata.h"
 #include "core/plugin.h"
 #include "core/sched.h"
+#include "core/selfcheck.h"
 #include "core/stats.h"
 #include "core/util.h"
 
@@ -240,6 +243,34 @@ tocsin_run_finish(struct tocsin_run *r, enum tocsin_state state,
 	sched_result(c, &res);
 }
 
+int
+tocsin_errno_is_local(int err)
+{
+	return err == EMFILE || err == ENFILE || err == ENOMEM ||
+	    err == EAGAIN || err == ENOBUFS;
+}
+
+void
+tocsin_run_fail_local(struct tocsin_run *r, int err, const char *what)
+{
+	struct run *run = (struct run *)r;
+	struct result res;
+	struct check *c;
+
+	memset(&res, 0, sizeof(res));
+	res.state = STATE_UNKNOWN;
+	res.local_err = err != 0 ? err : ENOMEM;
+	if (asprintf(&res.summary, "not checked: tocsind is out of %s "
+	    "(%s%s%s)", selfcheck_resource(res.local_err),
+	    what != NULL ? what : "", what != NULL ? ": " : "",
+	    strerror(res.local_err)) < 0)
+		res.summary = NULL;
+	res.duration_ms = mono_ms() - run->started_ms;
+	c = run_end(run);
+	run_free(run);
+	sched_result(c, &res);
+}
+
 /* ---- runs ------------------------------------------------------------ */
 
 static void
@@ -411,6 +442,38 @@ run_upstream(struct check *c)
 	check_upstream(c, run_upstream_cb, NULL);
 }
 
+/*
+ * A run that tocsind could not make (tocsin_run_fail_local()): the check
+ * shows a soft UNKNOWN with the cause, but the state machine, the flap
+ * history, the incident log and the metric store never see it, so a
+ * shortage inside tocsind can neither page nor open an incident about
+ * the service.  The real status waits in st_real for the next real
+ * result.  The check runs again after its retry interval.
+ */
+static void
+sched_local_result(struct check *c, const struct result *r, int64_t mnow)
+{
+	log_info("check %s: UNKNOWN, no attempt counted: %s", c->name,
+	    r->summary);
+	selfcheck_note(r->local_err, c->name);
+	if (!c->local) {
+		c->st_real = c->st;
+		c->local = true;
+	}
+	c->st.state = STATE_UNKNOWN;
+	c->st.hard = false;
+	if (c->timer == NULL)
+		return;
+	if (c->run_asap) {
+		c->run_asap = false;
+		event_del(c->timer);
+		c->due_ms = mnow;
+		sched_begin(c);
+		return;
+	}
+	sched_arm(c, mnow + c->retry_ms);
+}
+
 void
 sched_result(struct check *c, struct result *r)
 {
@@ -428,6 +491,14 @@ sched_result(struct check *c, struct result *r)
 	memset(r, 0, sizeof(*r));
 	if (c->last.summary == NULL)
 		c->last.summary = strdup("");
+	if (c->last.local_err != 0) {
+		sched_local_result(c, &c->last, mnow);
+		return;
+	}
+	if (c->local) {		/* a real result again: continue from it */
+		c->st = c->st_real;
+		c->local = false;
+	}
 
 	state_apply(&c->st, c->last.state, check_unreachable(c),
 	    c->max_attempts, &c->flap, now, &ch);
@@ -575,6 +646,8 @@ sched_transfer(struct config *old, struct config *nw)
 		if (o == NULL || o->type != n->type)
 			continue;
 		n->st = o->st;
+		n->st_real = o->st_real;
+		n->local = o->local;
 		n->last = o->last;
 		memset(&o->last, 0, sizeof(o->last));
 		n->last_check = o->last_check;

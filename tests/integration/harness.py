@@ -13,6 +13,7 @@ import http.client
 import json
 import os
 import re
+import resource
 import shutil
 import shlex
 import signal
@@ -172,7 +173,8 @@ class Daemon:
     """
 
     def __init__(self, tmpdir, config_text, builddir, extra_plugins=(),
-                 conf_name="tocsin.conf", with_plugins=True):
+                 conf_name="tocsin.conf", with_plugins=True, api_extra="",
+                 nofile=None):
         self.tmpdir = os.path.abspath(tmpdir)
         self.builddir = os.path.abspath(builddir)
         self.binary = os.path.join(self.builddir, "tocsind")
@@ -189,6 +191,10 @@ class Daemon:
         # sets token_file in its config sets this too
         self.token_file = os.path.join(self.state_dir, "api.token")
         self.proc = None
+        # more keys for the api { } block the header writes
+        self.api_extra = api_extra
+        # RLIMIT_NOFILE (soft and hard) tocsind starts with, or None
+        self.nofile = nofile
         self.last_stderr = ""
         self._log_fp = None
         self._out_fp = None
@@ -228,11 +234,12 @@ class Daemon:
                 '  log_level = "debug"\n'
                 '%s'
                 '}\n'
-                'api { listen = "127.0.0.1:%d" }\n'
+                'api { listen = "127.0.0.1:%d" %s}\n'
                 % (self.state_dir, self.plugin_dir,
                    # tests run as root in CI: tocsind refuses that unless told
                    '  allow_root = true\n' if os.geteuid() == 0 else '',
-                   self.port))
+                   self.port, self.api_extra + " " if self.api_extra
+                   else ""))
         return self.header_text
 
     def write_config(self, config_text):
@@ -296,11 +303,16 @@ class Daemon:
         self._out_fp = open(self.logfile + ".stdout", "ab")
         if self.wrapper():
             timeout *= 10   # valgrind: slow start
+        nofile = self.nofile
+
+        def limits():
+            if nofile is not None:
+                resource.setrlimit(resource.RLIMIT_NOFILE, (nofile, nofile))
         self.proc = subprocess.Popen(
             self.wrapper() + [self.binary, "-f", "-c", self.conf],
             stdin=subprocess.DEVNULL,
             stdout=self._out_fp, stderr=self._log_fp, env=self.env(),
-            cwd="/")
+            cwd="/", preexec_fn=limits if nofile is not None else None)
         deadline = time.monotonic() + timeout
         last = None
         while True:
