@@ -15,6 +15,8 @@ static const struct tocsin_option api_options[] = {
 	{ "token_file", TOCSIN_OPT_STR, NULL, 0, NULL },
 	{ "read_requires_token", TOCSIN_OPT_BOOL, "false", 0, NULL },
 	{ "allow_remote_reads", TOCSIN_OPT_BOOL, "false", 0, NULL },
+	{ "graph_workers", TOCSIN_OPT_INT, "2", 0, NULL },
+	{ "graph_queue", TOCSIN_OPT_INT, "8", 0, NULL },
 	{ NULL, TOCSIN_OPT_END, NULL, 0, NULL },
 };
 
@@ -34,6 +36,7 @@ static int
 api_conf_load(struct config *cf, struct tocsin_conf *sec, void **state)
 {
 	struct api_conf *ac;
+	long v;
 
 	if ((ac = calloc(1, sizeof(*ac))) == NULL)
 		return -1;
@@ -46,6 +49,16 @@ api_conf_load(struct config *cf, struct tocsin_conf *sec, void **state)
 		ac->token_file = NULL;
 	ac->read_requires_token = tocsin_conf_bool(sec, "read_requires_token");
 	ac->allow_remote_reads = tocsin_conf_bool(sec, "allow_remote_reads");
+	v = tocsin_conf_int(sec, "graph_workers");
+	if (v < 1 || v > 64)
+		tocsin_conf_error(sec, "graph_workers", "%ld is not between 1 "
+		    "and 64", v);
+	ac->graph_workers = (unsigned)v;
+	v = tocsin_conf_int(sec, "graph_queue");
+	if (v < 0 || v > 10000)
+		tocsin_conf_error(sec, "graph_queue", "%ld is not between 0 "
+		    "and 10000", v);
+	ac->graph_queue = (unsigned)v;
 	return 0;
 }
 

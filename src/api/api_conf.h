@@ -17,6 +17,8 @@ struct api_conf {
 	char *token_file;		/* owned; state_dir/api.token by default */
 	bool read_requires_token;	/* GETs need the token, even local */
 	bool allow_remote_reads;	/* GETs from non-loopback: no token */
+	unsigned graph_workers;		/* threads drawing graphs (pool.h) */
+	unsigned graph_queue;		/* graph requests waiting, then 503 */
 };
 
 /* RETURN VALUE: 0, or -1 (the section registry refused it). */

@@ -38,6 +38,7 @@
 #include "core/daemon.h"
 #include "metric/forecast.h"
 #include "metric/metric.h"
+#include "metric/pool.h"
 #include "core/log.h"
 #include "core/plugin.h"
 #include "core/priv.h"
@@ -258,6 +259,8 @@ reload(void)
 	event_base_update_cache_time(daemon_g.base);
 	incident_reconfigure(nw);
 	metric_reconfigure(nw);
+	pool_init(daemon_g.base, api_conf(nw)->graph_workers,
+	    api_conf(nw)->graph_queue);
 	sched_start(nw);
 	conf_free(old);
 	/*
@@ -439,6 +442,8 @@ main(int argc, char *argv[])
 		goto out;
 	}
 	if (metric_init(daemon_g.base, daemon_g.cf) != 0 ||
+	    pool_init(daemon_g.base, api_conf(daemon_g.cf)->graph_workers,
+	    api_conf(daemon_g.cf)->graph_queue) != 0 ||
 	    metric_graph_init() != 0 || forecast_api_init() != 0) {
 		log_errx("cannot start the metric store, not starting");
 		rc = 1;
@@ -469,6 +474,7 @@ main(int argc, char *argv[])
 
 out:
 	sched_stop(daemon_g.cf);
+	pool_shutdown();	/* its jobs wait for the metric writer */
 	metric_shutdown();
 	notify_shutdown();
 	incident_shutdown();

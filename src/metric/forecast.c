@@ -8,9 +8,12 @@
  * metric is stored like any other) and by GET /api/v1/forecast/CHECK/METRIC.
  *
  * Reading is a synchronous rrd_fetch_r of one window (a few thousand rows
- * at most: librrd picks the archive whose resolution fits the window), on
- * the loop, after metric_flush() so nothing queued is missed.
+ * at most: librrd picks the archive whose resolution fits the window),
+ * after the file is flushed so nothing queued is missed; both run on a
+ * worker of pool.h, never on the loop (the API's requests are refused
+ * with 503 when api.graph_queue requests wait already).
  */
+#include <errno.h>
 #include <math.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -32,6 +35,7 @@
 #include "metric/forecast.h"
 #include "core/log.h"
 #include "metric/metric.h"
+#include "metric/pool.h"
 #include "core/util.h"
 
 int
@@ -235,26 +239,70 @@ fc_configure(struct tocsin_check *chk, struct tocsin_conf *cf, void **priv)
 	return 0;
 }
 
-static void
-fc_start(struct tocsin_run *run, void *priv)
-{
-	struct fcc *f = priv;
+/*
+ * A forecast's read of the store, done by a worker (pool.h): the flush
+ * wait and rrd_fetch_r stay off the loop.  The job holds copies of what
+ * it needs, so a reload that frees the check's config while it runs
+ * harms nothing; a cancelled run leaves run NULL and the answer is
+ * dropped.
+ */
+struct fjob {
+	struct tocsin_run *run;		/* NULL once cancelled */
+	struct fcc f;			/* copy; check and metric owned */
+	char *path;			/* owned */
+	struct metric_flush *flush;
+	time_t now;
+	bool configured;		/* the source check exists */
+	/* the worker's answer */
+	int rc;
+	bool exists;			/* the file exists */
 	struct forecast fc;
+	char err[256];
+};
+
+static void
+fjob_free(struct fjob *j)
+{
+	if (j == NULL)
+		return;
+	free(j->f.check);
+	free(j->f.metric);
+	free(j->path);
+	free(j);
+}
+
+static void
+fc_work(void *arg)
+{
+	struct fjob *j = arg;
+
+	metric_flush_wait(j->flush);
+	j->flush = NULL;
+	j->rc = forecast_fit(j->path, j->f.ds, j->now -
+	    (time_t)(j->f.window_ms / 1000), j->now, &j->fc, j->err,
+	    sizeof(j->err));
+	j->exists = access(j->path, F_OK) == 0;
+}
+
+static void
+fc_done(void *arg)
+{
+	struct fjob *j = arg;
+	const struct fcc *f = &j->f;
+	struct tocsin_run *run = j->run;
+	struct forecast fc = j->fc;
 	struct tocsin_metric m;
-	char err[256], summary[512], at[32], warn[32], crit[32];
-	char *path;
-	time_t now = time(NULL);
+	char summary[512], at[32], warn[32], crit[32];
+	time_t now = j->now;
 	double tt, days;
 	enum tocsin_state st;
 
-	if ((path = metric_path(f->check)) == NULL) {
-		tocsin_run_finish(run, TOCSIN_UNKNOWN, "the metric store is "
-		    "not running");
+	if (run == NULL) {		/* cancelled meanwhile */
+		fjob_free(j);
 		return;
 	}
-	metric_flush(f->check);
-	if (forecast_fit(path, f->ds, now - (time_t)(f->window_ms / 1000), now,
-	    &fc, err, sizeof(err)) != 0) {
+	tocsin_run_set_data(run, NULL);
+	if (j->rc != 0) {
 		/*
 		 * A source check that is configured but has no file or not
 		 * two values yet (a new install, a new check) is no fault:
@@ -262,19 +310,15 @@ fc_start(struct tocsin_run *run, void *priv)
 		 * A source that is not configured, or a missing data source,
 		 * is UNKNOWN.
 		 */
-		bool young = conf_check(daemon_g.cf, f->check) != NULL &&
-		    (fc.young || access(path, F_OK) != 0);
+		bool young = j->configured && (fc.young || !j->exists);
 
 		snprintf(summary, sizeof(summary), "forecast of %s:%s: %s%s",
 		    f->check, f->metric, young ? "no trend yet: " : "",
-		    young && access(path, F_OK) != 0 ? "no values stored yet" :
-		    err);
-		free(path);
+		    young && !j->exists ? "no values stored yet" : j->err);
 		tocsin_run_finish(run, young ? TOCSIN_OK : TOCSIN_UNKNOWN,
 		    summary);
-		return;
+		goto out;
 	}
-	free(path);
 	if (fc.span * 1000 < (double)f->min_history_ms) {
 		/* a trend of a few hours says little about weeks: no alarm */
 		snprintf(summary, sizeof(summary), "forecast of %s:%s: no trend "
@@ -282,7 +326,7 @@ fc_start(struct tocsin_run *run, void *priv)
 		    f->metric, fc.span / 3600, (double)f->min_history_ms /
 		    3600000.0);
 		tocsin_run_finish(run, TOCSIN_OK, summary);
-		return;
+		goto out;
 	}
 	memset(&m, 0, sizeof(m));
 	m.min = m.max = NAN;
@@ -295,7 +339,7 @@ fc_start(struct tocsin_run *run, void *priv)
 		    "%+.4g/day: never reaches %.4g", f->check, f->metric,
 		    fc.value_now, fc.slope * 86400, f->threshold);
 		tocsin_run_finish(run, TOCSIN_OK, summary);
-		return;
+		goto out;
 	}
 	days = tt / 86400;
 	snprintf(warn, sizeof(warn), "%.6g:", (double)f->warn_ms / 86400000.0);
@@ -317,6 +361,54 @@ fc_start(struct tocsin_run *run, void *priv)
 	    "reaches %.4g in %.1f days (%s)", f->check, f->metric,
 	    fc.value_now, fc.slope * 86400, f->threshold, days, at);
 	tocsin_run_finish(run, st, summary);
+out:
+	fjob_free(j);
+}
+
+static void
+fc_start(struct tocsin_run *run, void *priv)
+{
+	struct fcc *f = priv;
+	struct fjob *j;
+
+	if ((j = calloc(1, sizeof(*j))) == NULL)
+		goto nomem;
+	j->run = run;
+	j->f = *f;
+	j->f.check = strdup(f->check);
+	j->f.metric = strdup(f->metric);
+	j->now = time(NULL);
+	j->configured = conf_check(daemon_g.cf, f->check) != NULL;
+	if (j->f.check == NULL || j->f.metric == NULL)
+		goto nomem;
+	if ((j->path = metric_path(f->check)) == NULL) {
+		fjob_free(j);
+		tocsin_run_finish(run, TOCSIN_UNKNOWN, "the metric store is "
+		    "not running");
+		return;
+	}
+	metric_flush_start(f->check, &j->flush);
+	if (pool_submit(fc_work, fc_done, j) != 0) {
+		/* no pool (out of memory, or a unit test): here, then */
+		fc_work(j);
+		fc_done(j);
+		return;
+	}
+	tocsin_run_set_data(run, j);
+	return;
+nomem:
+	fjob_free(j);
+	tocsin_run_fail_local(run, ENOMEM, "starting the forecast");
+}
+
+static void
+fc_cancel(struct tocsin_run *run, void *priv)
+{
+	struct fjob *j = tocsin_run_data(run);
+
+	(void)priv;
+	if (j != NULL)
+		j->run = NULL;	/* fc_done() drops the answer */
 }
 
 static const struct tocsin_check_type fc_type = {
@@ -324,6 +416,7 @@ static const struct tocsin_check_type fc_type = {
 	.options = fc_options,
 	.configure = fc_configure,
 	.start = fc_start,
+	.cancel = fc_cancel,
 	.free = fc_free,
 };
 
@@ -354,24 +447,137 @@ fc_for(const char *check, const char *metric)
 	return NULL;
 }
 
+/* GET /api/v1/forecast: the read on a worker, the answer on the loop. */
+struct fajob {
+	struct evhttp_request *req;	/* borrowed until answered */
+	char *check, *metric, *path;	/* owned */
+	char ds[METRIC_DS_MAX + 1];
+	struct metric_flush *flush;
+	time_t now;
+	int64_t window_ms, horizon_ms, min_history_ms;
+	double threshold;
+	bool falling;
+	int rc;
+	struct forecast fc;
+	char err[256];
+};
+
+static void
+fajob_free(struct fajob *j)
+{
+	if (j == NULL)
+		return;
+	free(j->check);
+	free(j->metric);
+	free(j->path);
+	free(j);
+}
+
+static void
+fa_work(void *arg)
+{
+	struct fajob *j = arg;
+
+	metric_flush_wait(j->flush);
+	j->flush = NULL;
+	j->rc = forecast_fit(j->path, j->ds, j->now -
+	    (time_t)(j->window_ms / 1000), j->now, &j->fc, j->err,
+	    sizeof(j->err));
+}
+
+static void
+fa_done(void *arg)
+{
+	struct fajob *j = arg;
+	struct evhttp_request *req = j->req;
+	struct forecast fc = j->fc;
+	double tt = -1;
+	json_t *o;
+	int e = 0;
+
+	if (j->rc != 0) {
+		if (fc.step == 0) {	/* no file, or no such metric in it */
+			api_error(req, HTTP_NOTFOUND, "check %s, metric %s: %s",
+			    j->check, j->metric, j->err);
+			fajob_free(j);
+			return;
+		}
+		/* too little history yet: a normal answer, with the reason */
+		char why[sizeof(j->err)];
+
+		snprintf(why, sizeof(why), "%s", j->err);
+		snprintf(j->err, sizeof(j->err), "no trend yet: %.*s",
+		    (int)sizeof(j->err) - 16, why);
+		fc.slope = fc.value_now = NAN;
+	} else if (fc.span * 1000 < (double)j->min_history_ms) {
+		/*
+		 * The forecast check's rule: a line through a few minutes
+		 * says nothing about weeks (2 points after 5 minutes gave
+		 * "full in 0.66 days, 3508 % at the horizon").  No trend,
+		 * no numbers drawn from it.
+		 */
+		snprintf(j->err, sizeof(j->err), "no trend yet: values span "
+		    "%.1f h, min_history is %.1f h", fc.span / 3600,
+		    (double)j->min_history_ms / 3600000.0);
+		fc.slope = fc.value_now = NAN;
+	}
+	if (isfinite(j->threshold) && !isnan(fc.slope))
+		tt = forecast_time_to(&fc, j->threshold, j->falling);
+	o = json_object();
+	api_set(o, "check", api_str(j->check), &e);
+	api_set(o, "metric", api_str(j->metric), &e);
+	api_set(o, "ds", api_str(j->ds), &e);
+	api_set(o, "start", api_time(fc.start), &e);
+	api_set(o, "end", api_time(fc.end), &e);
+	api_set(o, "window_s", json_integer(j->window_ms / 1000), &e);
+	api_set(o, "min_history_s", json_integer(j->min_history_ms / 1000),
+	    &e);
+	api_set(o, "span_s", fc.points >= 2 ? api_num(fc.span) : json_null(),
+	    &e);
+	api_set(o, "step_s", json_integer((json_int_t)fc.step), &e);
+	api_set(o, "points", json_integer(fc.points), &e);
+	api_set(o, "last", api_num(fc.last), &e);
+	api_set(o, "value_now", api_num(fc.value_now), &e);
+	api_set(o, "slope_per_second", api_num(fc.slope), &e);
+	api_set(o, "slope_per_day", api_num(fc.slope * 86400), &e);
+	api_set(o, "horizon_s", json_integer(j->horizon_ms / 1000), &e);
+	api_set(o, "horizon_at", api_time(fc.end + (time_t)(j->horizon_ms /
+	    1000)), &e);
+	api_set(o, "value_at_horizon", api_num(fc.value_now + fc.slope *
+	    (double)(j->horizon_ms / 1000)), &e);
+	api_set(o, "threshold", api_num(j->threshold), &e);
+	api_set(o, "direction", api_str(j->falling ? "down" : "up"), &e);
+	api_set(o, "time_to_threshold_s", tt >= 0 ? api_num(tt) :
+	    json_null(), &e);
+	api_set(o, "days_until", tt >= 0 ? api_num(tt / 86400) : json_null(),
+	    &e);
+	api_set(o, "crosses_at", tt >= 0 ? api_time(fc.end + (time_t)tt) :
+	    json_null(), &e);
+	if (isnan(fc.slope))
+		api_set(o, "reason", api_str(j->err), &e);
+	if (e) {
+		json_decref(o);
+		o = NULL;
+	}
+	api_reply(req, HTTP_OK, o);
+	fajob_free(j);
+}
+
 static void
 get_forecast(struct evhttp_request *req, const char *rest, void *arg)
 {
 	const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
 	const char *query = uri != NULL ? evhttp_uri_get_query(uri) : NULL;
 	const char *slash = strchr(rest, '/'), *v;
-	char *enc = NULL, *check = NULL, *metric = NULL, *path = NULL, *end;
-	char ds[METRIC_DS_MAX + 1], err[256];
+	char *enc = NULL, *check = NULL, *metric = NULL, *end;
 	struct evkeyvalq kv;
 	const struct fcc *f;
-	struct forecast fc;
-	time_t now = time(NULL), start;
+	struct fajob *j;
+	time_t now = time(NULL);
 	int64_t window_ms = 7 * 86400000LL, horizon_ms = 30 * 86400000LL;
 	int64_t min_history_ms = -1;
-	double threshold = NAN, tt = -1;
+	double threshold = NAN;
 	bool falling = false;
-	json_t *o;
-	int e = 0;
 
 	(void)arg;
 	TAILQ_INIT(&kv);
@@ -437,82 +643,41 @@ get_forecast(struct evhttp_request *req, const char *rest, void *arg)
 		}
 		falling = strcmp(v, "down") == 0;
 	}
-	if ((path = metric_path(check)) == NULL) {
+	if (pool_full()) {
+		evhttp_add_header(evhttp_request_get_output_headers(req),
+		    "Retry-After", "2");
+		api_error(req, HTTP_SERVUNAVAIL, "busy: %u graphs and "
+		    "forecasts waiting already; retry later", pool_queued());
+		goto out;
+	}
+	if ((j = calloc(1, sizeof(*j))) == NULL ||
+	    (j->path = metric_path(check)) == NULL) {
+		fajob_free(j);
 		api_reply(req, HTTP_INTERNAL, NULL);
 		goto out;
 	}
-	metric_flush(check);
-	metric_ds_name(metric, ds);
-	start = now - (time_t)(window_ms / 1000);
-	if (forecast_fit(path, ds, start, now, &fc, err, sizeof(err)) != 0) {
-		if (fc.step == 0) {	/* no file, or no such metric in it */
-			api_error(req, HTTP_NOTFOUND, "check %s, metric %s: %s",
-			    check, metric, err);
-			goto out;
-		}
-		/* too little history yet: a normal answer, with the reason */
-		char why[sizeof(err)];
-
-		snprintf(why, sizeof(why), "%s", err);
-		snprintf(err, sizeof(err), "no trend yet: %.*s",
-		    (int)sizeof(err) - 16, why);
-		fc.slope = fc.value_now = NAN;
-	} else if (fc.span * 1000 < (double)min_history_ms) {
-		/*
-		 * The forecast check's rule: a line through a few minutes
-		 * says nothing about weeks (2 points after 5 minutes gave
-		 * "full in 0.66 days, 3508 % at the horizon").  No trend,
-		 * no numbers drawn from it.
-		 */
-		snprintf(err, sizeof(err), "no trend yet: values span %.1f h, "
-		    "min_history is %.1f h", fc.span / 3600,
-		    (double)min_history_ms / 3600000.0);
-		fc.slope = fc.value_now = NAN;
+	j->req = req;
+	j->check = check;
+	j->metric = metric;
+	check = metric = NULL;
+	metric_ds_name(j->metric, j->ds);
+	j->now = now;
+	j->window_ms = window_ms;
+	j->horizon_ms = horizon_ms;
+	j->threshold = threshold;
+	j->falling = falling;
+	j->min_history_ms = min_history_ms;
+	metric_flush_start(j->check, &j->flush);
+	if (pool_submit(fa_work, fa_done, j) != 0) {
+		metric_flush_wait(j->flush);
+		fajob_free(j);
+		api_reply(req, HTTP_INTERNAL, NULL);
 	}
-	if (isfinite(threshold) && !isnan(fc.slope))
-		tt = forecast_time_to(&fc, threshold, falling);
-	o = json_object();
-	api_set(o, "check", api_str(check), &e);
-	api_set(o, "metric", api_str(metric), &e);
-	api_set(o, "ds", api_str(ds), &e);
-	api_set(o, "start", api_time(fc.start), &e);
-	api_set(o, "end", api_time(fc.end), &e);
-	api_set(o, "window_s", json_integer(window_ms / 1000), &e);
-	api_set(o, "min_history_s", json_integer(min_history_ms / 1000), &e);
-	api_set(o, "span_s", fc.points >= 2 ? api_num(fc.span) : json_null(),
-	    &e);
-	api_set(o, "step_s", json_integer((json_int_t)fc.step), &e);
-	api_set(o, "points", json_integer(fc.points), &e);
-	api_set(o, "last", api_num(fc.last), &e);
-	api_set(o, "value_now", api_num(fc.value_now), &e);
-	api_set(o, "slope_per_second", api_num(fc.slope), &e);
-	api_set(o, "slope_per_day", api_num(fc.slope * 86400), &e);
-	api_set(o, "horizon_s", json_integer(horizon_ms / 1000), &e);
-	api_set(o, "horizon_at", api_time(fc.end + (time_t)(horizon_ms /
-	    1000)), &e);
-	api_set(o, "value_at_horizon", api_num(fc.value_now + fc.slope *
-	    (double)(horizon_ms / 1000)), &e);
-	api_set(o, "threshold", api_num(threshold), &e);
-	api_set(o, "direction", api_str(falling ? "down" : "up"), &e);
-	api_set(o, "time_to_threshold_s", tt >= 0 ? api_num(tt) :
-	    json_null(), &e);
-	api_set(o, "days_until", tt >= 0 ? api_num(tt / 86400) : json_null(),
-	    &e);
-	api_set(o, "crosses_at", tt >= 0 ? api_time(fc.end + (time_t)tt) :
-	    json_null(), &e);
-	if (isnan(fc.slope))
-		api_set(o, "reason", api_str(err), &e);
-	if (e) {
-		json_decref(o);
-		o = NULL;
-	}
-	api_reply(req, HTTP_OK, o);
 out:
 	evhttp_clear_headers(&kv);
 	free(enc);
 	free(check);
 	free(metric);
-	free(path);
 }
 
 int

@@ -8,7 +8,14 @@
  * 200..4000 x 100..2000).  Thresholds of the check's last result are drawn
  * as horizontal lines (orange warn, red crit).  The file is flushed from
  * the store (and rrdcached) first, so the graph shows every value.
- * Rendering is synchronous CPU work on the loop, a few milliseconds.
+ *
+ * Drawing is CPU work of milliseconds to a second (a 4000x2000 PNG of
+ * five years: ~350 ms), so it never runs on the loop: the handler checks
+ * the request and builds librrd's arguments, a worker of pool.h waits for
+ * the flush and draws, and the loop sends the image.  When
+ * api.graph_queue requests already wait, the answer is 503 with
+ * Retry-After at once: a burst of graphs costs the loop nothing and
+ * waits no longer than the queue takes.
  */
 #include <ctype.h>
 #include <math.h>
@@ -28,6 +35,7 @@
 #include "core/daemon.h"
 #include "core/log.h"
 #include "metric/metric.h"
+#include "metric/pool.h"
 
 #define GRAPH_MAX_METRICS	8
 
@@ -198,20 +206,156 @@ split_metrics(char *list, const struct check *c, char **out, unsigned max)
 	return n;
 }
 
+/*
+ * One graph request between the loop and a worker (pool.h).  The loop
+ * fills everything from the config (names, thresholds: loop data) and
+ * queues the flush of the file; the worker waits for that flush, checks
+ * the data sources and draws; the loop replies.
+ */
+struct gjob {
+	struct evhttp_request *req;	/* borrowed until answered */
+	struct metric_flush *flush;	/* waited for on the worker */
+	char *checkname;		/* owned */
+	char *path;			/* owned */
+	char *metrics[GRAPH_MAX_METRICS]; /* owned copies */
+	unsigned nm;
+	char *args[64];			/* borrowed from own[] or literals */
+	char *own[64];			/* owned */
+	unsigned nargs, nown;
+	bool svg;
+	/* the worker's answer */
+	int code;			/* 200, 404 or 500 */
+	char msg[512];
+	void *img;			/* owned, the image on 200 */
+	size_t len;
+};
+
+static void
+gjob_free(struct gjob *g)
+{
+	unsigned k;
+
+	if (g == NULL)
+		return;
+	for (k = 0; k < g->nown; k++)
+		free(g->own[k]);
+	for (k = 0; k < g->nm; k++)
+		free(g->metrics[k]);
+	free(g->checkname);
+	free(g->path);
+	free(g->img);
+	free(g);
+}
+
+/* On a worker: everything that reads the disk or draws. */
+static void
+graph_work(void *arg)
+{
+	struct gjob *g = arg;
+	rrd_info_t *info, *i;
+	unsigned k;
+	int found;
+
+	metric_flush_wait(g->flush);
+	g->flush = NULL;
+	for (k = 0; k < g->nm; k++) {
+		char ds[METRIC_DS_MAX + 1];
+
+		metric_ds_name(g->metrics[k], ds);
+		if ((found = has_ds(g->path, ds)) == -1) {
+			g->code = HTTP_NOTFOUND;
+			snprintf(g->msg, sizeof(g->msg), "no metrics stored for "
+			    "check %s", g->checkname);
+			return;
+		}
+		if (found == 0) {
+			g->code = HTTP_NOTFOUND;
+			snprintf(g->msg, sizeof(g->msg), "check %s: no metric "
+			    "%s stored", g->checkname, g->metrics[k]);
+			return;
+		}
+	}
+	/* librrd's error text is per thread: this worker's */
+	rrd_clear_error();
+	metric_lock();
+	info = rrd_graph_v((int)g->nargs, g->args);
+	metric_unlock();
+	for (i = info; i != NULL; i = i->next)
+		if (strcmp(i->key, "image") == 0 && i->type == RD_I_BLO)
+			break;
+	if (i == NULL) {
+		g->code = HTTP_INTERNAL;
+		snprintf(g->msg, sizeof(g->msg), "cannot draw the graph: %s",
+		    rrd_get_error());
+	} else if ((g->img = malloc(i->value.u_blo.size > 0 ?
+	    i->value.u_blo.size : 1)) == NULL) {
+		g->code = HTTP_INTERNAL;
+		snprintf(g->msg, sizeof(g->msg), "out of memory");
+	} else {
+		memcpy(g->img, i->value.u_blo.ptr, i->value.u_blo.size);
+		g->len = i->value.u_blo.size;
+		g->code = HTTP_OK;
+	}
+	if (info != NULL)
+		rrd_info_free(info);
+}
+
+static void
+graph_img_free(const void *data, size_t len, void *arg)
+{
+	(void)len;
+	(void)arg;
+	free((void *)data);
+}
+
+/* On the loop: the answer. */
+static void
+graph_done(void *arg)
+{
+	struct gjob *g = arg;
+	struct evbuffer *out;
+
+	if (g->code != HTTP_OK) {
+		if (g->code == HTTP_INTERNAL)
+			log_warnx("graph of %s: %s", g->checkname, g->msg);
+		api_error(g->req, g->code, "%s", g->msg);
+	} else if ((out = evbuffer_new()) == NULL ||
+	    evbuffer_add_reference(out, g->img, g->len, graph_img_free,
+	    NULL) != 0) {
+		if (out != NULL)
+			evbuffer_free(out);
+		api_reply(g->req, HTTP_INTERNAL, NULL);
+	} else {
+		g->img = NULL;		/* the buffer frees it */
+		api_send_type(g->req, HTTP_OK, g->svg ? "image/svg+xml" :
+		    "image/png", out);
+		evbuffer_free(out);
+	}
+	gjob_free(g);
+}
+
+/* 503 with Retry-After: the graph queue is full. */
+static void
+graph_busy(struct evhttp_request *req)
+{
+	evhttp_add_header(evhttp_request_get_output_headers(req),
+	    "Retry-After", "2");
+	api_error(req, HTTP_SERVUNAVAIL, "busy: %u graphs waiting already; "
+	    "retry later", pool_queued());
+}
+
 static void
 get_graph(struct evhttp_request *req, const char *rest, void *arg)
 {
-	char *args[64], *own[64], *checkname = NULL, *mlist = NULL, *enc = NULL;
-	char *metrics[GRAPH_MAX_METRICS], path_esc[1024], *path = NULL;
+	char *checkname = NULL, *mlist = NULL, *enc = NULL;
+	char *metrics[GRAPH_MAX_METRICS], path_esc[1024];
 	char title[512];
 	const char *slash, *dot, *fmt;
 	struct check *c;
 	struct gq q;
-	rrd_info_t *info = NULL, *i;
-	struct evbuffer *out;
-	unsigned nm, k, nargs = 0, nown = 0;
+	struct gjob *g = NULL;
+	unsigned nm, k;
 	double top = NAN;
-	int found;
 	bool svg;
 
 	(void)arg;
@@ -233,33 +377,36 @@ get_graph(struct evhttp_request *req, const char *rest, void *arg)
 		goto out;
 	if (graph_query(req, &q) != 0)
 		goto out;
-	c = daemon_g.cf != NULL ? conf_check(daemon_g.cf, checkname) : NULL;
-	nm = split_metrics(mlist, c, metrics, GRAPH_MAX_METRICS);
-	if ((path = metric_path(checkname)) == NULL) {
-		api_reply(req, HTTP_INTERNAL, NULL);
+	/* refused before any work when the workers are behind */
+	if (pool_full()) {
+		graph_busy(req);
 		goto out;
 	}
-	metric_flush(checkname);
+	c = daemon_g.cf != NULL ? conf_check(daemon_g.cf, checkname) : NULL;
+	nm = split_metrics(mlist, c, metrics, GRAPH_MAX_METRICS);
+	if ((g = calloc(1, sizeof(*g))) == NULL)
+		goto oom;
+	g->req = req;
+	g->svg = svg;
 	for (k = 0; k < nm; k++) {
-		char ds[METRIC_DS_MAX + 1];
-
-		metric_ds_name(metrics[k], ds);
-		if ((found = has_ds(path, ds)) == -1) {
-			api_error(req, HTTP_NOTFOUND, "no metrics stored for "
-			    "check %s", checkname);
-			goto out;
-		}
-		if (found == 0) {
-			api_error(req, HTTP_NOTFOUND, "check %s: no metric %s "
-			    "stored", checkname, metrics[k]);
-			goto out;
-		}
+		if ((g->metrics[k] = strdup(metrics[k])) == NULL)
+			goto oom;
+		g->nm++;
+	}
+	if ((g->checkname = strdup(checkname)) == NULL)
+		goto oom;
+	if ((g->path = metric_path(checkname)) == NULL) {
+		api_error(req, HTTP_INTERNAL, "the metric store is not running");
+		goto out;
 	}
 
-#define ARG(s)	do { args[nargs++] = (s); } while (0)
-#define OWN(...) do { if (asprintf(&own[nown], __VA_ARGS__) < 0) goto oom; \
-	args[nargs++] = own[nown++]; } while (0)
-	esc_colon(path_esc, sizeof(path_esc), path);
+#define ARG(s)	do { g->args[g->nargs++] = (s); } while (0)
+#define OWN(...) do {						\
+		if (asprintf(&g->own[g->nown], __VA_ARGS__) < 0)	\
+			goto oom;					\
+		g->args[g->nargs++] = g->own[g->nown++];		\
+	} while (0)
+	esc_colon(path_esc, sizeof(path_esc), g->path);
 	fmt = svg ? "SVG" : "PNG";
 	ARG("graph");
 	ARG("-");
@@ -328,47 +475,31 @@ get_graph(struct evhttp_request *req, const char *rest, void *arg)
 		if (m == NULL)
 			continue;
 		nl = range_lines(m->warn, lines);
-		for (j = 0; j < nl && nargs < 60; j++)
+		for (j = 0; j < nl && g->nargs < 60; j++)
 			OWN("HRULE:%.17g#FF9900", lines[j]);
 		nl = range_lines(m->crit, lines);
-		for (j = 0; j < nl && nargs < 60; j++)
+		for (j = 0; j < nl && g->nargs < 60; j++)
 			OWN("HRULE:%.17g#D62728", lines[j]);
 	}
 #undef ARG
 #undef OWN
-	rrd_clear_error();
-	metric_lock();
-	info = rrd_graph_v((int)nargs, args);
-	metric_unlock();
-	for (i = info; i != NULL; i = i->next)
-		if (strcmp(i->key, "image") == 0 && i->type == RD_I_BLO)
-			break;
-	if (i == NULL) {
-		log_warnx("graph of %s: %s", checkname, rrd_get_error());
-		api_error(req, HTTP_INTERNAL, "cannot draw the graph: %s",
-		    rrd_get_error());
-		goto out;
-	}
-	if ((out = evbuffer_new()) == NULL ||
-	    evbuffer_add(out, i->value.u_blo.ptr, i->value.u_blo.size) != 0) {
-		if (out != NULL)
-			evbuffer_free(out);
+	/* the loop only queues the flush; the worker waits for it */
+	metric_flush_start(checkname, &g->flush);
+	if (pool_submit(graph_work, graph_done, g) != 0) {
+		/* only out of memory now (pool_full() was false) */
+		metric_flush_wait(g->flush);
+		g->flush = NULL;
 		goto oom;
 	}
-	api_send_type(req, HTTP_OK, svg ? "image/svg+xml" : "image/png", out);
-	evbuffer_free(out);
+	g = NULL;		/* graph_done() answers and frees it */
 	goto out;
 oom:
 	api_reply(req, HTTP_INTERNAL, NULL);
 out:
-	if (info != NULL)
-		rrd_info_free(info);
-	for (k = 0; k < nown; k++)
-		free(own[k]);
+	gjob_free(g);
 	free(enc);
 	free(checkname);
 	free(mlist);
-	free(path);
 }
 
 int

@@ -373,9 +373,27 @@ on_result(const struct check *c, void *arg)
 int
 metric_flush(const char *check)
 {
+	struct metric_flush *f;
+
+	if (metric_flush_start(check, &f) != 0)
+		return -1;
+	metric_flush_wait(f);
+	return 0;
+}
+
+void
+metric_flush_wait(struct metric_flush *f)
+{
+	writer_wait((struct mjob *)f);
+}
+
+int
+metric_flush_start(const char *check, struct metric_flush **fp)
+{
 	struct rfile key, *rf, **found;
 	struct mjob *j;
 
+	*fp = NULL;
 	if (ms.dir == NULL)
 		return -1;
 	key.check = (char *)check;
@@ -398,7 +416,7 @@ metric_flush(const char *check)
 	if (j == NULL)
 		return -1;
 	j->flush = ms.cached_addr != NULL;
-	writer_run_now(j);
+	*fp = (struct metric_flush *)writer_run_first(j);
 	return 0;
 }
 

@@ -78,6 +78,15 @@ void metric_store(const struct check *c, time_t t);
  * RETURN VALUE: 0, or -1.
  */
 int metric_flush(const char *check);
+/*
+ * The same in two halves, so that the loop never waits: metric_flush_start
+ * (on the loop) queues the write first and sets *f; metric_flush_wait (on
+ * a worker thread, pool.h) waits for it and frees *f.  *f may be NULL
+ * (nothing to wait for).  RETURN VALUE: 0, or -1 (no store).
+ */
+struct metric_flush;
+int metric_flush_start(const char *check, struct metric_flush **f);
+void metric_flush_wait(struct metric_flush *f);
 /* Write everything pending now (blocking; tests and bench). */
 void metric_flush_all(void);
 /* Updates queued and not yet written. */

@@ -81,6 +81,14 @@ void writer_run_now(struct mjob *j);
  * written without writing it.  Returns a new job (mjob_free), or NULL.
  */
 struct mjob *metric_take_job(const char *check);
+/*
+ * The two halves of writer_run_now(): queue j first without waiting
+ * (on the loop), then wait for it and free it (on any other thread).
+ * writer_run_first returns j, or NULL when it could not queue it (j is
+ * freed then); writer_wait(NULL) returns at once.
+ */
+struct mjob *writer_run_first(struct mjob *j);
+void writer_wait(struct mjob *j);
 /* Wait until every job submitted so far is written. */
 void writer_barrier(void);
 size_t writer_queued(void);

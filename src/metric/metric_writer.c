@@ -828,11 +828,29 @@ merge(struct mjob *dst, struct mjob *src)
 void
 writer_run_now(struct mjob *j)
 {
+	writer_wait(writer_run_first(j));
+}
+
+void
+writer_wait(struct mjob *j)
+{
+	if (j == NULL)
+		return;
+	pthread_mutex_lock(&wk.mu);
+	while (!j->done)
+		pthread_cond_wait(&wk.done, &wk.mu);
+	pthread_mutex_unlock(&wk.mu);
+	mjob_free(j);
+}
+
+struct mjob *
+writer_run_first(struct mjob *j)
+{
 	struct mjob *o, *next, *early;
 
 	if ((early = calloc(1, sizeof(*early))) == NULL) {
 		mjob_free(j);
-		return;
+		return NULL;
 	}
 	j->wait = true;
 	pthread_mutex_lock(&wk.mu);
@@ -862,10 +880,8 @@ writer_run_now(struct mjob *j)
 	mjob_free(early);
 	TAILQ_INSERT_HEAD(&wk.jobs, j, link);
 	pthread_cond_signal(&wk.work);
-	while (!j->done)
-		pthread_cond_wait(&wk.done, &wk.mu);
 	pthread_mutex_unlock(&wk.mu);
-	mjob_free(j);
+	return j;
 }
 
 void

@@ -4,9 +4,46 @@ slowly, never read, or ask for expensive answers must neither stall the
 loop, nor starve the checks of file descriptors, nor open incidents.
 Everything on loopback, bounded in count and time.
 """
+import concurrent.futures
 import json
+import os
+import time
 
 import harness
+from fx_metric import rrd_path
+
+BIG_GRAPH = "/api/v1/graph/g/value.png?width=4000&height=2000&since=1800d"
+
+
+def test_graph_queue_full_answers_503_with_retry_after(env):
+    d = env.daemon('dummy "g" { value = 1  interval = 1s }\n',
+                   api_extra="graph_workers = 1  graph_queue = 1")
+    d.start()
+    path = rrd_path(d, "g")
+    harness.wait_for(lambda: os.path.exists(path), 10, "g's RRD file")
+
+    def get(_):
+        st, h, body = d.get_raw(BIG_GRAPH, timeout=60)
+        return st, h, body
+
+    with concurrent.futures.ThreadPoolExecutor(12) as ex:
+        futs = [ex.submit(get, i) for i in range(12)]
+        # the loop answers while the worker draws
+        t0 = time.monotonic()
+        st, _, _ = d.get_raw("/api/v1/status", timeout=5)
+        status_s = time.monotonic() - t0
+        res = [f.result(timeout=120) for f in futs]
+    codes = sorted(r[0] for r in res)
+    assert 200 in codes and 503 in codes, codes
+    assert st == 200 and status_s < 1, (st, status_s)
+    for code, h, body in res:
+        if code == 503:
+            assert h.get("retry-after") == "2", h
+            assert "busy" in json.loads(body)["error"], body
+        else:
+            assert code == 200 and h["content-type"] == "image/png", code
+    d.stop()
+
 
 def incidents(d):
     return d.get("/api/v1/incidents?status=all&limit=1000")["incidents"]
