@@ -265,12 +265,14 @@ static void
 conf_errfunc(cfg_t *cfg, const char *fmt, va_list ap)
 {
 	char msg[512], label[256];
-	const char *file = cfg && cfg->filename ? cfg->filename : "?";
+	const char *file;
 	int line = cfg ? cfg->line : 0;
 
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	if (conf_pctx == NULL)
 		return;
+	/* sections made before a file was open (api { }) have no name */
+	file = cfg != NULL && sec_file(cfg) != NULL ? sec_file(cfg) : "?";
 	if (cfg != NULL && strncmp(fmt, "no such option", 14) == 0) {
 		const char *q = strchr(msg, '\'');
 		char key[512];
@@ -343,15 +345,63 @@ conf_parse_duration(const char *text, int64_t *ms)
 	return 0;
 }
 
+/* Did conf_file.c quote the value of key being parsed in sec? */
+static bool
+quoted(cfg_t *sec, const char *key)
+{
+	const char *file = sec_file(sec);
+	unsigned i;
+
+	for (i = 0; file != NULL && i < conf_pctx->nquoted; i++)
+		if (conf_pctx->quoted[i].line == sec->line &&
+		    strcmp(conf_pctx->quoted[i].key, key) == 0 &&
+		    strcmp(conf_pctx->quoted[i].file, file) == 0)
+			return true;
+	return false;
+}
+
+int
+conf_quoted_add(const char *file, int line, const char *key, size_t keylen)
+{
+	struct quoted *n;
+
+	if ((n = reallocarray(conf_pctx->quoted, conf_pctx->nquoted + 1,
+	    sizeof(*n))) == NULL)
+		return -1;
+	conf_pctx->quoted = n;
+	n += conf_pctx->nquoted;
+	if ((n->key = strndup(key, keylen)) == NULL)
+		return -1;
+	n->file = conf_intern_file(file);
+	n->line = line;
+	conf_pctx->nquoted++;
+	return 0;
+}
+
 static int
 cb_duration(cfg_t *cfg, cfg_opt_t *opt, const char *value, void *result)
 {
+	char nospace[64];
 	int64_t ms;
+	size_t i, k;
 
 	conf_known(cfg, opt);
 	if (conf_parse_duration(value, &ms) != 0) {
-		conf_err_here(cfg, "%s: \"%s\" is not a duration (use e.g. "
-		    "500ms, 30s, 5m, 1h, 2d, 1w)", opt->name, value);
+		/* "30 s": say that the space is what is wrong */
+		for (i = k = 0; value[i] != '\0' && k + 1 < sizeof(nospace);
+		    i++)
+			if (value[i] != ' ' && value[i] != '\t')
+				nospace[k++] = value[i];
+		nospace[k] = '\0';
+		if (strpbrk(value, " \t") != NULL && value[i] == '\0' &&
+		    conf_parse_duration(nospace, &ms) == 0)
+			conf_err_here(cfg, "%s: \"%s\" is not a duration (no "
+			    "space between the number and the unit: %s)",
+			    opt->name, value, nospace);
+		else
+			conf_err_here(cfg, "%s: \"%s\" is not a duration (use "
+			    "e.g. 500ms, 30s, 5m, 1h, 2d, 1w)", opt->name,
+			    value);
 		ms = -1;	/* marks "invalid, already reported" */
 	}
 	*(long *)result = (long)ms;
@@ -413,6 +463,9 @@ static int
 cb_str(cfg_t *cfg, cfg_opt_t *opt, const char *value, void *result)
 {
 	conf_known(cfg, opt);
+	if (quoted(cfg, opt->name))
+		conf_err_here(cfg, "%s: \"%s\" has spaces: quote a value "
+		    "that has them", opt->name, value);
 	*(const char **)result = value;
 	return 0;
 }
@@ -782,6 +835,9 @@ ctx_free(struct parse_ctx *ctx)
 		free(ctx->taken[i]);
 	}
 	free(ctx->taken);
+	for (i = 0; i < ctx->nquoted; i++)
+		free(ctx->quoted[i].key);
+	free(ctx->quoted);
 }
 
 /* The file a key was written in (relative paths start there), or dflt. */

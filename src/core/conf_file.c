@@ -8,6 +8,7 @@
 #include <glob.h>
 #include <libgen.h>
 #include <regex.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -137,6 +138,440 @@ bad_call_line(const char *p)
 	return 0;
 }
 
+/*
+ * ---- a check of the text libconfuse's grammar cannot give ----------
+ *
+ * Two mistakes make libconfuse report something far from the cause:
+ *  - a value with a space (`interval = 30 s`): it reads `30`, then `s`
+ *    as the next key ("unknown key "s"", then a syntax error at the next
+ *    "=");
+ *  - a missing closing quote: its strings may span lines, so the string
+ *    runs on to the next quote, lines later, and what follows no longer
+ *    fits ("unknown key" with swallowed text, or "premature end of file").
+ * So the comment-free text is tokenised as libconfuse does and walked
+ * with its grammar (KEY = VALUE, KEY = { LIST }, NAME [TITLE] { … },
+ * NAME(ARGS)).  Where a value is followed on its line by words that
+ * cannot start the next statement, the value and those words are quoted
+ * together, so the key's own parser reports the whole value ("30 s" is
+ * not a duration); conf_quoted() tells a string key's parser to report
+ * it too.  Where what follows a string that spans lines (or the end of
+ * the file inside one) does not fit, the string is reported at the line
+ * it began and closed at the end of that line, so the rest of the file
+ * is still checked.  At the end of a file with sections left open, the
+ * last string that spans lines is blamed only if what it holds looks
+ * like config (text_swallowed()); a missing "}" is libconfuse's to say.  Anything else that does not fit is left to
+ * libconfuse.  A multi-line string that fits stays legal.
+ * Cost: one pass over the text per file, plus one per repair (at most
+ * TEXT_MAX_FIXES per file).
+ */
+enum tok_type { TK_EOF, TK_WORD, TK_STR, TK_EQ, TK_PLUSEQ, TK_OPEN,
+    TK_CLOSE, TK_LPAREN, TK_RPAREN, TK_COMMA, TK_UNTERMINATED };
+
+struct tok {
+	enum tok_type type;
+	size_t start, end;	/* offsets in the text: [start, end) */
+	int line, end_line;	/* first and last line */
+};
+
+#define TEXT_MAX_FIXES	64
+#define TEXT_MAX_DEPTH	32
+
+/* libconfuse's unquoted-string characters (lexer.l) */
+#define TEXT_WORD_STOP	" #\"'\t\n\r={}()+,*"
+
+/* Tokenise text; returns a new array the caller frees, NULL if OOM. */
+static struct tok *
+text_tokens(const char *text, size_t *ntok)
+{
+	struct tok *v = NULL, *nv;
+	size_t n = 0, cap = 0, i = 0;
+	int line = 1;
+
+	for (;;) {
+		struct tok t;
+		char q;
+
+		while (text[i] == ' ' || text[i] == '\t' || text[i] == '\r' ||
+		    text[i] == '\n' || text[i] == '*' ||
+		    (text[i] == '+' && text[i + 1] != '='))
+			line += text[i++] == '\n';
+		t.start = i;
+		t.line = line;
+		switch (text[i]) {
+		case '\0':
+			t.type = TK_EOF;
+			break;
+		case '"':
+		case '\'':
+			q = text[i++];
+			while (text[i] != '\0' && text[i] != q) {
+				if (text[i] == '\\' && text[i + 1] != '\0')
+					line += text[++i] == '\n';
+				else
+					line += text[i] == '\n';
+				i++;
+			}
+			t.type = text[i] == q ? TK_STR : TK_UNTERMINATED;
+			if (text[i] == q)
+				i++;
+			break;
+		case '=':
+			t.type = TK_EQ;
+			i++;
+			break;
+		case '+':
+			t.type = TK_PLUSEQ;
+			i += 2;
+			break;
+		case '{':
+			t.type = TK_OPEN;
+			i++;
+			break;
+		case '}':
+			t.type = TK_CLOSE;
+			i++;
+			break;
+		case '(':
+			t.type = TK_LPAREN;
+			i++;
+			break;
+		case ')':
+			t.type = TK_RPAREN;
+			i++;
+			break;
+		case ',':
+			t.type = TK_COMMA;
+			i++;
+			break;
+		default:
+			t.type = TK_WORD;
+			if (text[i] == '$' && text[i + 1] == '{' &&
+			    strchr(text + i, '}') != NULL)
+				i = (size_t)(strchr(text + i, '}') - text) + 1;
+			else
+				i += strcspn(text + i, TEXT_WORD_STOP);
+			if (i == t.start) {
+				/*
+				 * A '#' that a repair left outside a string:
+				 * libconfuse would read a comment; the text is
+				 * refused anyway, so skip it.
+				 */
+				i++;
+				continue;
+			}
+			break;
+		}
+		t.end = i;
+		t.end_line = line;
+		if (n == cap) {
+			cap = cap ? cap * 2 : 256;
+			if ((nv = reallocarray(v, cap, sizeof(*v))) == NULL) {
+				free(v);
+				return NULL;
+			}
+			v = nv;
+		}
+		v[n++] = t;
+		if (t.type == TK_EOF || t.type == TK_UNTERMINATED)
+			break;
+	}
+	*ntok = n;
+	return v;
+}
+
+static bool
+tok_keylike(const struct tok *t)
+{
+	return t->type == TK_WORD || t->type == TK_STR;
+}
+
+/* Can the tokens at t start a statement, or end the section? */
+static bool
+tok_fits_next(const struct tok *t)
+{
+	if (t[0].type == TK_CLOSE || t[0].type == TK_EOF)
+		return true;
+	if (!tok_keylike(&t[0]) || t[1].type == TK_UNTERMINATED)
+		return false;
+	if (t[1].type == TK_EQ || t[1].type == TK_PLUSEQ ||
+	    t[1].type == TK_OPEN || t[1].type == TK_LPAREN)
+		return true;
+	return tok_keylike(&t[1]) && t[2].type == TK_OPEN;
+}
+
+/* What the walk found: nothing, or one repair to make and rescan. */
+struct text_fix {
+	size_t at, end;		/* replace [at, end) … */
+	const char *with;	/* … by this (NULL: insert a quote at at) */
+	char quote;
+};
+
+/* "dummy "a": " for messages: the innermost section's label. */
+static void
+text_label(const char *text, const struct tok *name, const struct tok *title,
+    char *buf, size_t len)
+{
+	if (name == NULL)
+		buf[0] = '\0';
+	else if (title == NULL)
+		snprintf(buf, len, "%.*s: ", (int)(name->end - name->start),
+		    text + name->start);
+	else if (title->type == TK_STR)
+		snprintf(buf, len, "%.*s \"%.*s\": ", (int)(name->end -
+		    name->start), text + name->start, (int)(title->end -
+		    title->start - 2), text + title->start + 1);
+	else
+		snprintf(buf, len, "%.*s \"%.*s\": ", (int)(name->end -
+		    name->start), text + name->start, (int)(title->end -
+		    title->start), text + title->start);
+}
+
+/* Offset of the end of the line that holds offset at (its '\n' or NUL). */
+static size_t
+text_eol(const char *text, size_t at)
+{
+	return at + strcspn(text + at, "\n");
+}
+
+/*
+ * A string that began at s and does not end where it should: report it at
+ * its first line and close it there.
+ */
+static void
+text_open_string(const char *path, const char *text, const struct tok *s,
+    const struct tok *key, const char *label, bool at_eof,
+    struct text_fix *fix)
+{
+	size_t eol = text_eol(text, s->start);
+	char where[64];
+
+	if (at_eof)
+		snprintf(where, sizeof(where), "the end of the file");
+	else
+		snprintf(where, sizeof(where), "line %d", s->end_line);
+	conf_errorf(conf_pctx->errs, "%s:%d: %s%.*s%smissing closing quote: "
+	    "the string that begins here runs on to %s", path, s->line,
+	    label, key != NULL ? (int)(key->end - key->start) : 0,
+	    key != NULL ? text + key->start : "", key != NULL ? ": " : "",
+	    where);
+	/* close it before a trailing \r, so the line keeps its ending */
+	if (eol > s->start + 1 && text[eol - 1] == '\r')
+		eol--;
+	fix->at = eol;
+	fix->end = eol;
+	fix->with = NULL;
+	fix->quote = text[s->start];
+}
+
+/*
+ * Does string s hold, on a line after its first, what looks like config
+ * rather than text: a lone "}", "KEY =", "NAME {" or "NAME "TITLE" {"?
+ */
+static bool
+text_swallowed(const char *text, const struct tok *s)
+{
+	const char *p = text + s->start, *end = text + s->end;
+
+	while ((p = memchr(p, '\n', (size_t)(end - p))) != NULL) {
+		p += 1 + strspn(p + 1, " \t\r");
+		if (p >= end)
+			break;
+		if (*p == '}')
+			return true;
+		if (strchr(TEXT_WORD_STOP, *p) == NULL) {
+			const char *q = p + strcspn(p, TEXT_WORD_STOP);
+
+			q += strspn(q, " \t");
+			if (q < end && (*q == '=' || *q == '{' || (*q == '"' &&
+			    (q = memchr(q + 1, '"', (size_t)(end - q - 1))) !=
+			    NULL && q[1 + strspn(q + 1, " \t")] == '{')))
+				return true;
+		}
+	}
+	return false;
+}
+
+/*
+ * Walk the tokens with libconfuse's grammar.  RETURN VALUE: 1 and *fix
+ * set when a repair is due, 0 when nothing more is to be done.
+ */
+static int
+text_walk(const char *path, const char *text, const struct tok *t,
+    size_t n, bool repaired, struct text_fix *fix)
+{
+	const struct tok *names[TEXT_MAX_DEPTH], *titles[TEXT_MAX_DEPTH];
+	const struct tok *ml = NULL, *mlkey = NULL;	/* last multi-line */
+	const struct tok *recent;	/* … if in the statement under way */
+	char label[256], mllabel[256] = "";
+	int depth = 0;
+	bool at_end = false;
+	size_t i = 0, j;
+
+#define LABEL() text_label(text, depth ? names[depth - 1] : NULL, \
+	depth ? titles[depth - 1] : NULL, label, sizeof(label))
+#define MULTILINE(s, k) do { ml = recent = (s); mlkey = (k); LABEL(); \
+	memcpy(mllabel, label, sizeof(label)); } while (0)
+	while (i < n) {
+		recent = NULL;
+		if (t[i].type == TK_UNTERMINATED) {
+			at_end = true;
+			goto misfit;
+		}
+		if (t[i].type == TK_EOF)
+			break;
+		if (t[i].type == TK_CLOSE) {
+			if (depth == 0)
+				goto misfit;
+			depth--;
+			i++;
+			continue;
+		}
+		if (!tok_keylike(&t[i]) || i + 1 >= n)
+			goto misfit;
+		if (t[i + 1].type == TK_EQ || t[i + 1].type == TK_PLUSEQ) {
+			const struct tok *key = &t[i], *v = &t[i + 2];
+
+			if (i + 2 >= n)
+				goto misfit;
+			if (v->type == TK_OPEN) {
+				/* a list: values and commas up to "}" */
+				for (j = i + 3; j < n && (tok_keylike(&t[j]) ||
+				    t[j].type == TK_COMMA); j++)
+					if (t[j].line != t[j].end_line)
+						MULTILINE(&t[j], key);
+				if (j >= n || t[j].type != TK_CLOSE)
+					goto misfit;
+				i = j + 1;
+				continue;
+			}
+			if (v->type == TK_UNTERMINATED) {
+				LABEL();
+				text_open_string(path, text, v, key, label,
+				    true, fix);
+				return 1;
+			}
+			if (!tok_keylike(v))
+				goto misfit;
+			if (v->line != v->end_line)
+				MULTILINE(v, key);
+			i += 3;
+			if (i < n && tok_fits_next(&t[i]))
+				continue;
+			if (recent != NULL)
+				goto misfit;
+			/* words after an unquoted value, on its line */
+			if (v->type != TK_WORD || t[i].type != TK_WORD ||
+			    t[i].line != v->end_line)
+				goto misfit;
+			for (j = i; j < n && t[j].type == TK_WORD &&
+			    t[j].line == v->end_line && !tok_fits_next(&t[j]);
+			    j++)
+				;
+			if (memchr(text + v->start, '\\', t[j - 1].end -
+			    v->start) != NULL ||
+			    memchr(text + v->start, '$', t[j - 1].end -
+			    v->start) != NULL)
+				goto misfit;	/* left as libconfuse reads it */
+			if (conf_quoted_add(path, v->line, text + key->start,
+			    key->end - key->start) != 0)
+				return 0;
+			fix->at = v->start;
+			fix->end = t[j - 1].end;
+			fix->with = "";	/* quote [at, end) */
+			fix->quote = '"';
+			return 1;
+		}
+		if (t[i + 1].type == TK_OPEN || (tok_keylike(&t[i + 1]) &&
+		    i + 2 < n && t[i + 2].type == TK_OPEN)) {
+			if (depth == TEXT_MAX_DEPTH)
+				return 0;
+			names[depth] = &t[i];
+			titles[depth] = t[i + 1].type == TK_OPEN ? NULL :
+			    &t[i + 1];
+			depth++;
+			i += titles[depth - 1] == NULL ? 2 : 3;
+			continue;
+		}
+		if (t[i + 1].type == TK_LPAREN) {
+			for (j = i + 2; j < n && t[j].type != TK_RPAREN &&
+			    t[j].type != TK_EOF; j++)
+				;
+			if (j >= n || t[j].type != TK_RPAREN)
+				goto misfit;
+			i = j + 1;
+			continue;
+		}
+		goto misfit;
+	}
+	if (depth == 0)
+		return 0;
+	at_end = true;		/* sections left open */
+misfit:
+	/*
+	 * The text does not fit the grammar here.  Right after a string that
+	 * spans lines, or at the end of the file, the likely cause is a
+	 * missing quote: the last string that spans lines, or the one still
+	 * open at the end.  Anything else is libconfuse's to report.
+	 */
+	if (recent != NULL || (at_end && ml != NULL && !repaired &&
+	    text_swallowed(text, ml))) {
+		text_open_string(path, text, ml, mlkey, mllabel, false, fix);
+		return 1;
+	}
+	if (t[n - 1].type == TK_UNTERMINATED) {
+		LABEL();
+		text_open_string(path, text, &t[n - 1], NULL, label, true,
+		    fix);
+		return 1;
+	}
+	return 0;
+#undef MULTILINE
+#undef LABEL
+}
+
+/*
+ * Check *textp (comment-free) and repair what is reported (see above).
+ * May replace *textp with a new string (the old one is freed).
+ * RETURN VALUE: 0, or -1 when out of memory.
+ */
+static int
+text_check(const char *path, char **textp)
+{
+	struct text_fix fix;
+	struct tok *t;
+	size_t n, len;
+	unsigned fixes;
+	char *nt;
+
+	for (fixes = 0; fixes < TEXT_MAX_FIXES; fixes++) {
+		if ((t = text_tokens(*textp, &n)) == NULL)
+			return -1;
+		memset(&fix, 0, sizeof(fix));
+		if (text_walk(path, *textp, t, n, fixes > 0, &fix) == 0) {
+			free(t);
+			return 0;
+		}
+		free(t);
+		len = strlen(*textp);
+		if ((nt = malloc(len + 3)) == NULL)
+			return -1;
+		memcpy(nt, *textp, fix.at);
+		if (fix.with == NULL) {		/* insert a closing quote */
+			nt[fix.at] = fix.quote;
+			memcpy(nt + fix.at + 1, *textp + fix.at, len - fix.at + 1);
+		} else {			/* quote [at, end) */
+			nt[fix.at] = '"';
+			memcpy(nt + fix.at + 1, *textp + fix.at, fix.end - fix.at);
+			nt[fix.end + 1] = '"';
+			memcpy(nt + fix.end + 2, *textp + fix.end,
+			    len - fix.end + 1);
+		}
+		free(*textp);
+		*textp = nt;
+	}
+	return 0;
+}
+
 #define CONF_FILE_MAX	(64 * 1024 * 1024)
 
 /* Parse one file into cfg (cfg_parse(), with comments stripped first). */
@@ -144,9 +579,11 @@ int
 conf_parse_path(cfg_t *cfg, const char *path)
 {
 	FILE *fp;
+	cfg_t *sec;
 	char *buf;
 	long len;
 	int rc, bad;
+	unsigned i;
 
 	if ((fp = fopen(path, "r")) == NULL)
 		return CFG_FILE_ERROR;
@@ -166,6 +603,11 @@ conf_parse_path(cfg_t *cfg, const char *path)
 	fclose(fp);
 	buf[len] = '\0';
 	strip_comments(buf);
+	if (text_check(path, &buf) != 0) {
+		free(buf);
+		errno = ENOMEM;
+		return CFG_FILE_ERROR;
+	}
 	if ((bad = bad_call_line(buf)) != 0) {
 		conf_errorf(conf_pctx->errs, "%s:%d: malformed function call: "
 		    "expected words or quoted strings separated by ',' and "
@@ -181,6 +623,16 @@ conf_parse_path(cfg_t *cfg, const char *path)
 		free(buf);
 		return CFG_SUCCESS;
 	}
+	/*
+	 * Untitled sections (api { }, incidents { }) live across files: one
+	 * whose last key was unknown still skips unknown keys (conf_known()),
+	 * which would hide the errors of its next block in this file.
+	 */
+	for (i = 0; cfg->opts[i].name != NULL; i++)
+		if (cfg->opts[i].type == CFGT_SEC &&
+		    !(cfg->opts[i].flags & CFGF_MULTI) &&
+		    (sec = cfg_getsec(cfg, cfg->opts[i].name)) != NULL)
+			sec->flags &= ~CFGF_IGNORE_UNKNOWN;
 	/* cfg_parse_fp, unlike cfg_parse_buf, keeps our file name */
 	if ((fp = fmemopen(buf, strlen(buf), "r")) == NULL) {
 		free(buf);

@@ -60,7 +60,16 @@ struct parse_ctx {
 	bool partial;		/* parsing stopped at a syntax error */
 	cfg_value_t **taken;	/* check and host sections, in file order */
 	unsigned ntaken;
+	struct quoted *quoted;	/* values conf_file.c quoted (conf_quoted) */
+	unsigned nquoted;
 	/* libconfuse's callbacks carry no user pointer: one parse at a time */
+};
+
+/* A value with spaces that conf_file.c quoted, at FILE:LINE of key. */
+struct quoted {
+	const char *file;	/* interned */
+	int line;
+	char *key;		/* owned */
 };
 
 /* libconfuse's callbacks carry no user pointer: the parse under way */
@@ -101,6 +110,9 @@ bool conf_opt_set(cfg_t *sec, const char *key);
  * conf_strlist_free(). */
 char **conf_strlist(cfg_t *sec, const char *key, unsigned *n);
 void conf_strlist_free(char **v, unsigned n);
+/* Remember that the value of key at FILE:LINE was quoted by us. */
+int conf_quoted_add(const char *file, int line, const char *key,
+    size_t keylen);
 /* "missing required key" for each TOCSIN_OPT_REQUIRED key not written. */
 void conf_required_keys(cfg_t *sec, const struct tocsin_option *opts);
 

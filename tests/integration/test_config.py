@@ -204,3 +204,98 @@ def test_shipped_configs_pass_check_config(env):
             d.require_plugin(p)
         rc, out = d.check_config()
         assert rc == 0 and "config OK" in out, (name, out + d.last_stderr)
+
+
+def _errors(d):
+    rc, out = d.check_config()
+    assert rc == 1, "tocsind -t exited %d:\n%s%s" % (rc, out, d.last_stderr)
+    return out.splitlines()
+
+
+def test_errors_in_unnamed_sections_name_their_file(env):
+    # api { } and incidents { } exist before any file is read; their
+    # errors named no file ("?:2: api: ...").  In an included file they
+    # must name that file.
+    included = ('incidents {\n'
+                '  also_nope = 1\n'
+                '}\n')
+    inc = env.file("conf.d/inc.conf", included)
+    d = env.daemon('api {\n'
+                   '  bogus = 1\n'
+                   '}\n'
+                   'incidents {\n'
+                   '  nope = 2\n'
+                   '}\n'
+                   'include("conf.d/*.conf")\n')
+    lines = _errors(d)
+    want = ['%s:%d: api: unknown key "bogus"' % (d.conf, d.line_of("bogus")),
+            '%s:%d: incidents: unknown key "nope"' % (
+                d.conf, d.line_of("nope")),
+            '%s:%d: incidents: unknown key "also_nope"' % (
+                inc, line_of(included, "also_nope"))]
+    assert sorted(lines) == sorted(want), "\n".join(lines)
+
+
+def test_value_with_a_space_says_what_is_wrong_with_it(env):
+    # "interval = 30 s" was 'unknown key "s"' and then a syntax error at
+    # the next line's "=", which stopped the parse.
+    d = env.daemon('dummy "a" {\n'
+                   '  interval = 30 s\n'
+                   '  timeout = 5s\n'
+                   '}\n'
+                   'dummy "b" { text = hello world  state = ok }\n'
+                   'dummy "c" { colour = 1 }\n')
+    lines = _errors(d)
+    want = ['%s:%d: dummy "a": interval: "30 s" is not a duration (no '
+            'space between the number and the unit: 30s)' % (
+                d.conf, d.line_of("30 s")),
+            '%s:%d: dummy "b": text: "hello world" has spaces: quote a '
+            'value that has them' % (d.conf, d.line_of("hello world")),
+            # the parse went on past both
+            '%s:%d: dummy "c": unknown key "colour"' % (
+                d.conf, d.line_of("colour"))]
+    assert lines == want, "\n".join(lines)
+
+
+def test_missing_closing_quote_points_at_the_string(env):
+    # libconfuse strings may span lines: a missing quote ran on to the
+    # next quote and errors came lines later, quoting swallowed text.
+    d = env.daemon('dummy "a" {\n'
+                   '  text = "hello\n'
+                   '  interval = 30s\n'
+                   '}\n'
+                   'dummy "b" {\n'
+                   '  text = "fine"\n'
+                   '  interval = 1m\n'
+                   '}\n'
+                   'dummy "c" { colour = 1 }\n')
+    lines = _errors(d)
+    want = ['%s:%d: dummy "a": text: missing closing quote: the string '
+            'that begins here runs on to line %d' % (
+                d.conf, d.line_of('"hello'), d.line_of('dummy "b"')),
+            # the rest of the file is still checked
+            '%s:%d: dummy "c": unknown key "colour"' % (
+                d.conf, d.line_of("colour"))]
+    assert lines == want, "\n".join(lines)
+
+
+def test_missing_closing_quote_at_the_end_of_the_file(env):
+    d = env.daemon('dummy "a" { interval = 1m }\n'
+                   'dummy "b" {\n'
+                   '  text = "never closed\n'
+                   '}\n')
+    lines = _errors(d)
+    assert lines == ['%s:%d: dummy "b": text: missing closing quote: the '
+                     'string that begins here runs on to the end of the '
+                     'file' % (d.conf, d.line_of("never closed"))], \
+        "\n".join(lines)
+
+
+def test_a_string_over_several_lines_is_still_valid(env):
+    d = env.daemon('dummy "a" {\n'
+                   '  text = "first line\n'
+                   'second line"\n'
+                   '  interval = 1m\n'
+                   '}\n')
+    rc, out = d.check_config()
+    assert rc == 0 and out.strip() == "config OK", out + d.last_stderr
