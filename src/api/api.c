@@ -33,9 +33,13 @@
  * application/json (except what a module sends as PNG, SVG, HTML or
  * text) and Cache-Control: no-store; errors are {"error":"message"}.  A
  * few errors are evhttp's own, with an HTML body, since libevent 2.1 has
- * no hook to shape them: a request line or headers it cannot parse (400),
- * headers or body over the limits (413), and a method outside GET, POST
- * and HEAD (405).
+ * no hook to shape them: a request line or headers it cannot parse (400,
+ * an unknown method among them) and headers or body over the limits
+ * (413).  Any method evhttp knows that no route has for a path is a JSON
+ * 405 with Allow.
+ *
+ * Host: only IP literals, localhost and api.allowed_hosts are served
+ * (api_host_ok(), against DNS rebinding); any other is a JSON 403.
  */
 #include <ctype.h>
 #include <errno.h>
@@ -76,6 +80,9 @@
 /* libevent 2.1 does not name it */
 #ifndef HTTP_UNAUTHORIZED
 #define HTTP_UNAUTHORIZED	401
+#endif
+#ifndef HTTP_FORBIDDEN
+#define HTTP_FORBIDDEN		403
 #endif
 
 struct api {
@@ -815,6 +822,59 @@ api_route_match(const struct api_route *r, const char *path)
 	return strcmp(path, r->path) == 0 ? path + n : NULL;
 }
 
+/*
+ * Is the Host of req one this API answers to?  DNS rebinding (issue 14):
+ * a web page on evil.example, its name then resolved to 127.0.0.1, makes
+ * the browser of someone on this machine send loopback requests with
+ * "Host: evil.example", and reads the answers as its own origin.  A
+ * browser always sends the name it resolved, so serving only IP
+ * literals, localhost (and *.localhost, which browsers never resolve
+ * through DNS) and the configured allowed_hosts closes it.  No Host at
+ * all (HTTP/1.0, a script) is no browser: served.
+ */
+static bool
+api_host_ok(struct evhttp_request *req, char *shown, size_t len)
+{
+	const struct api_conf *ac = api_conf(daemon_g.cf);
+	const char *h = evhttp_find_header(evhttp_request_get_input_headers(req),
+	    "Host"), *colon;
+	char host[256];
+	struct in6_addr a6;
+	struct in_addr a4;
+	size_t n;
+	unsigned i;
+
+	if (h == NULL)
+		return true;
+	snprintf(shown, len, "%s", h);
+	if (h[0] == '[') {		/* [v6]:port */
+		const char *end = strchr(h, ']');
+
+		if (end == NULL || (size_t)(end - h - 1) >= sizeof(host))
+			return false;
+		memcpy(host, h + 1, (size_t)(end - h - 1));
+		host[end - h - 1] = '\0';
+		return evutil_inet_pton(AF_INET6, host, &a6) == 1;
+	}
+	colon = strchr(h, ':');
+	n = colon != NULL ? (size_t)(colon - h) : strlen(h);
+	if (n == 0 || n >= sizeof(host))
+		return false;
+	memcpy(host, h, n);
+	host[n] = '\0';
+	if (n > 1 && host[n - 1] == '.')	/* the root: "localhost." */
+		host[--n] = '\0';
+	if (evutil_inet_pton(AF_INET, host, &a4) == 1)
+		return true;
+	if (strcasecmp(host, "localhost") == 0 || (n > 10 &&
+	    strcasecmp(host + n - 10, ".localhost") == 0))
+		return true;
+	for (i = 0; ac != NULL && i < ac->nallowed_hosts; i++)
+		if (strcasecmp(host, ac->allowed_hosts[i]) == 0)
+			return true;
+	return false;
+}
+
 /* evhttp's generic callback: every request comes here. */
 static void
 api_dispatch(struct evhttp_request *req, void *arg)
@@ -834,6 +894,12 @@ api_dispatch(struct evhttp_request *req, void *arg)
 	if (uri == NULL || (path = evhttp_uri_get_path(uri)) == NULL ||
 	    path[0] != '/') {
 		api_error(req, HTTP_BADREQUEST, "malformed request URI");
+		return;
+	}
+	if (!api_host_ok(req, allow, sizeof(allow))) {
+		api_error(req, HTTP_FORBIDDEN, "Host \"%s\" is not a name of "
+		    "this API (IP addresses, localhost and api { allowed_hosts }"
+		    " are)", allow);
 		return;
 	}
 	if (want == EVHTTP_REQ_HEAD)
@@ -976,9 +1042,15 @@ api_new(struct event_base *base, const char *listen)
 #if defined(LIBEVENT_VERSION_NUMBER) && LIBEVENT_VERSION_NUMBER >= 0x02020000
 	evhttp_set_max_connections(api->http, API_MAX_CONNECTIONS);
 #endif
+	/*
+	 * Every method evhttp parses reaches api_dispatch, which answers one
+	 * no route has with a JSON 405 and Allow: left to evhttp, PUT and
+	 * PATCH got 501 with an HTML body (issue 14).
+	 */
 	evhttp_set_allowed_methods(api->http,
 	    EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_HEAD |
-	    EVHTTP_REQ_DELETE);
+	    EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE | EVHTTP_REQ_OPTIONS |
+	    EVHTTP_REQ_TRACE | EVHTTP_REQ_CONNECT | EVHTTP_REQ_PATCH);
 	evhttp_set_gencb(api->http, api_dispatch, api);
 
 	/* errno is only meaningful if bind() or listen() failed. */

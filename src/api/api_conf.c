@@ -3,8 +3,11 @@
  * daemon { } (the token file defaults to state_dir/api.token), so main.c
  * can bind the listener before the checks start.
  */
+#include <ctype.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "api/api_conf.h"
 #include "core/conf.h"
@@ -17,6 +20,7 @@ static const struct tocsin_option api_options[] = {
 	{ "allow_remote_reads", TOCSIN_OPT_BOOL, "false", 0, NULL },
 	{ "graph_workers", TOCSIN_OPT_INT, "2", 0, NULL },
 	{ "graph_queue", TOCSIN_OPT_INT, "8", 0, NULL },
+	{ "allowed_hosts", TOCSIN_OPT_STR_LIST, NULL, 0, NULL },
 	{ NULL, TOCSIN_OPT_END, NULL, 0, NULL },
 };
 
@@ -29,7 +33,46 @@ api_conf_free(void *p)
 		return;
 	free(ac->listen);
 	free(ac->token_file);
+	while (ac->nallowed_hosts > 0)
+		free(ac->allowed_hosts[--ac->nallowed_hosts]);
+	free(ac->allowed_hosts);
 	free(ac);
+}
+
+/*
+ * allowed_hosts = { "monitor.example.com", … }: the names clients may
+ * put in Host (besides IP literals and localhost), so that a page whose
+ * name was rebound to 127.0.0.1 cannot read the API.  A name, no port,
+ * no scheme.  RETURN VALUE: 0, or -1 after reporting each bad one.
+ */
+static int
+api_conf_hosts(struct api_conf *ac, struct tocsin_conf *sec)
+{
+	unsigned i, n = tocsin_conf_list_size(sec, "allowed_hosts");
+	int rc = 0;
+
+	if (n == 0)
+		return 0;
+	if ((ac->allowed_hosts = calloc(n, sizeof(char *))) == NULL)
+		return -1;
+	for (i = 0; i < n; i++) {
+		const char *h = tocsin_conf_list_str(sec, "allowed_hosts", i);
+		size_t k, len = strlen(h);
+		bool ok = len > 0 && len <= 253 && h[0] != '.' && h[0] != '-';
+
+		for (k = 0; ok && k < len; k++)
+			ok = isalnum((unsigned char)h[k]) || h[k] == '.' ||
+			    h[k] == '-';
+		if (!ok) {
+			tocsin_conf_error(sec, "allowed_hosts", "\"%.64s\" "
+			    "is not a host name (letters, digits, '.', '-'; "
+			    "no port)", h);
+			rc = -1;
+			continue;
+		}
+		ac->allowed_hosts[ac->nallowed_hosts++] = xstrdup(h);
+	}
+	return rc;
 }
 
 static int
@@ -59,7 +102,7 @@ api_conf_load(struct config *cf, struct tocsin_conf *sec, void **state)
 		tocsin_conf_error(sec, "graph_queue", "%ld is not between 0 "
 		    "and 10000", v);
 	ac->graph_queue = (unsigned)v;
-	return 0;
+	return api_conf_hosts(ac, sec);
 }
 
 static const struct conf_section api_section = {

@@ -19,6 +19,9 @@ struct api_conf {
 	bool allow_remote_reads;	/* GETs from non-loopback: no token */
 	unsigned graph_workers;		/* threads drawing graphs (pool.h) */
 	unsigned graph_queue;		/* graph requests waiting, then 503 */
+	char **allowed_hosts;		/* owned: Host names served, besides
+					 * IP literals and localhost */
+	unsigned nallowed_hosts;
 };
 
 /* RETURN VALUE: 0, or -1 (the section registry refused it). */

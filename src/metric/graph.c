@@ -128,6 +128,9 @@ has_ds(const char *path, const char *ds)
 	return found;
 }
 
+#define GRAPH_TIME_MIN		315532800	/* 1980-01-01 UTC */
+#define GRAPH_FUTURE_MAX	(366 * 86400)
+
 struct gq {
 	time_t start, end;
 	long width, height;
@@ -163,6 +166,25 @@ graph_query(struct evhttp_request *req, struct gq *q)
 	    metric_parse_when(v, now, &q->end) != 0) {
 		api_error(req, HTTP_BADREQUEST, "until: \"%s\" is neither a "
 		    "duration (1h) nor a Unix time", v);
+		goto out;
+	}
+	/*
+	 * librrd draws nothing before 1980 ("the first entry to fetch
+	 * should be after 1980"): that was a 500 for since=100000000 (issue
+	 * 14).  The request is what is wrong, so it is a 400 that says so.
+	 */
+	if (q->start < GRAPH_TIME_MIN || q->end < GRAPH_TIME_MIN) {
+		api_error(req, HTTP_BADREQUEST, "%s: %lld is before 1980 "
+		    "(%lld), where no RRD file has data", q->start <
+		    GRAPH_TIME_MIN ? "since" : "until", (long long)(q->start <
+		    GRAPH_TIME_MIN ? q->start : q->end),
+		    (long long)GRAPH_TIME_MIN);
+		goto out;
+	}
+	if (q->end > now + GRAPH_FUTURE_MAX || q->start > now +
+	    GRAPH_FUTURE_MAX) {
+		api_error(req, HTTP_BADREQUEST, "%s: more than a year ahead",
+		    q->end > now + GRAPH_FUTURE_MAX ? "until" : "since");
 		goto out;
 	}
 	if (q->end <= q->start) {

@@ -2,6 +2,7 @@
 clear, what a plugin run leaves behind, and which requests it answers —
 each driven through the config, the API and the files, as an attacker or
 an operator would see it."""
+import json
 import os
 import shutil
 import stat
@@ -223,3 +224,80 @@ def test_hung_fuse_mount_does_not_block_the_loop(env):
     names = [m["name"] for m in d.check("sys").get("metrics", [])]
     assert not [n for n in names if "hung" in n], names
     d.kill()
+
+
+def test_only_known_host_names_are_served(env):
+    """DNS rebinding: a page whose name now resolves to 127.0.0.1 makes a
+    browser send "Host: evil.example" to the loopback API.  Only IP
+    literals, localhost and api { allowed_hosts } are served."""
+    d = env.daemon('dummy "a" { }\n')
+    d.require_plugin("dummy")
+    # allowed_hosts goes into the api { } section the harness writes
+    orig = d.header
+
+    def header():
+        d.header_text = orig().replace(
+            'api { listen', 'api { allowed_hosts = { "monitor.example.com" }'
+            '  listen')
+        return d.header_text
+    d.header = header
+    d.write_config(d.config_text[len(d.header_text):])
+    d.start()
+    p = d.port
+    for host in ("evil.example", "evil.example:%d" % p, "localhost.evil",
+                 "127.0.0.1.evil.example", "monitor.example.com.evil"):
+        st, h, body = d.get_raw("/api/v1/checks", headers={"Host": host})
+        assert st == 403, (host, st, body)
+        assert h["content-type"] == "application/json"
+        assert "is not a name of this API" in json.loads(body)["error"]
+    for host in ("127.0.0.1:%d" % p, "localhost:%d" % p, "LOCALHOST",
+                 "localhost.", "app.localhost:%d" % p, "[::1]:%d" % p,
+                 "10.1.2.3", "monitor.example.com",
+                 "Monitor.Example.Com:%d" % p):
+        st, _, body = d.get_raw("/api/v1/checks", headers={"Host": host})
+        assert st == 200, (host, st, body)
+    # a name that is not a host name is a config error at its line
+    d.stop()
+    bad = d.config_text.replace('"monitor.example.com"',
+                                '"http://x.example:80"')
+    harness.write_file(d.conf, bad)
+    rc, out = d.check_config()
+    assert rc == 1 and "allowed_hosts" in out and "is not a host name" in \
+        out, out
+
+
+def test_unknown_methods_are_json_405(env):
+    """PUT and PATCH were evhttp's 501 with an HTML body; every method a
+    route does not have is a JSON 405 with Allow, like the rest."""
+    d = env.daemon('dummy "a" { }\n')
+    d.require_plugin("dummy")
+    d.start()
+    for m in ("PUT", "PATCH", "OPTIONS", "TRACE"):
+        st, h, body = d.get_raw("/api/v1/checks", method=m, body=b"{}",
+                                token=True)
+        assert st == 405, (m, st, body)
+        assert h["content-type"] == "application/json", (m, h)
+        assert "not allowed" in json.loads(body)["error"], body
+        assert "GET" in h["allow"], h
+    st, h, body = d.get_raw("/api/v1/nosuch", method="PUT", body=b"{}")
+    assert st == 404 and h["content-type"] == "application/json", (st, h)
+
+
+def test_graph_with_a_time_before_1980_is_400(env):
+    """graph?since=100000000 (1973) was a 500 from librrd; the request is
+    what is wrong: a 400 that says why."""
+    d = env.daemon('exec "m" { command = { "/bin/echo", "OK | a=1" }'
+                   '  interval = 1s }\n')
+    d.require_plugin("exec")
+    d.start()
+    d.wait_check("m", "OK", pred=lambda c: c["last_check"])
+    url = "/api/v1/graph/m/a.png"
+    wait_for(lambda: d.get_raw(url)[0] == 200, 10, "a graph")
+    for q, word in (("since=100000000", "since"), ("since=100y", "since"),
+                    ("since=1d&until=200000000", "until"),
+                    ("until=99999999999", "until")):
+        st, h, body = d.get_raw(url + "?" + q)
+        assert st == 400, (q, st, body)
+        assert h["content-type"] == "application/json"
+        assert json.loads(body)["error"].startswith(word + ":"), (q, body)
+    d.stop()
