@@ -18,14 +18,13 @@
  * stalls on a full pipe, and the text is cut at its first NUL.
  */
 #ifndef _GNU_SOURCE
-#define _GNU_SOURCE	/* posix_spawn_file_actions_addchdir_np */
+#define _GNU_SOURCE	/* sigabbrev_np */
 #endif
 
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <signal.h>
-#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,16 +38,13 @@
 
 #include <tocsin/plugin.h>
 
+#include "lib/spawn.h"
+#include "lib/strv.h"
+
 extern char **environ;
 
 /* glibc extensions, used when the C library has them. */
 #if defined(__GLIBC__) && defined(__GLIBC_PREREQ)
-#if __GLIBC_PREREQ(2, 29)
-#define EXEC_HAVE_ADDCHDIR 1
-#endif
-#if __GLIBC_PREREQ(2, 34)
-#define EXEC_HAVE_ADDCLOSEFROM 1
-#endif
 #if __GLIBC_PREREQ(2, 32)
 #define EXEC_HAVE_SIGABBREV 1
 #endif
@@ -124,18 +120,6 @@ err:
 		free(v[--i]);
 	free(v);
 	return NULL;
-}
-
-static void
-exec_strv_free(char **v)
-{
-	char **p;
-
-	if (v == NULL)
-		return;
-	for (p = v; *p != NULL; p++)
-		free(*p);
-	free(v);
 }
 
 /*
@@ -270,7 +254,7 @@ exec_configure(struct tocsin_check *chk, struct tocsin_conf *cf, void **priv)
 			    strerror(err));
 			bad = 1;
 		}
-#ifndef EXEC_HAVE_ADDCHDIR
+#ifndef SPAWN_HAVE_CHDIR
 		else if (strcmp(wd, "/") != 0) {
 			tocsin_conf_error(cf, "workdir", "\"%s\": not supported "
 			    "by this C library", wd);
@@ -301,8 +285,8 @@ exec_free(void *priv)
 	if (ec == NULL)
 		return;
 	free(ec->path);
-	exec_strv_free(ec->argv);
-	exec_strv_free(ec->env);
+	strv_free(ec->argv, STRV_NULL_END);
+	strv_free(ec->env, STRV_NULL_END);
 	free(ec->workdir);
 	free(ec);
 }
@@ -654,86 +638,30 @@ exec_child_cb(pid_t pid, int status, void *arg)
 }
 
 /*
- * Spawns the plugin with its output on a new pipe.
+ * Spawns the plugin with its output on a new pipe (lib/spawn.c: own
+ * process group, default signals, /dev/null on stdin, stdout and stderr
+ * on the pipe, none of the daemon's descriptors, workdir).
  * RETURN VALUE: 0 with er->pid and er->fd set, or an errno value.
  */
 static int
 exec_spawn(struct exec_run *er, const char *check)
 {
 	const struct exec_conf *ec = er->conf;
-	posix_spawn_file_actions_t fa;
-	posix_spawnattr_t attr;
-	sigset_t all, none;
 	char **envp, *own;
-	int p[2], err, fl;
+	int err;
 
-	if (pipe2(p, O_CLOEXEC) == -1)
-		return errno;
-	/*
-	 * Non-blocking on our end only: O_NONBLOCK belongs to the open file,
-	 * and a plugin writing to a non-blocking stdout would get EAGAIN.
-	 */
-	if ((fl = fcntl(p[0], F_GETFL)) == -1 ||
-	    fcntl(p[0], F_SETFL, fl | O_NONBLOCK) == -1) {
-		err = errno;
-		close(p[0]);
-		close(p[1]);
-		return err;
-	}
-	if ((envp = exec_environ(ec, check, &own)) == NULL) {
-		close(p[0]);
-		close(p[1]);
+	if ((envp = exec_environ(ec, check, &own)) == NULL)
 		return ENOMEM;
-	}
-
-	sigfillset(&all);
-	sigemptyset(&none);
-	if ((err = posix_spawnattr_init(&attr)) != 0)
-		goto out_env;
-	if ((err = posix_spawn_file_actions_init(&fa)) != 0) {
-		posix_spawnattr_destroy(&attr);
-		goto out_env;
-	}
-	if ((err = posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP |
-	    POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF)) != 0 ||
-	    (err = posix_spawnattr_setpgroup(&attr, 0)) != 0 ||
-	    (err = posix_spawnattr_setsigmask(&attr, &none)) != 0 ||
-	    (err = posix_spawnattr_setsigdefault(&attr, &all)) != 0)
-		goto out;
-	if ((err = posix_spawn_file_actions_addopen(&fa, STDIN_FILENO,
-	    "/dev/null", O_RDONLY, 0)) != 0 ||
-	    (err = posix_spawn_file_actions_adddup2(&fa, p[1],
-	    STDOUT_FILENO)) != 0 ||
-	    (err = posix_spawn_file_actions_adddup2(&fa, p[1],
-	    STDERR_FILENO)) != 0)
-		goto out;
-#ifdef EXEC_HAVE_ADDCLOSEFROM
-	/*
-	 * A daemon fd without O_CLOEXEC (a library's socket, a database)
-	 * would otherwise stay open as long as the slowest plugin runs.
-	 */
-	if ((err = posix_spawn_file_actions_addclosefrom_np(&fa, 3)) != 0)
-		goto out;
+	err = spawn_start(ec->path, ec->argv, envp,
+#ifdef SPAWN_HAVE_CHDIR
+	    ec->workdir,
+#else
+	    NULL,		/* only "/" passes exec_configure() */
 #endif
-#ifdef EXEC_HAVE_ADDCHDIR
-	if ((err = posix_spawn_file_actions_addchdir_np(&fa,
-	    ec->workdir)) != 0)
-		goto out;
-#endif
-	err = posix_spawn(&er->pid, ec->path, &fa, &attr, ec->argv, envp);
-out:
-	posix_spawn_file_actions_destroy(&fa);
-	posix_spawnattr_destroy(&attr);
-out_env:
+	    &er->pid, &er->fd);
 	free(envp);
 	free(own);
-	close(p[1]);
-	if (err != 0) {
-		close(p[0]);
-		return err;
-	}
-	er->fd = p[0];
-	return 0;
+	return err;
 }
 
 /*

@@ -1,6 +1,6 @@
 /*
  * plugins/http/http.c — the "http" check type: one HTTP(S) request per run
- * on the shared libcurl multi handle (http_multi.c), judged against the
+ * on the plugin's one libcurl multi handle (lib/curlev.c), judged against the
  * check's expectations.
  *
  * A run builds a fresh easy handle, hands it to the multi handle and
@@ -49,13 +49,19 @@
 
 #include <tocsin/plugin.h>
 
-#include "http_multi.h"
+#include "lib/curlev.h"
 
 #define HTTP_MAX_BODY_MAX	(1L << 30)
 #define HTTP_REGEX_LIMIT	1000000	/* pcre2 match limit: bounded loop time */
 #define HTTP_DAY_MS		86400000.0
 #define HTTP_POOL_MAX		64	/* idle easy handles kept for reuse */
 #define HTTP_JQ_MAX_OUTPUTS	1000	/* outputs of expect_jq looked at */
+
+/*
+ * Every transfer runs on this one multi handle, made on the first run,
+ * not at plugin load, so `tocsind -t` never opens anything.
+ */
+static struct curlev *http_cm;
 
 static const struct tocsin_option http_options[] = {
 	{ "url", TOCSIN_OPT_STR, NULL, TOCSIN_OPT_REQUIRED,
@@ -1044,7 +1050,7 @@ http_judge(struct http_run *hr, double total, int has_cert, double left,
 	return TOCSIN_OK;
 }
 
-/* hm_done_cb: the transfer of hr ended with rc. */
+/* curlev_done_cb: the transfer of hr ended with rc. */
 static void
 http_done(CURL *easy, CURLcode rc, void *arg)
 {
@@ -1201,7 +1207,9 @@ http_start(struct tocsin_run *run, void *priv)
 		margin = 1000;
 	hr->timeout_ms = t > 2 * margin ? t - margin : (t > 1 ? t - 1 : 1);
 	if ((hr->easy = http_easy(hr)) == NULL ||
-	    hm_add(hr->easy, http_done, hr) == -1) {
+	    (http_cm == NULL &&
+	    (http_cm = curlev_new(tocsin_event_base())) == NULL) ||
+	    curlev_add(http_cm, hr->easy, http_done, hr) == -1) {
 		http_run_free(hr);
 		tocsin_run_finish(run, TOCSIN_UNKNOWN,
 		    "http: cannot start a transfer (out of memory?)");
@@ -1218,7 +1226,8 @@ http_cancel(struct tocsin_run *run, void *priv)
 	(void)priv;
 	if (hr == NULL)
 		return;
-	hm_remove(hr->easy);
+	if (http_cm != NULL)
+		curlev_remove(http_cm, hr->easy);
 	http_run_free(hr);
 	tocsin_run_set_data(run, NULL);
 }
@@ -1291,7 +1300,8 @@ http_init(void)
 static void
 http_fini(void)
 {
-	hm_shutdown();
+	curlev_free(http_cm);
+	http_cm = NULL;
 	http_pool_clear();
 	curl_global_cleanup();
 }

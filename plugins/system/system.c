@@ -38,6 +38,8 @@
 
 #include <tocsin/plugin.h>
 
+#include "lib/strv.h"
+
 #define CPU_FIRST_MS	1000	/* first run: CPU sampled over this long */
 #define AUTO_MAX	64	/* mounts / interfaces picked automatically */
 #define SUMMARY_MAX	1024
@@ -759,16 +761,6 @@ system_cancel(struct tocsin_run *run, void *priv)
 }
 
 /* ---- configuration ----------------------------------------------------- */
-
-static void
-strv_free(char **v, unsigned n)
-{
-	unsigned i;
-
-	for (i = 0; v != NULL && i < n; i++)
-		free(v[i]);
-	free(v);
-}
 
 static char **
 strv_get(struct tocsin_conf *cf, const char *key, unsigned *n)

@@ -25,6 +25,7 @@
 #include "core/log.h"
 #include "incident/maint.h"
 #include "incident/store.h"
+#include "lib/strv.h"
 
 struct window {
 	int64_t id;		/* API windows; 0 for config ones */
@@ -45,16 +46,6 @@ struct windows {
 };
 
 static struct windows api_windows;
-
-static void
-strv_free(char **v, unsigned n)
-{
-	unsigned i;
-
-	for (i = 0; i < n; i++)
-		free(v[i]);
-	free(v);
-}
 
 static void
 window_clear(struct window *w)

@@ -48,6 +48,7 @@
 #include "notify/notify.h"
 #include "notify/notify_int.h"
 #include "core/util.h"
+#include "lib/strv.h"
 
 #define NT_MAX_INFLIGHT	32	/* sends at once */
 #define NT_BATCH	64	/* rows read per dispatch */
@@ -948,16 +949,6 @@ render_env(const struct nt_flight *f, const char *key, json_t *inc)
 	return env;
 }
 
-static void
-strv_free(char **v)
-{
-	char **p;
-
-	for (p = v; p != NULL && *p != NULL; p++)
-		free(*p);
-	free(v);
-}
-
 /* ---- the outbox: sending ------------------------------------------------ */
 
 static void
@@ -1079,7 +1070,7 @@ send_row(struct nt_flight *f, const char *addr, const char *key)
 		break;
 	}
 	free(body);
-	strv_free(env);
+	strv_free(env, STRV_NULL_END);
 	json_decref(inc);
 	if (f->h == NULL)
 		notify_done(f, NSEND_RETRY, why);

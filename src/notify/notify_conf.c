@@ -29,6 +29,7 @@
 #include "core/log.h"
 #include "notify/notify_int.h"
 #include "core/util.h"
+#include "lib/strv.h"
 
 /* Positions kept for finish() (valid during conf_load only). */
 struct npos {
@@ -50,18 +51,6 @@ strv_dup(struct tocsin_conf *sec, const char *key, unsigned *n)
 	for (i = 0; i < *n; i++)
 		v[i] = xstrdup(tocsin_conf_list_str(sec, key, i));
 	return v;
-}
-
-static void
-strv_free(char **v, unsigned n)
-{
-	unsigned i;
-
-	if (v == NULL)
-		return;
-	for (i = 0; i < n; i++)
-		free(v[i]);
-	free(v);
 }
 
 static int

@@ -1,20 +1,18 @@
 /*
  * notify_send.c — one delivery attempt on a channel: an HTTP POST or an
  * SMTP transfer through one libcurl multi handle driven by the daemon's
- * event_base, or a command run as a child (argv, no shell).
+ * event_base (lib/curlev.c), or a command run as a child (argv, no shell;
+ * lib/spawn.c).
  *
- * Owns the multi handle and the attempts in flight.  Never blocks: curl
- * tells us which sockets to watch (CURLMOPT_SOCKETFUNCTION) and when to
- * call it back (CURLMOPT_TIMERFUNCTION); name resolution is curl's
- * threaded resolver.  The done callback always runs from a loop
+ * Owns the multi handle and the attempts in flight.  Never blocks: the
+ * transfers run on the loop and name resolution is curl's threaded
+ * resolver.  The done callback always runs from a loop
  * callback, never inside nsend_*(), so the caller's state is consistent.
  * Knows nothing of incidents or the outbox: it returns OK, RETRY or FAIL
  * with a reason, and notify.c decides.
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <signal.h>
-#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,6 +28,8 @@
 #include <tocsin/plugin.h>
 
 #include "core/log.h"
+#include "lib/curlev.h"
+#include "lib/spawn.h"
 #include "notify/notify_int.h"
 
 enum nsend_kind { NS_CURL, NS_CMD };
@@ -52,15 +52,9 @@ struct nsend {
 
 static struct {
 	struct event_base *base;
-	CURLM *multi;
-	struct event *curl_timer;
+	struct curlev *cm;		/* every transfer runs on it */
 	struct nsend *all;
 } ns_g;
-
-/* Per-socket state curl asked us to watch. */
-struct nsock {
-	struct event *ev;
-};
 
 static void
 ns_unlink(struct nsend *s)
@@ -78,7 +72,8 @@ static void
 ns_free(struct nsend *s)
 {
 	if (s->easy != NULL) {
-		curl_multi_remove_handle(ns_g.multi, s->easy);
+		if (ns_g.cm != NULL)
+			curlev_remove(ns_g.cm, s->easy);
 		curl_easy_cleanup(s->easy);
 	}
 	curl_slist_free_all(s->hdrs);
@@ -122,129 +117,41 @@ nsend_smtp_status(long code)
 	return code >= 500 && code < 600 ? NSEND_FAIL : NSEND_RETRY;
 }
 
-/* ---- libcurl multi on libevent --------------------------------------- */
+/* ---- transfers ----------------------------------------------------- */
 
-static void ns_check_done(void);
-
+/* curlev_done_cb: the transfer of s ended with rc; judge the reply. */
 static void
-ns_sock_cb(evutil_socket_t fd, short what, void *arg)
+ns_curl_done(CURL *easy, CURLcode rc, void *arg)
 {
-	int running, flags = 0;
-
-	(void)arg;
-	if (what & EV_READ)
-		flags |= CURL_CSELECT_IN;
-	if (what & EV_WRITE)
-		flags |= CURL_CSELECT_OUT;
-	curl_multi_socket_action(ns_g.multi, fd, flags, &running);
-	ns_check_done();
-}
-
-static void
-ns_timer_cb(evutil_socket_t fd, short what, void *arg)
-{
-	int running;
-
-	(void)fd;
-	(void)what;
-	(void)arg;
-	curl_multi_socket_action(ns_g.multi, CURL_SOCKET_TIMEOUT, 0, &running);
-	ns_check_done();
-}
-
-static int
-ns_socketfn(CURL *easy, curl_socket_t fd, int action, void *userp,
-    void *sockp)
-{
-	struct nsock *ns = sockp;
-	short what;
-
-	(void)easy;
-	(void)userp;
-	if (action == CURL_POLL_REMOVE) {
-		if (ns != NULL) {
-			event_free(ns->ev);
-			free(ns);
-			curl_multi_assign(ns_g.multi, fd, NULL);
-		}
-		return 0;
-	}
-	what = EV_PERSIST | ((action & CURL_POLL_IN) ? EV_READ : 0) |
-	    ((action & CURL_POLL_OUT) ? EV_WRITE : 0);
-	if (ns == NULL) {
-		if ((ns = calloc(1, sizeof(*ns))) == NULL)
-			return -1;
-		curl_multi_assign(ns_g.multi, fd, ns);
-	} else
-		event_free(ns->ev);
-	ns->ev = event_new(ns_g.base, fd, what, ns_sock_cb, NULL);
-	if (ns->ev == NULL || event_add(ns->ev, NULL) == -1)
-		return -1;
-	return 0;
-}
-
-static int
-ns_timerfn(CURLM *multi, long ms, void *userp)
-{
-	struct timeval tv;
-
-	(void)multi;
-	(void)userp;
-	if (ms < 0) {
-		evtimer_del(ns_g.curl_timer);
-		return 0;
-	}
-	tv.tv_sec = ms / 1000;
-	tv.tv_usec = (ms % 1000) * 1000;
-	evtimer_add(ns_g.curl_timer, &tv);
-	return 0;
-}
-
-static void
-ns_check_done(void)
-{
-	struct nsend *s;
-	CURLMsg *m;
-	int left;
+	struct nsend *s = arg;
 	long code = 0;
 	char why[300];
 	enum nsend_result r;
 	const char *scheme = NULL;
 	bool smtp;
 
-	while ((m = curl_multi_info_read(ns_g.multi, &left)) != NULL) {
-		if (m->msg != CURLMSG_DONE)
-			continue;
-		s = NULL;
-		curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE,
-		    (char **)&s);
-		if (s == NULL)
-			continue;
-		curl_easy_getinfo(s->easy, CURLINFO_RESPONSE_CODE, &code);
-		curl_easy_getinfo(s->easy, CURLINFO_SCHEME, &scheme);
-		smtp = scheme != NULL && (strcasecmp(scheme, "smtp") == 0 ||
-		    strcasecmp(scheme, "smtps") == 0);
-		if (smtp) {
-			if (m->data.result == CURLE_OK) {
-				r = NSEND_OK;
-				snprintf(why, sizeof(why), "SMTP %ld", code);
-			} else {
-				r = code > 0 ? nsend_smtp_status(code) :
-				    NSEND_RETRY;
-				snprintf(why, sizeof(why), "SMTP %ld: %s", code,
-				    s->errbuf[0] ? s->errbuf :
-				    curl_easy_strerror(m->data.result));
-			}
-		} else if (m->data.result != CURLE_OK) {
-			r = NSEND_RETRY;
-			snprintf(why, sizeof(why), "%s", s->errbuf[0] ?
-			    s->errbuf : curl_easy_strerror(m->data.result));
+	curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &code);
+	curl_easy_getinfo(easy, CURLINFO_SCHEME, &scheme);
+	smtp = scheme != NULL && (strcasecmp(scheme, "smtp") == 0 ||
+	    strcasecmp(scheme, "smtps") == 0);
+	if (smtp) {
+		if (rc == CURLE_OK) {
+			r = NSEND_OK;
+			snprintf(why, sizeof(why), "SMTP %ld", code);
 		} else {
-			r = nsend_http_status(code);
-			snprintf(why, sizeof(why), "HTTP %ld", code);
+			r = code > 0 ? nsend_smtp_status(code) : NSEND_RETRY;
+			snprintf(why, sizeof(why), "SMTP %ld: %s", code,
+			    s->errbuf[0] ? s->errbuf : curl_easy_strerror(rc));
 		}
-		ns_finish(s, r, why);
+	} else if (rc != CURLE_OK) {
+		r = NSEND_RETRY;
+		snprintf(why, sizeof(why), "%s", s->errbuf[0] ?
+		    s->errbuf : curl_easy_strerror(rc));
+	} else {
+		r = nsend_http_status(code);
+		snprintf(why, sizeof(why), "HTTP %ld", code);
 	}
+	ns_finish(s, r, why);
 }
 
 int
@@ -253,11 +160,8 @@ nsend_init(struct event_base *base)
 	ns_g.base = base;
 	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
 		return -1;
-	if ((ns_g.multi = curl_multi_init()) == NULL ||
-	    (ns_g.curl_timer = evtimer_new(base, ns_timer_cb, NULL)) == NULL)
+	if ((ns_g.cm = curlev_new(base)) == NULL)
 		return -1;
-	curl_multi_setopt(ns_g.multi, CURLMOPT_SOCKETFUNCTION, ns_socketfn);
-	curl_multi_setopt(ns_g.multi, CURLMOPT_TIMERFUNCTION, ns_timerfn);
 	return 0;
 }
 
@@ -266,10 +170,7 @@ nsend_shutdown(void)
 {
 	while (ns_g.all != NULL)
 		nsend_cancel(ns_g.all);
-	if (ns_g.multi != NULL)
-		curl_multi_cleanup(ns_g.multi);
-	if (ns_g.curl_timer != NULL)
-		event_free(ns_g.curl_timer);
+	curlev_free(ns_g.cm);
 	curl_global_cleanup();
 	memset(&ns_g, 0, sizeof(ns_g));
 }
@@ -311,7 +212,6 @@ ns_new(enum nsend_kind kind, nsend_done *done, void *arg)
 static struct nsend *
 ns_curl_start(struct nsend *s, const struct nchannel *ch, const char **why)
 {
-	curl_easy_setopt(s->easy, CURLOPT_PRIVATE, s);
 	curl_easy_setopt(s->easy, CURLOPT_ERRORBUFFER, s->errbuf);
 	curl_easy_setopt(s->easy, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(s->easy, CURLOPT_TIMEOUT_MS, (long)ch->timeout_ms);
@@ -323,7 +223,7 @@ ns_curl_start(struct nsend *s, const struct nchannel *ch, const char **why)
 	curl_easy_setopt(s->easy, CURLOPT_PROTOCOLS, (long)(CURLPROTO_HTTP |
 	    CURLPROTO_HTTPS | CURLPROTO_SMTP | CURLPROTO_SMTPS));
 #endif
-	if (curl_multi_add_handle(ns_g.multi, s->easy) != CURLM_OK) {
+	if (curlev_add(ns_g.cm, s->easy, ns_curl_done, s) == -1) {
 		*why = "cannot start a transfer";
 		ns_free(s);
 		return NULL;
@@ -491,28 +391,12 @@ ns_cmd_timeout(evutil_socket_t fd, short what, void *arg)
 	}
 }
 
-/* A daemon descriptor without O_CLOEXEC is not the command's business. */
-static int
-ns_closefrom(posix_spawn_file_actions_t *fa)
-{
-#if defined(__GLIBC__) && defined(__GLIBC_PREREQ)
-#if __GLIBC_PREREQ(2, 34)
-	return posix_spawn_file_actions_addclosefrom_np(fa, 3);
-#endif
-#endif
-	(void)fa;
-	return 0;
-}
-
 struct nsend *
 nsend_command(const struct nchannel *ch, char *const *env, nsend_done *done,
     void *arg, const char **why)
 {
-	posix_spawn_file_actions_t fa;
-	posix_spawnattr_t attr;
 	struct nsend *s;
 	struct timeval tv;
-	sigset_t all, none;
 	pid_t pid;
 	int err;
 
@@ -528,32 +412,7 @@ nsend_command(const struct nchannel *ch, char *const *env, nsend_done *done,
 	 * it all), default signals, empty mask, /dev/null for stdio, and no
 	 * daemon descriptor that lacks O_CLOEXEC.
 	 */
-	sigfillset(&all);
-	sigemptyset(&none);
-	if (posix_spawnattr_init(&attr) != 0) {
-		ns_free(s);
-		return NULL;
-	}
-	if (posix_spawn_file_actions_init(&fa) != 0) {
-		posix_spawnattr_destroy(&attr);
-		ns_free(s);
-		return NULL;
-	}
-	if ((err = posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP |
-	    POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF)) == 0 &&
-	    (err = posix_spawnattr_setpgroup(&attr, 0)) == 0 &&
-	    (err = posix_spawnattr_setsigmask(&attr, &none)) == 0 &&
-	    (err = posix_spawnattr_setsigdefault(&attr, &all)) == 0 &&
-	    (err = posix_spawn_file_actions_addopen(&fa, 0, "/dev/null",
-	    O_RDONLY, 0)) == 0 &&
-	    (err = posix_spawn_file_actions_addopen(&fa, 1, "/dev/null",
-	    O_WRONLY, 0)) == 0 &&
-	    (err = posix_spawn_file_actions_adddup2(&fa, 1, 2)) == 0)
-		err = ns_closefrom(&fa);
-	if (err == 0)
-		err = posix_spawn(&pid, ch->argv[0], &fa, &attr, ch->argv, env);
-	posix_spawn_file_actions_destroy(&fa);
-	posix_spawnattr_destroy(&attr);
+	err = spawn_start(ch->argv[0], ch->argv, env, NULL, &pid, NULL);
 	if (err != 0) {
 		/* static: read by the caller at once, on this one thread */
 		static char buf[300];
