@@ -87,6 +87,7 @@
 
 struct api {
 	struct evhttp *http;
+	bool public_only;		/* api.public_listen: API_SIGNED only */
 };
 
 /* The bearer token (see "the token" below). */
@@ -147,7 +148,8 @@ api_route_add(enum evhttp_cmd_type method, const char *path, unsigned flags,
 	 * change something, so a module that forgets the flag on a POST
 	 * fails closed, not open.
 	 */
-	if (method != EVHTTP_REQ_GET && method != EVHTTP_REQ_HEAD)
+	if (method != EVHTTP_REQ_GET && method != EVHTTP_REQ_HEAD &&
+	    !(flags & API_SIGNED))
 		flags = (flags | API_MUTATES) & ~API_PUBLIC;
 	r->flags = flags;
 	r->handler = handler;
@@ -549,6 +551,9 @@ api_get_routes(struct evhttp_request *req, const char *rest, void *arg)
 		api_set(r, "path", api_str(api_routes[i].path), &err);
 		api_set(r, "mutates", json_boolean(api_routes[i].flags &
 		    API_MUTATES), &err);
+		/* no token: each request carries its own signature */
+		api_set(r, "signed", json_boolean(api_routes[i].flags &
+		    API_SIGNED), &err);
 		api_append(a, r, &err);
 	}
 	api_set(o, "routes", a, &err);
@@ -779,7 +784,7 @@ api_authorized(struct evhttp_request *req, const struct api_route *r)
 	const char *h;
 	bool need;
 
-	if (r->flags & API_PUBLIC)
+	if (r->flags & (API_PUBLIC | API_SIGNED))
 		return true;
 	if (r->flags & API_MUTATES)
 		need = true;
@@ -872,6 +877,17 @@ api_host_ok(struct evhttp_request *req, char *shown, size_t len)
 	for (i = 0; ac != NULL && i < ac->nallowed_hosts; i++)
 		if (strcasecmp(host, ac->allowed_hosts[i]) == 0)
 			return true;
+	/* the name in public_url is this API's by definition (links) */
+	if (ac != NULL && ac->public_url != NULL) {
+		const char *u = strstr(ac->public_url, "://"), *e;
+
+		if (u != NULL) {
+			u += 3;
+			e = u + strcspn(u, ":/");
+			if ((size_t)(e - u) == n && strncasecmp(u, host, n) == 0)
+				return true;
+		}
+	}
 	return false;
 }
 
@@ -886,6 +902,7 @@ api_dispatch(struct evhttp_request *req, void *arg)
 	const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
 	enum evhttp_cmd_type cmd = evhttp_request_get_command(req);
 	enum evhttp_cmd_type want = cmd;
+	const struct api *api = arg;
 	const char *path, *rest;
 	char allow[64];
 	unsigned allowed = 0, i;
@@ -907,6 +924,8 @@ api_dispatch(struct evhttp_request *req, void *arg)
 	if (api_presync != NULL)
 		api_presync();
 	for (i = 0; i < api_nroutes; i++) {
+		if (api->public_only && !(api_routes[i].flags & API_SIGNED))
+			continue;	/* the rest of the API is not here */
 		if ((rest = api_route_match(&api_routes[i], path)) == NULL)
 			continue;
 		if (api_routes[i].method == want) {
@@ -1009,8 +1028,23 @@ err:
 	return -1;
 }
 
+static struct api *api_start(struct event_base *base, const char *listen,
+    bool public_only);
+
 struct api *
 api_new(struct event_base *base, const char *listen)
+{
+	return api_start(base, listen, false);
+}
+
+struct api *
+api_new_public(struct event_base *base, const char *listen)
+{
+	return api_start(base, listen, true);
+}
+
+static struct api *
+api_start(struct event_base *base, const char *listen, bool public_only)
 {
 	struct api *api;
 	char *host = NULL;
@@ -1032,6 +1066,7 @@ api_new(struct event_base *base, const char *listen)
 		log_warn("api: calloc");
 		goto err;
 	}
+	api->public_only = public_only;
 	if ((api->http = evhttp_new(base)) == NULL) {
 		log_warnx("api: evhttp_new failed");
 		goto err;
@@ -1063,7 +1098,8 @@ api_new(struct event_base *base, const char *listen)
 			    "\"%s\"", listen, host);
 		goto err;
 	}
-	log_info("api: listening on %s", listen);
+	log_info("api: listening on %s%s", listen, public_only ?
+	    " (action links and inbound webhooks only)" : "");
 	free(host);
 	return api;
 err:

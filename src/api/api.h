@@ -28,6 +28,8 @@ struct api;
  * RETURN VALUE: a new api (free with api_free), or NULL after logging why.
  */
 struct api *api_new(struct event_base *base, const char *listen);
+/* The same for api.public_listen: serves the API_SIGNED routes only. */
+struct api *api_new_public(struct event_base *base, const char *listen);
 void api_free(struct api *api);
 
 /*
@@ -50,6 +52,14 @@ typedef void api_handler(struct evhttp_request *req, const char *rest,
  */
 #define API_MUTATES	0x1
 #define API_PUBLIC	0x2
+/*
+ * API_SIGNED: the handler authenticates each request itself (an action
+ * link's HMAC, a vendor's webhook signature), so no token is asked for,
+ * for any method, and an unauthenticated request is the handler's 401 or
+ * 403.  These routes, and only these, are also served on
+ * api.public_listen.
+ */
+#define API_SIGNED	0x4
 
 /*
  * api_route_add — serve method + path with handler.  Routes are tried in

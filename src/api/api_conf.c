@@ -9,6 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <tocsin/plugin.h>
+
 #include "api/api_conf.h"
 #include "core/conf.h"
 #include "core/util.h"
@@ -21,6 +23,13 @@ static const struct tocsin_option api_options[] = {
 	{ "graph_workers", TOCSIN_OPT_INT, "2", 0, NULL },
 	{ "graph_queue", TOCSIN_OPT_INT, "8", 0, NULL },
 	{ "allowed_hosts", TOCSIN_OPT_STR_LIST, NULL, 0, NULL },
+	{ "public_url", TOCSIN_OPT_STR, NULL, 0,
+	    "the address people reach tocsind by (through a reverse proxy): "
+	    "pages carry signed action links to it" },
+	{ "public_listen", TOCSIN_OPT_STR, NULL, 0,
+	    "HOST:PORT serving only the action links and inbound webhooks" },
+	{ "action_link_ttl", TOCSIN_OPT_DURATION, "24h", 0,
+	    "how long an action link in a page works" },
 	{ NULL, TOCSIN_OPT_END, NULL, 0, NULL },
 };
 
@@ -36,6 +45,8 @@ api_conf_free(void *p)
 	while (ac->nallowed_hosts > 0)
 		free(ac->allowed_hosts[--ac->nallowed_hosts]);
 	free(ac->allowed_hosts);
+	free(ac->public_url);
+	free(ac->public_listen);
 	free(ac);
 }
 
@@ -80,6 +91,8 @@ api_conf_load(struct config *cf, struct tocsin_conf *sec, void **state)
 {
 	struct api_conf *ac;
 	long v;
+	const char *u;
+	int rc = 0;
 
 	if ((ac = calloc(1, sizeof(*ac))) == NULL)
 		return -1;
@@ -102,7 +115,38 @@ api_conf_load(struct config *cf, struct tocsin_conf *sec, void **state)
 		tocsin_conf_error(sec, "graph_queue", "%ld is not between 0 "
 		    "and 10000", v);
 	ac->graph_queue = (unsigned)v;
-	return api_conf_hosts(ac, sec);
+	ac->action_link_ttl_ms = tocsin_conf_duration_ms(sec,
+	    "action_link_ttl");
+	if (ac->action_link_ttl_ms < 60000 ||
+	    ac->action_link_ttl_ms > 30LL * 86400000) {
+		tocsin_conf_error(sec, "action_link_ttl", "not in 1m..30d");
+		rc = -1;
+	}
+	if ((u = tocsin_conf_str(sec, "public_url")) != NULL && *u != '\0') {
+		size_t n = strlen(u);
+		const char *p;
+		bool ok = strncmp(u, "https://", 8) == 0 ||
+		    strncmp(u, "http://", 7) == 0;
+
+		for (p = u; *p != '\0'; p++)
+			if ((unsigned char)*p <= ' ' || *p == 0x7f || *p == '"' ||
+			    *p == '<' || *p == '>' || *p == '?' || *p == '#')
+				ok = false;
+		if (!ok) {
+			tocsin_conf_error(sec, "public_url", "\"%.100s\" is not "
+			    "an http:// or https:// URL without query, "
+			    "fragment or spaces", u);
+			rc = -1;
+		}
+		while (n > 0 && u[n - 1] == '/')
+			n--;
+		ac->public_url = strndup(u, n);
+	}
+	if ((u = tocsin_conf_str(sec, "public_listen")) != NULL && *u != '\0')
+		ac->public_listen = xstrdup(u);
+	if (api_conf_hosts(ac, sec) == -1)
+		rc = -1;
+	return rc;
 }
 
 static const struct conf_section api_section = {

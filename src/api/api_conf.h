@@ -7,6 +7,7 @@
 #define TOCSIN_API_CONF_H
 
 #include <stdbool.h>
+#include <stdint.h>
 
 struct config;
 
@@ -22,6 +23,12 @@ struct api_conf {
 	char **allowed_hosts;		/* owned: Host names served, besides
 					 * IP literals and localhost */
 	unsigned nallowed_hosts;
+	/* paging from the phone (notify_links.c, notify_inbound.c) */
+	char *public_url;		/* owned: "https://mon.example.com", no
+					   trailing '/'; NULL: no action links */
+	char *public_listen;		/* owned: a listener serving only the
+					   API_SIGNED routes, or NULL */
+	int64_t action_link_ttl_ms;	/* how long a link in a page works */
 };
 
 /* RETURN VALUE: 0, or -1 (the section registry refused it). */

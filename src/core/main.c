@@ -48,6 +48,7 @@
 
 
 static struct api *api;
+static struct api *papi;		/* api.public_listen, or NULL */
 static char *conf_file;
 static struct event *watchdog_ev;
 
@@ -243,6 +244,13 @@ reload(void)
 			api = napi;
 		}
 	}
+	if ((api_conf(nw)->public_listen == NULL) !=
+	    (api_conf(old)->public_listen == NULL) ||
+	    (api_conf(nw)->public_listen != NULL &&
+	    strcmp(api_conf(nw)->public_listen,
+	    api_conf(old)->public_listen) != 0))
+		log_warnx("reload: api.public_listen changed; it is bound only "
+		    "at start-up, restart tocsind to use it");
 	if (old->plugin_dir && nw->plugin_dir &&
 	    strcmp(old->plugin_dir, nw->plugin_dir) != 0)
 		log_warnx("reload: plugin_dir changed; plugins are loaded only "
@@ -462,6 +470,14 @@ main(int argc, char *argv[])
 		rc = 1;
 		goto out;
 	}
+	if (api_conf(daemon_g.cf)->public_listen != NULL &&
+	    (papi = api_new_public(daemon_g.base,
+	    api_conf(daemon_g.cf)->public_listen)) == NULL) {
+		log_errx("cannot serve action links on %s, not starting",
+		    api_conf(daemon_g.cf)->public_listen);
+		rc = 1;
+		goto out;
+	}
 	sched_start(daemon_g.cf);
 	watchdog_init();
 	log_info("tocsind %s started: %u check%s, %u host%s, API on %s",
@@ -480,6 +496,7 @@ out:
 	incident_shutdown();
 	maint_shutdown();
 	api_free(api);
+	api_free(papi);
 	if (watchdog_ev != NULL)
 		event_free(watchdog_ev);
 	for (i = 0; i < 4; i++)

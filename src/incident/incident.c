@@ -1026,6 +1026,13 @@ int
 incident_ack(int64_t id, const char *by, const char *comment,
     const char **why)
 {
+	return incident_ack_via(id, by, NULL, comment, why);
+}
+
+int
+incident_ack_via(int64_t id, const char *by, const char *via,
+    const char *comment, const char **why)
+{
 	struct inc *inc = inc_lookup(id);
 	time_t now = time(NULL);
 
@@ -1047,9 +1054,9 @@ incident_ack(int64_t id, const char *by, const char *comment,
 	free(inc->ack_by);
 	inc->ack_by = by != NULL ? strdup(by) : NULL;
 	inc_save(inc);
-	inc_timeline(inc, now, "acknowledged", "acknowledged by %s%s%s",
-	    by != NULL ? by : "an operator", comment ? ": " : "",
-	    comment ? comment : "");
+	inc_timeline(inc, now, "acknowledged", "acknowledged by %s%s%s%s%s",
+	    by != NULL ? by : "an operator", via ? " via " : "",
+	    via ? via : "", comment ? ": " : "", comment ? comment : "");
 	log_notice("incident #%lld acknowledged by %s", (long long)id,
 	    by ? by : "an operator");
 	count_open();
@@ -1058,8 +1065,45 @@ incident_ack(int64_t id, const char *by, const char *comment,
 }
 
 int
+incident_unack(int64_t id, const char *by, const char *via, const char **why)
+{
+	struct inc *inc = inc_lookup(id);
+	time_t now = time(NULL);
+
+	*why = NULL;
+	if (inc == NULL) {
+		if (!inc_exists(id))
+			return -1;
+		*why = "the incident is closed";
+		return -2;
+	}
+	if (inc->status != INC_ACKNOWLEDGED)
+		return 0;	/* open already, or resolved: nothing to undo */
+	inc->status = INC_OPEN;
+	inc->ack_at = 0;
+	free(inc->ack_by);
+	inc->ack_by = NULL;
+	inc_save(inc);
+	inc_timeline(inc, now, "unacknowledged", "unacknowledged by %s%s%s",
+	    by != NULL ? by : "an operator", via ? " via " : "",
+	    via ? via : "");
+	log_notice("incident #%lld unacknowledged by %s%s%s", (long long)id,
+	    by ? by : "an operator", via ? " via " : "", via ? via : "");
+	count_open();
+	inc_emit(inc, INCIDENT_UNACKNOWLEDGED, now, by, via);
+	return store_commit() == 0 ? 0 : -3;
+}
+
+int
 incident_resolve(int64_t id, const char *by, const char *comment,
     const char **why)
+{
+	return incident_resolve_via(id, by, NULL, comment, why);
+}
+
+int
+incident_resolve_via(int64_t id, const char *by, const char *via,
+    const char *comment, const char **why)
 {
 	struct inc *inc = inc_lookup(id);
 	char *text = NULL;
@@ -1073,8 +1117,9 @@ incident_resolve(int64_t id, const char *by, const char *comment,
 	}
 	if (inc->status == INC_RESOLVED)
 		return 0;
-	if (asprintf(&text, "resolved by %s%s%s", by ? by : "an operator",
-	    comment ? ": " : "", comment ? comment : "") < 0)
+	if (asprintf(&text, "resolved by %s%s%s%s%s", by ? by : "an operator",
+	    via ? " via " : "", via ? via : "", comment ? ": " : "",
+	    comment ? comment : "") < 0)
 		text = NULL;
 	inc_resolve(inc, time(NULL), by, text ? text : "resolved");
 	free(text);

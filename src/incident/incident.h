@@ -37,6 +37,8 @@ enum incident_kind {
 	INCIDENT_RESOLVED,
 	INCIDENT_REOPENED,	/* same root cause failed within reopen_window */
 	INCIDENT_CLOSED,
+	INCIDENT_UNACKNOWLEDGED,	/* acknowledged → open again (a snooze
+					   ran out, PagerDuty unacknowledged) */
 };
 
 /* A snapshot of an incident's fields, valid during the callback only. */
@@ -99,6 +101,20 @@ int incident_commit(void);
 int incident_ack(int64_t id, const char *by, const char *comment,
     const char **why);
 int incident_resolve(int64_t id, const char *by, const char *comment,
+    const char **why);
+/*
+ * The same, saying how on the timeline: "acknowledged by alice via link"
+ * (via: "link", "PagerDuty", "Slack"; NULL: as above).
+ */
+int incident_ack_via(int64_t id, const char *by, const char *via,
+    const char *comment, const char **why);
+int incident_resolve_via(int64_t id, const char *by, const char *via,
+    const char *comment, const char **why);
+/*
+ * An acknowledged incident is open again (its escalation restarts);
+ * open or resolved ones are left alone.  Returns as incident_ack().
+ */
+int incident_unack(int64_t id, const char *by, const char *via,
     const char **why);
 int incident_comment(int64_t id, const char *by, const char *text,
     const char **why);

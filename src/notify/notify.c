@@ -214,6 +214,14 @@ tell_paged(int64_t id, const char *event, int64_t epoch)
 
 /* ---- escalation -------------------------------------------------------- */
 
+static const char *
+jstr(json_t *o, const char *key)
+{
+	const char *s = json_string_value(json_object_get(o, key));
+
+	return s != NULL ? s : "";
+}
+
 static void esc_rearm(void);
 
 /*
@@ -222,7 +230,7 @@ static void esc_rearm(void);
  */
 static void
 esc_advance(int64_t id, const char *policy, int64_t epoch, int64_t step,
-    int64_t round, int64_t started, int64_t now)
+    int64_t round, int64_t started, int64_t now, const char *first_event)
 {
 	const struct nescalation *e = nconf_escalation(daemon_g.cf, policy);
 	const struct nstep *s;
@@ -262,7 +270,7 @@ esc_advance(int64_t id, const char *policy, int64_t epoch, int64_t step,
 			    s->ntargets, s->ntargets == 1 ? "" : "s");
 		for (i = 0; i < s->ntargets; i++)
 			enqueue_target(id, step == 0 && round == 0 ?
-			    "incident.opened" : "incident.escalated", tag,
+			    first_event : "incident.escalated", tag,
 			    s->targets[i], (time_t)(now / 1000));
 		step++;
 	}
@@ -276,8 +284,9 @@ esc_advance(int64_t id, const char *policy, int64_t epoch, int64_t step,
 	store_esc_update(&row);
 }
 
+/* first_event: what step 0 sends ("incident.opened", …unacknowledged). */
 static void
-esc_start(const struct incident_info *inc)
+esc_start(const struct incident_info *inc, const char *first_event)
 {
 	const struct nroute *r;
 	const struct nescalation *e;
@@ -299,8 +308,40 @@ esc_start(const struct incident_info *inc)
 	    now + e->steps[0].after_ms);
 	timeline(inc->id, "notify", "route \"%s\": escalation \"%s\"",
 	    r->name, e->name);
-	esc_advance(inc->id, e->name, epoch, 0, 0, now, now);
+	esc_advance(inc->id, e->name, epoch, 0, 0, now, now, first_event);
 	esc_rearm();
+}
+
+/*
+ * A snooze: incident id was just acknowledged (its escalation stopped);
+ * its escalation row becomes active again, due at until_ms.  When it is
+ * due and the incident is still acknowledged, esc_due() makes it open
+ * again, which restarts the escalation (incident.unacknowledged); a
+ * resolve before then stops the row as it stops any escalation.  The row
+ * is in the store, so a restart keeps the snooze.
+ * RETURN VALUE: 0, or -1 (no route pages this incident).
+ */
+int
+nt_snooze(int64_t id, int64_t until_ms)
+{
+	json_t *inc = incident_json(id);
+	const char *prio = jstr(inc, "priority");
+	const struct nroute *r;
+	int64_t epoch = 0;
+
+	r = nconf_route(daemon_g.cf, json_string_value(json_object_get(inc,
+	    "group")), prio[0] == 'P' ? prio[1] - '0' : 0,
+	    json_string_value(json_object_get(inc, "root_cause")));
+	json_decref(inc);
+	if (r == NULL || nconf_escalation(daemon_g.cf, r->escalation) == NULL)
+		return -1;
+	if (store_esc_epoch(id, &epoch) != 1)
+		epoch = 0;
+	if (store_esc_start(id, r->escalation, epoch + 1, until_ms,
+	    until_ms) == -1)
+		return -1;
+	esc_rearm();
+	return 0;
 }
 
 /* Stop escalating; RETURN VALUE: the epoch (0 if never escalated). */
@@ -326,10 +367,28 @@ esc_due(evutil_socket_t fd, short what, void *arg)
 	(void)what;
 	(void)arg;
 	store_esc_due(now, 1000, &v, &n);
-	for (i = 0; i < n; i++)
-		if (v[i].policy != NULL)
-			esc_advance(v[i].incident_id, v[i].policy, v[i].epoch,
-			    v[i].step, v[i].round, v[i].started_ms, now);
+	for (i = 0; i < n; i++) {
+		json_t *inc;
+		const char *why;
+		bool acked;
+
+		if (v[i].policy == NULL)
+			continue;
+		/* due while acknowledged: only a snooze does that */
+		inc = incident_json(v[i].incident_id);
+		acked = strcmp(jstr(inc, "status"), "acknowledged") == 0;
+		json_decref(inc);
+		if (acked && v[i].step == 0 && v[i].round == 0) {
+			store_esc_stop(v[i].incident_id);
+			/* restarts the escalation (notify_on_incident) */
+			incident_unack(v[i].incident_id, "tocsind",
+			    "the end of a snooze", &why);
+			continue;
+		}
+		esc_advance(v[i].incident_id, v[i].policy, v[i].epoch,
+		    v[i].step, v[i].round, v[i].started_ms, now,
+		    "incident.opened");
+	}
 	store_escs_free(v, n);
 	esc_rearm();
 }
@@ -359,7 +418,11 @@ notify_on_incident(const struct incident_event *ev, void *arg)
 	switch (ev->kind) {
 	case INCIDENT_OPENED:
 	case INCIDENT_REOPENED:
-		esc_start(ev->inc);
+		esc_start(ev->inc, "incident.opened");
+		break;
+	case INCIDENT_UNACKNOWLEDGED:
+		esc_stop(ev->inc->id);
+		esc_start(ev->inc, "incident.unacknowledged");
 		break;
 	case INCIDENT_ACKNOWLEDGED:
 		epoch = esc_stop(ev->inc->id);
@@ -389,13 +452,6 @@ notify_on_incident(const struct incident_event *ev, void *arg)
 
 /* ---- rendering ----------------------------------------------------------- */
 
-static const char *
-jstr(json_t *o, const char *key)
-{
-	const char *s = json_string_value(json_object_get(o, key));
-
-	return s != NULL ? s : "";
-}
 
 static const char *
 event_verb(const char *event)
@@ -481,6 +537,9 @@ payload_generic(const struct nchannel *ch, const struct nt_flight *f,
 		api_set(x, "channel", api_str(ch->name), &err);
 	}
 	api_set(o, "recipient", x, &err);
+	if ((x = nlink_actions(f->incident, f->event, f->contact != NULL ?
+	    f->contact : f->channel)) != NULL)
+		api_set(o, "actions", x, &err);
 	text = message_text(f, inc, o);
 	api_set(o, "text", api_str(text), &err);
 	free(text);
@@ -694,7 +753,7 @@ render_builtin(const struct nchannel *ch, const struct nt_flight *f,
 	case NFMT_FILE:
 		break;
 	case NFMT_SLACK: {
-		json_t *att = json_object(), *fields = json_array(), *fd;
+		json_t *att = json_object(), *fields = json_array(), *fd, *acts;
 		const char *color = strcmp(verb, "resolved") == 0 ? "good" :
 		    strcmp(verb, "acknowledged") == 0 ? "warning" : "danger";
 		static const char *const keys[][2] = {
@@ -719,6 +778,33 @@ render_builtin(const struct nchannel *ch, const struct nt_flight *f,
 		api_set(att, "fields", fields, &err);
 		api_set(att, "footer", json_string("tocsin"), &err);
 		api_set(att, "ts", json_integer(now), &err);
+		if ((acts = json_object_get(generic, "actions")) != NULL &&
+		    (x = json_array()) != NULL) {
+			const char *name;
+			json_t *u, *btn;
+
+			/* link buttons (message attachments' "actions") */
+			json_object_foreach(acts, name, u) {
+				if ((btn = json_object()) == NULL)
+					break;
+				api_set(btn, "type", json_string("button"),
+				    &err);
+				char t[48];
+
+				snprintf(t, sizeof(t), "Snooze %s",
+				    nl_snooze_text());
+				api_set(btn, "text", json_string(
+				    strcmp(name, "acknowledge") == 0 ?
+				    "Acknowledge" : strcmp(name, "resolve") ==
+				    0 ? "Resolve" : t), &err);
+				api_set(btn, "url", json_incref(u), &err);
+				if (strcmp(name, "acknowledge") == 0)
+					api_set(btn, "style",
+					    json_string("primary"), &err);
+				api_append(x, btn, &err);
+			}
+			api_set(att, "actions", x, &err);
+		}
 		if ((x = json_array()) != NULL)
 			api_append(x, att, &err);
 		api_set(o, "attachments", x, &err);
@@ -742,6 +828,26 @@ render_builtin(const struct nchannel *ch, const struct nt_flight *f,
 		api_set(o, "event_action", json_string(action), &err);
 		api_set(o, "dedup_key", json_string(dedup), &err);
 		api_set(o, "client", json_string("tocsin"), &err);
+		if (strcmp(action, "trigger") == 0 &&
+		    json_object_get(generic, "actions") != NULL &&
+		    (x = json_array()) != NULL) {
+			const char *name;
+			json_t *u, *l;
+
+			json_object_foreach(json_object_get(generic,
+			    "actions"), name, u) {
+				char t[64];
+
+				if ((l = json_object()) == NULL)
+					break;
+				snprintf(t, sizeof(t), "%s in tocsin", name);
+				t[0] = (char)(t[0] - 'a' + 'A');
+				api_set(l, "href", json_incref(u), &err);
+				api_set(l, "text", json_string(t), &err);
+				api_append(x, l, &err);
+			}
+			api_set(o, "links", x, &err);
+		}
 		if (strcmp(action, "trigger") == 0 &&
 		    (x = json_object()) != NULL) {
 			api_set(x, "summary", api_str(text), &err);
@@ -847,7 +953,10 @@ render_email(const struct nchannel *ch, const struct nt_flight *f,
 	time_t now = time(NULL);
 	struct tm tm;
 	size_t i, cl = 0;
-	json_t *a = json_object_get(inc, "checks"), *c;
+	json_t *a = json_object_get(inc, "checks"), *c, *acts, *u;
+	char *links = NULL;
+	const char *name;
+	size_t ll = 0;
 	FILE *fp;
 
 	gmtime_r(&now, &tm);
@@ -870,6 +979,21 @@ render_email(const struct nchannel *ch, const struct nt_flight *f,
 		fprintf(fp, "  - %s  %s  (%s)\r\n", jstr(c, "name"),
 		    jstr(c, "state"), jstr(c, "role"));
 	fclose(fp);
+	/* the links, plain: they open a page with one button */
+	acts = nlink_actions(f->incident, f->event, f->contact != NULL ?
+	    f->contact : f->channel);
+	if (acts != NULL && (fp = open_memstream(&links, &ll)) != NULL) {
+		fprintf(fp, "Act from this message (opens a page with one "
+		    "button):\r\n");
+		json_object_foreach(acts, name, u)
+			fprintf(fp, "  %-12s %s\r\n", strcmp(name,
+			    "snooze") == 0 ? "Snooze:" : strcmp(name,
+			    "resolve") == 0 ? "Resolve:" : "Acknowledge:",
+			    json_string_value(u));
+		fprintf(fp, "\r\n");
+		fclose(fp);
+	}
+	json_decref(acts);
 	if (asprintf(&msg,
 	    "From: tocsin <%s>\r\n"
 	    "To: <%s>\r\n"
@@ -891,6 +1015,7 @@ render_email(const struct nchannel *ch, const struct nt_flight *f,
 	    "%s%s%s"
 	    "Checks:\r\n%s"
 	    "\r\n"
+	    "%s"
 	    "To acknowledge (stops the escalation):\r\n"
 	    "  tocsinctl ack %" PRId64 " --by YOUR-NAME\r\n"
 	    "  or POST http://%s/api/v1/incidents/%" PRId64 "/ack\r\n"
@@ -906,12 +1031,13 @@ render_email(const struct nchannel *ch, const struct nt_flight *f,
 	    json_is_string(json_object_get(inc, "resolved_at")) ?
 	    jstr(inc, "resolved_at") : "",
 	    json_is_string(json_object_get(inc, "resolved_at")) ? "\r\n" : "",
-	    checks != NULL ? checks : "",
+	    checks != NULL ? checks : "", links != NULL ? links : "",
 	    f->incident, api_conf_listen(daemon_g.cf), f->incident,
 	    f->contact != NULL ? f->contact : rcpt) < 0)
 		msg = NULL;
 	free(esubj);
 	free(checks);
+	free(links);
 	/* a title's stray CR/LF must not end the body's lines early */
 	for (p = msg; p != NULL && *p != '\0'; p++)
 		if (*p == '\r' && p[1] != '\n')
@@ -1343,6 +1469,10 @@ notify_init(struct event_base *base)
 	/* sends that were in flight when we stopped are due again */
 	if (store_outbox_unsend() == -1)
 		return -1;
+	if (nlink_init() == -1) {
+		log_warnx("notify: cannot start (out of memory)");
+		return -1;
+	}
 	nt_g.up = true;
 	arm(nt_g.out_ev, 0);
 	esc_rearm();
@@ -1368,6 +1498,7 @@ notify_shutdown(void)
 	/* abandoned sends are pending again at the next start */
 	store_outbox_unsend();
 	nsend_shutdown();
+	nlink_shutdown();
 	if (nt_g.out_ev != NULL)
 		event_free(nt_g.out_ev);
 	if (nt_g.esc_ev != NULL)

@@ -450,11 +450,14 @@ chan_list_free(void *state)
 static const struct tocsin_option paging_options[] = {
 	{ "formats_dir", TOCSIN_OPT_STR, TOCSIN_FORMATS_DIR, 0,
 	    "where format = NAME finds NAME.jq" },
+	{ "snooze", TOCSIN_OPT_DURATION, "1h", 0,
+	    "how long a snooze link acknowledges before paging again" },
 	{ NULL, TOCSIN_OPT_END, NULL, 0, NULL },
 };
 
 struct npaging {
 	char *formats_dir;
+	int64_t snooze_ms;
 };
 
 static int
@@ -467,6 +470,11 @@ paging_load(struct config *cf, struct tocsin_conf *sec, void **state)
 		return -1;
 	*state = p;
 	p->formats_dir = xstrdup(tocsin_conf_str(sec, "formats_dir"));
+	p->snooze_ms = tocsin_conf_duration_ms(sec, "snooze");
+	if (p->snooze_ms < 1000 || p->snooze_ms > 7 * 86400000LL) {
+		tocsin_conf_error(sec, "snooze", "not in 1s..7d");
+		return -1;
+	}
 	return 0;
 }
 
@@ -1323,6 +1331,14 @@ const struct nescalation *
 nconf_escalation(const struct config *cf, const char *name)
 {
 	return find(cf, "escalation", name);
+}
+
+int64_t
+nconf_snooze_ms(const struct config *cf)
+{
+	const struct npaging *p = conf_section_state(cf, "paging");
+
+	return p != NULL && p->snooze_ms > 0 ? p->snooze_ms : 3600000;
 }
 
 const struct nlist *

@@ -119,6 +119,8 @@ const struct nescalation *nconf_escalation(const struct config *cf,
 /* The policy for an incident, by route; NULL if no route matches. */
 const struct nroute *nconf_route(const struct config *cf, const char *group,
     int priority, const char *root_cause);
+/* paging { snooze }: how long a snooze link acknowledges. */
+int64_t nconf_snooze_ms(const struct config *cf);
 /* The schedules of cf, in file order. */
 const struct nlist *nconf_schedules(const struct config *cf);
 int nconf_register(void);
@@ -136,6 +138,26 @@ const char *nsched_oncall(const struct nschedule *s, time_t t,
     time_t *since, time_t *until, bool *overridden);
 /* "2026-12-24 09:00" in tz → local seconds.  RETURN VALUE: 0 or -1. */
 int nsched_parse_local(const char *text, int64_t *ls);
+
+/* ---- notify.c, notify_links.c: action links ---------------------------- */
+
+/*
+ * Snooze incident id (just acknowledged): page again at until_ms if it is
+ * still acknowledged then.  RETURN VALUE: 0, or -1 (no route pages it).
+ */
+int nt_snooze(int64_t id, int64_t until_ms);
+/* Load or create the link key, add the /api/v1/act/ routes. */
+int nlink_init(void);
+void nlink_shutdown(void);
+/* "1h", "30m": paging.snooze as people read it (a static buffer). */
+const char *nl_snooze_text(void);
+/*
+ * The links of a notification of event about incident id to who (a
+ * contact's or channel's name): {"acknowledge": URL, "resolve": URL,
+ * "snooze": URL} (only resolve once acknowledged), or NULL (no
+ * api.public_url, no key, resolved).  A new reference.
+ */
+json_t *nlink_actions(int64_t id, const char *event, const char *who);
 
 /* ---- notify_jq.c: jq programs ----------------------------------------- */
 
