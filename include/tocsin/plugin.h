@@ -22,7 +22,8 @@
  * ABI history:
  *   1 — first version.  Added later, without a version change (a plugin
  *       that does not call them runs on every core of version 1):
- *       tocsin_run_fail_local(), tocsin_errno_is_local().
+ *       tocsin_run_fail_local(), tocsin_errno_is_local(),
+ *       tocsin_check_run_now().
  */
 #ifndef TOCSIN_PLUGIN_H
 #define TOCSIN_PLUGIN_H
@@ -191,6 +192,14 @@ void tocsin_conf_error(struct tocsin_conf *cf, const char *key,
 /* ---- checks and runs ---------------------------------------------- */
 
 const char *tocsin_check_name(const struct tocsin_check *chk);
+/*
+ * tocsin_check_run_now — run chk as soon as a slot is free (after its
+ * current run if one is going), for a plugin that learnt something from
+ * outside the schedule (a trap, a push).  chk is the check configure()
+ * was given; a check not (or no longer) scheduled, such as one of a
+ * config being loaded or replaced, is left alone.
+ */
+void tocsin_check_run_now(struct tocsin_check *chk);
 struct tocsin_check *tocsin_run_check(struct tocsin_run *run);
 /* Milliseconds the run may take before the core cancels it. */
 int64_t tocsin_run_timeout_ms(const struct tocsin_run *run);

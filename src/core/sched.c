@@ -558,6 +558,16 @@ sched_run_now(struct check *c)
 	sched_begin(c);
 }
 
+void
+tocsin_check_run_now(struct tocsin_check *chk)
+{
+	struct check *c = (struct check *)chk;
+
+	/* only a started check: sched_start() armed its timer */
+	if (c != NULL && (c->timer != NULL || c->run != NULL))
+		sched_run_now(c);
+}
+
 /* ---- whole configs --------------------------------------------------- */
 
 /*
