@@ -7,6 +7,7 @@
 #define TOCSIN_BUS_H
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <time.h>
 
 #include "core/check.h"
@@ -17,7 +18,8 @@ struct state_event {
 	enum check_state new_state;	/* hard state now */
 	bool flap_start;
 	bool flap_stop;
-	time_t at;			/* wall clock */
+	time_t at;			/* wall clock, for people */
+	int64_t at_mono;		/* mono_ms() then, for durations */
 	const char *summary;		/* of the result that caused it */
 };
 

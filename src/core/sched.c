@@ -520,6 +520,7 @@ sched_result(struct check *c, struct result *r)
 		ev.flap_start = ch.flap_start;
 		ev.flap_stop = ch.flap_stop;
 		ev.at = now;
+		ev.at_mono = mnow;
 		ev.summary = c->last.summary;
 		bus_publish(&ev);
 	}

@@ -1,6 +1,7 @@
 /*
  * util.c — small helpers shared by the core modules.
  */
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,6 +24,43 @@ mono_us(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+/*
+ * The offset between the two clocks, taken once: wall = mono + offset at
+ * start.  pthread_once: the notifier and the incident log call it from
+ * the loop, tests from anywhere.
+ */
+static int64_t steady_off;
+static pthread_once_t steady_once = PTHREAD_ONCE_INIT;
+
+static void
+steady_init(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	steady_off = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000 -
+	    mono_ms();
+}
+
+int64_t
+steady_ms(void)
+{
+	pthread_once(&steady_once, steady_init);
+	return mono_ms() + steady_off;
+}
+
+int64_t
+steady_to_wall_ms(int64_t steady)
+{
+	struct timespec ts;
+
+	if (steady == 0)
+		return 0;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return steady + ((int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000 -
+	    steady_ms());
 }
 
 void

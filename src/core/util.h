@@ -10,6 +10,18 @@
 /* Monotonic clock in milliseconds. */
 int64_t mono_ms(void);
 int64_t mono_us(void);
+/*
+ * steady_ms — the wall clock as it read at the first call, advanced by
+ * the monotonic clock since: milliseconds in the wall clock's epoch that
+ * a step of the wall clock (date -s, NTP's first sync, a resumed VM) does
+ * not move.  For times that are both stored and waited for (escalation
+ * and retry due times): a step neither makes them due early nor puts
+ * them off.  Cost: after a step, such times are off from the wall clock
+ * by the step until the next start; steady_to_wall_ms() converts one
+ * for display (0 stays 0).
+ */
+int64_t steady_ms(void);
+int64_t steady_to_wall_ms(int64_t steady);
 /* Wall clock as RFC 3339 UTC ("2026-11-25T10:00:00Z") into buf. */
 void rfc3339(time_t t, char *buf, size_t len);
 /* strdup that returns NULL for NULL. */

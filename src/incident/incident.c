@@ -180,6 +180,12 @@ struct inc {
 	char *ack_by;
 	time_t all_ok_since;		/* every attached check OK since */
 	time_t last_update;		/* last INCIDENT_UPDATED emitted */
+	/*
+	 * The same moments on the monotonic clock (mono_now()): windows and
+	 * delays are measured with these, so that a step of the wall clock
+	 * neither resolves, closes, reopens or groups early nor never.
+	 */
+	int64_t opened_mono, resolved_mono, all_ok_mono, last_update_mono;
 	bool update_pending;		/* joins not yet announced */
 	struct inc_check *checks;
 	unsigned nchecks;
@@ -208,7 +214,15 @@ static struct {
 	struct event *tick;
 	unsigned open;			/* open + acknowledged */
 	bool up;
+	int64_t ev_mono;		/* at_mono of the event being handled */
 } inc_g;
+
+/* Now on the monotonic clock: the state event's, while one is handled. */
+static int64_t
+mono_now(void)
+{
+	return inc_g.ev_mono != 0 ? inc_g.ev_mono : mono_ms();
+}
 
 static int
 ref_cmp(const void *a, const void *b)
@@ -410,8 +424,10 @@ inc_emit(struct inc *inc, enum incident_kind kind, time_t at,
 	ev.at = at;
 	ev.by = by;
 	ev.text = text;
-	if (kind == INCIDENT_UPDATED)
+	if (kind == INCIDENT_UPDATED) {
 		inc->last_update = at;
+		inc->last_update_mono = mono_now();
+	}
 	for (i = 0; i < inc_g.nsubs; i++)
 		inc_g.subs[i].fn(&ev, inc_g.subs[i].arg);
 }
@@ -513,6 +529,7 @@ inc_open(struct check *c, enum check_state state, time_t now, bool flapping,
 	inc->priority = incident_priority(cfg, c->impact, c->urgency);
 	inc->flapping = flapping;
 	inc->opened_at = now;
+	inc->opened_mono = mono_now();
 	if ((inc->root = strdup(c->name)) == NULL ||
 	    (c->group != NULL && (inc->group = strdup(c->group)) == NULL) ||
 	    (inc->title = strdup(c->name)) == NULL) {
@@ -546,6 +563,7 @@ inc_resolve(struct inc *inc, time_t now, const char *by, const char *why)
 
 	inc->status = INC_RESOLVED;
 	inc->resolved_at = now;
+	inc->resolved_mono = mono_now();
 	inc->all_ok_since = 0;
 	inc->update_pending = false;
 	for (i = 0; i < inc->nchecks; i++)
@@ -587,8 +605,10 @@ inc_eval(struct inc *inc, time_t now)
 		inc->all_ok_since = 0;
 		return;
 	}
-	if (inc->all_ok_since == 0)
+	if (inc->all_ok_since == 0) {
 		inc->all_ok_since = now;
+		inc->all_ok_mono = mono_now();
+	}
 	if (inc_conf()->resolve_delay_ms == 0)
 		inc_resolve(inc, now, NULL, "every attached check is OK");
 }
@@ -617,9 +637,10 @@ inc_reopen(struct inc *inc, struct check *c, enum check_state state,
 static void
 inc_updated(struct inc *inc, time_t now, const char *text)
 {
-	int64_t gw = inc_conf()->group_window_ms / 1000;
+	int64_t gw = inc_conf()->group_window_ms;
 
-	if (inc->last_update != 0 && now - inc->last_update < gw) {
+	(void)now;
+	if (inc->last_update != 0 && mono_now() - inc->last_update_mono < gw) {
 		inc->update_pending = true;
 		return;
 	}
@@ -639,13 +660,14 @@ incident_root_of(struct check *c)
 static struct inc *
 group_incident(const char *group, time_t now)
 {
-	int64_t gw = inc_conf()->group_window_ms / 1000;
+	int64_t gw = inc_conf()->group_window_ms;
 	struct inc *inc;
 
+	(void)now;
 	TAILQ_FOREACH_REVERSE(inc, &inc_g.active, inc_list, link)
 		if (is_active(inc) && inc->group != NULL &&
 		    strcmp(inc->group, group) == 0 &&
-		    now - inc->opened_at <= gw)
+		    mono_now() - inc->opened_mono <= gw)
 			return inc;
 	return NULL;
 }
@@ -679,7 +701,7 @@ on_failure(struct check *c, enum check_state state, time_t now,
 
 	inc = ref_get(inc_g.by_root, c->name);
 	if (inc != NULL && inc->status == INC_RESOLVED &&
-	    (now - inc->resolved_at) * 1000 <= cfg->reopen_window_ms) {
+	    mono_now() - inc->resolved_mono <= cfg->reopen_window_ms) {
 		inc_reopen(inc, c, state, now, summary);
 		return inc;
 	}
@@ -723,7 +745,7 @@ late_root_cause(struct inc *inc, struct inc_check *ic, struct check *c,
 
 	if (st != STATE_UNREACHABLE || ic->role != ROLE_ROOT ||
 	    inc->status != INC_OPEN || inc->flapping ||
-	    (now - inc->opened_at) * 1000 > inc_conf()->group_window_ms)
+	    mono_now() - inc->opened_mono > inc_conf()->group_window_ms)
 		return false;
 	for (i = 0; i < inc->nchecks; i++)
 		if (&inc->checks[i] != ic && !inc->checks[i].detached)
@@ -817,7 +839,7 @@ on_flap(const struct state_event *ev)
 				return;
 			inc = ref_get(inc_g.by_root, c->name);
 			if (inc != NULL && inc->status == INC_RESOLVED &&
-			    (ev->at - inc->resolved_at) * 1000 <=
+			    mono_now() - inc->resolved_mono <=
 			    inc_conf()->reopen_window_ms) {
 				/* its last incident, not a new one */
 				inc_reopen(inc, c, c->st.state, ev->at,
@@ -888,6 +910,7 @@ incident_on_event(const struct state_event *ev, void *arg)
 	(void)arg;
 	if (!inc_g.up)
 		return;
+	inc_g.ev_mono = ev->at_mono;
 	/* the incident the check belonged to before this change */
 	before = ref_get(inc_g.by_check, ev->check->name);
 	save_check_state(ev->check, ev->at);
@@ -912,6 +935,7 @@ incident_on_event(const struct state_event *ev, void *arg)
 	row.suppressed = inc == NULL &&
 	    ref_get(inc_g.suppressed, ev->check->name) != NULL;
 	store_event_add(&row);
+	inc_g.ev_mono = 0;
 	hist_add(&stats_g.db_write, (mono_us() - t0) / 1e6);
 }
 
@@ -967,13 +991,13 @@ incident_tick(evutil_socket_t fd, short what, void *arg)
 			inc_eval(inc, now);
 		}
 		if (is_active(inc) && inc->all_ok_since != 0 &&
-		    (now - inc->all_ok_since) * 1000 >= cfg->resolve_delay_ms)
+		    mono_now() - inc->all_ok_mono >= cfg->resolve_delay_ms)
 			inc_resolve(inc, now, NULL, "every attached check is "
 			    "OK");
 		else if (is_active(inc) && inc->update_pending)
 			inc_updated(inc, now, inc->title);
 		else if (inc->status == INC_RESOLVED &&
-		    (now - inc->resolved_at) * 1000 >= cfg->close_after_ms)
+		    mono_now() - inc->resolved_mono >= cfg->close_after_ms)
 			inc_close(inc, now);
 	}
 
@@ -1201,6 +1225,11 @@ load_active(void)
 		inc->ack_at = r->acknowledged_at;
 		inc->ack_by = r->acknowledged_by;
 		inc->resolved_at = r->resolved_at;
+		/* before this start, only the wall clock knows */
+		inc->opened_mono = mono_ms() - ((int64_t)time(NULL) -
+		    inc->opened_at) * 1000;
+		inc->resolved_mono = mono_ms() - ((int64_t)time(NULL) -
+		    inc->resolved_at) * 1000;
 		r->title = r->root_cause = r->group = NULL;
 		r->acknowledged_by = NULL;
 		TAILQ_INSERT_TAIL(&inc_g.active, inc, link);

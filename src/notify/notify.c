@@ -73,13 +73,16 @@ static struct {
 	bool up;
 } nt_g;
 
+/*
+ * Due times (escalation steps, retries, created/sent stamps) are on the
+ * steady clock (util.h): a step of the wall clock must neither page the
+ * next step at once nor put it off by hours (issue 14).  Shown to people
+ * through ms_time(), which maps them to the wall clock of now.
+ */
 static int64_t
 now_ms(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	return steady_ms();
 }
 
 static void
@@ -1354,7 +1357,7 @@ ms_time(int64_t ms)
 {
 	if (ms == 0)
 		return json_null();
-	return api_time((time_t)(ms / 1000));
+	return api_time((time_t)(steady_to_wall_ms(ms) / 1000));
 }
 
 /* GET /api/v1/notifications[?incident=ID&status=S&limit=N] */

@@ -7,10 +7,11 @@ import os
 import shutil
 import stat
 import sys
+import time
 
 import harness
 from harness import wait_for
-from fx_notify import Smtp, exec_check, incidents, notifications
+from fx_notify import Smtp, Webhook, exec_check, incidents, notifications
 
 SECRET_CHANNEL = ('channel "mail" { type = email  smtp = "smtp://127.0.0.1:1"'
                   '\n  from = "tocsin@example.com"  username = "u"\n'
@@ -300,4 +301,60 @@ def test_graph_with_a_time_before_1980_is_400(env):
         assert st == 400, (q, st, body)
         assert h["content-type"] == "application/json"
         assert json.loads(body)["error"].startswith(word + ":"), (q, body)
+    d.stop()
+
+
+FAKETIME = "/usr/lib/x86_64-linux-gnu/faketime/libfaketimeMT.so.1"
+
+
+def test_clock_step_neither_pages_early_nor_never(env):
+    """The wall clock steps 2 h ahead (a VM resumed, NTP's first sync)
+    while an incident is open: the escalation step due after 1 h must not
+    fire at once.  libfaketime moves CLOCK_REALTIME only; the monotonic
+    clock goes on as it does in such a step."""
+    if not os.path.exists(FAKETIME):
+        raise harness.Skip("faketime (libfaketime) not installed")
+    hook = Webhook(env)
+    state = env.file("s.state", "0\n")
+    state2 = env.file("s2.state", "0\n")
+    clock = env.file("clock", "+0\n")
+    d = env.daemon(
+        exec_check("down", state) + exec_check("later", state2) +
+        'channel "hook" { type = webhook  url = "%s"  retry_min = 200ms }\n'
+        'contact "alice" { channels = { "hook" } }\n'
+        'contact "bob" { channels = { "hook" } }\n'
+        'escalation "ops" {\n'
+        '  step { after = 0s  notify = { "contact:alice" } }\n'
+        '  step { after = 1h  notify = { "contact:bob" } }\n'
+        '}\n'
+        'route "all" { escalation = "ops" }\n' % hook.url())
+    d.require_plugin("exec")
+    base_env = d.env
+
+    def faked():
+        e = base_env()
+        e["LD_PRELOAD"] = FAKETIME
+        e["FAKETIME_TIMESTAMP_FILE"] = clock
+        e["FAKETIME_NO_CACHE"] = "1"
+        e["FAKETIME_DONT_FAKE_MONOTONIC"] = "1"
+        e["ASAN_OPTIONS"] = e.get("ASAN_OPTIONS", "") + \
+            ":verify_asan_link_order=0"
+        return e
+    d.env = faked
+    d.start()
+    d.wait_check("down", "OK", pred=lambda c: c["last_check"])
+    harness.write_file(state, "2\n")
+
+    def paged(who):
+        return [b for _, _, b, _ in hook.received()
+                if b.get("recipient", {}).get("contact") == who]
+    wait_for(lambda: paged("alice"), 20, "alice paged")
+    harness.write_file(clock, "+2h\n")      # the wall clock jumps
+    # another incident: the escalation timer is armed again, now
+    harness.write_file(state2, "2\n")
+    wait_for(lambda: len(paged("alice")) >= 2, 20, "alice paged again")
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:      # bob's step is 1 h away
+        assert not paged("bob"), paged("bob")
+        time.sleep(0.2)
     d.stop()

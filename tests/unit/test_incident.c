@@ -73,9 +73,13 @@ load(const char *text)
 	return cf;
 }
 
-/* Sets c hard to state s and publishes the change at time at. */
+/*
+ * Sets c hard to state s and publishes the change at wall time at and
+ * monotonic time mono (ms), as the scheduler does.
+ */
 static void
-change(struct config *cf, const char *name, enum check_state s, time_t at)
+change_mono(struct config *cf, const char *name, enum check_state s,
+    time_t at, int64_t mono)
 {
 	struct check *c = conf_check(cf, name);
 	struct state_event ev;
@@ -85,11 +89,19 @@ change(struct config *cf, const char *name, enum check_state s, time_t at)
 	ev.old_state = c->st.hard_state;
 	ev.new_state = s;
 	ev.at = at;
+	ev.at_mono = mono;
 	ev.summary = "test";
 	c->st.state = s;
 	c->st.hard = true;
 	c->st.hard_state = s;
 	bus_publish(&ev);
+}
+
+/* The same, with a wall clock that never steps: mono follows at. */
+static void
+change(struct config *cf, const char *name, enum check_state s, time_t at)
+{
+	change_mono(cf, name, s, at, (int64_t)at * 1000);
 }
 
 static int
@@ -215,6 +227,57 @@ test_grouping_window(void)
 	stop(cf);
 }
 
+/*
+ * Windows are durations on the monotonic clock: a step of the wall clock
+ * (date -s, NTP's first sync, a resumed VM) neither groups what is hours
+ * apart nor splits what is seconds apart, and a check failing again 20
+ * minutes after its incident resolved opens a new one even if the wall
+ * clock says it is an hour earlier (issue 14).  The wall times still go
+ * to the log as they were read.
+ */
+static void
+test_windows_ignore_wall_clock_steps(void)
+{
+	struct config *cf = start(
+	    "incidents { group_window = 30s  reopen_window = 10m }\n"
+	    "t \"a\" { group = \"shop\" }\nt \"b\" { group = \"shop\" }\n"
+	    "t \"c\" { group = \"web\" }\nt \"d\" { group = \"web\" }\n"
+	    "t \"e\" { }\n");
+	time_t t = 1700000000;
+	int64_t m = 5000000;	/* ms since some boot */
+
+	CHECK(cf != NULL);
+	if (cf == NULL)
+		return;
+	/* 5 s apart, but the wall clock stepped 2 h ahead between them */
+	change_mono(cf, "a", STATE_CRITICAL, t, m);
+	change_mono(cf, "b", STATE_CRITICAL, t + 7200, m + 5000);
+	CHECK(count("SELECT count(*) FROM incidents") == 1);
+	CHECK(count("SELECT count(*) FROM incident_checks WHERE "
+	    "incident_id = 1") == 2);
+	/* 2 min apart, the wall clock stepped 2 h back: not grouped */
+	change_mono(cf, "c", STATE_CRITICAL, t + 7300, m + 10000);
+	change_mono(cf, "d", STATE_CRITICAL, t + 100, m + 130000);
+	CHECK(count("SELECT count(*) FROM incidents") == 3);
+	/* resolved, failing 20 min later with the clock 1 h back: new */
+	change_mono(cf, "e", STATE_CRITICAL, t + 200, m + 140000);
+	change_mono(cf, "e", STATE_OK, t + 210, m + 150000);
+	CHECK(count("SELECT count(*) FROM incidents WHERE root_cause = 'e' "
+	    "AND status = 'resolved'") == 1);
+	change_mono(cf, "e", STATE_CRITICAL, t + 210 - 3600 + 1200,
+	    m + 150000 + 1200000);
+	CHECK(count("SELECT count(*) FROM incidents WHERE root_cause = 'e'")
+	    == 2);
+	/* and 1 min after that, with the clock 1 h ahead: reopened */
+	change_mono(cf, "e", STATE_OK, t + 5000, m + 1360000);
+	change_mono(cf, "e", STATE_CRITICAL, t + 8600, m + 1420000);
+	CHECK(count("SELECT count(*) FROM incidents WHERE root_cause = 'e'")
+	    == 2);
+	CHECK(count("SELECT count(*) FROM incidents WHERE root_cause = 'e' "
+	    "AND status = 'open'") == 1);
+	stop(cf);
+}
+
 static void
 test_root_cause_through_hosts_and_dependencies(void)
 {
@@ -325,6 +388,7 @@ main(void)
 	daemon_g.base = event_base_new();
 	RUN(test_priority_matrix_default_and_configured);
 	RUN(test_grouping_window);
+	RUN(test_windows_ignore_wall_clock_steps);
 	RUN(test_root_cause_through_hosts_and_dependencies);
 	RUN(test_report_availability_mtta_mttr);
 	event_base_free(daemon_g.base);
