@@ -118,6 +118,7 @@ api_check_json(const struct check *c)
 	api_set(o, "type", api_str(type), &err);
 	api_set(o, "host", api_str(c->host_name), &err);
 	api_set(o, "group", api_str(c->group), &err);
+	api_set(o, "rule", api_str(c->rule), &err);
 	api_set(o, "state", api_str(state_name(st->state)), &err);
 	api_set(o, "state_type", json_string(st->hard ? "hard" : "soft"), &err);
 	api_set(o, "attempt", json_integer(st->attempt), &err);

@@ -71,6 +71,7 @@ struct check {
 	/* where it was defined, for messages */
 	char *file;
 	int line;
+	char *rule;			/* the apply rule that made it, or NULL */
 	unsigned idx;			/* position in config->checks */
 	void *sec;			/* conf.c: its cfg_t, during load only */
 

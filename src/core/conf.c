@@ -155,6 +155,25 @@ sec_file(const cfg_t *sec)
 	return conf_pctx->root != NULL ? conf_pctx->root->filename : NULL;
 }
 
+/*
+ * Where the parser is in section sec: the file and line being read, or,
+ * while conf_templates.c copies a template's or a rule's key into sec,
+ * where that key was written.
+ */
+static const char *
+here_file(const cfg_t *sec)
+{
+	if (conf_pctx->at_file != NULL)
+		return conf_pctx->at_file;
+	return conf_intern_file(sec_file(sec));
+}
+
+static int
+here_line(const cfg_t *sec)
+{
+	return conf_pctx->at_file != NULL ? conf_pctx->at_line : sec->line;
+}
+
 /* Remember that key `name` of section `sec` is at the parser's position. */
 static void
 pos_record(cfg_t *sec, const char *name)
@@ -166,22 +185,55 @@ pos_record(cfg_t *sec, const char *name)
 	found = tfind(&key, &conf_pctx->positions, pos_cmp);
 	if (found != NULL) {
 		/* the key was written again: the later one counts */
-		(*found)->file = conf_intern_file(sec_file(sec));
-		(*found)->line = sec->line;
+		(*found)->file = here_file(sec);
+		(*found)->line = here_line(sec);
+		(*found)->shared = conf_pctx->at_file != NULL;
 		return;
 	}
 	if ((p = malloc(sizeof(*p))) == NULL)
 		return;
 	p->sec = sec;
 	p->name = name;
-	p->file = conf_intern_file(sec_file(sec));
-	p->line = sec->line;
+	p->file = here_file(sec);
+	p->line = here_line(sec);
+	p->shared = conf_pctx->at_file != NULL;
 	if (tsearch(p, &conf_pctx->positions, pos_cmp) == NULL)
 		free(p);
 }
 
-/* Position of a key, falling back to the section's opening line. */
-void
+static int
+once_cmp(const void *a, const void *b)
+{
+	return strcmp(a, b);
+}
+
+bool
+conf_once(const char *fmt, ...)
+{
+	va_list ap;
+	char *k;
+
+	va_start(ap, fmt);
+	if (vasprintf(&k, fmt, ap) < 0)
+		k = NULL;
+	va_end(ap);
+	if (k == NULL)
+		return true;
+	if (tfind(k, &conf_pctx->once, once_cmp) != NULL) {
+		free(k);
+		return false;
+	}
+	if (tsearch(k, &conf_pctx->once, once_cmp) == NULL)
+		free(k);
+	return true;
+}
+
+/*
+ * Position of a key, falling back to the section's opening line.
+ * RETURN VALUE: true if the key came from a template or a rule, which
+ * many sections share (report its problems once: conf_once()).
+ */
+bool
 conf_pos_get(const cfg_t *sec, const char *name, const char **file,
     int *line)
 {
@@ -199,10 +251,11 @@ conf_pos_get(const cfg_t *sec, const char *name, const char **file,
 	if (found != NULL) {
 		*file = (*found)->file;
 		*line = (*found)->line;
-	} else {
-		*file = sec->filename ? sec->filename : "?";
-		*line = sec->line;
+		return (*found)->shared;
 	}
+	*file = sec->filename ? sec->filename : "?";
+	*line = sec->line;
+	return false;
 }
 
 /* Error at the parser's current position in section sec. */
@@ -218,10 +271,16 @@ conf_err_here(cfg_t *sec, const char *fmt, ...)
 	va_end(ap);
 	if (msg == NULL)
 		return;
+	/* a template's key is reported once, not for each check using it */
+	if (conf_pctx->at_file != NULL && !conf_once("%s:%d:%s",
+	    conf_pctx->at_file, conf_pctx->at_line, msg)) {
+		free(msg);
+		return;
+	}
 	conf_sec_label(sec, label, sizeof(label));
-	conf_errorf(conf_pctx->errs, "%s:%d: %s%s%s", sec_file(sec) ?
-	    sec_file(sec) : "?", sec->line, strcmp(sec->name, "root") ?
-	    label : "", strcmp(sec->name, "root") ? ": " : "", msg);
+	conf_errorf(conf_pctx->errs, "%s:%d: %s%s%s", here_file(sec),
+	    here_line(sec), strcmp(sec->name, "root") ? label : "",
+	    strcmp(sec->name, "root") ? ": " : "", msg);
 	free(msg);
 }
 
@@ -232,15 +291,20 @@ conf_err_at(const cfg_t *sec, const char *key, const char *fmt, ...)
 	va_list ap;
 	const char *file;
 	int line;
+	bool shared;
 	char label[256], *msg;
 
-	conf_pos_get(sec, key, &file, &line);
+	shared = conf_pos_get(sec, key, &file, &line);
 	va_start(ap, fmt);
 	if (vasprintf(&msg, fmt, ap) < 0)
 		msg = NULL;
 	va_end(ap);
 	if (msg == NULL)
 		return;
+	if (shared && !conf_once("%s:%d:%s", file, line, msg)) {
+		free(msg);
+		return;
+	}
 	conf_sec_label(sec, label, sizeof(label));
 	conf_errorf(conf_pctx->errs, "%s:%d: %s: %s", file, line, label, msg);
 	free(msg);
@@ -349,11 +413,12 @@ conf_parse_duration(const char *text, int64_t *ms)
 static bool
 quoted(cfg_t *sec, const char *key)
 {
-	const char *file = sec_file(sec);
+	const char *file = here_file(sec);
+	int line = here_line(sec);
 	unsigned i;
 
 	for (i = 0; file != NULL && i < conf_pctx->nquoted; i++)
-		if (conf_pctx->quoted[i].line == sec->line &&
+		if (conf_pctx->quoted[i].line == line &&
 		    strcmp(conf_pctx->quoted[i].key, key) == 0 &&
 		    strcmp(conf_pctx->quoted[i].file, file) == 0)
 			return true;
@@ -463,7 +528,12 @@ static int
 cb_str(cfg_t *cfg, cfg_opt_t *opt, const char *value, void *result)
 {
 	conf_known(cfg, opt);
-	if (quoted(cfg, opt->name))
+	/*
+	 * Template and rule values are all strings until they are copied
+	 * into a check: a duration's space is reported then, by its parser.
+	 */
+	if (strcmp(cfg->name, "template") != 0 &&
+	    strcmp(cfg->name, "apply") != 0 && quoted(cfg, opt->name))
 		conf_err_here(cfg, "%s: \"%s\" has spaces: quote a value "
 		    "that has them", opt->name, value);
 	*(const char **)result = value;
@@ -518,7 +588,9 @@ cb_open(cfg_t *cfg, cfg_opt_t *opt, const char *value, void *result)
 	pos_record(cfg, opt->name);
 	if (cfg->title == NULL)
 		return 0;
-	if (conf_mod_section(cfg->name) != NULL) {
+	if (conf_mod_section(cfg->name) != NULL ||
+	    strcmp(cfg->name, "template") == 0 ||
+	    strcmp(cfg->name, "apply") == 0) {
 		/* a module's titled section: names are per section kind */
 		char *k;
 
@@ -538,8 +610,8 @@ cb_open(cfg_t *cfg, cfg_opt_t *opt, const char *value, void *result)
 			return 0;
 		}
 		s->name = k;
-		s->file = conf_intern_file(cfg->filename);
-		s->line = cfg->line;
+		s->file = here_file(cfg);
+		s->line = here_line(cfg);
 		if (tsearch(s, &conf_pctx->mod_names, seen_cmp) == NULL) {
 			free(k);
 			free(s);
@@ -562,8 +634,8 @@ cb_open(cfg_t *cfg, cfg_opt_t *opt, const char *value, void *result)
 	}
 	if ((s = malloc(sizeof(*s))) != NULL) {
 		s->name = strdup(cfg->title);
-		s->file = conf_intern_file(cfg->filename);
-		s->line = cfg->line;
+		s->file = here_file(cfg);
+		s->line = here_line(cfg);
 		if (s->name == NULL || tsearch(s, tree, seen_cmp) == NULL) {
 			free((char *)s->name);
 			free(s);
@@ -759,6 +831,14 @@ root_options(struct conf_errors *errs)
 	if ((opt = conf_optv_add(&root, "host", CFGT_SEC,
 	    CFGF_MULTI | CFGF_TITLE)) != NULL)
 		opt->subopts = h.v;
+	if ((opt = conf_optv_add(&root, "template", CFGT_SEC,
+	    CFGF_MULTI | CFGF_TITLE)) != NULL &&
+	    (opt->subopts = conf_template_options(false)) == NULL)
+		root.oom = true;
+	if ((opt = conf_optv_add(&root, "apply", CFGT_SEC,
+	    CFGF_MULTI | CFGF_TITLE)) != NULL &&
+	    (opt->subopts = conf_template_options(true)) == NULL)
+		root.oom = true;
 	if ((opt = conf_optv_add(&root, "include", CFGT_FUNC, CFGF_NONE)) != NULL)
 		opt->func = conf_include;
 	for (i = 0; i < ctype_count(); i++) {
@@ -767,6 +847,8 @@ root_options(struct conf_errors *errs)
 		if (strcmp(t->name, "daemon") == 0 ||
 		    strcmp(t->name, "api") == 0 ||
 		    strcmp(t->name, "host") == 0 ||
+		    strcmp(t->name, "template") == 0 ||
+		    strcmp(t->name, "apply") == 0 ||
 		    strcmp(t->name, "include") == 0) {
 			conf_errorf(errs, "check type \"%s\": name is reserved",
 			    t->name);
@@ -823,6 +905,8 @@ ctx_free(struct parse_ctx *ctx)
 	tdestroy(ctx->check_names, seen_free);
 	tdestroy(ctx->host_names, seen_free);
 	tdestroy(ctx->mod_names, seen_free);
+	tdestroy(ctx->once, free);
+	conf_made_free(ctx->made);
 	for (i = 0; i < ctx->nsubs; i++)
 		free(ctx->subs[i]);
 	free(ctx->subs);
@@ -995,6 +1079,7 @@ conf_load(const char *path, struct conf_errors *errs)
 		goto out;
 	}
 	load_modules(cf, root, true);
+	conf_expand(cf, root);
 	conf_load_objects(cf, root);
 	conf_resolve_refs(cf);
 	conf_host_cycles(cf);
@@ -1041,5 +1126,11 @@ conf_free(struct config *cf)
 	free(cf->plugin_dir);
 	free(cf->user);
 	free(cf->rrdcached);
+	for (i = 0; i < cf->nrules; i++) {
+		free(cf->rules[i].name);
+		free(cf->rules[i].type);
+		free(cf->rules[i].file);
+	}
+	free(cf->rules);
 	free(cf);
 }

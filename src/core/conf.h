@@ -15,6 +15,15 @@
 
 #define CONF_MAX_SECTIONS 16
 
+/* An apply rule: one check of type per matching host (conf_templates.c). */
+struct conf_rule {
+	char *name;			/* owned */
+	char *type;			/* owned: the check type it makes */
+	char *file;			/* owned */
+	int line;
+	unsigned nchecks;		/* checks it made */
+};
+
 struct config {
 	char *path;			/* main file */
 	/* daemon { } */
@@ -29,6 +38,9 @@ struct config {
 	unsigned nchecks;
 	struct host **hosts;		/* sorted by name */
 	unsigned nhosts;
+	/* apply "NAME" { } rules, in file order */
+	struct conf_rule *rules;
+	unsigned nrules;
 	/* daemon { concurrency = {"type=N"} } overrides */
 	char **concurrency;
 	unsigned nconcurrency;

@@ -35,6 +35,7 @@ struct pos {
 	const char *name;	/* the option's name (owned by libconfuse) */
 	const char *file;	/* interned */
 	int line;
+	bool shared;		/* from a template or a rule (conf_pos_get) */
 };
 
 /* A check or host name seen, for duplicate detection. */
@@ -62,6 +63,11 @@ struct parse_ctx {
 	unsigned ntaken;
 	struct quoted *quoted;	/* values conf_file.c quoted (conf_quoted) */
 	unsigned nquoted;
+	/* while conf_templates.c copies a key: where it was written */
+	const char *at_file;	/* interned, or NULL */
+	int at_line;
+	void *once;		/* tsearch tree of strings (conf_once) */
+	void *made;		/* tsearch tree of struct conf_made */
 	/* libconfuse's callbacks carry no user pointer: one parse at a time */
 };
 
@@ -88,9 +94,14 @@ struct tocsin_conf {
 const struct conf_section *conf_mod_section(const char *name);
 /* f kept for the parse's lifetime ("?" for NULL or out of memory). */
 const char *conf_intern_file(const char *f);
-/* Position of a key, falling back to the section's opening line. */
-void conf_pos_get(const cfg_t *sec, const char *name, const char **file,
+/*
+ * Position of a key, falling back to the section's opening line.  True if
+ * it came from a template or a rule, which many sections share.
+ */
+bool conf_pos_get(const cfg_t *sec, const char *name, const char **file,
     int *line);
+/* True the first time this formatted key is seen in the parse. */
+bool conf_once(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Key tokey of section to is said to be where fromkey of from is. */
 void conf_pos_alias(const cfg_t *to, const char *tokey, const cfg_t *from,
     const char *fromkey);
@@ -149,6 +160,8 @@ cfg_opt_t *conf_type_options(const struct tocsin_check_type *t,
     struct conf_errors *errs);
 /* Options of host "NAME" { }. */
 void conf_host_options(struct conf_optv *h);
+/* Keys every check has, whatever its type; ends with name NULL. */
+extern const struct tocsin_option conf_common_options[];
 /* Checks and hosts of the parse, sorted, automatic host checks made. */
 void conf_load_objects(struct config *cf, cfg_t *root);
 void conf_resolve_refs(struct config *cf);
@@ -158,6 +171,20 @@ void conf_check_cycles(struct config *cf);
 void conf_configure_checks(struct config *cf);
 void conf_check_free(struct check *c);
 void conf_host_free(struct host *h);
+
+/* ---- conf_templates.c ---- */
+
+/* Options of template "NAME" { } (rule: of apply "NAME" { }). */
+cfg_opt_t *conf_template_options(bool rule);
+/*
+ * Templates into the checks and hosts that use them, then each apply
+ * rule's checks made (as sections of root), before the objects are built.
+ */
+void conf_expand(struct config *cf, cfg_t *root);
+/* The apply rule that made check section sec, or NULL. */
+const struct conf_rule *conf_made_by(const struct config *cf,
+    const cfg_t *sec);
+void conf_made_free(void *tree);
 
 /* ---- conf_daemon.c ---- */
 

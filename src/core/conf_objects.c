@@ -19,7 +19,7 @@
 #include "core/util.h"
 
 /* Keys every check has, whatever its type (DESIGN.md "Config"). */
-static const struct tocsin_option common_options[] = {
+const struct tocsin_option conf_common_options[] = {
 	{ "interval", TOCSIN_OPT_DURATION, "1m", 0,
 	    "time between runs while OK or hard non-OK" },
 	{ "retry_interval", TOCSIN_OPT_DURATION, NULL, 0,
@@ -44,6 +44,9 @@ static const struct tocsin_option common_options[] = {
 	    "flapping stops below this percent state change" },
 	{ "flap_high", TOCSIN_OPT_FLOAT, "50", 0,
 	    "flapping starts above this percent state change" },
+	{ "use", TOCSIN_OPT_STR_LIST, NULL, 0,
+	    "templates whose keys this check takes (later ones win; its own "
+	    "keys win over all)" },
 	{ NULL, TOCSIN_OPT_END, NULL, 0, NULL },
 };
 
@@ -52,7 +55,7 @@ is_common_option(const char *name)
 {
 	const struct tocsin_option *o;
 
-	for (o = common_options; o->name != NULL; o++)
+	for (o = conf_common_options; o->name != NULL; o++)
 		if (strcmp(o->name, name) == 0)
 			return true;
 	return false;
@@ -66,7 +69,7 @@ conf_type_options(const struct tocsin_check_type *t, struct conf_errors *errs)
 	const struct tocsin_option *p;
 
 	conf_optv_hook(&o);
-	for (p = common_options; p->name != NULL; p++)
+	for (p = conf_common_options; p->name != NULL; p++)
 		conf_optv_typed(&o, p->name, p->type, p->def, p->flags);
 	for (p = t->options; p != NULL && p->name != NULL; p++) {
 		if (is_common_option(p->name)) {
@@ -92,6 +95,9 @@ conf_host_options(struct conf_optv *h)
 	conf_optv_typed(h, "address", TOCSIN_OPT_STR, NULL, 0);
 	conf_optv_typed(h, "check", TOCSIN_OPT_STR, NULL, 0);
 	conf_optv_typed(h, "parents", TOCSIN_OPT_STR_LIST, NULL, 0);
+	/* templates, and tags for apply rules (conf_templates.c) */
+	conf_optv_typed(h, "use", TOCSIN_OPT_STR_LIST, NULL, 0);
+	conf_optv_typed(h, "tags", TOCSIN_OPT_STR_LIST, NULL, 0);
 	/* for the automatic host check (check = ping), see auto_host_checks */
 	conf_optv_typed(h, "interval", TOCSIN_OPT_DURATION, NULL, 0);
 	conf_optv_typed(h, "retry_interval", TOCSIN_OPT_DURATION, NULL, 0);
@@ -147,6 +153,7 @@ conf_check_free(struct check *c)
 	conf_strlist_free(c->depends_on, c->ndepends);
 	free(c->deps);
 	free(c->file);
+	free(c->rule);
 	result_clear(&c->last);
 	free(c);
 }
@@ -547,7 +554,13 @@ load_section(struct config *cf, cfg_t *sec)
 		h->sec = sec;
 	} else if ((ct = ctype_find(sec->name)) != NULL) {
 		struct check *c = check_build(ct, sec);
+		const struct conf_rule *r = conf_made_by(cf, sec);
 
+		if (c != NULL && r != NULL && (c->rule = strdup(r->name)) ==
+		    NULL) {
+			conf_check_free(c);
+			c = NULL;
+		}
 		if (c == NULL ||
 		    add_ptr((void ***)&cf->checks, &cf->nchecks, c) != 0) {
 			conf_check_free(c);

@@ -76,12 +76,20 @@ tocsin_conf_error(struct tocsin_conf *cf, const char *key, const char *fmt,
 	char *msg, label[256];
 	const char *file;
 	int line;
+	bool shared;
 
 	va_start(ap, fmt);
 	if (vasprintf(&msg, fmt, ap) < 0)
 		msg = NULL;
 	va_end(ap);
-	conf_pos_get(cf->sec, key, &file, &line);
+	shared = conf_pos_get(cf->sec, key, &file, &line);
+	/* a key from a template: once, not for each check using it */
+	if (shared && !conf_once("%s:%d:%s:%s", file, line, key ? key : "",
+	    msg ? msg : "?")) {
+		free(msg);
+		cf->nerrors++;
+		return;
+	}
 	conf_sec_label(cf->sec, label, sizeof(label));
 	if (key != NULL)
 		conf_errorf(cf->ctx->errs, "%s:%d: %s: %s: %s", file, line,

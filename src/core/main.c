@@ -400,6 +400,13 @@ main(int argc, char *argv[])
 			plugins_unload();
 			return 1;
 		}
+		for (i = 0; (unsigned)i < daemon_g.cf->nrules; i++) {
+			const struct conf_rule *r = &daemon_g.cf->rules[i];
+
+			printf("apply \"%s\" (%s:%d): %u %s check%s\n", r->name,
+			    r->file, r->line, r->nchecks, r->type, r->nchecks ==
+			    1 ? "" : "s");
+		}
 		printf("config OK\n");
 		conf_free(daemon_g.cf);
 		plugins_unload();

@@ -775,6 +775,7 @@ cmd_checks(struct ctl *ctl, char **argv)
 	json_t *o, *c;
 	size_t i;
 	char *att;
+	bool rules = false;
 
 	(void)argv;
 	o = ctl_get(ctl, "/api/v1/checks", NULL);
@@ -783,17 +784,35 @@ cmd_checks(struct ctl *ctl, char **argv)
 		json_decref(o);
 		return 0;
 	}
-	table_row(&t, xstrdup("NAME"), xstrdup("STATE"), xstrdup("ATTEMPT"),
-	    xstrdup("LAST CHECK"), xstrdup("SUMMARY"));
+	/* a RULE column when an apply rule made any of them */
+	json_array_foreach(json_object_get(o, "checks"), i, c)
+		if (json_is_string(json_object_get(c, "rule")))
+			rules = true;
+	if (rules) {
+		t.ncol = 6;
+		table_row(&t, xstrdup("NAME"), xstrdup("STATE"),
+		    xstrdup("ATTEMPT"), xstrdup("LAST CHECK"), xstrdup("RULE"),
+		    xstrdup("SUMMARY"));
+	} else
+		table_row(&t, xstrdup("NAME"), xstrdup("STATE"),
+		    xstrdup("ATTEMPT"), xstrdup("LAST CHECK"),
+		    xstrdup("SUMMARY"));
 	json_array_foreach(json_object_get(o, "checks"), i, c) {
 		if (asprintf(&att, "%lld/%lld",
 		    (long long)json_integer_value(json_object_get(c,
 		    "attempt")), (long long)json_integer_value(
 		    json_object_get(c, "max_attempts"))) < 0)
 			die("out of memory");
-		table_row(&t, field(c, "name"), state_text(c), att,
-		    ago(json_object_get(c, "last_check")), field(c,
-		    "summary"));
+		if (rules)
+			table_row(&t, field(c, "name"), state_text(c), att,
+			    ago(json_object_get(c, "last_check")),
+			    json_is_string(json_object_get(c, "rule")) ?
+			    field(c, "rule") : xstrdup("-"), field(c,
+			    "summary"));
+		else
+			table_row(&t, field(c, "name"), state_text(c), att,
+			    ago(json_object_get(c, "last_check")), field(c,
+			    "summary"));
 	}
 	table_print(ctl, &t);
 	json_decref(o);
@@ -804,7 +823,7 @@ static int
 cmd_check(struct ctl *ctl, char **argv)
 {
 	static const char *const keys[] = { "name", "type", "host", "group",
-	    "state", "state_type", "attempt", "max_attempts", "last_check",
+	    "rule", "state", "state_type", "attempt", "max_attempts", "last_check",
 	    "next_check", "last_state_change", "flapping", "summary", NULL };
 	struct table t = { 7, 0, NULL, -1 };
 	json_t *o, *m;
