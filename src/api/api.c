@@ -22,11 +22,12 @@
  * api.read_requires_token (api_authorized()).  The token is checked in
  * constant time; a missing or wrong one gets 401 with WWW-Authenticate.
  *
- * Limits, so that a client cannot exhaust memory: headers 8 KiB, body
- * 1 MiB (413), 30 s to send a request.  libevent 2.1 (Debian 12) has no
- * cap on the number of connections (evhttp_set_max_connections() came in
- * 2.2 and is used when built against it); each connection costs at most
- * the limits above, and the file descriptor limit bounds their number.
+ * Limits, so that a client cannot exhaust memory, descriptors or the
+ * loop: headers 8 KiB, body 1 MiB (413); a cap on connections, a
+ * deadline for a whole request and accept paused at EMFILE (api_conn.c);
+ * big replies made in slices, a bounded time per loop turn, only as fast
+ * as the client reads (api_stream.c); graphs and forecasts on worker
+ * threads (src/metric/pool.c).
  *
  * Routing: one generic callback looks the path up in the route table.
  * Every reply, errors included, is JSON with Content-Type:
@@ -63,19 +64,20 @@
 #include <event2/buffer.h>
 #include <event2/event.h>
 #include <event2/http.h>
+#include <event2/listener.h>
 #include <event2/util.h>
 #include <jansson.h>
 
 #include "api/api.h"
 #include "api/api_conf.h"
+#include "api/api_conn.h"
 #include "core/conf.h"
 #include "core/daemon.h"
 #include "core/log.h"
 
 #define API_MAX_HEADERS	(8 * 1024)
 #define API_MAX_BODY	(1024 * 1024)
-#define API_TIMEOUT_S	30
-#define API_MAX_CONNECTIONS	256	/* with libevent >= 2.2 only */
+#define API_TIMEOUT_S	10	/* without a config (unit tests) */
 
 /* libevent 2.1 does not name it */
 #ifndef HTTP_UNAUTHORIZED
@@ -88,6 +90,7 @@
 struct api {
 	struct evhttp *http;
 	bool public_only;		/* api.public_listen: API_SIGNED only */
+	struct api_listen *conns;	/* api_conn.c's watch */
 };
 
 /* The bearer token (see "the token" below). */
@@ -921,6 +924,7 @@ api_dispatch(struct evhttp_request *req, void *arg)
 	}
 	if (want == EVHTTP_REQ_HEAD)
 		want = EVHTTP_REQ_GET;
+	api_conn_request(req);		/* busy until its reply is sent */
 	if (api_presync != NULL)
 		api_presync();
 	for (i = 0; i < api_nroutes; i++) {
@@ -1047,6 +1051,8 @@ static struct api *
 api_start(struct event_base *base, const char *listen, bool public_only)
 {
 	struct api *api;
+	struct evhttp_bound_socket *bound;
+	struct timeval tv = { API_TIMEOUT_S, 0 };
 	char *host = NULL;
 	uint16_t port;
 
@@ -1073,10 +1079,18 @@ api_start(struct event_base *base, const char *listen, bool public_only)
 	}
 	evhttp_set_max_headers_size(api->http, API_MAX_HEADERS);
 	evhttp_set_max_body_size(api->http, API_MAX_BODY);
-	evhttp_set_timeout(api->http, API_TIMEOUT_S);
-#if defined(LIBEVENT_VERSION_NUMBER) && LIBEVENT_VERSION_NUMBER >= 0x02020000
-	evhttp_set_max_connections(api->http, API_MAX_CONNECTIONS);
-#endif
+	/*
+	 * evhttp's read and write timeouts: a client that stops sending or
+	 * stops reading is dropped after api.request_timeout (api_conn.c
+	 * bounds the whole request by it too).
+	 */
+	if (api_conf(daemon_g.cf) != NULL) {
+		int64_t ms = api_conf(daemon_g.cf)->request_timeout_ms;
+
+		tv.tv_sec = (time_t)(ms / 1000);
+		tv.tv_usec = (suseconds_t)(ms % 1000) * 1000;
+	}
+	evhttp_set_timeout_tv(api->http, &tv);
 	/*
 	 * Every method evhttp parses reaches api_dispatch, which answers one
 	 * no route has with a JSON 405 and Allow: left to evhttp, PUT and
@@ -1090,7 +1104,8 @@ api_start(struct event_base *base, const char *listen, bool public_only)
 
 	/* errno is only meaningful if bind() or listen() failed. */
 	errno = 0;
-	if (evhttp_bind_socket_with_handle(api->http, host, port) == NULL) {
+	if ((bound = evhttp_bind_socket_with_handle(api->http, host,
+	    port)) == NULL) {
 		if (errno != 0)
 			log_warn("api: cannot listen on %s", listen);
 		else
@@ -1098,6 +1113,9 @@ api_start(struct event_base *base, const char *listen, bool public_only)
 			    "\"%s\"", listen, host);
 		goto err;
 	}
+	if ((api->conns = api_conn_serve(base, api->http,
+	    evhttp_bound_socket_get_listener(bound))) == NULL)
+		goto err;
 	log_info("api: listening on %s%s", listen, public_only ?
 	    " (action links and inbound webhooks only)" : "");
 	free(host);
@@ -1113,6 +1131,9 @@ api_free(struct api *api)
 {
 	if (api == NULL)
 		return;
+	/* replies still streaming end now, before their connections go */
+	api_stream_abort_all();
+	api_conn_unserve(api->conns);
 	if (api->http != NULL)
 		evhttp_free(api->http);
 	free(api);

@@ -20,6 +20,8 @@ static const struct tocsin_option api_options[] = {
 	{ "token_file", TOCSIN_OPT_STR, NULL, 0, NULL },
 	{ "read_requires_token", TOCSIN_OPT_BOOL, "false", 0, NULL },
 	{ "allow_remote_reads", TOCSIN_OPT_BOOL, "false", 0, NULL },
+	{ "max_connections", TOCSIN_OPT_INT, "512", 0, NULL },
+	{ "request_timeout", TOCSIN_OPT_DURATION, "10s", 0, NULL },
 	{ "graph_workers", TOCSIN_OPT_INT, "2", 0, NULL },
 	{ "graph_queue", TOCSIN_OPT_INT, "8", 0, NULL },
 	{ "allowed_hosts", TOCSIN_OPT_STR_LIST, NULL, 0, NULL },
@@ -105,6 +107,19 @@ api_conf_load(struct config *cf, struct tocsin_conf *sec, void **state)
 		ac->token_file = NULL;
 	ac->read_requires_token = tocsin_conf_bool(sec, "read_requires_token");
 	ac->allow_remote_reads = tocsin_conf_bool(sec, "allow_remote_reads");
+	v = tocsin_conf_int(sec, "max_connections");
+	if (v < 8 || v > 1000000)
+		tocsin_conf_error(sec, "max_connections", "%ld is not between "
+		    "8 and 1000000", v);
+	ac->max_connections = (unsigned)v;
+	ac->request_timeout_ms = tocsin_conf_duration_ms(sec,
+	    "request_timeout");
+	if (ac->request_timeout_ms < 100 ||
+	    ac->request_timeout_ms > 3600000) {
+		tocsin_conf_error(sec, "request_timeout", "must be between "
+		    "100ms and 1h");
+		ac->request_timeout_ms = 10000;
+	}
 	v = tocsin_conf_int(sec, "graph_workers");
 	if (v < 1 || v > 64)
 		tocsin_conf_error(sec, "graph_workers", "%ld is not between 1 "

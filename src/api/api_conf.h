@@ -18,6 +18,8 @@ struct api_conf {
 	char *token_file;		/* owned; state_dir/api.token by default */
 	bool read_requires_token;	/* GETs need the token, even local */
 	bool allow_remote_reads;	/* GETs from non-loopback: no token */
+	unsigned max_connections;	/* cap; the oldest idle one goes */
+	int64_t request_timeout_ms;	/* a whole request, from accept */
 	unsigned graph_workers;		/* threads drawing graphs (pool.h) */
 	unsigned graph_queue;		/* graph requests waiting, then 503 */
 	char **allowed_hosts;		/* owned: Host names served, besides

@@ -276,27 +276,29 @@ prom_process(struct evbuffer *b)
 	    (double)daemon_g.started);
 }
 
-/* GET /metrics */
+/*
+ * GET /metrics, streamed (api_stream()): the families of every check are
+ * the big part (5 per check), so they are made API_SLICE bytes at a time;
+ * the rest is one slice each at the start and the end.  Positions are
+ * indexes into the config in force (see api_checks.c on reloads).
+ */
+enum { PM_HEAD, PM_STATE, PM_HARD, PM_FLAP, PM_METRIC, PM_TAIL, PM_DONE };
+
+struct prom_pos {
+	int part;
+	unsigned i;			/* next check of the part */
+};
+
 static void
-api_get_metrics(struct evhttp_request *req, const char *rest, void *arg)
+prom_head(struct evbuffer *b)
 {
 	const struct config *cf = daemon_g.cf;
-	const struct check *c;
-	struct evbuffer *b;
-	unsigned i, j, nchecks = cf != NULL ? cf->nchecks : 0;
-
-	(void)rest;
-	(void)arg;
-	if ((b = evbuffer_new()) == NULL) {
-		api_reply(req, HTTP_INTERNAL, NULL);
-		return;
-	}
+	unsigned i;
 
 	prom_family(b, "tocsin_build_info", "gauge",
 	    "Always 1; the version of tocsind as a label.");
 	prom_sample(b, "tocsin_build_info", "version", daemon_g.version, NULL,
 	    NULL, 1);
-
 	prom_family(b, "tocsin_checks_run_total", "counter",
 	    "Finished check runs (results recorded), by check type.");
 	for (i = 0; i < ctype_count(); i++)
@@ -309,45 +311,21 @@ api_get_metrics(struct evhttp_request *req, const char *rest, void *arg)
 	    (double)stats_g.timeouts_total);
 	prom_family(b, "tocsin_checks", "gauge",
 	    "Checks in the configuration in force.");
-	prom_sample(b, "tocsin_checks", NULL, NULL, NULL, NULL, nchecks);
+	prom_sample(b, "tocsin_checks", NULL, NULL, NULL, NULL,
+	    cf != NULL ? cf->nchecks : 0);
+}
 
-	prom_family(b, "tocsin_check_state", "gauge",
-	    "State of each check: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN, "
-	    "4 UNREACHABLE.");
-	for (i = 0; i < nchecks; i++) {
-		c = cf->checks[i];
-		prom_sample(b, "tocsin_check_state", "check", c->name, "type",
-		    check_type_name(c), c->st.state);
-	}
-	prom_family(b, "tocsin_check_hard", "gauge",
-	    "1 if the check's state is hard, 0 while it is soft.");
-	for (i = 0; i < nchecks; i++)
-		prom_sample(b, "tocsin_check_hard", "check",
-		    cf->checks[i]->name, NULL, NULL, cf->checks[i]->st.hard);
-	prom_family(b, "tocsin_check_flapping", "gauge",
-	    "1 while the check is flapping.");
-	for (i = 0; i < nchecks; i++)
-		prom_sample(b, "tocsin_check_flapping", "check",
-		    cf->checks[i]->name, NULL, NULL,
-		    cf->checks[i]->st.flapping);
-	prom_family(b, "tocsin_check_metric", "gauge",
-	    "Each metric of each check's last result, in the metric's own "
-	    "unit.");
-	for (i = 0; i < nchecks; i++) {
-		c = cf->checks[i];
-		for (j = 0; j < c->last.nmetrics; j++)
-			prom_sample(b, "tocsin_check_metric", "check", c->name,
-			    "metric", c->last.metrics[j].name,
-			    c->last.metrics[j].value);
-	}
+static void
+prom_tail(struct evbuffer *b)
+{
+	unsigned i, j;
 
 	prom_hist(b, "tocsin_schedule_latency_seconds",
 	    "Delay between a check's due time and the start of its run.",
 	    &stats_g.sched_latency);
 	prom_hist(b, "tocsin_loop_lag_seconds",
-	    "Lateness of a 1 s event loop timer: how long the loop was busy.",
-	    &stats_g.loop_lag);
-
+	    "Lateness of a 100 ms event loop timer: how long the loop was "
+	    "busy.", &stats_g.loop_lag);
 	for (i = 0; i < API_NGAUGE_STD; i++) {
 		prom_family(b, api_gauge_std[i].name, "gauge",
 		    api_gauge_std[i].help);
@@ -367,8 +345,93 @@ api_get_metrics(struct evhttp_request *req, const char *rest, void *arg)
 		    api_gauge_value(api_gauges[i].name));
 	}
 	prom_process(b);
+}
 
-	api_send_type(req, HTTP_OK, "text/plain; version=0.0.4; charset=utf-8",
-	    b);
-	evbuffer_free(b);
+/* One check's sample of the family of part. */
+static void
+prom_check(struct evbuffer *b, int part, const struct check *c)
+{
+	unsigned j;
+
+	switch (part) {
+	case PM_STATE:
+		prom_sample(b, "tocsin_check_state", "check", c->name, "type",
+		    check_type_name(c), c->st.state);
+		break;
+	case PM_HARD:
+		prom_sample(b, "tocsin_check_hard", "check", c->name, NULL,
+		    NULL, c->st.hard);
+		break;
+	case PM_FLAP:
+		prom_sample(b, "tocsin_check_flapping", "check", c->name,
+		    NULL, NULL, c->st.flapping);
+		break;
+	default:
+		for (j = 0; j < c->last.nmetrics; j++)
+			prom_sample(b, "tocsin_check_metric", "check", c->name,
+			    "metric", c->last.metrics[j].name,
+			    c->last.metrics[j].value);
+		break;
+	}
+}
+
+static int
+prom_slice(void *arg, struct evbuffer *b)
+{
+	static const char *const fam[][3] = {
+		[PM_STATE] = { "tocsin_check_state", "gauge",
+		    "State of each check: 0 OK, 1 WARNING, 2 CRITICAL, "
+		    "3 UNKNOWN, 4 UNREACHABLE." },
+		[PM_HARD] = { "tocsin_check_hard", "gauge",
+		    "1 if the check's state is hard, 0 while it is soft." },
+		[PM_FLAP] = { "tocsin_check_flapping", "gauge",
+		    "1 while the check is flapping." },
+		[PM_METRIC] = { "tocsin_check_metric", "gauge",
+		    "Each metric of each check's last result, in the metric's "
+		    "own unit." },
+	};
+	struct prom_pos *p = arg;
+	const struct config *cf = daemon_g.cf;
+	unsigned n = cf != NULL ? cf->nchecks : 0;
+
+	while (p->part != PM_DONE && evbuffer_get_length(b) < API_SLICE) {
+		switch (p->part) {
+		case PM_HEAD:
+			prom_head(b);
+			p->part++;
+			break;
+		case PM_TAIL:
+			prom_tail(b);
+			p->part++;
+			break;
+		default:
+			if (p->i == 0)
+				prom_family(b, fam[p->part][0],
+				    fam[p->part][1], fam[p->part][2]);
+			for (; p->i < n && evbuffer_get_length(b) < API_SLICE;
+			    p->i++)
+				prom_check(b, p->part, cf->checks[p->i]);
+			if (p->i >= n) {
+				p->part++;
+				p->i = 0;
+			}
+			break;
+		}
+	}
+	return p->part == PM_DONE ? 1 : 0;
+}
+
+static void
+api_get_metrics(struct evhttp_request *req, const char *rest, void *arg)
+{
+	struct prom_pos *p;
+
+	(void)rest;
+	(void)arg;
+	if ((p = calloc(1, sizeof(*p))) == NULL) {
+		api_reply(req, HTTP_INTERNAL, NULL);
+		return;
+	}
+	api_stream(req, "text/plain; version=0.0.4; charset=utf-8",
+	    prom_slice, free, p);
 }

@@ -25,7 +25,7 @@ double hist_quantile(const struct hist *h, double q);
 
 struct stats {
 	struct hist sched_latency;	/* due time → start of the run */
-	struct hist loop_lag;		/* timer lateness of a 1s loop tick */
+	struct hist loop_lag;		/* lateness of a 100 ms loop tick */
 	struct hist db_commit;		/* incident database commits */
 	struct hist db_write;		/* one state change into the log */
 	uint64_t incidents_open;	/* open + acknowledged (incident.c) */

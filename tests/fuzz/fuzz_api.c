@@ -296,11 +296,40 @@ on_readable(evutil_socket_t fd, short what, void *arg)
 		c->done = 1;
 }
 
+/*
+ * A chunked body (the streamed lists, /metrics) decoded in place: every
+ * chunk must be well framed and the last one empty.  RETURN VALUE: the
+ * length of the decoded body.
+ */
+static size_t
+dechunk(char *body, size_t len)
+{
+	char *in = body, *out = body, *end = body + len, *p;
+	unsigned long n;
+
+	for (;;) {
+		n = strtoul(in, &p, 16);
+		if (p == in || p + 2 > end || p[0] != '\r' || p[1] != '\n')
+			abort();
+		in = p + 2;
+		if (n == 0)
+			break;
+		if ((size_t)(end - in) < n + 2 || in[n] != '\r' ||
+		    in[n + 1] != '\n')
+			abort();
+		memmove(out, in, n);
+		out += n;
+		in += n + 2;
+	}
+	*out = '\0';
+	return (size_t)(out - body);
+}
+
 /* The reply must be HTTP with a status; a JSON one must parse. */
 static void
 check_reply(struct evbuffer *r, int is_head)
 {
-	size_t len = evbuffer_get_length(r);
+	size_t len = evbuffer_get_length(r), blen;
 	char *text, *end, *body;
 	int status;
 
@@ -319,11 +348,14 @@ check_reply(struct evbuffer *r, int is_head)
 		abort();
 	*body = '\0';
 	body += 4;
+	blen = len - (size_t)(body - text);
+	if (!is_head && strcasestr(text, "\nTransfer-Encoding: chunked") !=
+	    NULL)
+		blen = dechunk(body, blen);
 	if (!is_head && strcasestr(text, "\nContent-Type: application/json")
 	    != NULL) {
 		json_error_t err;
-		json_t *j = json_loadb(body, len - (size_t)(body - text), 0,
-		    &err);
+		json_t *j = json_loadb(body, blen, 0, &err);
 
 		if (j == NULL) {
 			fprintf(stderr, "fuzz_api: reply is not JSON: %s\n%s\n",

@@ -7,6 +7,9 @@ Everything on loopback, bounded in count and time.
 import concurrent.futures
 import json
 import os
+import resource
+import socket
+import threading
 import time
 
 import harness
@@ -81,4 +84,185 @@ def test_local_shortage_is_unknown_and_an_incident_about_tocsind(env):
     assert [i["root_cause"] for i in incs] == ["tocsind"], incs
     assert "out of file descriptors" in incs[0]["title"] + json.dumps(
         d.get("/api/v1/incidents/%d" % incs[0]["id"])), incs[0]
+    d.stop()
+
+
+# ---- connections that hold descriptors -----------------------------------
+
+def raise_own_nofile(need):
+    """This test process holds the attack's sockets itself."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft < need:
+        assert hard >= need, "the test needs %d descriptors (hard " \
+            "limit %d)" % (need, hard)
+        resource.setrlimit(resource.RLIMIT_NOFILE, (need, hard))
+
+
+def connect_many(port, n, deadline_s=30):
+    socks = []
+    t_end = time.monotonic() + deadline_s
+    while len(socks) < n and time.monotonic() < t_end:
+        s = socket.socket()
+        s.settimeout(5)
+        try:
+            s.connect(("127.0.0.1", port))
+        except OSError:
+            s.close()
+            time.sleep(0.01)
+            continue
+        socks.append(s)
+    return socks
+
+
+def status_time(d):
+    t0 = time.monotonic()
+    st, _, _ = d.get_raw("/api/v1/status", timeout=5)
+    return st, time.monotonic() - t0
+
+
+ATTACK_CFG = ('exec "svc" { command = { "/bin/true" }  interval = 1s }\n'
+              'self "tocsind" { interval = 1s  max_attempts = 1 }\n')
+
+
+def assert_unharmed(d, runs_before):
+    """Status within a second, checks running, no incident, quiet log."""
+    for _ in range(5):
+        st, took = status_time(d)
+        assert st == 200 and took < 1.0, (st, took)
+        time.sleep(0.2)
+    harness.wait_for(lambda: d.check("svc")["last_check"] and
+                     d.get("/api/v1/status")["schedule_latency"]["count"]
+                     > runs_before + 3, 10, "checks still running")
+    assert d.check("svc")["state"] == "OK", d.check("svc")
+    assert incidents(d) == [], incidents(d)
+    log = d.log()
+    assert "Too many open files" not in log, harness.tail(log, 20)
+    assert "Error from accept()" not in log
+
+
+def test_1100_idle_connections_at_fd_limit_1024(env):
+    raise_own_nofile(4096)
+    d = env.daemon(ATTACK_CFG, nofile=1024)
+    d.start()
+    runs = d.get("/api/v1/status")["schedule_latency"]["count"]
+    socks = connect_many(d.port, 1100)
+    try:
+        assert len(socks) == 1100, len(socks)
+        assert_unharmed(d, runs)
+        st = d.get("/api/v1/status")
+        # the cap (half the fd limit) closed the oldest idle ones
+        fds = len(os.listdir("/proc/%d/fd" % d.proc.pid))
+        assert fds < 512 + 100, fds
+        assert st["checks"]["OK"] >= 2, st
+    finally:
+        for s in socks:
+            s.close()
+    d.stop()
+
+
+def test_slowloris_at_fd_limit_1024_is_cut_by_the_deadline(env):
+    raise_own_nofile(4096)
+    d = env.daemon(ATTACK_CFG, nofile=1024,
+                   api_extra="request_timeout = 3s")
+    d.start()
+    runs = d.get("/api/v1/status")["schedule_latency"]["count"]
+    socks = connect_many(d.port, 1050)
+    stop = threading.Event()
+    closed = [0]
+
+    def drip():
+        # a header byte per connection every second, never the end
+        for s in socks:
+            try:
+                s.send(b"GET /api/v1/status HTTP/1.1\r\nX-a: ")
+            except OSError:
+                pass
+        while not stop.wait(1.0):
+            for s in socks:
+                try:
+                    s.send(b"a")
+                except OSError:
+                    pass
+    t = threading.Thread(target=drip, daemon=True)
+    t.start()
+    try:
+        assert len(socks) == 1050, len(socks)
+        assert_unharmed(d, runs)
+        # the deadline closes every one of them (3 s, swept every 0.5 s)
+        def all_closed():
+            n = 0
+            for s in socks:
+                try:
+                    s.setblocking(False)
+                    if s.recv(4096) == b"":
+                        n += 1
+                except BlockingIOError:
+                    pass
+                except OSError:
+                    n += 1
+            closed[0] = n
+            return n == len(socks)
+        harness.wait_for(all_closed, 20, "every slowloris connection "
+                         "closed by tocsind")
+    finally:
+        stop.set()
+        t.join(5)
+        for s in socks:
+            s.close()
+    d.stop()
+
+
+# ---- clients that do not read --------------------------------------------
+
+def rss_mb(pid):
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024.0
+    return 0.0
+
+
+def test_clients_that_do_not_read_cost_bounded_memory(env):
+    """
+    400 clients ask for the list of 3 000 checks (about 1.3 MB each) and
+    never read: tocsind makes a slice only when the previous one was
+    taken, so its memory grows by a few MB, not by 400 lists; after they
+    leave, the memory goes back.
+    """
+    raise_own_nofile(4096)
+    text = "x" * 200
+    cfg = "".join('dummy "c%04d" { value = %d  text = "%s"  interval = 5s }'
+                  '\n' % (i, i, text) for i in range(3000))
+    d = env.daemon(cfg, api_extra="request_timeout = 30s")
+    d.start()
+    harness.wait_for(lambda: d.get("/api/v1/status")["schedule_latency"]
+                     ["count"] >= 3000, 30, "every check run once")
+    st, _, body = d.get_raw("/api/v1/checks", timeout=30)
+    size = len(body)
+    assert st == 200 and size > 1000000, (st, size)
+    time.sleep(1)
+    base = rss_mb(d.proc.pid)
+    socks = []
+    peak = base
+    try:
+        for _ in range(400):
+            s = socket.socket()
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+            s.connect(("127.0.0.1", d.port))
+            s.send(b"GET /api/v1/checks HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+            socks.append(s)
+        t_end = time.monotonic() + 5
+        while time.monotonic() < t_end:
+            peak = max(peak, rss_mb(d.proc.pid))
+            # meanwhile the API answers others
+            st, took = status_time(d)
+            assert st == 200 and took < 1.0, (st, took)
+            time.sleep(0.2)
+    finally:
+        for s in socks:
+            s.close()
+    grown = peak - base
+    # 400 whole lists would be 400 x size (over 500 MB)
+    assert grown < 64, "RSS grew by %.0f MB (base %.0f MB, list %d B)" % (
+        grown, base, size)
     d.stop()
