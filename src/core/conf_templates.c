@@ -93,17 +93,30 @@ is_rule_key(const char *k)
 
 /* ---- option tables ------------------------------------------------ */
 
-static void
-union_add(struct conf_optv *o, const char *name)
+static int
+name_cmp(const void *a, const void *b)
 {
-	unsigned i;
+	return strcmp(a, b);
+}
 
-	if (name[0] == '\001')		/* hidden options (OPEN_HOOK) */
+/* Add name once (*seen: a tsearch tree of the names added so far). */
+static void
+union_add(struct conf_optv *o, void **seen, const char *name)
+{
+	if (name[0] == '\001' ||	/* hidden options (OPEN_HOOK) */
+	    tfind(name, seen, name_cmp) != NULL)
 		return;
-	for (i = 0; i < o->n; i++)
-		if (strcmp(o->v[i].name, name) == 0)
-			return;
+	if (tsearch(name, seen, name_cmp) == NULL) {
+		o->oom = true;
+		return;
+	}
 	conf_optv_typed(o, name, TOCSIN_OPT_STR_LIST, NULL, 0);
+}
+
+static void
+name_nofree(void *p)
+{
+	(void)p;	/* the names are the option tables' own */
 }
 
 cfg_opt_t *
@@ -111,23 +124,25 @@ conf_template_options(bool rule)
 {
 	struct conf_optv o = { NULL, 0, false }, h = { NULL, 0, false };
 	const struct tocsin_option *p;
+	void *seen = NULL;
 	unsigned i;
 
 	conf_optv_hook(&o);
 	for (p = conf_common_options; p->name != NULL; p++)
 		if (rule || strcmp(p->name, "use") != 0)
-			union_add(&o, p->name);
+			union_add(&o, &seen, p->name);
 	conf_host_options(&h);
 	for (i = 0; i < h.n; i++)
 		if (rule || strcmp(h.v[i].name, "use") != 0)
-			union_add(&o, h.v[i].name);
-	conf_opts_free(h.v);
+			union_add(&o, &seen, h.v[i].name);
 	for (i = 0; i < ctype_count(); i++)
 		for (p = ctype_at(i)->def->options; p != NULL &&
 		    p->name != NULL; p++)
-			union_add(&o, p->name);
+			union_add(&o, &seen, p->name);
 	for (i = 0; rule && rule_keys[i] != NULL; i++)
-		union_add(&o, rule_keys[i]);
+		union_add(&o, &seen, rule_keys[i]);
+	tdestroy(seen, name_nofree);
+	conf_opts_free(h.v);		/* after the tree: it held h's names */
 	if (o.oom || h.oom) {
 		conf_opts_free(o.v);
 		return NULL;
