@@ -142,7 +142,8 @@ int nsched_parse_local(const char *text, int64_t *ls);
 /* ---- notify.c, notify_links.c: action links ---------------------------- */
 
 /*
- * Snooze incident id (just acknowledged): page again at until_ms if it is
+ * Snooze incident id (just acknowledged): page again at until_ms (on the
+ * steady clock, steady_ms(): escalation due times are) if it is
  * still acknowledged then.  RETURN VALUE: 0, or -1 (no route pages it).
  */
 int nt_snooze(int64_t id, int64_t until_ms);

@@ -45,6 +45,7 @@
 #include "core/conf.h"
 #include "core/daemon.h"
 #include "core/log.h"
+#include "core/util.h"
 #include "incident/incident.h"
 #include "notify/notify_int.h"
 
@@ -579,7 +580,8 @@ nl_post(struct evhttp_request *req, const char *rest, void *arg)
 		if (rc == 0)
 			rc = incident_ack_via(l.id, l.who, "link", title,
 			    &why);
-		if (rc == 0 && nt_snooze(l.id, (int64_t)time(NULL) * 1000 +
+		/* escalation due times are on the steady clock (util.h) */
+		if (rc == 0 && nt_snooze(l.id, steady_ms() +
 		    nconf_snooze_ms(daemon_g.cf)) == -1)
 			incident_timeline_add(l.id, "notify", "snooze: no "
 			    "route pages this incident; it will not page "

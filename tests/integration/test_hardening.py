@@ -358,3 +358,45 @@ def test_clock_step_neither_pages_early_nor_never(env):
         assert not paged("bob"), paged("bob")
         time.sleep(0.2)
     d.stop()
+
+
+def test_snooze_after_a_clock_step_pages_on_time(env):
+    """Escalation due times are on the steady clock; a snooze taken after
+    the wall clock stepped 2 h ahead must still end after its 3 s, not
+    2 h later."""
+    if not os.path.exists(FAKETIME):
+        raise harness.Skip("faketime (libfaketime) not installed")
+    from test_links import fetch, links_daemon, pages_to
+    hook = Webhook(env)
+    sf = env.file("web.state", "0\n")
+    clock = env.file("clock", "+0\n")
+    d, pub = links_daemon(env,
+        exec_check("web", sf) +
+        'channel "hook" { type = webhook  url = "%s" }\n'
+        'contact "alice" { channels = { "hook" } }\n'
+        'escalation "ops" { step { notify = { "contact:alice" } } }\n'
+        'route "all" { escalation = "ops" }\n' % hook.url(), snooze="3s")
+    d.require_plugin("exec")
+    base_env = d.env
+
+    def faked():
+        e = base_env()
+        e["LD_PRELOAD"] = FAKETIME
+        e["FAKETIME_TIMESTAMP_FILE"] = clock
+        e["FAKETIME_NO_CACHE"] = "1"
+        e["FAKETIME_DONT_FAKE_MONOTONIC"] = "1"
+        e["ASAN_OPTIONS"] = e.get("ASAN_OPTIONS", "") + \
+            ":verify_asan_link_order=0"
+        return e
+    d.env = faked
+    d.start()
+    d.wait_check("web", "OK", pred=lambda c: c["last_check"])
+    harness.write_file(clock, "+2h\n")      # the wall clock jumps
+    harness.write_file(sf, "2\n")
+    page = wait_for(lambda: pages_to(hook, "alice"), 20, "a page")[0]
+    st, _, html = fetch(page["actions"]["snooze"], "POST", body="")
+    assert st == 200 and "Snoozed for 3s" in html, (st, html[:300])
+    wait_for(lambda: [p for p in pages_to(hook, "alice")
+                      if p["event"] == "incident.unacknowledged"],
+             15, "the page after the 3 s snooze")
+    d.stop()
