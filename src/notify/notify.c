@@ -738,6 +738,71 @@ out:
 	return rc;
 }
 
+/*
+ * Slack Block Kit for a channel with a signing_secret: the text and
+ * interactive buttons (action_id tocsin_ACTION, value the incident id),
+ * which Slack posts to the app's interactivity URL,
+ * /api/v1/inbound/slack.  Returns a new reference or NULL.
+ */
+static json_t *
+slack_blocks(int64_t id, const char *verb, const char *text)
+{
+	static const char *const acts[][2] = {
+		{ "acknowledge", "Acknowledge" }, { "resolve", "Resolve" },
+		{ "snooze", "Snooze" },
+	};
+	json_t *blocks = json_array(), *sec = json_object(), *t, *row, *els;
+	char val[32], aid[32], label[48];
+	unsigned i;
+	int err = blocks == NULL || sec == NULL;
+
+	api_set(sec, "type", json_string("section"), &err);
+	if ((t = json_object()) != NULL) {
+		api_set(t, "type", json_string("mrkdwn"), &err);
+		api_set(t, "text", api_str(text), &err);
+	}
+	api_set(sec, "text", t, &err);
+	api_append(blocks, sec, &err);
+	snprintf(val, sizeof(val), "%" PRId64, id);
+	row = json_object();
+	els = json_array();
+	for (i = 0; i < 3 && els != NULL; i++) {
+		json_t *b = json_object(), *l = json_object();
+
+		/* acknowledged: only resolve is left */
+		if (strcmp(verb, "acknowledged") == 0 && i != 1) {
+			json_decref(b);
+			json_decref(l);
+			continue;
+		}
+		snprintf(aid, sizeof(aid), "tocsin_%s", acts[i][0]);
+		if (i == 2)
+			snprintf(label, sizeof(label), "Snooze %s",
+			    nl_snooze_text());
+		else
+			snprintf(label, sizeof(label), "%s", acts[i][1]);
+		api_set(l, "type", json_string("plain_text"), &err);
+		api_set(l, "text", json_string(label), &err);
+		api_set(b, "type", json_string("button"), &err);
+		api_set(b, "action_id", json_string(aid), &err);
+		api_set(b, "text", l, &err);
+		api_set(b, "value", json_string(val), &err);
+		if (i == 0)
+			api_set(b, "style", json_string("primary"), &err);
+		api_append(els, b, &err);
+	}
+	api_set(row, "type", json_string("actions"), &err);
+	snprintf(aid, sizeof(aid), "tocsin-%" PRId64, id);
+	api_set(row, "block_id", json_string(aid), &err);
+	api_set(row, "elements", els, &err);
+	api_append(blocks, row, &err);
+	if (err) {
+		json_decref(blocks);
+		return NULL;
+	}
+	return blocks;
+}
+
 /* slack and pagerduty.  Returns a new string (JSON text) or NULL. */
 static char *
 render_builtin(const struct nchannel *ch, const struct nt_flight *f,
@@ -781,7 +846,12 @@ render_builtin(const struct nchannel *ch, const struct nt_flight *f,
 		api_set(att, "fields", fields, &err);
 		api_set(att, "footer", json_string("tocsin"), &err);
 		api_set(att, "ts", json_integer(now), &err);
-		if ((acts = json_object_get(generic, "actions")) != NULL &&
+		if (ch->signing_secret != NULL &&
+		    strcmp(verb, "resolved") != 0 &&
+		    (x = slack_blocks(f->incident, verb, text)) != NULL)
+			/* interactive: clicks go to /api/v1/inbound/slack */
+			api_set(o, "blocks", x, &err);
+		else if ((acts = json_object_get(generic, "actions")) != NULL &&
 		    (x = json_array()) != NULL) {
 			const char *name;
 			json_t *u, *btn;
@@ -1472,7 +1542,7 @@ notify_init(struct event_base *base)
 	/* sends that were in flight when we stopped are due again */
 	if (store_outbox_unsend() == -1)
 		return -1;
-	if (nlink_init() == -1) {
+	if (nlink_init() == -1 || ninbound_init() == -1) {
 		log_warnx("notify: cannot start (out of memory)");
 		return -1;
 	}
@@ -1502,6 +1572,7 @@ notify_shutdown(void)
 	store_outbox_unsend();
 	nsend_shutdown();
 	nlink_shutdown();
+	ninbound_shutdown();
 	if (nt_g.out_ev != NULL)
 		event_free(nt_g.out_ev);
 	if (nt_g.esc_ev != NULL)

@@ -153,6 +153,12 @@ static const struct tocsin_option chan_options[] = {
 	    "webhook: { \"NAME=VALUE\" }, $NAME and $vars.NAME in jq" },
 	{ "routing_key", TOCSIN_OPT_STR, NULL, 0,
 	    "webhook, format pagerduty: the integration's routing key" },
+	{ "webhook_secret", TOCSIN_OPT_STR, NULL, 0,
+	    "format pagerduty: the secret of a v3 webhook subscription "
+	    "posting to /api/v1/inbound/pagerduty" },
+	{ "signing_secret", TOCSIN_OPT_STR, NULL, 0,
+	    "format slack: the Slack app's signing secret; buttons become "
+	    "interactive (/api/v1/inbound/slack)" },
 	{ "headers", TOCSIN_OPT_STR_LIST, NULL, 0,
 	    "webhook: extra request headers, { \"Name: value\" }" },
 	{ "smtp", TOCSIN_OPT_STR, NULL, 0,
@@ -190,6 +196,8 @@ chan_free(struct nchannel *c)
 	njq_free(c->fmt);
 	free(c->fmt_path);
 	free(c->content_type);
+	free(c->webhook_secret);
+	free(c->signing_secret);
 	strv_free(c->vars, c->nvars);
 	free(c->smtp);
 	free(c->from);
@@ -253,6 +261,8 @@ chan_load(struct config *cf, struct tocsin_conf *sec, void **state)
 	c->headers = strv_dup(sec, "headers", &c->nheaders);
 	c->vars = strv_dup(sec, "vars", &c->nvars);
 	c->content_type = xstrdup(str_or_null(sec, "content_type"));
+	c->webhook_secret = xstrdup(str_or_null(sec, "webhook_secret"));
+	c->signing_secret = xstrdup(str_or_null(sec, "signing_secret"));
 	if (c->content_type != NULL && !header_value_ok(c->content_type)) {
 		tocsin_conf_error(sec, "content_type", "\"%s\" is not a "
 		    "header value on one line", shown(c->content_type, buf,
@@ -343,6 +353,16 @@ chan_load(struct config *cf, struct tocsin_conf *sec, void **state)
 	} else if (c->jq != NULL && strcmp(fmt, "generic") != 0) {
 		tocsin_conf_error(sec, "format", "a channel has jq or format, "
 		    "not both");
+		rc = -1;
+	}
+	if (c->webhook_secret != NULL && strcmp(fmt, "pagerduty") != 0) {
+		tocsin_conf_error(sec, "webhook_secret", "only a channel of "
+		    "format pagerduty has one");
+		rc = -1;
+	}
+	if (c->signing_secret != NULL && strcmp(fmt, "slack") != 0) {
+		tocsin_conf_error(sec, "signing_secret", "only a channel of "
+		    "format slack has one");
 		rc = -1;
 	}
 	if (strcmp(fmt, "generic") == 0)
@@ -1339,6 +1359,12 @@ nconf_snooze_ms(const struct config *cf)
 	const struct npaging *p = conf_section_state(cf, "paging");
 
 	return p != NULL && p->snooze_ms > 0 ? p->snooze_ms : 3600000;
+}
+
+const struct nlist *
+nconf_channels(const struct config *cf)
+{
+	return conf_section_state(cf, "channel");
 }
 
 const struct nlist *

@@ -38,6 +38,8 @@ struct nchannel {
 	const char *fmt_file;		/* borrowed: the format key's place, */
 	int fmt_line;			/* valid during conf_load only */
 	char *content_type;		/* webhook: of the body */
+	char *webhook_secret;		/* format pagerduty: inbound v3 */
+	char *signing_secret;		/* format slack: interactive buttons */
 	char **vars;			/* "NAME=VALUE": $NAME, $vars */
 	unsigned nvars;
 	char *smtp, *from, *to;		/* email; to: without a contact */
@@ -121,6 +123,8 @@ const struct nroute *nconf_route(const struct config *cf, const char *group,
     int priority, const char *root_cause);
 /* paging { snooze }: how long a snooze link acknowledges. */
 int64_t nconf_snooze_ms(const struct config *cf);
+/* The channels of cf, in file order. */
+const struct nlist *nconf_channels(const struct config *cf);
 /* The schedules of cf, in file order. */
 const struct nlist *nconf_schedules(const struct config *cf);
 int nconf_register(void);
@@ -150,6 +154,9 @@ int nt_snooze(int64_t id, int64_t until_ms);
 /* Load or create the link key, add the /api/v1/act/ routes. */
 int nlink_init(void);
 void nlink_shutdown(void);
+/* notify_inbound.c: POST /api/v1/inbound/{pagerduty,slack}. */
+int ninbound_init(void);
+void ninbound_shutdown(void);
 /* "1h", "30m": paging.snooze as people read it (a static buffer). */
 const char *nl_snooze_text(void);
 /*
