@@ -11,7 +11,8 @@
 const REFRESH_MS = 5000;
 const GRAPH_REFRESH_MS = 60000;
 const PROBLEMS = "WARNING,CRITICAL,UNKNOWN,UNREACHABLE";
-const STATES = ["OK", "WARNING", "CRITICAL", "UNKNOWN", "UNREACHABLE"];
+const STATES = ["OK", "WARNING", "CRITICAL", "UNKNOWN", "UNREACHABLE",
+  "PENDING"];
 const $ = (id) => document.getElementById(id);
 
 let lastGraphs = 0;
@@ -106,7 +107,10 @@ async function loadStatus() {
     return false;
   }
   const st = r.body;
-  for (const s of STATES) $("count-" + s).textContent = st.checks[s];
+  for (const s of STATES) {
+    // a count this tocsind does not give (an older one) stays a dash
+    if (st.checks[s] !== undefined) $("count-" + s).textContent = st.checks[s];
+  }
   $("count-incidents").textContent = st.open_incidents;
   $("version").textContent = "tocsind " + st.version;
   return true;

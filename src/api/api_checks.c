@@ -120,7 +120,9 @@ api_check_json(const struct check *c)
 	api_set(o, "group", api_str(c->group), &err);
 	api_set(o, "rule", api_str(c->rule), &err);
 	api_set(o, "state", api_str(state_name(st->state)), &err);
-	api_set(o, "state_type", json_string(st->hard ? "hard" : "soft"), &err);
+	/* PENDING is neither: nothing was tried yet */
+	api_set(o, "state_type", st->state == STATE_PENDING ? json_null() :
+	    json_string(st->hard ? "hard" : "soft"), &err);
 	api_set(o, "attempt", json_integer(st->attempt), &err);
 	api_set(o, "max_attempts", json_integer(c->max_attempts), &err);
 	api_set(o, "last_check", api_time(c->last_check), &err);

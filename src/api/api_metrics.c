@@ -313,6 +313,21 @@ prom_head(struct evbuffer *b)
 	    "Checks in the configuration in force.");
 	prom_sample(b, "tocsin_checks", NULL, NULL, NULL, NULL,
 	    cf != NULL ? cf->nchecks : 0);
+	/* one walk of the checks; the per-check families are streamed */
+	{
+		unsigned count[STATE_COUNT] = { 0 };
+		unsigned s;
+
+		for (i = 0; cf != NULL && i < cf->nchecks; i++)
+			if ((unsigned)cf->checks[i]->st.state < STATE_COUNT)
+				count[cf->checks[i]->st.state]++;
+		prom_family(b, "tocsin_checks_by_state", "gauge",
+		    "Checks in each state; PENDING: not run yet since "
+		    "start-up or the reload that added them.");
+		for (s = 0; s < STATE_COUNT; s++)
+			prom_sample(b, "tocsin_checks_by_state", "state",
+			    state_name(s), NULL, NULL, count[s]);
+	}
 }
 
 static void
@@ -360,7 +375,7 @@ prom_check(struct evbuffer *b, int part, const struct check *c)
 		break;
 	case PM_HARD:
 		prom_sample(b, "tocsin_check_hard", "check", c->name, NULL,
-		    NULL, c->st.hard);
+		    NULL, c->st.hard && c->st.state != STATE_PENDING);
 		break;
 	case PM_FLAP:
 		prom_sample(b, "tocsin_check_flapping", "check", c->name,
@@ -381,9 +396,10 @@ prom_slice(void *arg, struct evbuffer *b)
 	static const char *const fam[][3] = {
 		[PM_STATE] = { "tocsin_check_state", "gauge",
 		    "State of each check: 0 OK, 1 WARNING, 2 CRITICAL, "
-		    "3 UNKNOWN, 4 UNREACHABLE." },
+		    "3 UNKNOWN, 4 UNREACHABLE, 5 PENDING (not run yet)." },
 		[PM_HARD] = { "tocsin_check_hard", "gauge",
-		    "1 if the check's state is hard, 0 while it is soft." },
+		    "1 if the check's state is hard, 0 while it is soft or "
+		    "PENDING." },
 		[PM_FLAP] = { "tocsin_check_flapping", "gauge",
 		    "1 while the check is flapping." },
 		[PM_METRIC] = { "tocsin_check_metric", "gauge",

@@ -40,7 +40,7 @@ check_is_down(const struct check *c)
 {
 	const struct check_status *st = c->local ? &c->st_real : &c->st;
 
-	return st->hard && st->state != STATE_OK;
+	return st->hard && STATE_IS_PROBLEM(st->state);
 }
 
 /*

@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <syslog.h>
 #include <sys/time.h>
 #include <unistd.h>
 #include <time.h>
@@ -502,8 +503,11 @@ sched_result(struct check *c, struct result *r)
 
 	state_apply(&c->st, c->last.state, check_unreachable(c),
 	    c->max_attempts, &c->flap, now, &ch);
+	/* a first OK is what was expected: no line per check at start-up */
 	if (ch.changed)
-		log_info("check %s: %s %s (attempt %d/%d): %s", c->name,
+		log_vlog_str(ch.old_state == STATE_PENDING &&
+		    c->st.state == STATE_OK ? LOG_DEBUG : LOG_INFO,
+		    "check %s: %s %s (attempt %d/%d): %s", c->name,
 		    state_name(c->st.state), c->st.hard ? "hard" : "soft",
 		    c->st.attempt, c->max_attempts, c->last.summary);
 	if (ch.flap_start)

@@ -21,15 +21,16 @@ static const char *const state_names[STATE_COUNT] = {
 	[STATE_CRITICAL] = "CRITICAL",
 	[STATE_UNKNOWN] = "UNKNOWN",
 	[STATE_UNREACHABLE] = "UNREACHABLE",
+	[STATE_PENDING] = "PENDING",
 };
 
 void
 state_init(struct check_status *st)
 {
 	memset(st, 0, sizeof(*st));
-	st->state = STATE_OK;
-	st->hard = true;
-	st->attempt = 1;
+	st->state = STATE_PENDING;
+	st->hard = true;	/* no retry is under way */
+	st->attempt = 0;
 	st->hard_state = STATE_OK;
 }
 
@@ -64,7 +65,7 @@ state_step(struct check_status *st, enum check_state s, int max_attempts)
 	if (s == STATE_OK)
 		return state_go_hard(st, STATE_OK, max_attempts);
 
-	if (st->state == STATE_OK) {
+	if (st->state == STATE_OK || st->state == STATE_PENDING) {
 		if (max_attempts <= 1)
 			return state_go_hard(st, s, max_attempts);
 		st->state = s;
@@ -186,7 +187,7 @@ state_apply(struct check_status *st, enum check_state result,
 	 * treat it as Nagios treats an unknown exit code, as UNKNOWN,
 	 * rather than index arrays with it.
 	 */
-	if ((int)result < 0 || (int)result >= STATE_COUNT)
+	if ((int)result < 0 || (int)result > STATE_UNREACHABLE)
 		result = STATE_UNKNOWN;
 	if (result != STATE_OK && unreachable)
 		result = STATE_UNREACHABLE;

@@ -17,8 +17,19 @@ enum check_state {
 	STATE_CRITICAL = 2,
 	STATE_UNKNOWN = 3,
 	STATE_UNREACHABLE = 4,
+	/*
+	 * Never ran: from start-up, or from being added by a reload, until
+	 * its first result.  Not a result (no plugin or passive result can
+	 * say it), not a problem (never down, never an incident); the hard
+	 * state underneath is OK, so a first OK is no hard change and a
+	 * first failure is the usual OK -> problem.
+	 */
+	STATE_PENDING = 5,
 };
-#define STATE_COUNT 5
+#define STATE_COUNT 6
+
+/* A problem: WARNING, CRITICAL, UNKNOWN or UNREACHABLE (not OK/PENDING). */
+#define STATE_IS_PROBLEM(s) ((s) != STATE_OK && (s) != STATE_PENDING)
 
 /* Flap detection over the last FLAP_HISTORY results (as Nagios). */
 #define FLAP_HISTORY 21
@@ -54,17 +65,19 @@ struct state_change {
 	bool flap_stop;		/* flapping ended with this result */
 };
 
-/* A fresh status: OK, hard, attempt 1, empty history. */
+/* A fresh status: PENDING (hard state OK), attempt 0, empty history. */
 void state_init(struct check_status *st);
 
 /*
  * state_apply — feed one result into the status.
- *  result:       OK/WARNING/CRITICAL/UNKNOWN from the run
+ *  result:       OK/WARNING/CRITICAL/UNKNOWN from the run (anything
+ *                else counts as UNKNOWN)
  *  unreachable:  true if a parent or dependency is hard non-OK; a non-OK
  *                result then counts as STATE_UNREACHABLE (OK stays OK)
  *  max_attempts: >= 1
  *  now:          wall clock for last_change fields
  * Semantics (Nagios):
+ *  - PENDING → anything: as from OK (the first result ends PENDING).
  *  - OK → non-OK: soft, attempt 1 (hard at once when max_attempts is 1).
  *  - soft non-OK → non-OK: attempt+1; hard when attempt reaches
  *    max_attempts.  A soft state may change between non-OK states.

@@ -716,7 +716,7 @@ static int
 cmd_status(struct ctl *ctl, char **argv)
 {
 	static const char *const states[] = { "OK", "WARNING", "CRITICAL",
-	    "UNKNOWN", "UNREACHABLE" };
+	    "UNKNOWN", "UNREACHABLE", "PENDING" };
 	json_t *o, *checks;
 	const char *col;
 	char *s;
@@ -737,7 +737,10 @@ cmd_status(struct ctl *ctl, char **argv)
 	s = field(checks, "total");
 	printf("checks: %s", s);
 	free(s);
-	for (i = 0; i < 5; i++) {
+	for (i = 0; i < 6; i++) {
+		/* a tocsind before PENDING has no such count */
+		if (json_object_get(checks, states[i]) == NULL)
+			continue;
 		s = field(checks, states[i]);
 		col = strcmp(s, "0") != 0 ? state_color(ctl, states[i]) : "";
 		printf("  %s%s %s%s", col, states[i], s, reset(ctl, col));

@@ -438,7 +438,7 @@ inc_emit(struct inc *inc, enum incident_kind kind, time_t at,
 static enum check_state
 inc_worst(const struct inc *inc, unsigned *ndown)
 {
-	static const int rank[STATE_COUNT] = { 0, 2, 4, 1, 3 };
+	static const int rank[STATE_COUNT] = { 0, 2, 4, 1, 3, 0 };
 	enum check_state w = STATE_OK;
 	unsigned i;
 

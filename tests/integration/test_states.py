@@ -198,3 +198,58 @@ def test_flapping_detected(env):
     st = d.get("/api/v1/status")
     assert st.get("flapping", 0) >= 1, st
     d.stop()
+
+
+def test_never_run_check_is_pending_until_its_first_result(env):
+    """A check that has not run is PENDING — not OK, not hard — in the
+    check, the status counts, the state filter, /metrics and tocsinctl;
+    it opens no incident and makes nothing unreachable; its first result
+    ends it.  A reload that adds a check makes that one PENDING only."""
+    from fx_api import tocsinctl
+    # "later" runs once a week, at a point of the week: not during the test
+    d = env.daemon(
+        'host "h" { address = "127.0.0.1"  check = "later" }\n'
+        'dummy "later" { state = critical  max_attempts = 1  '
+        'interval = 1w }\n'
+        'dummy "child" { state = critical  max_attempts = 1  '
+        'interval = 500ms  host = "h" }\n'
+        'dummy "now" { state = ok  interval = 500ms }\n')
+    d.start()
+    d.wait_check("now", "OK", pred=lambda c: c["last_check"])
+    # a PENDING host check is not a DOWN host: the child is CRITICAL itself
+    d.wait_check("child", "CRITICAL", "hard")
+    c = d.check("later")
+    assert (c["state"], c["state_type"], c["attempt"], c["last_check"]) == \
+        ("PENDING", None, 0, None), c
+    st = d.get("/api/v1/status")["checks"]
+    assert (st["PENDING"], st["OK"], st["CRITICAL"]) == (1, 1, 1), st
+    assert st["total"] == sum(v for k, v in st.items() if k != "total"), st
+    assert [x["name"] for x in d.checks("?state=PENDING")] == ["later"]
+    inc = d.wait_for(lambda: d.get("/api/v1/incidents")["incidents"], 10,
+                     "the child's incident")
+    assert [i["root_cause"] for i in inc] == ["child"], inc
+    st, _, body = d.get_raw("/metrics")
+    text = body.decode()
+    assert 'tocsin_checks_by_state{state="PENDING"} 1' in text, text
+    assert 'tocsin_check_state{check="later",type="dummy"} 5' in text, text
+    assert 'tocsin_check_hard{check="later"} 0' in text, text
+    rc, out, err = tocsinctl(env, d, "status")
+    assert rc == 0 and "PENDING 1" in out, (out, err)
+    # a passive result cannot claim PENDING
+    st, body = d.post("/api/v1/checks/now/result", {"state": "PENDING",
+                                                     "summary": "x"})
+    assert st == 400, (st, body)
+    # the first result ends it (and this one is a real failure)
+    d.post("/api/v1/checks/later/run")
+    c = d.wait_check("later", "CRITICAL", "hard", attempt=1)
+    assert "PENDING" not in d.get("/api/v1/status")["checks"] or \
+        d.get("/api/v1/status")["checks"]["PENDING"] == 0
+    # a reload that adds a check: that one is PENDING, the others keep
+    # their state
+    log = d.reload(d.config_text[len(d.header_text):] +
+                   'dummy "added" { state = ok  interval = 1w }\n')
+    assert "reloaded" in log, log
+    assert d.check("added")["state"] == "PENDING"
+    assert d.check("later")["state"] == "CRITICAL"
+    assert d.check("now")["state"] == "OK"
+    d.stop()

@@ -32,14 +32,14 @@ feed_seq(struct check_status *st, const char *seq)
 }
 
 static void
-test_init_is_hard_ok(void)
+test_init_is_pending(void)
 {
 	struct check_status st;
 
 	state_init(&st);
-	CHECK(st.state == STATE_OK);
+	CHECK(st.state == STATE_PENDING);
 	CHECK(st.hard);
-	CHECK_NUM(st.attempt, 1);
+	CHECK_NUM(st.attempt, 0);
 	CHECK(st.hard_state == STATE_OK);
 	CHECK_NUM(st.nhistory, 0);
 	CHECK(!st.flapping);
@@ -63,7 +63,8 @@ test_problem_goes_hard_at_max_attempts(void)
 	CHECK(st.hard_state == STATE_OK);
 	CHECK(ch.changed);
 	CHECK(!ch.hard_changed);
-	CHECK(ch.old_state == STATE_OK);
+	CHECK(ch.old_state == STATE_PENDING);
+	CHECK(ch.old_hard_state == STATE_OK);
 
 	ch = feed(&st, STATE_CRITICAL, 3);
 	CHECK(!st.hard);
@@ -236,6 +237,7 @@ test_ok_stays_ok_when_unreachable(void)
 	struct state_change ch;
 
 	state_init(&st);
+	feed(&st, STATE_OK, 3);		/* ends PENDING */
 	state_apply(&st, STATE_OK, true, 3, NULL, 0, &ch);
 	CHECK(st.state == STATE_OK);
 	CHECK(st.hard);
@@ -272,11 +274,64 @@ test_repeated_ok_changes_nothing(void)
 	struct state_change ch;
 
 	state_init(&st);
+	feed(&st, STATE_OK, 3);		/* ends PENDING */
 	ch = feed(&st, STATE_OK, 3);
 	CHECK(!ch.changed);
 	CHECK(!ch.hard_changed);
 	CHECK(st.hard);
 	CHECK_NUM(st.attempt, 1);
+}
+
+/*
+ * The first result ends PENDING.  OK is a change of state but no hard
+ * change (nothing for the incident log); a failure is the usual first
+ * failure, from the hard state OK underneath.
+ */
+static void
+test_first_result_ends_pending(void)
+{
+	struct check_status st;
+	struct state_change ch;
+
+	state_init(&st);
+	state_apply(&st, STATE_OK, false, 3, NULL, 100, &ch);
+	CHECK(st.state == STATE_OK);
+	CHECK(st.hard);
+	CHECK_NUM(st.attempt, 1);
+	CHECK(ch.changed);
+	CHECK(!ch.hard_changed);
+	CHECK(ch.old_state == STATE_PENDING);
+	CHECK_NUM(st.last_change, 100);
+	CHECK_NUM(st.last_hard_change, 0);
+
+	state_init(&st);
+	state_apply(&st, STATE_CRITICAL, false, 1, NULL, 100, &ch);
+	CHECK(st.state == STATE_CRITICAL);
+	CHECK(st.hard);
+	CHECK(ch.hard_changed);
+	CHECK(ch.old_hard_state == STATE_OK);
+
+	state_init(&st);
+	state_apply(&st, STATE_WARNING, true, 3, NULL, 100, &ch);
+	CHECK(st.state == STATE_UNREACHABLE);
+	CHECK(!st.hard);
+	CHECK_NUM(st.attempt, 1);
+}
+
+/* No result says PENDING: a plugin that tries gets UNKNOWN. */
+static void
+test_pending_is_not_a_result(void)
+{
+	struct check_status st;
+	struct state_change ch;
+
+	state_init(&st);
+	state_apply(&st, STATE_PENDING, false, 1, NULL, 0, &ch);
+	CHECK(st.state == STATE_UNKNOWN);
+	CHECK(ch.hard_changed);
+	CHECK(STATE_IS_PROBLEM(STATE_UNKNOWN));
+	CHECK(!STATE_IS_PROBLEM(STATE_PENDING));
+	CHECK(!STATE_IS_PROBLEM(STATE_OK));
 }
 
 static void
@@ -496,6 +551,7 @@ test_state_names_round_trip(void)
 	CHECK_STR(state_name(STATE_CRITICAL), "CRITICAL");
 	CHECK_STR(state_name(STATE_UNKNOWN), "UNKNOWN");
 	CHECK_STR(state_name(STATE_UNREACHABLE), "UNREACHABLE");
+	CHECK_STR(state_name(STATE_PENDING), "PENDING");
 	for (s = 0; s < STATE_COUNT; s++)
 		CHECK_NUM(state_from_name(state_name(s)), s);
 
@@ -512,7 +568,9 @@ test_state_names_round_trip(void)
 int
 main(void)
 {
-	RUN(test_init_is_hard_ok);
+	RUN(test_init_is_pending);
+	RUN(test_first_result_ends_pending);
+	RUN(test_pending_is_not_a_result);
 	RUN(test_problem_goes_hard_at_max_attempts);
 	RUN(test_soft_recovery_is_not_hard_change);
 	RUN(test_recovery_is_hard);
