@@ -1058,7 +1058,7 @@ http_done(CURL *easy, CURLcode rc, void *arg)
 	const struct http_conf *hc = hr->hc;
 	struct tocsin_run *run = hr->run;
 	enum tocsin_state st = TOCSIN_CRITICAL;
-	double total, conn, app, left = 0;
+	double total, conn, app, ttfb, nl, left = 0;
 	char sum[1024], w[32], c[32], cw[32], cc[32];
 	long code = 0;
 	int has_cert;
@@ -1070,20 +1070,31 @@ http_done(CURL *easy, CURLcode rc, void *arg)
 	has_cert = hc->https && http_cert_left(hr->easy, &left) == 0;
 	curl_easy_getinfo(hr->easy, CURLINFO_RESPONSE_CODE, &code);
 
+	/*
+	 * A phase that did not happen has no time: curl says 0 for it, and
+	 * 0 s would draw an outage as the fastest period on the graph.
+	 * NaN (U in the RRD file, null in the API) instead.  No response
+	 * at all (refused, reset, timed out before the status line): no
+	 * time_total, time_ttfb or size either.
+	 */
+	ttfb = info_secs(hr->easy, CURLINFO_STARTTRANSFER_TIME_T);
+	nl = info_secs(hr->easy, CURLINFO_NAMELOOKUP_TIME_T);
+	if (rc == CURLE_COULDNT_RESOLVE_HOST ||
+	    rc == CURLE_COULDNT_RESOLVE_PROXY)
+		nl = NAN;
 	snprintf(w, sizeof(w), "%g", (double)hc->warn_ms / 1000);
 	snprintf(c, sizeof(c), "%g", (double)hc->crit_ms / 1000);
-	metric(run, "time_total", total, "s", hc->warn_ms >= 0 ? w : NULL,
-	    hc->crit_ms >= 0 ? c : NULL);
-	metric(run, "time_namelookup",
-	    info_secs(hr->easy, CURLINFO_NAMELOOKUP_TIME_T), "s", NULL, NULL);
-	metric(run, "time_connect", conn, "s", NULL, NULL);
+	metric(run, "time_total", code > 0 ? total : NAN, "s",
+	    hc->warn_ms >= 0 ? w : NULL, hc->crit_ms >= 0 ? c : NULL);
+	metric(run, "time_namelookup", nl, "s", NULL, NULL);
+	metric(run, "time_connect", conn > 0 ? conn : NAN, "s", NULL, NULL);
 	if (hc->https)
-		metric(run, "time_tls", app > conn ? app - conn : 0, "s",
-		    NULL, NULL);
-	metric(run, "time_ttfb",
-	    info_secs(hr->easy, CURLINFO_STARTTRANSFER_TIME_T), "s", NULL,
+		metric(run, "time_tls", conn > 0 && app > conn ? app - conn :
+		    NAN, "s", NULL, NULL);
+	metric(run, "time_ttfb", code > 0 && ttfb > 0 ? ttfb : NAN, "s",
+	    NULL, NULL);
+	metric(run, "size", code > 0 ? (double)hr->size : NAN, "B", NULL,
 	    NULL);
-	metric(run, "size", (double)hr->size, "B", NULL, NULL);
 	if (code > 0)
 		metric(run, "status", (double)code, NULL, NULL, NULL);
 	if (has_cert) {

@@ -523,8 +523,10 @@ tcp_finish(struct tcp_run *tr, enum tocsin_state st, const char *fmt, ...)
 		tr->t_end = mono_ns();
 	snprintf(w, sizeof(w), "%g", (double)tc->warn_ms / 1000);
 	snprintf(c, sizeof(c), "%g", (double)tc->crit_ms / 1000);
-	tcp_metric(run, "time_total", secs(tr->t0, tr->t_end), "s",
-	    tc->warn_ms >= 0 ? w : NULL, tc->crit_ms >= 0 ? c : NULL);
+	/* no connection: the time it took to fail is no response time */
+	tcp_metric(run, "time_total", tr->t_conn != 0 ? secs(tr->t0,
+	    tr->t_end) : NAN, "s", tc->warn_ms >= 0 ? w : NULL,
+	    tc->crit_ms >= 0 ? c : NULL);
 	if (tr->t_dns != 0)
 		tcp_metric(run, "time_dns", secs(tr->t0, tr->t_dns), "s", NULL,
 		    NULL);

@@ -383,9 +383,11 @@ prom_check(struct evbuffer *b, int part, const struct check *c)
 		break;
 	default:
 		for (j = 0; j < c->last.nmetrics; j++)
-			prom_sample(b, "tocsin_check_metric", "check", c->name,
-			    "metric", c->last.metrics[j].name,
-			    c->last.metrics[j].value);
+			/* unknown (a phase that did not happen): no sample */
+			if (!isnan(c->last.metrics[j].value))
+				prom_sample(b, "tocsin_check_metric", "check",
+				    c->name, "metric", c->last.metrics[j].name,
+				    c->last.metrics[j].value);
 		break;
 	}
 }

@@ -102,8 +102,14 @@ metrics_add(struct metric **v, unsigned *n, const struct tocsin_metric *m)
 	struct metric *nv;
 	unsigned i;
 
+	/*
+	 * NaN is a value that is not known: a phase of the run that did
+	 * not happen (no connection, so no time to connect).  It is kept:
+	 * the API shows null, the RRD file U, /metrics leaves it out.  An
+	 * infinity is nobody's measurement.
+	 */
 	if (m == NULL || m->name == NULL || *m->name == '\0' ||
-	    !isfinite(m->value))
+	    isinf(m->value))
 		return -1;
 	for (i = 0; i < *n; i++)	/* a repeated name: the last wins */
 		if (strcmp((*v)[i].name, m->name) == 0) {

@@ -119,11 +119,37 @@ def test_http_refused_dns_and_body_too_large(env):
               http_check("big", n.url("/big.html"),
                          "  max_body = 1000\n") +
               http_check("bigok", n.url("/big.html")))
-    wait_summary(d, "refused", "CRITICAL",
-                 r"^connection refused by 127\.0\.0\.1 port %d$" % port)
-    wait_summary(d, "dns", "CRITICAL",
-                 r"^DNS failure: (cannot resolve|resolving) "
-                 r"tocsin-no-such-host\.invalid", timeout=20)
+    c = wait_summary(d, "refused", "CRITICAL",
+                     r"^connection refused by 127\.0\.0\.1 port %d$" % port)
+    # phases that did not happen are unknown, not 0: an outage must not
+    # draw as the fastest period on the response-time graph
+    for name in ("time_total", "time_connect", "time_ttfb", "size"):
+        assert metric(c, name)["value"] is None, (name, c["metrics"])
+    assert metric(c, "time_namelookup")["value"] is not None, c["metrics"]
+    assert metric(c, "status") is None, c["metrics"]
+    # ... and U in the RRD file (rrdtool shows the last update)
+    rrd = "%s/rrd/refused.rrd" % d.state_dir
+
+    def last_update():
+        import subprocess
+        r = subprocess.run(["rrdtool", "lastupdate", rrd],
+                           capture_output=True, text=True, timeout=10)
+        if r.returncode != 0 or len(r.stdout.split("\n")) < 3:
+            return None
+        names = r.stdout.split("\n")[0].split()
+        vals = r.stdout.split("\n")[2].split()[1:]
+        return dict(zip(names, vals))
+    lu = wait_for(last_update, 15, "a row in refused.rrd")
+    for name in ("time_total", "time_connect", "time_ttfb", "size"):
+        assert lu[name] == "U", (name, lu)
+    # the metrics endpoint leaves unknown values out
+    _, _, body = d.get_raw("/metrics")
+    assert 'check="refused",metric="time_connect"' not in body.decode()
+    c = wait_summary(d, "dns", "CRITICAL",
+                     r"^DNS failure: (cannot resolve|resolving) "
+                     r"tocsin-no-such-host\.invalid", timeout=20)
+    assert metric(c, "time_namelookup")["value"] is None, c["metrics"]
+    assert metric(c, "time_connect")["value"] is None, c["metrics"]
     wait_summary(d, "big", "CRITICAL",
                  r"^body too large: more than 1000 bytes \(max_body\)$")
     wait_summary(d, "bigok", "OK", r"^HTTP 200 OK: 200000 bytes")
@@ -150,7 +176,9 @@ def test_http_timeouts_and_slow(env):
     c = wait_summary(d, "noconn", "CRITICAL",
                      r"^connect timeout: no connection to 127\.0\.0\.1 "
                      r"port %d within 900ms$" % full.port)
-    assert metric(c, "time_connect")["value"] == 0, c
+    # never connected: unknown (null), not a 0 s connect
+    assert metric(c, "time_connect")["value"] is None, c
+    assert metric(c, "time_total")["value"] is None, c
     c = wait_summary(d, "slow", "WARNING",
                      r"^response slower than threshold: \d+\.\d+s > "
                      r"warn_time 200ms$")

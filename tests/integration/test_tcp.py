@@ -89,8 +89,12 @@ def test_tcp_connect_send_expect(env):
     wait_summary(d, "ssh-wrong", "CRITICAL",
                  r'^expect mismatch: no "SSH-1\.99" within 1\.8s, got '
                  r'"SSH-2\.0-OpenSSH_9\.2p1 Debian\\r\\n"$')
-    wait_summary(d, "refused", "CRITICAL",
-                 r"^connection refused by 127\.0\.0\.1 port %d$" % refused)
+    c = wait_summary(d, "refused", "CRITICAL",
+                     r"^connection refused by 127\.0\.0\.1 port %d$" %
+                     refused)
+    # no connection: no response time (null, U in the RRD file), no phases
+    assert metric(c, "time_total")["value"] is None, c["metrics"]
+    assert metric(c, "time_connect") is None, c["metrics"]
     if v6 is not None:
         wait_summary(d, "v6", "OK", r"^TCP OK: ::1 port %d \(::1\)" %
                      v6.port)
