@@ -1,5 +1,5 @@
 /*
- * tocsin dashboard.  Everything comes from the API (DESIGN.md) and is
+ * tocsin dashboard.  Everything comes from the API (docs/api.md) and is
  * refreshed every REFRESH_MS.  Text from the API is put in the page with
  * textContent only, never as HTML.  An endpoint that answers 404 or 501
  * (its module is not in this tocsind) leaves its part with a note, the

@@ -147,7 +147,7 @@ api_route_add(enum evhttp_cmd_type method, const char *path, unsigned flags,
 		return -1;
 	r->method = method;
 	/*
-	 * DESIGN.md: changes need a token.  Anything but a GET is taken to
+	 * docs/api.md: changes need a token.  Anything but a GET is taken to
 	 * change something, so a module that forgets the flag on a POST
 	 * fails closed, not open.
 	 */

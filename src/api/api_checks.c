@@ -98,7 +98,7 @@ api_metric_json(const struct metric *m)
 }
 
 /*
- * Returns a new CHECK object (DESIGN.md, "HTTP API"), or NULL when out of
+ * Returns a new CHECK object (docs/api.md, "Checks"), or NULL when out of
  * memory.
  */
 static json_t *

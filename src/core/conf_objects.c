@@ -18,7 +18,7 @@
 #include "core/plugin.h"
 #include "core/util.h"
 
-/* Keys every check has, whatever its type (DESIGN.md "Config"). */
+/* Keys every check has, whatever its type (tocsin.conf(5)). */
 const struct tocsin_option conf_common_options[] = {
 	{ "interval", TOCSIN_OPT_DURATION, "1m", 0,
 	    "time between runs while OK or hard non-OK" },

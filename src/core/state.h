@@ -43,7 +43,7 @@ struct flap_conf {
 struct check_status {
 	enum check_state state;		/* current state */
 	bool hard;			/* state_type: hard or soft */
-	int attempt;			/* 1..max_attempts, see DESIGN.md */
+	int attempt;			/* 1..max_attempts; 0 while PENDING */
 	enum check_state hard_state;	/* last hard state */
 	/* ring of the last FLAP_HISTORY states, oldest first in time order */
 	uint8_t history[FLAP_HISTORY];

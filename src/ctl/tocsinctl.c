@@ -3,7 +3,7 @@
  *
  * One request per command (libcurl easy, blocking: this is a CLI), the
  * reply printed as a table for people or, with --json, as the API's JSON
- * for scripts.  It knows the API only through DESIGN.md's contract and
+ * for scripts.  It knows the API only through docs/api.md's contract and
  * prints what it does not know (forecast, report, oncall: owned by other
  * modules) generically, so a richer reply never breaks it.
  *

@@ -121,7 +121,7 @@ int incident_comment(int64_t id, const char *by, const char *text,
 /* A timeline entry written by another module (kind: "notified", …). */
 int incident_timeline_add(int64_t id, const char *kind, const char *text);
 
-/* An incident as the API shows it (DESIGN.md), or NULL if none. */
+/* An incident as the API shows it (docs/api.md), or NULL if none. */
 json_t *incident_json(int64_t id);
 /* Incidents open or acknowledged. */
 unsigned incident_open_count(void);
