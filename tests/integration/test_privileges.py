@@ -54,9 +54,9 @@ def test_root_drops_to_user(env):
         assert re.search(k + r":\s*0000000000002000\b", c["summary"]), \
             c["summary"]
     # a reload still reads the config, as the user
-    log = d.reload(CHECKS + 'dummy "added" { }\n')
+    log = d.reload(CHECKS + 'dummy "added" { interval = 1s }\n')
     assert "reloaded" in log, log
-    d.wait_check("added", "OK", timeout=10)
+    d.wait_check("added", "OK", timeout=10, pred=lambda c: c["last_check"])
     d.stop()
 
 
