@@ -42,6 +42,7 @@
 #include "core/conf.h"
 #include "core/daemon.h"
 #include "core/log.h"
+#include "core/util.h"
 #include "incident/incident.h"
 #include "notify/notify_int.h"
 
@@ -442,8 +443,9 @@ ni_slack(struct evhttp_request *req, const char *rest, void *arg)
 		snprintf(text, sizeof(text), "snoozed for %s",
 		    nl_snooze_text());
 		rc = incident_ack_via(id, by, "Slack", text, &why);
+		/* escalation due times are on the steady clock (util.h) */
 		if (rc == 0)
-			nt_snooze(id, (int64_t)time(NULL) * 1000 +
+			nt_snooze(id, steady_ms() +
 			    nconf_snooze_ms(daemon_g.cf));
 	} else
 		rc = -4;

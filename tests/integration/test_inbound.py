@@ -7,6 +7,7 @@ import hashlib
 import hmac
 import http.client
 import json
+import os
 import time
 import urllib.parse
 import uuid
@@ -67,9 +68,9 @@ def pages_to(hook, who):
             if b.get("recipient", {}).get("contact") == who]
 
 
-def daemon(env, hook, sf):
+def daemon(env, hook, sf, snooze="1h"):
     d = env.daemon(
-        'paging { snooze = 1h }\n' +
+        'paging { snooze = %s }\n' % snooze +
         exec_check("shop", sf) +
         'channel "hook" { type = webhook  url = "%s" }\n'
         'channel "pd" { type = webhook  url = "%s"  format = pagerduty\n'
@@ -265,3 +266,47 @@ def test_slack_buttons_act_and_update_the_message(env):
                for t in got["timeline"])
     d.stop()
     d.assert_no_sanitizer_report()
+
+
+FAKETIME = "/usr/lib/x86_64-linux-gnu/faketime/libfaketimeMT.so.1"
+
+
+def test_slack_snooze_after_a_clock_step_pages_on_time(env):
+    """A snooze from a Slack button ends on the steady clock, as
+    escalation due times do: after the wall clock stepped 2 h ahead, a 3 s
+    snooze still pages again after 3 s (with the wall clock it did not
+    within 15 s)."""
+    if not os.path.exists(FAKETIME):
+        raise harness.Skip("faketime (libfaketime) not installed")
+    hook = Webhook(env)
+    sf = env.file("shop.state", "0\n")
+    clock = env.file("clock", "+0\n")
+    d = daemon(env, hook, sf, snooze="3s")
+    base_env = d.env
+
+    def faked():
+        e = base_env()
+        e["LD_PRELOAD"] = FAKETIME
+        e["FAKETIME_TIMESTAMP_FILE"] = clock
+        e["FAKETIME_NO_CACHE"] = "1"
+        e["FAKETIME_DONT_FAKE_MONOTONIC"] = "1"
+        e["ASAN_OPTIONS"] = e.get("ASAN_OPTIONS", "") + \
+            ":verify_asan_link_order=0"
+        return e
+    d.env = faked
+    d.start()
+    d.wait_check("shop", "OK", pred=lambda c: c["last_check"])
+    harness.write_file(clock, "+2h\n")      # the wall clock jumps
+    harness.write_file(sf, "2\n")
+    inc = wait_for(lambda: incidents(d, "open"), 15, "an incident")[0]
+    body = slack_click(inc["id"], "snooze", hook.url("/slack-response"))
+    now = str(int(time.time()) + 7200)      # Slack's clock is right
+    st, r = post(d, "/api/v1/inbound/slack", body, {
+        "Content-Type": "application/x-www-form-urlencoded",
+        "X-Slack-Request-Timestamp": now,
+        "X-Slack-Signature": slack_sig(now, body)})
+    assert st == 200 and r["done"].startswith("Snoozed by @alice"), r
+    wait_for(lambda: [p for p in pages_to(hook, "alice")
+                      if p["event"] == "incident.unacknowledged"],
+             15, "the page after the 3 s snooze")
+    d.stop()
