@@ -264,3 +264,44 @@ def test_tampered_expired_and_the_public_listener(env):
     assert st == 200 and 'id="nothing"' in html and 'id="act"' not in html
     d.stop()
     d.assert_no_sanitizer_report()
+
+
+def test_the_public_url_host_is_served_behind_a_proxy(env):
+    """A reverse proxy passes "Host: mon.example.com": the links work,
+    though the name is not in allowed_hosts (it is public_url's); any
+    other name is still refused (DNS rebinding)."""
+    hook = Webhook(env)
+    sf = env.file("web.state", "0\n")
+    d, pub = links_daemon(env,
+        exec_check("web", sf) +
+        'channel "hook" { type = webhook  url = "%s" }\n'
+        'contact "alice" { channels = { "hook" } }\n'
+        'escalation "ops" { step { notify = { "contact:alice" } } }\n'
+        'route "all" { escalation = "ops" }\n' % hook.url())
+    d.header_text = d.header_text.replace(
+        'public_url = "http://127.0.0.1:%d/"' % pub,
+        'public_url = "https://mon.example.com/tocsin"')
+    d.config_text = d.config_text.replace(
+        'public_url = "http://127.0.0.1:%d/"' % pub,
+        'public_url = "https://mon.example.com/tocsin"')
+    harness.write_file(d.conf, d.config_text)
+    d.require_plugin("exec")
+    d.start()
+    d.wait_check("web", "OK", pred=lambda c: c["last_check"])
+    harness.write_file(sf, "2\n")
+    page = wait_for(lambda: pages_to(hook, "alice"), 15, "a page")[0]
+    link = page["actions"]["acknowledge"]
+    assert link.startswith("https://mon.example.com/tocsin/api/v1/act/")
+    path = link[len("https://mon.example.com/tocsin"):]
+    for host, want in (("mon.example.com", 200), ("MON.example.com:443",
+                                                  200),
+                       ("evil.example", 403)):
+        c = http.client.HTTPConnection("127.0.0.1", pub, timeout=10)
+        c.request("GET", path, headers={"Host": host})
+        r = c.getresponse()
+        body = r.read().decode("utf-8", "replace")
+        c.close()
+        assert r.status == want, (host, r.status, body[:200])
+        if want == 200:
+            assert 'id="act"' in body
+    d.stop()

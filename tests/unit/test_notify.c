@@ -2,7 +2,9 @@
  * test_notify.c — the notifier's pure parts with an injected clock: who
  * is on call at a given instant (handoff at the configured local time,
  * across a DST change, overrides), the handoff syntax, and how webhook
- * and SMTP replies are classified (retry or give up).
+ * and SMTP replies are classified (retry or give up), and what a jq
+ * program's compile and run give back (libjq): every failure a one-line
+ * message, never a crash.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -179,6 +181,83 @@ test_reply_classification(void)
 	CHECK(nsend_smtp_status(554) == NSEND_FAIL);
 }
 
+/* Runs text on {"text": "hi", "n": 3}; returns the rc, *out, err. */
+static int
+jq_run(const char *text, json_t **out, char *err, size_t len)
+{
+	char *vars[] = { "who=alice" };
+	struct njq *p = njq_compile(text, vars, 1, err, len);
+	json_t *in = json_pack("{s:s, s:i}", "text", "hi", "n", 3);
+	int rc;
+
+	if (p == NULL) {
+		json_decref(in);
+		return -2;
+	}
+	rc = njq_run(p, in, out, err, len);
+	/* a program runs again on the same state: what a channel does */
+	if (rc == 0) {
+		json_t *again = NULL;
+
+		CHECK(njq_run(p, in, &again, err, len) == 0);
+		CHECK((again == NULL) == (*out == NULL));
+		json_decref(again);
+	}
+	json_decref(in);
+	njq_free(p);
+	return rc;
+}
+
+static void
+test_jq_programs(void)
+{
+	char err[512];
+	json_t *out = NULL;
+
+	/* an object, a string, the vars */
+	CHECK(jq_run("{t: .text, n: (.n + 1), w: $who, v: $vars.who}", &out,
+	    err, sizeof(err)) == 0);
+	CHECK_STR(json_string_value(json_object_get(out, "t")), "hi");
+	CHECK(json_integer_value(json_object_get(out, "n")) == 4 ||
+	    json_real_value(json_object_get(out, "n")) == 4.0);
+	CHECK_STR(json_string_value(json_object_get(out, "w")), "alice");
+	CHECK_STR(json_string_value(json_object_get(out, "v")), "alice");
+	json_decref(out);
+	CHECK(jq_run("\"t=\" + (.text | @uri)", &out, err, sizeof(err)) == 0);
+	CHECK_STR(json_string_value(out), "t=hi");
+	json_decref(out);
+	/* no output, halt: nothing, not an error */
+	CHECK(jq_run("empty", &out, err, sizeof(err)) == 0 && out == NULL);
+	CHECK(jq_run("halt", &out, err, sizeof(err)) == 0 && out == NULL);
+	/* compile errors: one line, the cause named */
+	CHECK(jq_run("{a: .x", &out, err, sizeof(err)) == -2);
+	CHECK(strstr(err, "syntax error") != NULL && !strchr(err, '\n'));
+	CHECK(jq_run(".x | $nope", &out, err, sizeof(err)) == -2);
+	CHECK(strstr(err, "$nope is not defined") != NULL);
+	CHECK(jq_run("nosuchfn(1)", &out, err, sizeof(err)) == -2);
+	CHECK(strstr(err, "nosuchfn/1 is not defined") != NULL);
+	/* run-time errors: the message, one line */
+	CHECK(jq_run("error(\"no\\nway\")", &out, err, sizeof(err)) == -1);
+	CHECK_STR(err, "jq: no way");
+	CHECK(jq_run(".n.x", &out, err, sizeof(err)) == -1);
+	CHECK(strstr(err, "Cannot index number") != NULL);
+	CHECK(jq_run("error({a: 1})", &out, err, sizeof(err)) == -1);
+	CHECK_STR(err, "jq: {\"a\":1}");
+	CHECK(jq_run("\"bye\" | halt_error", &out, err, sizeof(err)) == -1);
+	CHECK(strstr(err, "bye") != NULL);
+	/* output over 1 MiB */
+	CHECK(jq_run("\"x\" * 2000000", &out, err, sizeof(err)) == -1);
+	CHECK(strstr(err, "over 1048576 bytes") != NULL);
+	CHECK(out == NULL);
+	/* bad vars */
+	{
+		char *bad[] = { "not a name=1" };
+		struct njq *p = njq_compile(".", bad, 1, err, sizeof(err));
+
+		CHECK(p == NULL && strstr(err, "NAME=VALUE") != NULL);
+	}
+}
+
 int
 main(void)
 {
@@ -187,5 +266,6 @@ main(void)
 	RUN(test_override_wins);
 	RUN(test_bad_handoffs_are_refused);
 	RUN(test_reply_classification);
+	RUN(test_jq_programs);
 	return TAP_END();
 }
