@@ -64,6 +64,7 @@
 #include <event2/buffer.h>
 #include <event2/event.h>
 #include <event2/http.h>
+#include <event2/keyvalq_struct.h>
 #include <event2/listener.h>
 #include <event2/util.h>
 #include <jansson.h>
@@ -504,6 +505,21 @@ api_body_json(struct evhttp_request *req)
 		return NULL;
 	}
 	return body;
+}
+
+int
+api_query(struct evhttp_request *req, struct evkeyvalq *q)
+{
+	const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
+	const char *query = uri != NULL ? evhttp_uri_get_query(uri) : NULL;
+
+	TAILQ_INIT(q);
+	if (query != NULL && evhttp_parse_query_str(query, q) == -1) {
+		evhttp_clear_headers(q);
+		api_error(req, HTTP_BADREQUEST, "malformed query string");
+		return -1;
+	}
+	return 0;
 }
 
 /* ---- routing -------------------------------------------------------- */

@@ -116,6 +116,15 @@ unsigned long api_streams_total(void);
 char *api_path_name(struct evhttp_request *req, const char *rest,
     const char *what);
 json_t *api_body_json(struct evhttp_request *req);
+/*
+ * api_query — the request's query string parsed into q by evhttp's own
+ * parser ('+' is a space, %XX decoded); q is empty when there is none.
+ * Free q with evhttp_clear_headers() and look keys up with
+ * evhttp_find_header().  RETURN VALUE: 0, or -1 after replying 400 (q is
+ * then empty).
+ */
+struct evkeyvalq;
+int api_query(struct evhttp_request *req, struct evkeyvalq *q);
 
 /*
  * JSON values; each returns a new reference or NULL (out of memory).

@@ -409,8 +409,6 @@ api_list_slice(void *arg, struct evbuffer *out)
 static void
 api_get_checks(struct evhttp_request *req, const char *rest, void *arg)
 {
-	const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
-	const char *query = uri != NULL ? evhttp_uri_get_query(uri) : NULL;
 	struct api_list *l;
 
 	(void)arg;
@@ -419,10 +417,8 @@ api_get_checks(struct evhttp_request *req, const char *rest, void *arg)
 		api_reply(req, HTTP_INTERNAL, NULL);
 		return;
 	}
-	TAILQ_INIT(&l->q);
-	if (query != NULL && evhttp_parse_query_str(query, &l->q) == -1) {
-		api_list_free(l);
-		api_error(req, HTTP_BADREQUEST, "malformed query string");
+	if (api_query(req, &l->q) == -1) {
+		free(l);
 		return;
 	}
 	if (api_filter_parse(req, &l->q, &l->f) == -1) {
@@ -453,33 +449,8 @@ api_get_check(struct evhttp_request *req, const char *rest, void *arg)
 
 /* ---- check mutations -------------------------------------------------- */
 
-#define API_SUMMARY_MAX	4096		/* as sched.c keeps of a plugin's */
-#define API_LONG_MAX	(64 * 1024)
 #define API_METRICS_MAX	256
 #define API_NAME_MAX	256		/* a metric's name or unit */
-
-/*
- * A passive result's text fields: the summary is one line (cut at the
- * first newline and at API_SUMMARY_MAX bytes), with control bytes turned
- * into spaces, as sched.c does for a plugin's; long output keeps its
- * newlines and tabs.  Returns a new string, or NULL (out of memory).
- */
-static char *
-api_clean_text(const char *s, size_t max, bool one_line)
-{
-	size_t n = one_line ? strcspn(s, "\r\n") : strlen(s);
-	char *out, *p;
-
-	if (n > max)
-		n = max;
-	if ((out = strndup(s, n)) == NULL)
-		return NULL;
-	for (p = out; *p != '\0'; p++)
-		if (((unsigned char)*p < 0x20 && (one_line ||
-		    (*p != '\n' && *p != '\t'))) || *p == 0x7f)
-			*p = ' ';
-	return out;
-}
 
 /*
  * A threshold of a passive metric: a number (sent as its shortest text)
@@ -661,8 +632,9 @@ api_result_parse(struct evhttp_request *req, json_t *body, struct result *r)
 		    "required");
 		return -1;
 	}
-	if ((r->summary = api_clean_text(json_string_value(v),
-	    API_SUMMARY_MAX, true)) == NULL)
+	/* as a plugin's: one line, no control bytes (result_text()) */
+	if ((r->summary = result_text(json_string_value(v),
+	    RESULT_SUMMARY_MAX, true)) == NULL)
 		goto oom;
 	v = json_object_get(body, "long_output");
 	if (v != NULL && !json_is_null(v) && !json_is_string(v)) {
@@ -671,8 +643,8 @@ api_result_parse(struct evhttp_request *req, json_t *body, struct result *r)
 		goto err;
 	}
 	if (json_is_string(v) && json_string_length(v) > 0 &&
-	    (r->long_output = api_clean_text(json_string_value(v),
-	    API_LONG_MAX, false)) == NULL)
+	    (r->long_output = result_text(json_string_value(v),
+	    RESULT_LONG_MAX, false)) == NULL)
 		goto oom;
 	a = json_object_get(body, "metrics");
 	if (a != NULL && !json_is_null(a) && !json_is_array(a)) {

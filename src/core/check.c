@@ -19,6 +19,23 @@ metric_clear(struct metric *m)
 	free(m->crit);
 }
 
+char *
+result_text(const char *s, size_t max, bool one_line)
+{
+	size_t n = one_line ? strcspn(s, "\r\n") : strlen(s);
+	char *out, *p;
+
+	if (n > max)
+		n = max;
+	if ((out = strndup(s, n)) == NULL)
+		return NULL;
+	for (p = out; *p != '\0'; p++)
+		if (((unsigned char)*p < 0x20 && (one_line ||
+		    (*p != '\n' && *p != '\t'))) || *p == 0x7f)
+			*p = ' ';
+	return out;
+}
+
 void
 result_clear(struct result *r)
 {

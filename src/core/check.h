@@ -7,6 +7,7 @@
 #define TOCSIN_CHECK_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <sys/queue.h>
 #include <time.h>
@@ -154,5 +155,18 @@ bool check_is_down(const struct check *c);
 /* Free what a metric or a result owns (not the struct itself). */
 void metric_clear(struct metric *m);
 void result_clear(struct result *r);
+
+/* What a result keeps of a plugin's or a client's text, at most. */
+#define RESULT_SUMMARY_MAX	4096
+#define RESULT_LONG_MAX		(64 * 1024)
+
+/*
+ * result_text — s as a result keeps it: at most max bytes, with control
+ * bytes (which must not reach a terminal) turned into spaces.  one_line:
+ * cut at the first CR or LF (a summary); else newlines and tabs stay
+ * (long output).  Returns a new string (the caller frees it), or NULL
+ * when out of memory.
+ */
+char *result_text(const char *s, size_t max, bool one_line);
 
 #endif

@@ -33,8 +33,6 @@
 #include "core/stats.h"
 #include "core/util.h"
 
-#define SUMMARY_MAX	4096		/* bytes of a summary kept */
-#define LONG_MAX_BYTES	(64 * 1024)	/* bytes of long output kept */
 #define METRICS_MAX	256		/* metrics kept per result */
 
 struct run {
@@ -156,7 +154,7 @@ tocsin_run_long_output(struct tocsin_run *r, const char *text)
 	struct run *run = (struct run *)r;
 
 	free(run->long_output);
-	run->long_output = text && *text ? strndup(text, LONG_MAX_BYTES) : NULL;
+	run->long_output = text && *text ? strndup(text, RESULT_LONG_MAX) : NULL;
 }
 
 static void
@@ -204,28 +202,6 @@ run_end(struct run *run)
 	return c;
 }
 
-/* Cut s at its first newline and at SUMMARY_MAX bytes; a new string. */
-static char *
-summary_line(const char *s)
-{
-	size_t n;
-
-	if (s == NULL)
-		return strdup("");
-	char *out, *p;
-
-	n = strcspn(s, "\r\n");
-	if (n > SUMMARY_MAX)
-		n = SUMMARY_MAX;
-	if ((out = strndup(s, n)) == NULL)
-		return NULL;
-	/* control bytes from a broken plugin must not reach a terminal */
-	for (p = out; *p != '\0'; p++)
-		if ((unsigned char)*p < 0x20 || *p == 0x7f)
-			*p = ' ';
-	return out;
-}
-
 void
 tocsin_run_finish(struct tocsin_run *r, enum tocsin_state state,
     const char *summary)
@@ -237,7 +213,9 @@ tocsin_run_finish(struct tocsin_run *r, enum tocsin_state state,
 	memset(&res, 0, sizeof(res));
 	res.state = (int)state >= 0 && state <= TOCSIN_UNKNOWN ?
 	    (enum check_state)state : STATE_UNKNOWN;
-	res.summary = summary_line(summary);
+	/* one line without control bytes, as a passive result's */
+	res.summary = summary != NULL ? result_text(summary,
+	    RESULT_SUMMARY_MAX, true) : strdup("");
 	res.long_output = run->long_output;
 	res.metrics = run->metrics;
 	res.nmetrics = run->nmetrics;

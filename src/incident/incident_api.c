@@ -147,21 +147,6 @@ query_get(struct evkeyvalq *q, const char *key)
 }
 
 static int
-parse_query(struct evhttp_request *req, struct evkeyvalq *q)
-{
-	const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
-	const char *query = uri != NULL ? evhttp_uri_get_query(uri) : NULL;
-
-	TAILQ_INIT(q);
-	if (query != NULL && evhttp_parse_query_str(query, q) == -1) {
-		evhttp_clear_headers(q);
-		api_error(req, HTTP_BADREQUEST, "malformed query string");
-		return -1;
-	}
-	return 0;
-}
-
-static int
 parse_count(const char *s, long min, long max, long *out)
 {
 	char *end;
@@ -196,7 +181,7 @@ inc_list(struct evhttp_request *req, const char *rest, void *arg)
 
 	(void)rest;
 	(void)arg;
-	if (parse_query(req, &q) == -1)
+	if (api_query(req, &q) == -1)
 		return;
 	status = query_get(&q, "status");
 	check = query_get(&q, "check");
@@ -550,7 +535,7 @@ report_get(struct evhttp_request *req, const char *rest, void *arg)
 
 	(void)rest;
 	(void)arg;
-	if (parse_query(req, &q) == -1)
+	if (api_query(req, &q) == -1)
 		return;
 	s = query_get(&q, "since");
 	u = query_get(&q, "until");

@@ -566,8 +566,6 @@ fa_done(void *arg)
 static void
 get_forecast(struct evhttp_request *req, const char *rest, void *arg)
 {
-	const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
-	const char *query = uri != NULL ? evhttp_uri_get_query(uri) : NULL;
 	const char *slash = strchr(rest, '/'), *v;
 	char *enc = NULL, *check = NULL, *metric = NULL, *end;
 	struct evkeyvalq kv;
@@ -596,10 +594,8 @@ get_forecast(struct evhttp_request *req, const char *rest, void *arg)
 		falling = f->falling;
 		min_history_ms = f->min_history_ms;
 	}
-	if (query != NULL && evhttp_parse_query_str(query, &kv) == -1) {
-		api_error(req, HTTP_BADREQUEST, "malformed query string");
+	if (api_query(req, &kv) == -1)
 		goto out;
-	}
 	if ((v = evhttp_find_header(&kv, "window")) != NULL &&
 	    (conf_parse_duration(v, &window_ms) != 0 || window_ms < 60000)) {
 		api_error(req, HTTP_BADREQUEST, "window: \"%s\" is not a "

@@ -139,8 +139,6 @@ struct gq {
 static int
 graph_query(struct evhttp_request *req, struct gq *q)
 {
-	const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
-	const char *query = uri != NULL ? evhttp_uri_get_query(uri) : NULL;
 	struct evkeyvalq kv;
 	const char *v;
 	time_t now = time(NULL);
@@ -152,10 +150,8 @@ graph_query(struct evhttp_request *req, struct gq *q)
 	q->end = now;
 	q->width = 800;
 	q->height = 300;
-	if (query != NULL && evhttp_parse_query_str(query, &kv) == -1) {
-		api_error(req, HTTP_BADREQUEST, "malformed query string");
+	if (api_query(req, &kv) == -1)
 		return -1;
-	}
 	if ((v = evhttp_find_header(&kv, "since")) != NULL &&
 	    metric_parse_when(v, now, &q->start) != 0) {
 		api_error(req, HTTP_BADREQUEST, "since: \"%s\" is neither a "

@@ -1333,20 +1333,6 @@ outbox_pending(void)
 	return n < 0 ? 0 : (double)n;
 }
 
-static int
-parse_query(struct evhttp_request *req, struct evkeyvalq *q)
-{
-	const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
-	const char *query = uri != NULL ? evhttp_uri_get_query(uri) : NULL;
-
-	TAILQ_INIT(q);
-	if (query != NULL && evhttp_parse_query_str(query, q) == -1) {
-		api_error(req, HTTP_BADREQUEST, "malformed query string");
-		return -1;
-	}
-	return 0;
-}
-
 /* "2026-12-02T09:00:00Z" or seconds since the epoch; -1 if neither. */
 static time_t
 parse_at(const char *s)
@@ -1382,7 +1368,7 @@ oncall_get(struct evhttp_request *req, const char *rest, void *arg)
 
 	(void)rest;
 	(void)arg;
-	if (parse_query(req, &q) == -1)
+	if (api_query(req, &q) == -1)
 		return;
 	if ((at_s = evhttp_find_header(&q, "at")) != NULL &&
 	    (at = parse_at(at_s)) == (time_t)-1) {
@@ -1445,7 +1431,7 @@ notifications_get(struct evhttp_request *req, const char *rest, void *arg)
 
 	(void)rest;
 	(void)arg;
-	if (parse_query(req, &q) == -1)
+	if (api_query(req, &q) == -1)
 		return;
 	s_inc = evhttp_find_header(&q, "incident");
 	s_status = evhttp_find_header(&q, "status");
