@@ -23,7 +23,7 @@
  *   1 — first version.  Added later, without a version change (a plugin
  *       that does not call them runs on every core of version 1):
  *       tocsin_run_fail_local(), tocsin_errno_is_local(),
- *       tocsin_check_run_now().
+ *       tocsin_check_run_now(), tocsin_check_push().
  */
 #ifndef TOCSIN_PLUGIN_H
 #define TOCSIN_PLUGIN_H
@@ -200,6 +200,19 @@ const char *tocsin_check_name(const struct tocsin_check *chk);
  * config being loaded or replaced, is left alone.
  */
 void tocsin_check_run_now(struct tocsin_check *chk);
+/*
+ * tocsin_check_push — the last report to chk's push URL (heartbeat
+ * checks; see GET /api/v1/checks/NAME/push), kept by check name.
+ * summary is borrowed until the next push or the end of the run.
+ * RETURN VALUE: 0 and *p filled, or -1 when none came since start-up.
+ */
+struct tocsin_push {
+	time_t when;			/* wall clock */
+	enum tocsin_state state;
+	const char *summary;
+	double duration;		/* seconds, NAN when not given */
+};
+int tocsin_check_push(const struct tocsin_check *chk, struct tocsin_push *p);
 struct tocsin_check *tocsin_run_check(struct tocsin_run *run);
 /* Milliseconds the run may take before the core cancels it. */
 int64_t tocsin_run_timeout_ms(const struct tocsin_run *run);

@@ -829,6 +829,15 @@ api_authorized(struct evhttp_request *req, const struct api_route *r)
 	return false;
 }
 
+bool
+api_require_token(struct evhttp_request *req)
+{
+	static const struct api_route need = { EVHTTP_REQ_GET, NULL,
+	    API_MUTATES, NULL, NULL };
+
+	return api_authorized(req, &need);
+}
+
 /*
  * Does route r serve path?  RETURN VALUE: the rest of the path after a
  * prefix route ("" for an exact one), or NULL.

@@ -12,6 +12,7 @@
 #ifndef TOCSIN_API_H
 #define TOCSIN_API_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <time.h>
@@ -75,6 +76,12 @@ void api_routes_clear(void);
  */
 void api_set_presync(void (*fn)(void));
 
+/*
+ * api_require_token — for a handler whose route is open to reads but
+ * which answers one thing only with the token (a secret): true when the
+ * request carries it, else replies 401 and returns false.
+ */
+bool api_require_token(struct evhttp_request *req);
 /* Replies.  api_reply steals body; a NULL body becomes a 500. */
 void api_reply(struct evhttp_request *req, int code, json_t *body);
 void api_error(struct evhttp_request *req, int code, const char *fmt, ...)

@@ -34,6 +34,7 @@
 
 #include "api/api.h"
 #include "api/api_checks.h"
+#include "api/api_push.h"
 #include "core/check.h"
 #include "core/conf.h"
 #include "core/daemon.h"
@@ -440,6 +441,17 @@ api_get_check(struct evhttp_request *req, const char *rest, void *arg)
 		return;
 	if (daemon_g.cf != NULL)
 		c = conf_check(daemon_g.cf, name);
+	/* GET /api/v1/checks/NAME/push: a heartbeat check's push URL */
+	if (c == NULL && daemon_g.cf != NULL && strlen(name) > 5 &&
+	    strcmp(name + strlen(name) - 5, "/push") == 0) {
+		name[strlen(name) - 5] = '\0';
+		if ((c = conf_check(daemon_g.cf, name)) != NULL) {
+			api_push_url(req, c);
+			free(name);
+			return;
+		}
+		strcat(name, "/push");
+	}
 	if (c == NULL)
 		api_error(req, HTTP_NOTFOUND, "no such check: %s", name);
 	else

@@ -28,6 +28,7 @@
 #include "api/api_conf.h"
 #include "api/api_dashboard.h"
 #include "api/api_metrics.h"
+#include "api/api_push.h"
 #include "core/bus.h"
 #include "core/child.h"
 #include "core/conf.h"
@@ -450,7 +451,7 @@ main(int argc, char *argv[])
 	bus_subscribe(log_hard_change, NULL);
 	/* the API's own routes first, then each module's as it starts */
 	if (api_checks_init() != 0 || api_metrics_init() != 0 ||
-	    api_dashboard_init() != 0)
+	    api_dashboard_init() != 0 || api_push_init() != 0)
 		fatalx("cannot add the API's routes");
 	if (incident_init(daemon_g.base, daemon_g.cf) != 0) {
 		rc = 1;
@@ -514,6 +515,7 @@ out:
 	bus_unsubscribe_all();
 	api_routes_clear();
 	api_metrics_shutdown();
+	api_push_shutdown();
 	conf_free(daemon_g.cf);
 	plugins_unload();
 	event_base_free(daemon_g.base);

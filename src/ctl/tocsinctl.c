@@ -90,6 +90,7 @@ help(void)
 	    "  resolve ID [--by WHO] [--comment TEXT]\n"
 	    "  comment ID TEXT [--by WHO]\n"
 	    "  run NAME                    run a check now\n"
+	    "  push-url NAME               a heartbeat check's push URL\n"
 	    "  reload                      reload the configuration\n"
 	    "  graph CHECK METRIC [--since 1d] -o FILE.png|FILE.svg|-\n"
 	    "  forecast CHECK METRIC\n"
@@ -1075,6 +1076,30 @@ cmd_run(struct ctl *ctl, char **argv)
 	return rc;
 }
 
+/* The secret push URL of heartbeat check NAME (read with the token). */
+static int
+cmd_push_url(struct ctl *ctl, char **argv)
+{
+	char *path, *e, *s;
+	json_t *o;
+
+	e = esc(argv[0]);
+	if (asprintf(&path, "/api/v1/checks/%s/push", e) < 0)
+		die("out of memory");
+	free(e);
+	o = ctl_get(ctl, path, NULL);
+	free(path);
+	if (ctl->json)
+		print_json(o);
+	else {
+		s = field(o, "url");
+		printf("%s\n", s);
+		free(s);
+	}
+	json_decref(o);
+	return 0;
+}
+
 static int
 cmd_reload(struct ctl *ctl, char **argv)
 {
@@ -1354,6 +1379,7 @@ static const struct command {
 	{ "resolve", 1, OPT_BY | OPT_COMMENT, cmd_resolve },
 	{ "comment", 2, OPT_BY, cmd_comment },
 	{ "run", 1, 0, cmd_run },
+	{ "push-url", 1, 0, cmd_push_url },
 	{ "reload", 0, 0, cmd_reload },
 	{ "graph", 2, OPT_SINCE | OPT_OUT, cmd_graph },
 	{ "forecast", 2, 0, cmd_forecast },

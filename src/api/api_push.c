@@ -1,0 +1,439 @@
+/*
+ * api_push.c — push URLs for heartbeat checks: a cron job or backup
+ * script reports in with a GET or POST to a URL of its own, without the
+ * API token.
+ *
+ * Each heartbeat check's URL is /api/v1/push/SECRET, where SECRET is
+ * HMAC-SHA256(state_dir/push.key, "push" NUL NAME), cut to 128 bits: the
+ * key is random, made on first use (mode 0600), so the URL stays the same
+ * over restarts, differs for every check, cannot be guessed, and is read
+ * only with the token (GET /api/v1/checks/NAME/push, which api_checks.c
+ * hands here).  A push names no check: the secret finds it, so a URL
+ * changes nothing but its own check (renaming a check changes its URL).
+ *
+ * A push records a passive result at once (state, summary and a
+ * "duration" metric from ?state=&summary=&duration= or a JSON body) and
+ * its time, kept by check name; the heartbeat plugin reads it with
+ * tocsin_check_push() to tell silence.  Never blocks beyond reading the
+ * small key file once.
+ */
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <event2/buffer.h>
+#include <event2/http.h>
+#include <event2/keyvalq_struct.h>
+#include <jansson.h>
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <openssl/rand.h>
+
+#include "api/api.h"
+#include "api/api_push.h"
+#include "core/check.h"
+#include "core/conf.h"
+#include "core/daemon.h"
+#include "core/log.h"
+#include "core/plugin.h"
+#include "core/sched.h"
+
+#define PUSH_KEY_LEN	32
+#define PUSH_SECRET_HEX	32		/* 128 bits of the HMAC, in hex */
+#define PUSH_SUMMARY_MAX 1024
+#define PUSH_TYPE	"heartbeat"
+
+static struct {
+	unsigned char	key[PUSH_KEY_LEN];
+	bool		have_key;
+} push_g;
+
+/* The last push of each check, by name (kept over reloads). */
+struct push_rec {
+	char			*name;
+	time_t			 when;
+	enum tocsin_state	 state;
+	char			*summary;
+	double			 duration;	/* NAN: not given */
+	struct push_rec		*next;
+};
+static struct push_rec *push_recs;
+
+static api_handler push_handle;
+
+/* ---- the key ------------------------------------------------------------ */
+
+/* Read state_dir/push.key, or make it.  RETURN VALUE: 0 or -1. */
+static int
+push_key_load(void)
+{
+	char path[4096], hex[2 * PUSH_KEY_LEN + 2];
+	const char *dir;
+	ssize_t n;
+	int fd, i;
+
+	if (push_g.have_key)
+		return 0;
+	dir = daemon_g.cf != NULL && daemon_g.cf->state_dir != NULL ?
+	    daemon_g.cf->state_dir : ".";
+	snprintf(path, sizeof(path), "%s/push.key", dir);
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1 && errno == ENOENT) {
+		if (RAND_bytes(push_g.key, PUSH_KEY_LEN) != 1) {
+			log_warnx("push: no random bytes for %s", path);
+			return -1;
+		}
+		for (i = 0; i < PUSH_KEY_LEN; i++)
+			snprintf(hex + 2 * i, 3, "%02x", push_g.key[i]);
+		hex[2 * PUSH_KEY_LEN] = '\n';
+		/* O_EXCL: never truncate a key another process just wrote */
+		fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+		if (fd == -1 || write(fd, hex, 2 * PUSH_KEY_LEN + 1) !=
+		    2 * PUSH_KEY_LEN + 1) {
+			log_warn("push: cannot write %s", path);
+			if (fd != -1)
+				close(fd);
+			return -1;
+		}
+		close(fd);
+		log_notice("push: created the push URL key %s (mode 0600)",
+		    path);
+		push_g.have_key = true;
+		return 0;
+	}
+	if (fd == -1) {
+		log_warn("push: cannot read %s", path);
+		return -1;
+	}
+	n = read(fd, hex, sizeof(hex));
+	close(fd);
+	if (n < 2 * PUSH_KEY_LEN) {
+		log_warnx("push: %s: not %d hex digits", path,
+		    2 * PUSH_KEY_LEN);
+		return -1;
+	}
+	for (i = 0; i < PUSH_KEY_LEN; i++) {
+		unsigned v;
+
+		if (sscanf(hex + 2 * i, "%2x", &v) != 1) {
+			log_warnx("push: %s: not hex", path);
+			return -1;
+		}
+		push_g.key[i] = (unsigned char)v;
+	}
+	push_g.have_key = true;
+	return 0;
+}
+
+/* The secret of check name, PUSH_SECRET_HEX hex digits and a NUL. */
+static int
+push_secret(const char *name, char out[PUSH_SECRET_HEX + 1])
+{
+	unsigned char md[EVP_MAX_MD_SIZE], *msg;
+	unsigned mdlen = 0;
+	size_t len = strlen(name);
+	int i;
+
+	if (push_key_load() == -1 || (msg = malloc(len + 5)) == NULL)
+		return -1;
+	memcpy(msg, "push", 5);		/* with its NUL: a separator */
+	memcpy(msg + 5, name, len);
+	if (HMAC(EVP_sha256(), push_g.key, PUSH_KEY_LEN, msg, len + 5, md,
+	    &mdlen) == NULL || mdlen < PUSH_SECRET_HEX / 2) {
+		free(msg);
+		return -1;
+	}
+	free(msg);
+	for (i = 0; i < PUSH_SECRET_HEX / 2; i++)
+		snprintf(out + 2 * i, 3, "%02x", md[i]);
+	return 0;
+}
+
+static bool
+push_is_heartbeat(const struct check *c)
+{
+	return c->type != NULL && c->type->def != NULL &&
+	    strcmp(c->type->def->name, PUSH_TYPE) == 0;
+}
+
+/* ---- the record ---------------------------------------------------------- */
+
+static struct push_rec *
+push_rec_get(const char *name, bool create)
+{
+	struct push_rec *p;
+
+	for (p = push_recs; p != NULL; p = p->next)
+		if (strcmp(p->name, name) == 0)
+			return p;
+	if (!create || (p = calloc(1, sizeof(*p))) == NULL)
+		return NULL;
+	if ((p->name = strdup(name)) == NULL) {
+		free(p);
+		return NULL;
+	}
+	p->next = push_recs;
+	push_recs = p;
+	return p;
+}
+
+int
+tocsin_check_push(const struct tocsin_check *chk, struct tocsin_push *out)
+{
+	const struct push_rec *p;
+
+	if ((p = push_rec_get(tocsin_check_name(chk), false)) == NULL ||
+	    p->when == 0)
+		return -1;
+	out->when = p->when;
+	out->state = p->state;
+	out->summary = p->summary;
+	out->duration = p->duration;
+	return 0;
+}
+
+/* ---- the routes ------------------------------------------------------------ */
+
+int
+api_push_init(void)
+{
+	if (api_route_add(EVHTTP_REQ_GET, "/api/v1/push/", API_SIGNED,
+	    push_handle, NULL) != 0 ||
+	    api_route_add(EVHTTP_REQ_POST, "/api/v1/push/", API_SIGNED,
+	    push_handle, NULL) != 0)
+		return -1;
+	return 0;
+}
+
+void
+api_push_shutdown(void)
+{
+	struct push_rec *p;
+
+	while ((p = push_recs) != NULL) {
+		push_recs = p->next;
+		free(p->name);
+		free(p->summary);
+		free(p);
+	}
+	OPENSSL_cleanse(push_g.key, sizeof(push_g.key));
+	push_g.have_key = false;
+}
+
+void
+api_push_url(struct evhttp_request *req, const struct check *c)
+{
+	char secret[PUSH_SECRET_HEX + 1], *url;
+	const char *host;
+	json_t *o;
+	int err = 0;
+
+	if (!api_require_token(req))
+		return;
+	if (!push_is_heartbeat(c)) {
+		api_error(req, HTTP_BADREQUEST, "check %s is a %s check: only "
+		    "heartbeat checks have a push URL", c->name,
+		    c->type->def->name);
+		return;
+	}
+	if (push_secret(c->name, secret) == -1) {
+		api_error(req, HTTP_INTERNAL, "no push URL key (see the log)");
+		return;
+	}
+	/* the address the client reached us at (api.c checked the Host) */
+	host = evhttp_find_header(evhttp_request_get_input_headers(req),
+	    "Host");
+	if (host == NULL)
+		host = "127.0.0.1";
+	if (asprintf(&url, "http://%s/api/v1/push/%s", host, secret) < 0) {
+		api_reply(req, HTTP_INTERNAL, NULL);
+		return;
+	}
+	if ((o = json_object()) != NULL) {
+		api_set(o, "check", api_str(c->name), &err);
+		api_set(o, "url", api_str(url), &err);
+		api_set(o, "path", api_str(url + strlen("http://") +
+		    strlen(host)), &err);
+	}
+	free(url);
+	if (o == NULL || err) {
+		json_decref(o);
+		api_reply(req, HTTP_INTERNAL, NULL);
+		return;
+	}
+	api_reply(req, HTTP_OK, o);
+}
+
+/* The heartbeat check whose secret is s, or NULL. */
+static struct check *
+push_find(const char *s)
+{
+	char secret[PUSH_SECRET_HEX + 1];
+	struct check *found = NULL;
+	unsigned i;
+
+	if (strlen(s) != PUSH_SECRET_HEX || daemon_g.cf == NULL)
+		return NULL;
+	for (i = 0; i < daemon_g.cf->nchecks; i++) {
+		struct check *c = daemon_g.cf->checks[i];
+
+		if (!push_is_heartbeat(c) || push_secret(c->name, secret) == -1)
+			continue;
+		if (CRYPTO_memcmp(secret, s, PUSH_SECRET_HEX) == 0)
+			found = c;
+	}
+	return found;
+}
+
+static int
+push_state(const char *s, enum tocsin_state *st)
+{
+	static const char *const names[] = { "OK", "WARNING", "CRITICAL",
+	    "UNKNOWN" };
+	int i;
+
+	for (i = 0; i < 4; i++)
+		if (strcasecmp(s, names[i]) == 0) {
+			*st = (enum tocsin_state)i;
+			return 0;
+		}
+	return -1;
+}
+
+/*
+ * GET or POST /api/v1/push/SECRET[?state=&summary=&duration=], or POST
+ * with a JSON body {"state", "summary", "duration"}: the check reports in.
+ */
+static void
+push_handle(struct evhttp_request *req, const char *rest, void *arg)
+{
+	struct evkeyvalq q;
+	const char *uri_q, *s_state = NULL, *s_sum = NULL, *s_dur = NULL;
+	struct evbuffer *in = evhttp_request_get_input_buffer(req);
+	enum tocsin_state st = TOCSIN_OK;
+	json_t *body = NULL, *o;
+	struct push_rec *p;
+	struct result r;
+	struct check *c;
+	double dur = NAN;
+	char *end, *sum = NULL;
+	size_t i;
+	int err = 0;
+
+	(void)arg;
+	TAILQ_INIT(&q);
+	if ((c = push_find(rest)) == NULL) {
+		/* 403 as for any other bad signature: the secret is one */
+		api_error(req, 403, "no heartbeat check has this push URL");
+		return;
+	}
+	uri_q = evhttp_uri_get_query(evhttp_request_get_evhttp_uri(req));
+	if (uri_q != NULL && evhttp_parse_query_str(uri_q, &q) != 0) {
+		api_error(req, HTTP_BADREQUEST, "malformed query string");
+		return;
+	}
+	s_state = evhttp_find_header(&q, "state");
+	s_sum = evhttp_find_header(&q, "summary");
+	s_dur = evhttp_find_header(&q, "duration");
+	if (evhttp_request_get_command(req) == EVHTTP_REQ_POST &&
+	    evbuffer_get_length(in) > 0) {
+		if ((body = api_body_json(req)) == NULL) {
+			evhttp_clear_headers(&q);
+			return;
+		}
+		if (json_is_string(json_object_get(body, "state")))
+			s_state = json_string_value(json_object_get(body,
+			    "state"));
+		if (json_is_string(json_object_get(body, "summary")))
+			s_sum = json_string_value(json_object_get(body,
+			    "summary"));
+		if (json_is_number(json_object_get(body, "duration")))
+			dur = json_number_value(json_object_get(body,
+			    "duration"));
+	}
+	if (s_state != NULL && push_state(s_state, &st) == -1) {
+		api_error(req, HTTP_BADREQUEST, "state: \"%.40s\" is not OK, "
+		    "WARNING, CRITICAL or UNKNOWN", s_state);
+		goto out;
+	}
+	if (s_dur != NULL) {
+		dur = strtod(s_dur, &end);
+		if (*s_dur == '\0' || *end != '\0')
+			dur = -1;
+	}
+	if (!isnan(dur) && (!isfinite(dur) || dur < 0)) {
+		api_error(req, HTTP_BADREQUEST, "duration: not a number of "
+		    "seconds");
+		goto out;
+	}
+	/* one line of printable text, as a plugin's summary is */
+	if (asprintf(&sum, "%.*s", PUSH_SUMMARY_MAX, s_sum != NULL &&
+	    s_sum[0] != '\0' ? s_sum : "heartbeat received") < 0) {
+		api_reply(req, HTTP_INTERNAL, NULL);
+		goto out;
+	}
+	sum[strcspn(sum, "\r\n")] = '\0';
+	for (i = 0; sum[i] != '\0'; i++)
+		if ((unsigned char)sum[i] < 0x20)
+			sum[i] = ' ';
+	if ((p = push_rec_get(c->name, true)) == NULL) {
+		api_reply(req, HTTP_INTERNAL, NULL);
+		goto out;
+	}
+	free(p->summary);
+	p->summary = sum;
+	sum = NULL;	/* p owns it */
+	p->when = time(NULL);
+	p->state = st;
+	p->duration = dur;
+
+	memset(&r, 0, sizeof(r));
+	r.state = (enum check_state)st;
+	if ((r.summary = strdup(p->summary)) == NULL) {
+		api_reply(req, HTTP_INTERNAL, NULL);
+		goto out;
+	}
+	if (!isnan(dur) && (r.metrics = calloc(1, sizeof(*r.metrics))) !=
+	    NULL) {
+		r.metrics[0].name = strdup("duration");
+		r.metrics[0].unit = strdup("s");
+		r.metrics[0].value = dur;
+		r.metrics[0].min = 0;
+		r.metrics[0].max = NAN;
+		r.nmetrics = r.metrics[0].name != NULL &&
+		    r.metrics[0].unit != NULL ? 1 : 0;
+		if (r.nmetrics == 0) {
+			free(r.metrics[0].name);
+			free(r.metrics[0].unit);
+			free(r.metrics);
+			r.metrics = NULL;
+		}
+	}
+	log_debug("check %s: heartbeat %s through its push URL", c->name,
+	    state_name(r.state));
+	sched_result(c, &r);	/* takes r's contents */
+	if ((o = json_object()) != NULL) {
+		api_set(o, "check", api_str(c->name), &err);
+		api_set(o, "state", api_str(state_name((enum check_state)st)),
+		    &err);
+		api_set(o, "received", api_time(p->when), &err);
+	}
+	if (o == NULL || err) {
+		json_decref(o);
+		api_reply(req, HTTP_INTERNAL, NULL);
+	} else
+		api_reply(req, HTTP_OK, o);
+out:
+	free(sum);
+	evhttp_clear_headers(&q);
+	json_decref(body);
+}

@@ -1,0 +1,127 @@
+"""Heartbeat checks: a job reports in to the check's secret push URL
+(read with the token from GET /api/v1/checks/NAME/push or tocsinctl
+push-url), silence past expect_every + grace is CRITICAL, the next push
+recovers the check at once, and a URL changes nothing but its check."""
+import json
+import re
+import urllib.parse
+
+from fx_api import tocsinctl
+
+CONFIG = ('heartbeat "nightly-backup" {\n  expect_every = 2s\n  grace = 1s\n'
+          '  interval = 500ms\n  max_attempts = 1\n}\n'
+          'heartbeat "other-job" {\n  expect_every = 1h\n  interval = 1s\n}\n'
+          'dummy "web" { state = ok  interval = 1s }\n')
+
+
+def push_url(d, name):
+    st, _, body = d.get_raw("/api/v1/checks/%s/push" % name, token=True)
+    assert st == 200, (st, body)
+    doc = json.loads(body)
+    assert doc["check"] == name, doc
+    return doc["url"], doc["path"]
+
+
+def push(d, path, query="", method="GET", body=None):
+    st, _, data = d.get_raw(path + query, method=method, body=body,
+                            headers={"Content-Type": "application/json"}
+                            if body is not None else None)
+    return st, data
+
+
+def test_heartbeat_silence_alarms_and_push_recovers(env):
+    d = env.daemon(CONFIG)
+    d.require_plugin("heartbeat")
+    d.start()
+    c = d.wait_check("nightly-backup", "OK",
+                     pred=lambda c: "waiting for the first heartbeat" in
+                     (c["summary"] or ""))
+    assert "(expected every 2s)" in c["summary"], c
+    # the URL is secret: only with the token
+    st, _, _ = d.get_raw("/api/v1/checks/nightly-backup/push")
+    assert st == 401, st
+    url, path = push_url(d, "nightly-backup")
+    assert re.match(r"^http://127\.0\.0\.1:%d/api/v1/push/[0-9a-f]{32}$" %
+                    d.port, url), url
+    assert push_url(d, "nightly-backup")[0] == url     # stable
+    assert push_url(d, "other-job")[0] != url          # one per check
+    # silence: CRITICAL, naming the wait
+    d.wait_check("nightly-backup", "CRITICAL", timeout=10,
+                 pred=lambda c: re.match(
+                     r"^no heartbeat since \d{4}-\d\d-\d\d \d\d:\d\d:\d\d, "
+                     r"when tocsind started \(expected every 2s\)$",
+                     c["summary"]))
+    # a push (no token) recovers at once
+    st, data = push(d, path)
+    assert st == 200, (st, data)
+    assert json.loads(data)["state"] == "OK", data
+    c = d.check("nightly-backup")
+    assert c["state"] == "OK" and c["summary"] == "heartbeat received", c
+    # state, summary and duration from the query
+    q = "?" + urllib.parse.urlencode({"state": "WARNING",
+                                      "summary": "backup took long",
+                                      "duration": "12.5"})
+    st, data = push(d, path, q)
+    assert st == 200, (st, data)
+    c = d.check("nightly-backup")
+    assert c["state"] == "WARNING" and c["summary"] == "backup took long", c
+    m = [m for m in c["metrics"] if m["name"] == "duration"]
+    assert m and m[0]["value"] == 12.5 and m[0]["unit"] == "s", c
+    # later runs repeat what the push said, until silence again
+    d.wait_check("nightly-backup", "WARNING", pred=lambda c:
+                 c["summary"] == "backup took long")
+    d.wait_check("nightly-backup", "CRITICAL", timeout=10,
+                 pred=lambda c: c["summary"].startswith(
+                     "no heartbeat since ") and "started" not in
+                 c["summary"])
+    # a JSON body by POST
+    st, data = push(d, path, method="POST",
+                    body=json.dumps({"state": "OK", "summary": "done",
+                                     "duration": 3}).encode())
+    assert st == 200, (st, data)
+    c = d.check("nightly-backup")
+    assert c["state"] == "OK" and c["summary"] == "done", c
+    # the URL changed nothing else
+    assert d.check("other-job")["summary"].startswith("waiting"), \
+        d.check("other-job")
+    d.stop()
+
+
+def test_heartbeat_push_errors(env):
+    d = env.daemon(CONFIG)
+    d.require_plugin("heartbeat")
+    d.start()
+    _, path = push_url(d, "nightly-backup")
+    st, _ = push(d, "/api/v1/push/" + "0" * 32)
+    assert st == 403, st
+    st, _ = push(d, "/api/v1/push/short")
+    assert st == 403, st
+    st, data = push(d, path, "?state=BROKEN")
+    assert st == 400 and b"is not OK, WARNING" in data, (st, data)
+    st, data = push(d, path, "?duration=soon")
+    assert st == 400 and b"duration" in data, (st, data)
+    # only heartbeat checks have one
+    st, _, body = d.get_raw("/api/v1/checks/web/push", token=True)
+    assert st == 400 and b"only heartbeat checks" in body, (st, body)
+    st, _, body = d.get_raw("/api/v1/checks/nosuch/push", token=True)
+    assert st == 404, (st, body)
+    # tocsinctl push-url prints the same URL
+    rc, out, err = tocsinctl(env, d, "push-url", "nightly-backup")
+    assert rc == 0, (rc, out, err)
+    assert out.strip() == push_url(d, "nightly-backup")[0], (out, err)
+    rc, out, err = tocsinctl(env, d, "push-url", "web")
+    assert rc == 1 and "only heartbeat checks" in err, (rc, out, err)
+    d.stop()
+
+
+def test_heartbeat_config_errors(env):
+    d = env.daemon('heartbeat "a" { expect_every = 100ms }\n'
+                   'heartbeat "b" { grace = 1h }\n')
+    d.require_plugin("heartbeat")
+    rc, out = d.check_config()
+    err = out + d.last_stderr
+    assert rc == 1, (rc, out, err)
+    assert re.search(r":1\d*: .*expect_every: must be at least 1s", err) or \
+        "expect_every: must be at least 1s" in err, err
+    assert re.search(r'heartbeat "b"|check b', err) and "expect_every" in \
+        err, err
