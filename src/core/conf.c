@@ -34,6 +34,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 
 #include <confuse.h>
 
@@ -982,6 +983,53 @@ conf_required_keys(cfg_t *sec, const struct tocsin_option *opts)
 			    "\"%s\"", o->name);
 }
 
+/* Does a key of this name hold a secret (a password, a key, a token)? */
+static bool
+conf_secret_name(const char *name)
+{
+	size_t n = strlen(name);
+
+	return strcmp(name, "password") == 0 || (n > 9 &&
+	    strcmp(name + n - 9, "_password") == 0) ||
+	    strstr(name, "secret") != NULL || strcmp(name, "routing_key") == 0 ||
+	    strcmp(name, "headers") == 0 || strcmp(name, "community") == 0;
+}
+
+/*
+ * A secret set in a file that every local user may read: say so, with
+ * FILE:LINE, never the secret (issue 14).  A warning, not an error: a
+ * packaged 0644 config must still start.  A value equal to the option's
+ * default (community "public") is no secret.
+ */
+void
+conf_secret_keys(cfg_t *sec, const struct tocsin_option *opts)
+{
+	const struct tocsin_option *o;
+	const char *file, *v;
+	struct stat sb;
+	int line;
+
+	for (o = opts; o != NULL && o->name != NULL; o++) {
+		if (!conf_secret_name(o->name) || cfg_size(sec, o->name) == 0)
+			continue;
+		if (o->type == TOCSIN_OPT_STR) {
+			v = cfg_getstr(sec, o->name);
+			if (v == NULL || *v == '\0' || (o->def != NULL &&
+			    strcmp(v, o->def) == 0))
+				continue;
+		} else if (o->type != TOCSIN_OPT_STR_LIST || o->def != NULL)
+			continue;
+		conf_pos_get(sec, o->name, &file, &line);
+		if (file == NULL || stat(file, &sb) != 0 ||
+		    (sb.st_mode & S_IROTH) == 0)
+			continue;
+		log_warnx("%s:%d: %s: this file is readable by every local "
+		    "user (mode %04o) and holds a secret; make it readable by "
+		    "tocsind only (chmod o-r %s)", file, line, o->name,
+		    (unsigned)(sb.st_mode & 07777), file);
+	}
+}
+
 /*
  * Sections of core modules, in registration order and then file order;
  * each module's finish() runs after all of its sections are loaded, when
@@ -1007,6 +1055,7 @@ load_modules(struct config *cf, cfg_t *root, bool early)
 			unsigned before = conf_pctx->errs->n;
 
 			conf_required_keys(sec, ms->options);
+			conf_secret_keys(sec, ms->options);
 			if (conf_pctx->errs->n != before)
 				continue;
 			tc.sec = sec;

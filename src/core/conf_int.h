@@ -126,6 +126,8 @@ int conf_quoted_add(const char *file, int line, const char *key,
     size_t keylen);
 /* "missing required key" for each TOCSIN_OPT_REQUIRED key not written. */
 void conf_required_keys(cfg_t *sec, const struct tocsin_option *opts);
+/* Warn of each secret of sec set in a file others can read. */
+void conf_secret_keys(cfg_t *sec, const struct tocsin_option *opts);
 
 /*
  * Option tables are built at run time because check types come from

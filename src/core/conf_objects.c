@@ -702,6 +702,7 @@ conf_configure_checks(struct config *cf)
 		unsigned before = conf_pctx->errs->n;
 
 		conf_required_keys(c->sec, c->type->def->options);
+		conf_secret_keys(c->sec, c->type->def->options);
 		if (conf_pctx->errs->n != before)
 			continue;	/* configure() may rely on required keys */
 		tc.sec = c->sec;

@@ -147,6 +147,7 @@ conf_sub(struct tocsin_conf *cf, const char *name, unsigned i)
 			unsigned before = cf->ctx->errs->n;
 
 			conf_required_keys(sec, s->options);
+			conf_secret_keys(sec, s->options);
 			sub->nerrors += cf->ctx->errs->n - before;
 		}
 	return sub;

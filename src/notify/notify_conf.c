@@ -21,7 +21,6 @@
 #include <string.h>
 #include <strings.h>
 #include <unistd.h>
-#include <sys/stat.h>
 
 #include <tocsin/plugin.h>
 
@@ -208,28 +207,6 @@ chan_free(struct nchannel *c)
 	free(c);
 }
 
-/*
- * A secret (an SMTP password, a routing key, request headers that may hold
- * a token) in a file every local user can read: say so, with FILE:LINE.
- * Not an error: a packaged 0644 config must still start; the warning is
- * in the journal and in `tocsind -t`.
- */
-static void
-secret_check(struct tocsin_conf *sec, const char *key)
-{
-	const char *file = NULL;
-	struct stat sb;
-	int line = 0;
-
-	conf_where(sec, key, &file, &line);
-	if (file == NULL || stat(file, &sb) != 0 || (sb.st_mode & S_IROTH) == 0)
-		return;
-	log_warnx("%s:%d: %s: this file is readable by every local user "
-	    "(mode %04o) and holds a secret; make it readable by tocsind "
-	    "only (chmod o-r %s)", file, line, key,
-	    (unsigned)(sb.st_mode & 07777), file);
-}
-
 static int
 chan_load(struct config *cf, struct tocsin_conf *sec, void **state)
 {
@@ -387,12 +364,6 @@ chan_load(struct config *cf, struct tocsin_conf *sec, void **state)
 		    shown(fmt, buf, sizeof(buf)));
 		rc = -1;
 	}
-	if (c->password != NULL)
-		secret_check(sec, "password");
-	if (c->routing_key != NULL)
-		secret_check(sec, "routing_key");
-	if (c->nheaders > 0)
-		secret_check(sec, "headers");
 	/*
 	 * With a password, plain text is not a fallback: "try" would send
 	 * it in clear to a server (or a man in the middle) that does not

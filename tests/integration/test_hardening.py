@@ -52,15 +52,36 @@ def test_state_files_not_readable_by_others(env):
 
 
 def test_secret_in_world_readable_config_warns(env):
-    d = env.daemon(SECRET_CHANNEL)
+    """Any secret-named key (password, *_password, *secret*, routing_key,
+    headers, a community other than the default) of any section or check
+    type, in a file others can read: a FILE:LINE warning each."""
+    d = env.daemon(SECRET_CHANNEL +
+                   'http "web" { url = "http://127.0.0.1:1/"  '
+                   'username = "u"\n  password = "opensesame" }\n'
+                   'snmp "sw" { address = "127.0.0.1"\n'
+                   '  oids = { "up=sysUpTime.0" } }\n'
+                   'snmp "v3" { address = "127.0.0.1"  version = "3"\n'
+                   '  username = "u"  auth_password = "authpass1"\n'
+                   '  oids = { "up=sysUpTime.0" } }\n')
+    d.require_plugin("http")
+    d.require_plugin("snmp")
     line = d.line_of('password = "hunter2"')
+    line2 = d.line_of('password = "opensesame"')
     os.chmod(d.conf, 0o644)
     rc, out = d.check_config()
     assert rc == 0 and "config OK" in out, (rc, out, d.last_stderr)
-    want = "%s:%d: password: this file is readable by every local user" % (
-        d.conf, line)
+    for n in (line, line2):
+        want = ("%s:%d: password: this file is readable by every local "
+                "user (mode 0644)" % (d.conf, n))
+        assert want in d.last_stderr, d.last_stderr
+    want = ("%s:%d: auth_password: this file is readable" %
+            (d.conf, d.line_of('auth_password = "authpass1"')))
     assert want in d.last_stderr, d.last_stderr
+    # the default community "public" is no secret
+    assert "community" not in d.last_stderr, d.last_stderr
     assert "hunter2" not in d.last_stderr + out
+    assert "opensesame" not in d.last_stderr + out
+    assert "authpass1" not in d.last_stderr + out
     os.chmod(d.conf, 0o640)
     rc, out = d.check_config()
     assert rc == 0 and "readable by every" not in d.last_stderr, \
