@@ -91,6 +91,8 @@ help(void)
 	    "  comment ID TEXT [--by WHO]\n"
 	    "  run NAME                    run a check now\n"
 	    "  push-url NAME               a heartbeat check's push URL\n"
+	    "  traps                       trap listeners: counts, last "
+	    "unmatched traps\n"
 	    "  reload                      reload the configuration\n"
 	    "  graph CHECK METRIC [--since 1d] -o FILE.png|FILE.svg|-\n"
 	    "  forecast CHECK METRIC\n"
@@ -1100,6 +1102,50 @@ cmd_push_url(struct ctl *ctl, char **argv)
 	return 0;
 }
 
+/*
+ * The trap_listener checks: what each received, matched, left unmatched
+ * and rejected, and the last unmatched traps (its long output).
+ */
+static int
+cmd_traps(struct ctl *ctl, char **argv)
+{
+	json_t *o, *c, *one;
+	size_t i;
+	char *name, *sum, *path, *e, *lo;
+
+	(void)argv;
+	o = ctl_get(ctl, "/api/v1/checks?type=trap_listener", NULL);
+	if (ctl->json) {
+		print_json(o);
+		json_decref(o);
+		return 0;
+	}
+	if (json_array_size(json_object_get(o, "checks")) == 0)
+		printf("no trap_listener checks in the configuration\n");
+	json_array_foreach(json_object_get(o, "checks"), i, c) {
+		name = field(c, "name");
+		sum = field(c, "summary");
+		printf("%s%s: %s\n", i > 0 ? "\n" : "", name, sum);
+		free(sum);
+		e = esc(name);
+		if (asprintf(&path, "/api/v1/checks/%s", e) < 0)
+			die("out of memory");
+		free(e);
+		one = ctl_get(ctl, path, NULL);
+		free(path);
+		if (json_is_string(json_object_get(one, "long_output"))) {
+			lo = field(one, "long_output");
+			printf("%s%s", lo, lo[0] != '\0' &&
+			    lo[strlen(lo) - 1] != '\n' ? "\n" : "");
+			free(lo);
+		}
+		json_decref(one);
+		free(name);
+	}
+	json_decref(o);
+	return 0;
+}
+
 static int
 cmd_reload(struct ctl *ctl, char **argv)
 {
@@ -1380,6 +1426,7 @@ static const struct command {
 	{ "comment", 2, OPT_BY, cmd_comment },
 	{ "run", 1, 0, cmd_run },
 	{ "push-url", 1, 0, cmd_push_url },
+	{ "traps", 0, 0, cmd_traps },
 	{ "reload", 0, 0, cmd_reload },
 	{ "graph", 2, OPT_SINCE | OPT_OUT, cmd_graph },
 	{ "forecast", 2, 0, cmd_forecast },

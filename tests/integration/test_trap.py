@@ -10,6 +10,7 @@ import subprocess
 
 import harness
 from harness import free_port
+from fx_api import tocsinctl
 
 LINKDOWN = "1.3.6.1.6.3.1.1.5.3"
 LINKUP = "1.3.6.1.6.3.1.1.5.4"
@@ -126,6 +127,12 @@ def test_trap_unmatched_and_rejected_are_counted(env):
     assert "no trap check matches linkDown from 127.0.0.1: ifIndex.4=4" in \
         d.log()
     assert "wrong" not in d.log()    # communities are never logged
+    rc, out, err = tocsinctl(env, d, "traps")
+    assert rc == 0, (rc, out, err)
+    assert re.search(r"^traps: listening on udp:127\.0\.0\.1:%d: 2 traps, "
+                     r"0 matched, 1 unmatched, 1 rejected" % port, out), out
+    assert re.search(r"^last unmatched traps:\n\S+ \S+ linkDown from "
+                     r"127\.0\.0\.1: ifIndex\.4=4", out, re.M), out
     # sw1-link never ran on a trap: it has no result or an OK one
     c = d.check("sw1-link")
     assert c["state"] in ("OK", "PENDING", None) or c.get("last_check") \
@@ -139,7 +146,7 @@ def test_trap_state_survives_reload(env):
     rc, err = send(port, LINKDOWN, 3)
     assert rc == 0, err
     wait_summary(d, "sw1-link", "CRITICAL", r"^linkDown")
-    d.reload(config(port, 'dummy "other" { state = "ok" }\n'))
+    d.reload(config(port, 'dummy "other" { state = "ok"  interval = 1s }\n'))
     d.wait_check("other", "OK")
     rc, err = send(port, LINKDOWN, 3)   # the socket is still open
     assert rc == 0, err
