@@ -148,7 +148,7 @@ bad_call_line(const char *p)
  *  - a missing closing quote: its strings may span lines, so the string
  *    runs on to the next quote, lines later, and what follows no longer
  *    fits ("unknown key" with swallowed text, or "premature end of file").
- * So the comment-free text is tokenised as libconfuse does and walked
+ * So the text is tokenised as libconfuse does (comments skipped) and walked
  * with its grammar (KEY = VALUE, KEY = { LIST }, NAME [TITLE] { … },
  * NAME(ARGS)).  Where a value is followed on its line by words that
  * cannot start the next statement, the value and those words are quoted
@@ -191,10 +191,24 @@ text_tokens(const char *text, size_t *ntok)
 		struct tok t;
 		char q;
 
-		while (text[i] == ' ' || text[i] == '\t' || text[i] == '\r' ||
-		    text[i] == '\n' || text[i] == '*' ||
-		    (text[i] == '+' && text[i + 1] != '='))
-			line += text[i++] == '\n';
+		for (;;) {
+			if (text[i] == ' ' || text[i] == '\t' ||
+			    text[i] == '\r' || text[i] == '\n' ||
+			    text[i] == '*' || (text[i] == '+' &&
+			    text[i + 1] != '='))
+				line += text[i++] == '\n';
+			else if (text[i] == '#' || (text[i] == '/' &&
+			    text[i + 1] == '/'))
+				i += strcspn(text + i, "\n");
+			else if (text[i] == '/' && text[i + 1] == '*') {
+				for (i += 2; text[i] != '\0' &&
+				    !(text[i] == '*' && text[i + 1] == '/'); i++)
+					line += text[i] == '\n';
+				if (text[i] != '\0')
+					i += 2;
+			} else
+				break;
+		}
 		t.start = i;
 		t.line = line;
 		switch (text[i]) {
@@ -249,13 +263,13 @@ text_tokens(const char *text, size_t *ntok)
 			    strchr(text + i, '}') != NULL)
 				i = (size_t)(strchr(text + i, '}') - text) + 1;
 			else
-				i += strcspn(text + i, TEXT_WORD_STOP);
-			if (i == t.start) {
-				/*
-				 * A '#' that a repair left outside a string:
-				 * libconfuse would read a comment; the text is
-				 * refused anyway, so skip it.
-				 */
+				/* up to a stop, or a "/" that starts a comment */
+				while (text[i] != '\0' &&
+				    strchr(TEXT_WORD_STOP, text[i]) == NULL &&
+				    !(text[i] == '/' && (text[i + 1] == '/' ||
+				    text[i + 1] == '*')))
+					i++;
+			if (i == t.start) {	/* cannot happen; never loop */
 				i++;
 				continue;
 			}
@@ -342,7 +356,7 @@ text_open_string(const char *path, const char *text, const struct tok *s,
     const struct tok *key, const char *label, bool at_eof,
     struct text_fix *fix)
 {
-	size_t eol = text_eol(text, s->start);
+	size_t eol = text_eol(text, s->start), at;
 	char where[64];
 
 	if (at_eof)
@@ -354,9 +368,18 @@ text_open_string(const char *path, const char *text, const struct tok *s,
 	    label, key != NULL ? (int)(key->end - key->start) : 0,
 	    key != NULL ? text + key->start : "", key != NULL ? ": " : "",
 	    where);
-	/* close it before a trailing \r, so the line keeps its ending */
-	if (eol > s->start + 1 && text[eol - 1] == '\r')
-		eol--;
+	/*
+	 * Close it at the end of its line, but before the line's closing
+	 * braces (`url = "http://x/ }`) and trailing blanks or \r, so that a
+	 * one-line section stays one.
+	 */
+	at = eol;
+	while (at > s->start + 1 && strchr(" \t\r}", text[at - 1]) != NULL)
+		at--;
+	if (at == s->start + 1)		/* nothing but braces: keep them */
+		at = eol > s->start + 1 && text[eol - 1] == '\r' ? eol - 1 :
+		    eol;
+	eol = at;
 	fix->at = eol;
 	fix->end = eol;
 	fix->with = NULL;
@@ -530,7 +553,8 @@ misfit:
 }
 
 /*
- * Check *textp (comment-free) and repair what is reported (see above).
+ * Check *textp (as read, comments and all) and repair what is reported
+ * (see above); comments are stripped after it.
  * May replace *textp with a new string (the old one is freed).
  * RETURN VALUE: 0, or -1 when out of memory.
  */
@@ -602,12 +626,13 @@ conf_parse_path(cfg_t *cfg, const char *path)
 	}
 	fclose(fp);
 	buf[len] = '\0';
-	strip_comments(buf);
+	/* before comments go: a repair may end a string a comment began in */
 	if (text_check(path, &buf) != 0) {
 		free(buf);
 		errno = ENOMEM;
 		return CFG_FILE_ERROR;
 	}
+	strip_comments(buf);
 	if ((bad = bad_call_line(buf)) != 0) {
 		conf_errorf(conf_pctx->errs, "%s:%d: malformed function call: "
 		    "expected words or quoted strings separated by ',' and "

@@ -386,6 +386,95 @@ test_module_section_is_parsed_and_checked(void)
 	conf_errors_free(&e);
 }
 
+/*
+ * What the text check (conf_file.c) says about values with spaces and
+ * strings without their closing quote: table-driven, one config each,
+ * the error expected at its line (NULL: the config is valid).
+ */
+static void
+test_text_check_reports_where_the_mistake_is(void)
+{
+	static const struct { const char *text, *at, *says; } cases[] = {
+		{ "web \"a\" {\n  url = \"http://x/\"\n  interval = 30 s\n}\n",
+		  ":3: web \"a\": interval: ", "\"30 s\" is not a duration "
+		  "(no space between the number and the unit: 30s)" },
+		{ "web \"a\" { url = http:x y }\n",
+		  ":1: web \"a\": url: ", "\"http:x y\" has spaces" },
+		{ "web \"a\" { url = \"http://x/ }\nweb \"b\" { url = "
+		  "\"http://y/\" }\n", ":1: web \"a\": url: ",
+		  "missing closing quote: the string that begins here runs "
+		  "on to line 2" },
+		{ "web \"a\" {\n  url = \"http://x/\n}\n",
+		  ":2: web \"a\": url: ", "missing closing quote: the string "
+		  "that begins here runs on to the end of the file" },
+		{ "web \"a\" { url = \"http://x/\"  codes = 200 301 }\n",
+		  ":1: web \"a\": codes: ", "\"200 301\" is not an integer" },
+		/* a string over two lines that fits the grammar is valid */
+		{ "web \"a\" { url = \"http://x/\nmore\"  interval = 1m }\n",
+		  NULL, NULL },
+		/* two keys on a line, and a comment, are not mistakes */
+		{ "web \"a\" { url = \"http://x/\" interval = 1m # c\n}\n",
+		  NULL, NULL },
+	};
+	struct conf_errors e = { NULL, 0 };
+	struct config *cf;
+	char prefix[600];
+	unsigned i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		cf = load("text.conf", cases[i].text, &e);
+		if (cases[i].at == NULL) {
+			CHECK(cf != NULL && e.n == 0);
+		} else {
+			snprintf(prefix, sizeof(prefix), "%s/text.conf%s", dir,
+			    cases[i].at);
+			CHECK(cf == NULL);
+			CHECK(has_error(&e, prefix, cases[i].says));
+			CHECK(e.n == 1);
+			if (e.n != 1)
+				for (unsigned k = 0; k < e.n; k++)
+					printf("#     %u: %s\n", i, e.msgs[k]);
+		}
+		conf_free(cf);
+		conf_errors_free(&e);
+	}
+}
+
+/* Templates and an apply rule, through the conf API: what they make. */
+static void
+test_templates_and_rules_make_checks(void)
+{
+	struct conf_errors e = { NULL, 0 };
+	struct config *cf;
+	struct check *c;
+
+	cf = load("tmpl.conf",
+	    "template \"t1\" { interval = 5s  codes = { 301, 302 } }\n"
+	    "template \"t2\" { interval = 7s }\n"
+	    "host \"h1\" { address = \"192.0.2.1\"  tags = { \"web\" } }\n"
+	    "host \"h2\" { tags = { \"db\" } }\n"
+	    "web \"own\" { use = { \"t1\", \"t2\" }  url = \"http://x/\"\n"
+	    "  codes = { 200 } }\n"
+	    "apply \"health\" { type = \"web\"  assign_tags = { \"web\" }\n"
+	    "  use = \"t1\"  url = \"http://{address}/{host}/{rule}\" }\n", &e);
+	CHECK(cf != NULL && e.n == 0);
+	if (cf == NULL) {
+		conf_errors_free(&e);
+		return;
+	}
+	CHECK(cf->nchecks == 2 && cf->nrules == 1);
+	CHECK(cf->nrules == 1 && cf->rules[0].nchecks == 1 &&
+	    strcmp(cf->rules[0].type, "web") == 0);
+	c = conf_check(cf, "own");
+	/* the later template wins; the check's own key wins over both */
+	CHECK(c != NULL && c->interval_ms == 7000 && c->rule == NULL);
+	c = conf_check(cf, "h1-health");
+	CHECK(c != NULL && c->interval_ms == 5000 && c->rule != NULL &&
+	    strcmp(c->rule, "health") == 0 && c->host_name != NULL &&
+	    strcmp(c->host_name, "h1") == 0);
+	conf_free(cf);
+}
+
 int
 main(void)
 {
@@ -408,6 +497,8 @@ main(void)
 	RUN(test_include_glob_is_relative_and_sorted);
 	RUN(test_unknown_check_type_is_reported);
 	RUN(test_module_section_is_parsed_and_checked);
+	RUN(test_text_check_reports_where_the_mistake_is);
+	RUN(test_templates_and_rules_make_checks);
 	plugins_unload();
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
 	if (system(cmd) != 0)
