@@ -1019,7 +1019,10 @@ conf_secret_keys(cfg_t *sec, const struct tocsin_option *opts)
 				continue;
 		} else if (o->type != TOCSIN_OPT_STR_LIST || o->def != NULL)
 			continue;
-		conf_pos_get(sec, o->name, &file, &line);
+		/* from a template or a rule: once, not for every check */
+		if (conf_pos_get(sec, o->name, &file, &line) &&
+		    !conf_once("%s:%d:secret", file, line))
+			continue;
 		if (file == NULL || stat(file, &sb) != 0 ||
 		    (sb.st_mode & S_IROTH) == 0)
 			continue;

@@ -712,7 +712,8 @@ conf_configure_checks(struct config *cf)
 		c->priv = NULL;
 		if (c->type->def->configure((struct tocsin_check *)c, &tc,
 		    &c->priv) != 0) {
-			if (conf_pctx->errs->n == before)
+			/* nerrors counts what a template's once hid too */
+			if (conf_pctx->errs->n == before && tc.nerrors == 0)
 				conf_err_at(c->sec, NULL, "the %s plugin "
 				    "refused this check", c->type->def->name);
 			c->priv = NULL;	/* configure() frees on failure */
