@@ -21,7 +21,9 @@
  * by check name, so a reload does not forget a link that is down.
  * Communities are compared here (net-snmp does not for a server
  * session); a trap with another community is rejected and counted.
- * Informs are answered.  SNMPv3 users are not supported yet.
+ * Informs are answered.  SNMPv3 users (v3_users, net-snmp's createUser
+ * syntax) are handed to net-snmp's USM, which authenticates and decrypts
+ * before we see a trap: one that fails is dropped there, uncounted.
  *
  * Known limit: the state of trap checks is kept in memory only; after a
  * restart each starts OK until the next trap.
@@ -82,6 +84,9 @@ struct trap_listener {
 	char			*listen;
 	char			**communities;
 	unsigned		 ncommunities;
+	char			**v3_users;	/* createUser lines */
+	char			**v3_names;	/* their user names */
+	unsigned		 nv3;
 	struct trap_sock	*sock;		/* once opened */
 	char			*open_error;	/* why it could not open */
 	struct trap_stats	*stats;
@@ -128,6 +133,9 @@ static const struct tocsin_option listener_options[] = {
 	  "net-snmp transport address to receive traps on" },
 	{ "community", TOCSIN_OPT_STR_LIST, "{\"public\"}", 0,
 	  "v1/v2c communities accepted; others are rejected and counted" },
+	{ "v3_users", TOCSIN_OPT_STR_LIST, NULL, 0,
+	  "SNMPv3 users, as net-snmp's createUser: \"-e ENGINEID NAME SHA "
+	  "AUTHPASS [AES PRIVPASS]\"" },
 	{ NULL, TOCSIN_OPT_END, NULL, 0, NULL },
 };
 
@@ -271,8 +279,22 @@ community_ok(const struct trap_listener *l, const netsnmp_pdu *pdu)
 {
 	unsigned i;
 
-	if (pdu->version == SNMP_VERSION_3)
-		return 0;	/* no v3 users yet */
+	if (pdu->version == SNMP_VERSION_3) {
+		/*
+		 * net-snmp passed us the message only if its USM checked it
+		 * against a user it knows (authenticated, decrypted); take it
+		 * when that user is one of this listener's, not just any
+		 * other listener's.
+		 */
+		for (i = 0; i < l->nv3; i++)
+			if (pdu->securityName != NULL &&
+			    strlen(l->v3_names[i]) == pdu->securityNameLen &&
+			    memcmp(l->v3_names[i], pdu->securityName,
+			    pdu->securityNameLen) == 0 &&
+			    pdu->securityLevel >= SNMP_SEC_LEVEL_AUTHNOPRIV)
+				return 1;
+		return 0;
+	}
 	for (i = 0; i < l->ncommunities; i++)
 		if (pdu->community != NULL &&
 		    strlen(l->communities[i]) == pdu->community_len &&
@@ -475,6 +497,27 @@ trap_sock_close(struct trap_sock *s)
 	free(s);
 }
 
+/*
+ * Give net-snmp's USM l's v3 users (it keeps them process-wide, by engine
+ * ID and name; one it has already is not added again).  The pass phrases
+ * are never logged.
+ */
+static void
+listener_users(struct trap_listener *l)
+{
+	unsigned i;
+
+	for (i = 0; i < l->nv3; i++) {
+		char *line = strdup(l->v3_users[i]);
+
+		if (line == NULL)
+			continue;
+		/* it parses (and changes) line in place */
+		usm_parse_create_usmUser("createUser", line);
+		free(line);
+	}
+}
+
 /* Make sure l listens.  RETURN VALUE: 0, or -1 (l->open_error). */
 static int
 listener_open(struct trap_listener *l)
@@ -483,6 +526,7 @@ listener_open(struct trap_listener *l)
 
 	if (l->sock != NULL)
 		return 0;
+	listener_users(l);
 	if ((l->sock = trap_sock_open(l->listen, why, sizeof(why))) == NULL) {
 		if (l->open_error == NULL || strcmp(l->open_error, why) != 0) {
 			tocsin_log(TOCSIN_LOG_ERR, "trap listener %s: %s",
@@ -525,6 +569,33 @@ listener_configure(struct tocsin_check *chk, struct tocsin_conf *cf,
 			goto fail;
 		l->ncommunities++;
 	}
+	n = tocsin_conf_list_size(cf, "v3_users");
+	if (n > 0 && ((l->v3_users = calloc(n, sizeof(char *))) == NULL ||
+	    (l->v3_names = calloc(n, sizeof(char *))) == NULL))
+		goto fail;
+	for (i = 0; i < n; i++) {
+		const char *u = tocsin_conf_list_str(cf, "v3_users", i);
+		char name[64];
+		int used = 0;
+
+		/* "-e ENGINEID NAME AUTHPROTO AUTHPASS [PRIVPROTO PRIVPASS]" */
+		if (sscanf(u, "-e %*s %63s %n", name, &used) != 1 ||
+		    used == 0 || (strncasecmp(u + used, "SHA", 3) != 0 &&
+		    strncasecmp(u + used, "MD5", 3) != 0)) {
+			tocsin_conf_error(cf, "v3_users", "entry %u is not "
+			    "\"-e ENGINEID NAME SHA|MD5 AUTHPASS [AES|DES "
+			    "PRIVPASS]\"", i + 1);
+			LIST_INSERT_HEAD(&trap_listeners, l, link);
+			listener_free(l);
+			return -1;
+		}
+		if ((l->v3_users[i] = strdup(u)) == NULL ||
+		    (l->v3_names[i] = strdup(name)) == NULL) {
+			free(l->v3_users[i]);
+			goto fail;
+		}
+		l->nv3++;
+	}
 	if (strncmp(s, "udp:", 4) != 0 && strncmp(s, "udp6:", 5) != 0) {
 		tocsin_conf_error(cf, "listen", "\"%s\" is not udp:ADDRESS:"
 		    "PORT or udp6:[ADDRESS]:PORT", s);
@@ -543,6 +614,7 @@ listener_configure(struct tocsin_check *chk, struct tocsin_conf *cf,
 			if (strcmp(ts->listen, l->listen) == 0) {
 				ts->refs++;
 				l->sock = ts;
+				listener_users(l);	/* new ones */
 				break;
 			}
 	}
@@ -569,6 +641,14 @@ listener_free(void *priv)
 	for (i = 0; i < l->ncommunities; i++)
 		free(l->communities[i]);
 	free(l->communities);
+	for (i = 0; i < l->nv3; i++) {
+		/* a pass phrase: do not leave it in freed memory */
+		explicit_bzero(l->v3_users[i], strlen(l->v3_users[i]));
+		free(l->v3_users[i]);
+		free(l->v3_names[i]);
+	}
+	free(l->v3_users);
+	free(l->v3_names);
 	free(l->open_error);
 	free(l->listen);
 	free(l->name);
