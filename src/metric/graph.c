@@ -5,9 +5,14 @@
  *
  * Query: since (a duration before now, "1d", or a Unix time), until (the
  * same, default now), width and height (pixels of the whole image,
- * 200..4000 x 100..2000).  Thresholds of the check's last result are drawn
- * as horizontal lines (orange warn, red crit).  The file is flushed from
- * the store (and rrdcached) first, so the graph shows every value.
+ * 200..4000 x 100..2000).  The y-axis fits the values; thresholds of the
+ * check's last result are drawn as horizontal lines (orange warn, red
+ * crit) when they are in or near the values' range, and the key says
+ * which are above.  Values are drawn in their base unit (ms as s), the
+ * axis labelled with it; the key has the range's last, average, maximum
+ * and minimum.  The response headers X-Tocsin-Y-Range, X-Tocsin-Y-Unit
+ * and X-Tocsin-Key say the same as text.  The file is flushed from the
+ * store (and rrdcached) first, so the graph shows every value.
  *
  * Drawing is CPU work of milliseconds to a second (a 4000x2000 PNG of
  * five years: ~350 ms), so it never runs on the loop: the handler checks
@@ -19,6 +24,7 @@
  */
 #include <ctype.h>
 #include <math.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -237,10 +243,24 @@ struct gjob {
 	char *path;			/* owned */
 	char *metrics[GRAPH_MAX_METRICS]; /* owned copies */
 	unsigned nm;
-	char *args[64];			/* borrowed from own[] or literals */
-	char *own[64];			/* owned */
+	char *args[80];			/* borrowed from own[] or literals */
+	char *own[80];			/* owned */
 	unsigned nargs, nown;
 	bool svg;
+	/*
+	 * What the worker decides once it has read the data: which
+	 * thresholds are in view (in the axis' unit), the key's figures.
+	 */
+	struct {
+		double v;		/* in the axis' unit */
+		bool crit;
+	} lines[4 * GRAPH_MAX_METRICS];
+	unsigned nlines;
+	double scale[GRAPH_MAX_METRICS];	/* metric unit -> axis unit */
+	char unit[8];			/* the axis' unit, "" if none or mixed */
+	char title[512];		/* the key so far: names and colours */
+	char note[512];			/* what the worker adds to it */
+	double ymin, ymax;		/* the axis drawn, from librrd */
 	/* the worker's answer */
 	int code;			/* 200, 404 or 500 */
 	char msg[512];
@@ -263,6 +283,191 @@ gjob_free(struct gjob *g)
 	free(g->path);
 	free(g->img);
 	free(g);
+}
+
+/*
+ * "40 µs", "2.7", "1.5 MB", "93 %": v in unit, with an SI prefix where
+ * the unit takes one (not "%", not a bare number's 0.001 as "1 m").
+ */
+static void
+fmt_human(char *buf, size_t len, double v, const char *unit)
+{
+	static const char *const pre[] = { "n", "µ", "m", "", "k", "M", "G",
+	    "T", "P" };
+	double a = fabs(v);
+	int e = 3;
+
+	if (isnan(v)) {
+		snprintf(buf, len, "-");
+		return;
+	}
+	if (unit[0] == '\0' || strcmp(unit, "%") == 0) {
+		snprintf(buf, len, "%.3g%s%s", v, unit[0] ? " " : "", unit);
+		return;
+	}
+	while (a >= 1000 && e < 8) {
+		a /= 1000;
+		v /= 1000;
+		e++;
+	}
+	while (a != 0 && a < 1 && e > 0) {
+		a *= 1000;
+		v *= 1000;
+		e--;
+	}
+	snprintf(buf, len, "%.3g %s%s", v, pre[e], unit);
+}
+
+/* Last, average, maximum and minimum of ds in [start, end], scaled. */
+struct gstats {
+	double last, avg, max, min;
+};
+
+static void
+graph_stats(const struct gjob *g, const char *ds, double scale,
+    struct gstats *s)
+{
+	time_t start = 0, end = 0;
+	unsigned long step = 0, nds = 0, col, r, rows, n = 0;
+	char **names = NULL;
+	rrd_value_t *data = NULL;
+	double sum = 0, v;
+	unsigned k;
+
+	s->last = s->avg = s->max = s->min = NAN;
+	for (k = 0; k < g->nargs; k++) {
+		if (strncmp(g->args[k], "--start=", 8) == 0)
+			start = (time_t)strtoll(g->args[k] + 8, NULL, 10);
+		if (strncmp(g->args[k], "--end=", 6) == 0)
+			end = (time_t)strtoll(g->args[k] + 6, NULL, 10);
+	}
+	rrd_clear_error();
+	metric_lock();
+	if (rrd_fetch_r(g->path, "AVERAGE", &start, &end, &step, &nds, &names,
+	    &data) != 0) {
+		metric_unlock();
+		return;
+	}
+	metric_unlock();
+	for (col = 0; col < nds; col++)
+		if (strcmp(names[col], ds) == 0)
+			break;
+	rows = step > 0 ? (unsigned long)(end - start) / step : 0;
+	for (r = 0; col < nds && r < rows; r++) {
+		v = data[r * nds + col];
+		if (isnan(v))
+			continue;
+		v *= scale;
+		s->last = v;
+		s->max = isnan(s->max) || v > s->max ? v : s->max;
+		s->min = isnan(s->min) || v < s->min ? v : s->min;
+		sum += v;
+		n++;
+	}
+	if (n > 0)
+		s->avg = sum / (double)n;
+	for (k = 0; k < nds; k++)
+		free(names[k]);
+	free(names);
+	free(data);
+}
+
+/* Appends printf text to buf (a fixed array). */
+static void
+graph_cat(char *buf, size_t len, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void
+graph_cat(char *buf, size_t len, const char *fmt, ...)
+{
+	size_t n = strlen(buf);
+	va_list ap;
+
+	if (n + 1 >= len)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(buf + n, len - n, fmt, ap);
+	va_end(ap);
+}
+
+/*
+ * On the worker, once the data can be read: the axis scales to the data
+ * (not to thresholds far above it: a 1-5 ms response time on a 0-3.4 s
+ * axis showed nothing); a threshold is drawn when it is in or near the
+ * data's range, and the key says which are above.  The key has the
+ * figures of the range: last, average, maximum, minimum (for one
+ * metric; several metrics keep their colours only, for room).  They are
+ * in the title because librrd 1.7.2 loses the text of every legend
+ * entry (about 10 bytes each, per graph).
+ */
+static void
+graph_finish_args(struct gjob *g)
+{
+	struct gstats s[GRAPH_MAX_METRICS];
+	double dmax = NAN, dmin = NAN, top = NAN;
+	char a[48], b[48], c[48], d[48], above[256];
+	unsigned k;
+
+	for (k = 0; k < g->nm; k++) {
+		char ds[METRIC_DS_MAX + 1];
+
+		metric_ds_name(g->metrics[k], ds);
+		graph_stats(g, ds, g->scale[k], &s[k]);
+		if (!isnan(s[k].max))
+			dmax = isnan(dmax) || s[k].max > dmax ? s[k].max :
+			    dmax;
+		if (!isnan(s[k].min))
+			dmin = isnan(dmin) || s[k].min < dmin ? s[k].min :
+			    dmin;
+	}
+	above[0] = '\0';
+	/* room for a line each, the upper limit and the title */
+	for (k = 0; k < g->nlines && g->nown + 3 < 80 && g->nargs + 3 < 80;
+	    k++) {
+		double v = g->lines[k].v;
+		/* in view: up to a quarter above the highest value */
+		bool in = !isnan(dmax) && v <= (dmax > 0 ? dmax * 1.25 :
+		    dmax + 1) && (v >= 0 || (!isnan(dmin) && v >= dmin));
+
+		if (in) {
+			if (asprintf(&g->own[g->nown], "HRULE:%.17g#%s", v,
+			    g->lines[k].crit ? "D62728" : "FF9900") < 0)
+				continue;
+			g->args[g->nargs++] = g->own[g->nown++];
+			top = isnan(top) || v > top ? v : top;
+		} else if (!isnan(dmax) && v > dmax) {
+			fmt_human(a, sizeof(a), v, g->unit);
+			graph_cat(above, sizeof(above), "%s%s %s", above[0] ?
+			    ", " : "", g->lines[k].crit ? "crit" : "warn", a);
+		}
+	}
+	/* autoscale ignores HRULEs: make room for a drawn one above data */
+	if (!isnan(top) && top > 0 && (isnan(dmax) || top >= dmax) &&
+	    g->nown < 80 && g->nargs < 80 && asprintf(&g->own[g->nown],
+	    "--upper-limit=%.17g", top * 1.05) >= 0)
+		g->args[g->nargs++] = g->own[g->nown++];
+	g->note[0] = '\0';
+	if (isnan(dmax))
+		graph_cat(g->note, sizeof(g->note), "  no values in this "
+		    "range");
+	else if (g->nm == 1) {
+		fmt_human(a, sizeof(a), s[0].last, g->unit);
+		fmt_human(b, sizeof(b), s[0].avg, g->unit);
+		fmt_human(c, sizeof(c), s[0].max, g->unit);
+		fmt_human(d, sizeof(d), s[0].min, g->unit);
+		graph_cat(g->note, sizeof(g->note), "  last %s  avg %s  max %s"
+		    "  min %s", a, b, c, d);
+	}
+	if (above[0] != '\0')
+		graph_cat(g->note, sizeof(g->note), "  (%s: above the graph)",
+		    above);
+	else if (!isnan(top))
+		graph_cat(g->note, sizeof(g->note), "  (warn orange, crit "
+		    "red)");
+	if (g->nown < 80 && g->nargs < 80 &&
+	    asprintf(&g->own[g->nown], "--title=%s%s",
+	    g->title, g->note) >= 0)
+		g->args[g->nargs++] = g->own[g->nown++];
 }
 
 /* On a worker: everything that reads the disk or draws. */
@@ -293,11 +498,19 @@ graph_work(void *arg)
 			return;
 		}
 	}
+	graph_finish_args(g);
 	/* librrd's error text is per thread: this worker's */
 	rrd_clear_error();
 	metric_lock();
 	info = rrd_graph_v((int)g->nargs, g->args);
 	metric_unlock();
+	g->ymin = g->ymax = NAN;
+	for (i = info; i != NULL; i = i->next) {
+		if (strcmp(i->key, "value_min") == 0 && i->type == RD_I_VAL)
+			g->ymin = i->value.u_val;
+		if (strcmp(i->key, "value_max") == 0 && i->type == RD_I_VAL)
+			g->ymax = i->value.u_val;
+	}
 	for (i = info; i != NULL; i = i->next)
 		if (strcmp(i->key, "image") == 0 && i->type == RD_I_BLO)
 			break;
@@ -344,6 +557,23 @@ graph_done(void *arg)
 			evbuffer_free(out);
 		api_reply(g->req, HTTP_INTERNAL, NULL);
 	} else {
+		struct evkeyvalq *h = evhttp_request_get_output_headers(g->req);
+		char v[1100], *p, *q;
+
+		/* for scripts (and tests): what the image shows, as text */
+		snprintf(v, sizeof(v), "%.6g %.6g", g->ymin, g->ymax);
+		evhttp_add_header(h, "X-Tocsin-Y-Range", v);
+		evhttp_add_header(h, "X-Tocsin-Y-Unit", g->unit);
+		snprintf(v, sizeof(v), "%s%s", g->title, g->note);
+		/* a header is ASCII: "?" for each other character */
+		for (p = q = v; *p != '\0'; p++) {
+			if (((unsigned char)*p & 0xc0) == 0x80)
+				continue;	/* UTF-8 continuation */
+			*q++ = (unsigned char)*p >= 0x80 || *p < 0x20 ? '?' :
+			    *p;
+		}
+		*q = '\0';
+		evhttp_add_header(h, "X-Tocsin-Key", v);
 		g->img = NULL;		/* the buffer frees it */
 		api_send_type(g->req, HTTP_OK, g->svg ? "image/svg+xml" :
 		    "image/png", out);
@@ -367,13 +597,11 @@ get_graph(struct evhttp_request *req, const char *rest, void *arg)
 {
 	char *checkname = NULL, *mlist = NULL, *enc = NULL;
 	char *metrics[GRAPH_MAX_METRICS], path_esc[1024];
-	char title[512];
 	const char *slash, *dot, *fmt;
 	struct check *c;
 	struct gq q;
 	struct gjob *g = NULL;
 	unsigned nm, k;
-	double top = NAN;
 	bool svg;
 
 	(void)arg;
@@ -436,51 +664,60 @@ get_graph(struct evhttp_request *req, const char *rest, void *arg)
 	OWN("--width=%ld", q.width);
 	OWN("--height=%ld", q.height);
 	/*
-	 * The key is in the title, not in a legend: librrd 1.7.2 loses the
-	 * text of every legend entry (about 10 bytes each, per graph; seen
-	 * with ASan), which a daemon drawing a dashboard all day must not.
+	 * The axis' unit: each metric's values are drawn in its base unit
+	 * (ms as s, KB as B), so librrd's SI prefixes read right: a ping's
+	 * 0.040 ms is "40 µ" on an axis labelled "s", not "40 m" of ms.
+	 * Counters are stored as rates: "/s".  Metrics of different units
+	 * share an axis without a label.
+	 */
+	for (k = 0; k < nm; k++) {
+		const struct metric *m = last_metric(c, metrics[k]);
+		const char *u = m != NULL && m->unit != NULL ? m->unit : "";
+		char axis[8];
+
+		g->scale[k] = 1;
+		if (strcmp(u, "ms") == 0 || strcmp(u, "us") == 0) {
+			g->scale[k] = u[0] == 'm' ? 1e-3 : 1e-6;
+			u = "s";
+		} else if (strcmp(u, "KB") == 0 || strcmp(u, "MB") == 0 ||
+		    strcmp(u, "GB") == 0 || strcmp(u, "TB") == 0) {
+			g->scale[k] = u[0] == 'K' ? 1e3 : u[0] == 'M' ? 1e6 :
+			    u[0] == 'G' ? 1e9 : 1e12;
+			u = "B";
+		} else if (strcmp(u, "c") == 0)
+			u = "";
+		snprintf(axis, sizeof(axis), "%s%s", u, m != NULL &&
+		    (m->flags & TOCSIN_METRIC_COUNTER) ? "/s" : "");
+		if (k == 0)
+			snprintf(g->unit, sizeof(g->unit), "%s", axis);
+		else if (strcmp(g->unit, axis) != 0)
+			g->unit[0] = '\0';
+	}
+	if (g->unit[0] != '\0')
+		OWN("--vertical-label=%s", g->unit);
+	if (strcmp(g->unit, "%") == 0)
+		ARG("--units-exponent=0");	/* no "m%" */
+	/*
+	 * The key (names, colours; the worker adds the range's figures) is
+	 * in the title, not in a legend: librrd 1.7.2 loses the text of
+	 * every legend entry (about 10 bytes each, per graph; seen with
+	 * ASan), which a daemon drawing a dashboard all day must not.
 	 */
 	{
-		char *t = title;
-		size_t left = sizeof(title);
+		char *t = g->title;
+		size_t left = sizeof(g->title);
 		int w;
-		bool lines_drawn = false;
 
 		w = snprintf(t, left, "%s:", checkname);
 		for (k = 0; k < nm && w >= 0 && (size_t)w < left; k++) {
-			const struct metric *m = last_metric(c, metrics[k]);
-			double l[2];
-
 			t += w;
 			left -= (size_t)w;
 			w = snprintf(t, left, "%s %s%s%s", k > 0 ? "," : "",
 			    metrics[k], nm > 1 ? " " : "", nm > 1 ?
 			    color_names[k] : "");
-			if (m != NULL && (range_lines(m->warn, l) > 0 ||
-			    range_lines(m->crit, l) > 0))
-				lines_drawn = true;
 		}
-		if (lines_drawn && w >= 0 && (size_t)w < left)
-			snprintf(t + w, left - (size_t)w,
-			    "  (warn orange, crit red)");
 	}
-	OWN("--title=%s", title);	/* plain text: no escaping */
 	ARG("--no-legend");
-	for (k = 0; k < nm; k++) {
-		const struct metric *m = last_metric(c, metrics[k]);
-		double l[2];
-		int nl, j;
-
-		nl = m != NULL ? range_lines(m->warn, l) : 0;
-		for (j = 0; j < nl; j++)
-			top = isnan(top) || l[j] > top ? l[j] : top;
-		nl = m != NULL ? range_lines(m->crit, l) : 0;
-		for (j = 0; j < nl; j++)
-			top = isnan(top) || l[j] > top ? l[j] : top;
-	}
-	/* autoscale ignores HRULEs: make room for the highest threshold */
-	if (!isnan(top) && top > 0)
-		OWN("--upper-limit=%.17g", top * 1.05);
 	for (k = 0; k < nm; k++) {
 		const struct metric *m = last_metric(c, metrics[k]);
 		char ds[METRIC_DS_MAX + 1];
@@ -489,15 +726,24 @@ get_graph(struct evhttp_request *req, const char *rest, void *arg)
 
 		metric_ds_name(metrics[k], ds);
 		OWN("DEF:m%u=%s:%s:AVERAGE", k, path_esc, ds);
-		OWN("LINE2:m%u#%s", k, colors[k]);
+		if (g->scale[k] != 1) {
+			OWN("CDEF:v%u=m%u,%.17g,*", k, k, g->scale[k]);
+			OWN("LINE2:v%u#%s", k, colors[k]);
+		} else
+			OWN("LINE2:m%u#%s", k, colors[k]);
 		if (m == NULL)
 			continue;
+		/* drawn by the worker when in view */
 		nl = range_lines(m->warn, lines);
-		for (j = 0; j < nl && g->nargs < 60; j++)
-			OWN("HRULE:%.17g#FF9900", lines[j]);
+		for (j = 0; j < nl && g->nlines < 4 * GRAPH_MAX_METRICS; j++) {
+			g->lines[g->nlines].v = lines[j] * g->scale[k];
+			g->lines[g->nlines++].crit = false;
+		}
 		nl = range_lines(m->crit, lines);
-		for (j = 0; j < nl && g->nargs < 60; j++)
-			OWN("HRULE:%.17g#D62728", lines[j]);
+		for (j = 0; j < nl && g->nlines < 4 * GRAPH_MAX_METRICS; j++) {
+			g->lines[g->nlines].v = lines[j] * g->scale[k];
+			g->lines[g->nlines++].crit = true;
+		}
 	}
 #undef ARG
 #undef OWN

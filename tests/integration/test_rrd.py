@@ -248,3 +248,36 @@ def test_config_errors(env):
     assert '"nocolon" is not CHECK:METRIC' in out
     assert "threshold" in out and "sideways" in out
     assert "crit: must not be longer than warn" in out, out
+
+
+def test_graph_axis_fits_the_data_with_units_and_figures(env):
+    """The y-axis scales to the values, not to thresholds far above them
+    (a 1-5 ms response time on a 0-3.4 s axis showed nothing); the key says
+    which thresholds are above, and has last/avg/max/min; the axis has a
+    unit, in base units so that SI prefixes read right (0.040 ms is 40 µs,
+    not "40 m")."""
+    d = env.daemon('exec "m" { command = { "/bin/sh", "-c", '
+                   '"echo \\"OK | rtt=0.040ms;100;200 load=0.5;4;8 '
+                   'pct=93%;95;98\\"" }  interval = 1s }\n')
+    d.start()
+    wait_values(rrd_path(d, "m"), "load", lambda v: len(v) >= 2,
+                what="values")
+
+    def graph(metric):
+        st, h, body = d.get_raw("/api/v1/graph/m/%s.png?since=10m" % metric)
+        assert st == 200 and png_size(body) == (800, 300), (st, body[:200])
+        lo, hi = (float(x) for x in h["x-tocsin-y-range"].split())
+        return lo, hi, h["x-tocsin-y-unit"], h["x-tocsin-key"]
+
+    lo, hi, unit, key = graph("load")
+    assert hi < 1, (lo, hi, key)            # not stretched to crit 8
+    assert "(warn 4, crit 8: above the graph)" in key, key
+    assert "last 0.5  avg 0.5  max 0.5  min 0.5" in key, key
+    lo, hi, unit, key = graph("rtt")
+    assert unit == "s" and hi < 1e-3, (lo, hi, unit)
+    assert "last 40 ?s" in key, key         # µs, ASCII-fied in the header
+    assert "warn 100 ms, crit 200 ms: above the graph" in key, key
+    lo, hi, unit, key = graph("pct")
+    assert unit == "%" and 98 <= hi, (lo, hi)   # near: drawn, in view
+    assert "(warn orange, crit red)" in key, key
+    d.stop()
