@@ -3,8 +3,11 @@ and every route it describes exists."""
 import os
 import re
 
-# "GET /api/v1/checks/CHECK", "`POST /api/v1/incidents/ID/ack`", "GET /"
-DOC_ROUTE = re.compile(r"\b(GET|POST|DELETE) (/[^\s`,;)|\]]*)")
+# "GET /api/v1/checks/CHECK", "`POST /api/v1/incidents/ID/ack`", "GET /",
+# "GET or POST /api/v1/push/SECRET", "GET, HEAD /x"
+METHOD = r"(?:GET|POST|DELETE|HEAD)"
+DOC_ROUTE = re.compile(r"\b(%s(?:(?:, | or | and |/)%s)*) (/[^\s`,;)|\]]*)"
+                       % (METHOD, METHOD))
 
 
 def reference(env):
@@ -18,8 +21,10 @@ def documented(text, lines=None):
     """(method, path) pairs named in the text, query strings cut off."""
     out = set()
     for line in (lines if lines is not None else text.splitlines()):
-        for m, p in DOC_ROUTE.findall(line):
-            out.add((m, p.split("?")[0].split("[")[0]))
+        for ms, p in DOC_ROUTE.findall(line):
+            for m in re.findall(METHOD, ms):
+                if m != "HEAD":         # HEAD comes with every GET
+                    out.add((m, p.split("?")[0].split("[")[0]))
     return out
 
 
