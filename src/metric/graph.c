@@ -140,6 +140,7 @@ has_ds(const char *path, const char *ds)
 struct gq {
 	time_t start, end;
 	long width, height;
+	bool since_given;
 };
 
 static int
@@ -158,6 +159,7 @@ graph_query(struct evhttp_request *req, struct gq *q)
 	q->height = 300;
 	if (api_query(req, &kv) == -1)
 		return -1;
+	q->since_given = evhttp_find_header(&kv, "since") != NULL;
 	if ((v = evhttp_find_header(&kv, "since")) != NULL &&
 	    metric_parse_when(v, now, &q->start) != 0) {
 		api_error(req, HTTP_BADREQUEST, "since: \"%s\" is neither a "
@@ -247,6 +249,7 @@ struct gjob {
 	char *own[80];			/* owned */
 	unsigned nargs, nown;
 	bool svg;
+	bool auto_start;		/* no since: start where the data does */
 	/*
 	 * What the worker decides once it has read the data: which
 	 * thresholds are in view (in the axis' unit), the key's figures.
@@ -261,6 +264,7 @@ struct gjob {
 	char title[512];		/* the key so far: names and colours */
 	char note[512];			/* what the worker adds to it */
 	double ymin, ymax;		/* the axis drawn, from librrd */
+	double xstart, xend;		/* the time range drawn */
 	/* the worker's answer */
 	int code;			/* 200, 404 or 500 */
 	char msg[512];
@@ -321,13 +325,28 @@ fmt_human(char *buf, size_t len, double v, const char *unit)
 /* Last, average, maximum and minimum of ds in [start, end], scaled. */
 struct gstats {
 	double last, avg, max, min;
+	time_t first;			/* of the first known value, or 0 */
 };
 
+/* The range the args say (--start=, --end=). */
+static void
+graph_range(const struct gjob *g, time_t *start, time_t *end)
+{
+	unsigned k;
+
+	for (k = 0; k < g->nargs; k++) {
+		if (strncmp(g->args[k], "--start=", 8) == 0)
+			*start = (time_t)strtoll(g->args[k] + 8, NULL, 10);
+		if (strncmp(g->args[k], "--end=", 6) == 0)
+			*end = (time_t)strtoll(g->args[k] + 6, NULL, 10);
+	}
+}
+
+/* Over [start, end]; 0, 0: the graph's range. */
 static void
 graph_stats(const struct gjob *g, const char *ds, double scale,
-    struct gstats *s)
+    time_t start, time_t end, struct gstats *s)
 {
-	time_t start = 0, end = 0;
 	unsigned long step = 0, nds = 0, col, r, rows, n = 0;
 	char **names = NULL;
 	rrd_value_t *data = NULL;
@@ -335,12 +354,9 @@ graph_stats(const struct gjob *g, const char *ds, double scale,
 	unsigned k;
 
 	s->last = s->avg = s->max = s->min = NAN;
-	for (k = 0; k < g->nargs; k++) {
-		if (strncmp(g->args[k], "--start=", 8) == 0)
-			start = (time_t)strtoll(g->args[k] + 8, NULL, 10);
-		if (strncmp(g->args[k], "--end=", 6) == 0)
-			end = (time_t)strtoll(g->args[k] + 6, NULL, 10);
-	}
+	s->first = 0;
+	if (start == 0 && end == 0)
+		graph_range(g, &start, &end);
 	rrd_clear_error();
 	metric_lock();
 	if (rrd_fetch_r(g->path, "AVERAGE", &start, &end, &step, &nds, &names,
@@ -358,6 +374,8 @@ graph_stats(const struct gjob *g, const char *ds, double scale,
 		if (isnan(v))
 			continue;
 		v *= scale;
+		if (s->first == 0)	/* row r ends at start + (r+1)*step */
+			s->first = start + (time_t)((r + 1) * step);
 		s->last = v;
 		s->max = isnan(s->max) || v > s->max ? v : s->max;
 		s->min = isnan(s->min) || v < s->min ? v : s->min;
@@ -391,6 +409,42 @@ graph_cat(char *buf, size_t len, const char *fmt, ...)
 }
 
 /*
+ * Without since, the default day back from now showed an hour of data as
+ * a sliver at the right edge: start where the values start (a twentieth
+ * of the span before, at least 10 minutes shown) when that is later.
+ */
+static void
+graph_start_at_data(struct gjob *g, time_t first)
+{
+	time_t start = 0, end = 0, want;
+	unsigned k, at = 0;
+	char *s;
+
+	graph_range(g, &start, &end);
+	for (k = 0; k < g->nargs; k++)
+		if (strncmp(g->args[k], "--start=", 8) == 0)
+			at = k;
+	if (at == 0 || end <= first)
+		return;
+	want = first - (end - first) / 20;
+	if (end - want < 600)
+		want = end - 600;
+	if (want <= start)
+		return;
+	/* args[at] points into own[]: replace that string */
+	if (asprintf(&s, "--start=%lld", (long long)want) < 0)
+		return;
+	for (k = 0; k < g->nown; k++)
+		if (g->own[k] == g->args[at]) {
+			free(g->own[k]);
+			g->own[k] = s;
+			g->args[at] = s;
+			return;
+		}
+	free(s);
+}
+
+/*
  * On the worker, once the data can be read: the axis scales to the data
  * (not to thresholds far above it: a 1-5 ms response time on a 0-3.4 s
  * axis showed nothing); a threshold is drawn when it is in or near the
@@ -406,13 +460,34 @@ graph_finish_args(struct gjob *g)
 	struct gstats s[GRAPH_MAX_METRICS];
 	double dmax = NAN, dmin = NAN, top = NAN;
 	char a[48], b[48], c[48], d[48], above[256];
+	time_t first = 0, start = 0, end = 0;
 	unsigned k;
 
+	/*
+	 * Young data: a day's graph reads a coarse archive that has no
+	 * value yet.  Where do the last two hours' values start (the raw
+	 * archive holds at least that)?
+	 */
+	if (g->auto_start) {
+		graph_range(g, &start, &end);
+		for (k = 0; k < g->nm; k++) {
+			char ds[METRIC_DS_MAX + 1];
+
+			metric_ds_name(g->metrics[k], ds);
+			graph_stats(g, ds, 1, end - 7200, end, &s[k]);
+			if (s[k].first != 0 && (first == 0 ||
+			    s[k].first < first))
+				first = s[k].first;
+		}
+		/* values all through the two hours: the day as asked */
+		if (first != 0 && first > end - 7200 + 600)
+			graph_start_at_data(g, first);
+	}
 	for (k = 0; k < g->nm; k++) {
 		char ds[METRIC_DS_MAX + 1];
 
 		metric_ds_name(g->metrics[k], ds);
-		graph_stats(g, ds, g->scale[k], &s[k]);
+		graph_stats(g, ds, g->scale[k], 0, 0, &s[k]);
 		if (!isnan(s[k].max))
 			dmax = isnan(dmax) || s[k].max > dmax ? s[k].max :
 			    dmax;
@@ -504,8 +579,12 @@ graph_work(void *arg)
 	metric_lock();
 	info = rrd_graph_v((int)g->nargs, g->args);
 	metric_unlock();
-	g->ymin = g->ymax = NAN;
+	g->ymin = g->ymax = g->xstart = g->xend = NAN;
 	for (i = info; i != NULL; i = i->next) {
+		if (strcmp(i->key, "graph_start") == 0 && i->type == RD_I_CNT)
+			g->xstart = (double)i->value.u_cnt;
+		if (strcmp(i->key, "graph_end") == 0 && i->type == RD_I_CNT)
+			g->xend = (double)i->value.u_cnt;
 		if (strcmp(i->key, "value_min") == 0 && i->type == RD_I_VAL)
 			g->ymin = i->value.u_val;
 		if (strcmp(i->key, "value_max") == 0 && i->type == RD_I_VAL)
@@ -563,6 +642,8 @@ graph_done(void *arg)
 		/* for scripts (and tests): what the image shows, as text */
 		snprintf(v, sizeof(v), "%.6g %.6g", g->ymin, g->ymax);
 		evhttp_add_header(h, "X-Tocsin-Y-Range", v);
+		snprintf(v, sizeof(v), "%.0f %.0f", g->xstart, g->xend);
+		evhttp_add_header(h, "X-Tocsin-Time-Range", v);
 		evhttp_add_header(h, "X-Tocsin-Y-Unit", g->unit);
 		snprintf(v, sizeof(v), "%s%s", g->title, g->note);
 		/* a header is ASCII: "?" for each other character */
@@ -634,6 +715,7 @@ get_graph(struct evhttp_request *req, const char *rest, void *arg)
 		goto oom;
 	g->req = req;
 	g->svg = svg;
+	g->auto_start = !q.since_given;
 	for (k = 0; k < nm; k++) {
 		if ((g->metrics[k] = strdup(metrics[k])) == NULL)
 			goto oom;

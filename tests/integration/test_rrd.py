@@ -281,3 +281,22 @@ def test_graph_axis_fits_the_data_with_units_and_figures(env):
     assert unit == "%" and 98 <= hi, (lo, hi)   # near: drawn, in view
     assert "(warn orange, crit red)" in key, key
     d.stop()
+
+
+def test_graph_without_since_starts_where_the_data_does(env):
+    """With minutes of data the default day showed nothing (the day's
+    archive has no value yet): without since, the graph starts where the
+    values do (10 minutes at least); since=1d still draws the day."""
+    d = env.daemon('dummy "x" { value = 3  interval = 1s }\n')
+    d.start()
+    wait_values(rrd_path(d, "x"), "value", lambda v: len(v) >= 3,
+                what="values")
+    st, h, _ = d.get_raw("/api/v1/graph/x/value.png")
+    assert st == 200
+    start, end = (int(x) for x in h["x-tocsin-time-range"].split())
+    assert 600 <= end - start <= 700, (start, end)
+    assert "last 3  avg 3  max 3  min 3" in h["x-tocsin-key"], h
+    st, h, _ = d.get_raw("/api/v1/graph/x/value.png?since=1d")
+    start, end = (int(x) for x in h["x-tocsin-time-range"].split())
+    assert end - start == 86400, (start, end)
+    d.stop()
