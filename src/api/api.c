@@ -127,6 +127,7 @@ struct api_route {
 static struct api_route *api_routes;
 static unsigned api_nroutes;
 static void (*api_presync)(void);
+static int (*api_sync_fn)(void);
 static bool api_core_added;
 
 static int api_core_routes(void);
@@ -166,6 +167,18 @@ void
 api_set_presync(void (*fn)(void))
 {
 	api_presync = fn;
+}
+
+void
+api_set_sync(int (*fn)(void))
+{
+	api_sync_fn = fn;
+}
+
+int
+api_sync(void)
+{
+	return api_sync_fn != NULL ? api_sync_fn() : 0;
 }
 
 void

@@ -75,6 +75,13 @@ void api_routes_clear(void);
  * pending writes there, so whatever a client is shown is durable.
  */
 void api_set_presync(void (*fn)(void));
+/*
+ * A handler that changed durable state calls api_sync() before it
+ * replies: fn (the incident log's commit) writes it to disk.  RETURN
+ * VALUE: 0, or -1 if it is not on disk (the handler answers 5xx).
+ */
+void api_set_sync(int (*fn)(void));
+int api_sync(void);
 
 /*
  * api_require_token — for a handler whose route is open to reads but

@@ -341,6 +341,8 @@ api_get_status(struct evhttp_request *req, const char *rest, void *arg)
 		    &stats_g.db_write, 0.99)), &err);
 		api_set(sub, "change_max", api_num(stats_g.db_write.max),
 		    &err);
+		api_set(sub, "loop_checkpoints", json_integer(
+		    (json_int_t)stats_g.db_checkpoints_loop), &err);
 	}
 	api_set(o, "incident_log", sub, &err);
 
@@ -749,9 +751,26 @@ api_post_check(struct evhttp_request *req, const char *rest, void *arg)
 		return;
 	}
 	json_decref(body);
+	/*
+	 * The 200 promises the result is durable (a kill -9 right after
+	 * keeps it): the incident log must take writes before the result
+	 * is applied, and commits what it caused before the reply.
+	 */
+	if (api_sync() == -1) {
+		result_clear(&r);
+		api_error(req, HTTP_SERVUNAVAIL, "the incident log cannot be "
+		    "written; the result was not applied");
+		return;
+	}
 	log_debug("check %s: passive result %s through the API", c->name,
 	    state_name(r.state));
 	sched_result(c, &r);
+	if (api_sync() == -1) {
+		api_error(req, HTTP_INTERNAL, "the result was applied but the "
+		    "incident log could not write it yet; it is kept and "
+		    "retried");
+		return;
+	}
 	api_reply(req, HTTP_OK, api_check_json(c));
 }
 

@@ -471,6 +471,7 @@ main(int argc, char *argv[])
 	}
 	/* what a client is shown is committed first (nothing lost on -9) */
 	api_set_presync(incident_presync);
+	api_set_sync(incident_commit);
 	if ((api = api_new(daemon_g.base, api_conf(daemon_g.cf)->listen)) ==
 	    NULL) {
 		log_errx("cannot serve the API on %s, not starting",

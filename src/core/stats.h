@@ -28,6 +28,7 @@ struct stats {
 	struct hist loop_lag;		/* lateness of a 100 ms loop tick */
 	struct hist db_commit;		/* incident database commits */
 	struct hist db_write;		/* one state change into the log */
+	uint64_t db_checkpoints_loop;	/* WAL checkpoints the loop ran */
 	uint64_t incidents_open;	/* open + acknowledged (incident.c) */
 	uint64_t runs_total;
 	uint64_t timeouts_total;

@@ -79,6 +79,9 @@ static const struct tocsin_option inc_options[] = {
 	    "resolved this long: closed" },
 	{ "priority_matrix", TOCSIN_OPT_STR_LIST, NULL, 0,
 	    "overrides: \"IMPACT/URGENCY=Pn\"" },
+	{ "retention", TOCSIN_OPT_DURATION, "400d", 0,
+	    "events, timeline and sent pages older than this are pruned "
+	    "(daily rollups stay); 0 keeps everything" },
 	{ NULL, TOCSIN_OPT_END, NULL, 0, NULL },
 };
 
@@ -109,6 +112,7 @@ inc_conf_load(struct config *cf, struct tocsin_conf *sec, void **state)
 	ic->reopen_window_ms = tocsin_conf_duration_ms(sec, "reopen_window");
 	ic->resolve_delay_ms = tocsin_conf_duration_ms(sec, "resolve_delay");
 	ic->close_after_ms = tocsin_conf_duration_ms(sec, "close_after");
+	ic->retention_ms = tocsin_conf_duration_ms(sec, "retention");
 	memcpy(ic->matrix, default_matrix, sizeof(ic->matrix));
 	n = tocsin_conf_list_size(sec, "priority_matrix");
 	for (i = 0; i < n; i++) {
@@ -142,6 +146,7 @@ inc_conf(void)
 	static const struct inc_conf def = {
 		30000, 600000, 0, 86400000,
 		{ { 5, 4, 3 }, { 4, 3, 2 }, { 3, 2, 1 } },
+		400LL * 86400 * 1000,
 	};
 	const struct inc_conf *ic;
 
@@ -209,9 +214,11 @@ static struct {
 	void *by_check;			/* attached check → incident */
 	void *by_root;			/* root cause → latest incident */
 	void *suppressed;		/* names held back by maintenance */
+	void *unexplained;		/* hard down, no incident could be made */
 	struct subscriber *subs;
 	unsigned nsubs;
 	struct event *tick;
+	struct event *prune;		/* retention, in small batches */
 	unsigned open;			/* open + acknowledged */
 	bool up;
 	int64_t ev_mono;		/* at_mono of the event being handled */
@@ -557,7 +564,8 @@ inc_open(struct check *c, enum check_state state, time_t now, bool flapping,
 }
 
 static void
-inc_resolve(struct inc *inc, time_t now, const char *by, const char *why)
+inc_resolve_quiet(struct inc *inc, time_t now, const char *by,
+    const char *why)
 {
 	unsigned i;
 
@@ -570,9 +578,15 @@ inc_resolve(struct inc *inc, time_t now, const char *by, const char *why)
 		ref_unset(&inc_g.by_check, inc->checks[i].name, inc);
 	inc_save(inc);
 	inc_timeline(inc, now, "resolved", "%s", why);
-	log_notice("incident #%lld resolved: %s", (long long)inc->id, why);
 	count_open();
 	inc_emit(inc, INCIDENT_RESOLVED, now, by, why);
+}
+
+static void
+inc_resolve(struct inc *inc, time_t now, const char *by, const char *why)
+{
+	inc_resolve_quiet(inc, now, by, why);
+	log_notice("incident #%lld resolved: %s", (long long)inc->id, why);
 }
 
 static void
@@ -774,6 +788,7 @@ on_change(const struct state_event *ev)
 		inc = NULL;
 	if (st == STATE_OK) {
 		ref_set(&inc_g.suppressed, c->name, NULL);
+		ref_set(&inc_g.unexplained, c->name, NULL);
 		if (inc == NULL || (ic = inc_check_get(inc, c->name)) == NULL)
 			return;
 		ic->state = STATE_OK;
@@ -821,7 +836,8 @@ on_change(const struct state_event *ev)
 		ref_set(&inc_g.suppressed, c->name, (struct inc *)1);
 		return;
 	}
-	on_failure(c, st, ev->at, ev->summary);
+	if (on_failure(c, st, ev->at, ev->summary) == NULL)
+		ref_set(&inc_g.unexplained, c->name, (struct inc *)1);
 }
 
 static void
@@ -964,6 +980,37 @@ collect_name(const void *node, VISIT which, int depth)
 		walk_g.n++;
 }
 
+static void incident_reconcile(time_t now);
+
+/*
+ * Retention: one batch of at most INC_PRUNE_ROWS rows (~1 ms of the loop,
+ * bench/incident-log) every 100 ms while old rows remain — up to 5 000
+ * rows a second, ahead of 1 000 checks flapping every 30 s — then a look
+ * every minute.  The batch commits with the iteration's other writes.
+ */
+#define INC_PRUNE_ROWS	500
+
+static void
+incident_prune(evutil_socket_t fd, short what, void *arg)
+{
+	static const struct timeval busy = { 0, 100000 }, idle = { 60, 0 };
+	const struct inc_conf *cfg = inc_conf();
+	int64_t t0 = mono_us();
+	int more = 0;
+
+	(void)fd;
+	(void)what;
+	(void)arg;
+	if (cfg->retention_ms > 0 && store_ok()) {
+		more = store_prune(time(NULL) - cfg->retention_ms / 1000,
+		    INC_PRUNE_ROWS);
+		if (more != 0)
+			log_debug("incidents: pruned a batch older than the "
+			    "retention in %.1f ms", (mono_us() - t0) / 1e3);
+	}
+	evtimer_add(inc_g.prune, more > 0 ? &busy : &idle);
+}
+
 static void
 incident_tick(evutil_socket_t fd, short what, void *arg)
 {
@@ -1024,6 +1071,51 @@ incident_tick(evutil_socket_t fd, short what, void *arg)
 	}
 	free(walk_g.names);
 	walk_g.names = NULL;
+	if (store_ok())
+		incident_reconcile(now);
+}
+
+/*
+ * Checks that went hard down when no incident could be made for them
+ * (the incident log refused every write until its retry queue was full,
+ * or memory ran out): as soon as the log takes writes again, each one
+ * still down and still without an incident gets one, and pages.
+ */
+static void
+incident_reconcile(time_t now)
+{
+	struct inc *inc;
+	unsigned i;
+
+	if (inc_g.unexplained == NULL)
+		return;
+	walk_g.names = NULL;
+	walk_g.n = 0;
+	twalk(inc_g.unexplained, collect_name);
+	for (i = 0; i < walk_g.n; i++) {
+		struct check *c = conf_check(daemon_g.cf, walk_g.names[i]);
+
+		inc = c != NULL ? ref_get(inc_g.by_check, c->name) : NULL;
+		if (c == NULL || !check_is_down(c) ||
+		    (inc != NULL && is_active(inc)) ||
+		    maint_active(c, now)) {
+			ref_set(&inc_g.unexplained, walk_g.names[i], NULL);
+		} else if ((inc = on_failure(c, c->st.state, now,
+		    c->last.summary)) != NULL) {
+			ref_set(&inc_g.unexplained, walk_g.names[i], NULL);
+			inc_timeline(inc, now, "reconciled", "%s has been %s "
+			    "since %lld without an incident (the incident "
+			    "log could not be written)", c->name,
+			    state_name(c->st.state),
+			    (long long)c->st.last_hard_change);
+			log_notice("check %s: down without an incident; "
+			    "incident #%lld opened now", c->name,
+			    (long long)inc->id);
+		}
+		free(walk_g.names[i]);
+	}
+	free(walk_g.names);
+	walk_g.names = NULL;
 }
 
 /* ---- operator actions ------------------------------------------------------ */
@@ -1046,6 +1138,75 @@ inc_exists(int64_t id)
 	return store_incident_exists(id) == 1;
 }
 
+/*
+ * An operator action changes memory only if the database takes it: the
+ * log must be writable first (what earlier iterations wrote is
+ * committed), then the action's writes — its own and its subscribers'
+ * (the notifier's) — are committed at once.  If that fails they are
+ * dropped and memory is put back as it was: the caller answers 5xx and
+ * nothing is half-applied.
+ */
+struct inc_undo {
+	enum incident_status status;
+	time_t ack_at, resolved_at, all_ok_since;
+	int64_t resolved_mono, all_ok_mono;
+	char *ack_by;
+	bool update_pending;
+	bool *attached;			/* checks[i] was by_check → inc */
+	bool ok;
+};
+
+static void
+undo_save(struct inc *inc, struct inc_undo *u)
+{
+	unsigned i;
+
+	memset(u, 0, sizeof(*u));
+	u->status = inc->status;
+	u->ack_at = inc->ack_at;
+	u->resolved_at = inc->resolved_at;
+	u->all_ok_since = inc->all_ok_since;
+	u->resolved_mono = inc->resolved_mono;
+	u->all_ok_mono = inc->all_ok_mono;
+	u->update_pending = inc->update_pending;
+	if (inc->ack_by != NULL && (u->ack_by = strdup(inc->ack_by)) == NULL)
+		return;
+	if ((u->attached = calloc(inc->nchecks + 1, sizeof(bool))) == NULL)
+		return;
+	for (i = 0; i < inc->nchecks; i++)
+		u->attached[i] = ref_get(inc_g.by_check,
+		    inc->checks[i].name) == inc;
+	u->ok = true;
+}
+
+static void
+undo_apply(struct inc *inc, struct inc_undo *u)
+{
+	unsigned i;
+
+	inc->status = u->status;
+	inc->ack_at = u->ack_at;
+	inc->resolved_at = u->resolved_at;
+	inc->all_ok_since = u->all_ok_since;
+	inc->resolved_mono = u->resolved_mono;
+	inc->all_ok_mono = u->all_ok_mono;
+	inc->update_pending = u->update_pending;
+	free(inc->ack_by);
+	inc->ack_by = u->ack_by;
+	u->ack_by = NULL;
+	for (i = 0; u->attached != NULL && i < inc->nchecks; i++)
+		if (u->attached[i])
+			ref_set(&inc_g.by_check, inc->checks[i].name, inc);
+	count_open();
+}
+
+static void
+undo_free(struct inc_undo *u)
+{
+	free(u->ack_by);
+	free(u->attached);
+}
+
 int
 incident_ack(int64_t id, const char *by, const char *comment,
     const char **why)
@@ -1058,6 +1219,7 @@ incident_ack_via(int64_t id, const char *by, const char *via,
     const char *comment, const char **why)
 {
 	struct inc *inc = inc_lookup(id);
+	struct inc_undo undo;
 	time_t now = time(NULL);
 
 	*why = NULL;
@@ -1073,6 +1235,13 @@ incident_ack_via(int64_t id, const char *by, const char *via,
 	}
 	if (inc->status == INC_ACKNOWLEDGED)
 		return 0;	/* acknowledging twice changes nothing */
+	if (store_commit() == -1)
+		return -3;
+	undo_save(inc, &undo);
+	if (!undo.ok) {
+		undo_free(&undo);
+		return -3;
+	}
 	inc->status = INC_ACKNOWLEDGED;
 	inc->ack_at = now;
 	free(inc->ack_by);
@@ -1081,17 +1250,28 @@ incident_ack_via(int64_t id, const char *by, const char *via,
 	inc_timeline(inc, now, "acknowledged", "acknowledged by %s%s%s%s%s",
 	    by != NULL ? by : "an operator", via ? " via " : "",
 	    via ? via : "", comment ? ": " : "", comment ? comment : "");
-	log_notice("incident #%lld acknowledged by %s", (long long)id,
-	    by ? by : "an operator");
 	count_open();
 	inc_emit(inc, INCIDENT_ACKNOWLEDGED, now, by, comment);
-	return store_commit() == 0 ? 0 : -3;
+	if (store_commit() == -1) {
+		store_discard();
+		undo_apply(inc, &undo);
+		undo_free(&undo);
+		log_errx("incident #%lld: the acknowledgement by %s could not "
+		    "be written; the incident stays %s", (long long)id,
+		    by ? by : "an operator", incident_status_name(inc->status));
+		return -3;
+	}
+	undo_free(&undo);
+	log_notice("incident #%lld acknowledged by %s", (long long)id,
+	    by ? by : "an operator");
+	return 0;
 }
 
 int
 incident_unack(int64_t id, const char *by, const char *via, const char **why)
 {
 	struct inc *inc = inc_lookup(id);
+	struct inc_undo undo;
 	time_t now = time(NULL);
 
 	*why = NULL;
@@ -1103,6 +1283,13 @@ incident_unack(int64_t id, const char *by, const char *via, const char **why)
 	}
 	if (inc->status != INC_ACKNOWLEDGED)
 		return 0;	/* open already, or resolved: nothing to undo */
+	if (store_commit() == -1)
+		return -3;
+	undo_save(inc, &undo);
+	if (!undo.ok) {
+		undo_free(&undo);
+		return -3;
+	}
 	inc->status = INC_OPEN;
 	inc->ack_at = 0;
 	free(inc->ack_by);
@@ -1111,11 +1298,21 @@ incident_unack(int64_t id, const char *by, const char *via, const char **why)
 	inc_timeline(inc, now, "unacknowledged", "unacknowledged by %s%s%s",
 	    by != NULL ? by : "an operator", via ? " via " : "",
 	    via ? via : "");
-	log_notice("incident #%lld unacknowledged by %s%s%s", (long long)id,
-	    by ? by : "an operator", via ? " via " : "", via ? via : "");
 	count_open();
 	inc_emit(inc, INCIDENT_UNACKNOWLEDGED, now, by, via);
-	return store_commit() == 0 ? 0 : -3;
+	if (store_commit() == -1) {
+		store_discard();
+		undo_apply(inc, &undo);
+		undo_free(&undo);
+		log_errx("incident #%lld: the unacknowledgement by %s could "
+		    "not be written; the incident stays %s", (long long)id,
+		    by ? by : "an operator", incident_status_name(inc->status));
+		return -3;
+	}
+	undo_free(&undo);
+	log_notice("incident #%lld unacknowledged by %s%s%s", (long long)id,
+	    by ? by : "an operator", via ? " via " : "", via ? via : "");
+	return 0;
 }
 
 int
@@ -1130,6 +1327,7 @@ incident_resolve_via(int64_t id, const char *by, const char *via,
     const char *comment, const char **why)
 {
 	struct inc *inc = inc_lookup(id);
+	struct inc_undo undo;
 	char *text = NULL;
 
 	*why = NULL;
@@ -1141,13 +1339,30 @@ incident_resolve_via(int64_t id, const char *by, const char *via,
 	}
 	if (inc->status == INC_RESOLVED)
 		return 0;
-	if (asprintf(&text, "resolved by %s%s%s%s%s", by ? by : "an operator",
-	    via ? " via " : "", via ? via : "", comment ? ": " : "",
-	    comment ? comment : "") < 0)
-		text = NULL;
-	inc_resolve(inc, time(NULL), by, text ? text : "resolved");
+	if (store_commit() == -1)
+		return -3;
+	undo_save(inc, &undo);
+	if (!undo.ok || asprintf(&text, "resolved by %s%s%s%s%s",
+	    by ? by : "an operator", via ? " via " : "", via ? via : "",
+	    comment ? ": " : "", comment ? comment : "") < 0) {
+		undo_free(&undo);
+		return -3;
+	}
+	inc_resolve_quiet(inc, time(NULL), by, text);
+	if (store_commit() == -1) {
+		store_discard();
+		undo_apply(inc, &undo);
+		undo_free(&undo);
+		log_errx("incident #%lld: the resolution by %s could not be "
+		    "written; the incident stays %s", (long long)id,
+		    by ? by : "an operator", incident_status_name(inc->status));
+		free(text);
+		return -3;
+	}
+	undo_free(&undo);
+	log_notice("incident #%lld resolved: %s", (long long)id, text);
 	free(text);
-	return store_commit() == 0 ? 0 : -3;
+	return 0;
 }
 
 int
@@ -1164,6 +1379,8 @@ incident_comment(int64_t id, const char *by, const char *text,
 		*why = "the comment is empty";
 		return -2;
 	}
+	if (store_commit() == -1)
+		return -3;
 	if (by != NULL) {
 		if (asprintf(&line, "%s: %s", by, text) < 0)
 			return -3;
@@ -1171,9 +1388,11 @@ incident_comment(int64_t id, const char *by, const char *text,
 	}
 	rc = store_timeline_add(id, time(NULL), "comment", text);
 	free(line);
-	if (rc == -1)
+	if (rc == -1 || store_commit() == -1) {
+		store_discard();
 		return -3;
-	return store_commit() == 0 ? 0 : -3;
+	}
+	return 0;
 }
 
 /* ---- start, restore, stop ------------------------------------------------ */
@@ -1302,6 +1521,8 @@ incident_start(struct event_base *base, struct config *cf)
 	restore_states(cf);
 	if ((inc_g.tick = event_new(base, -1, EV_PERSIST, incident_tick,
 	    NULL)) == NULL || event_add(inc_g.tick, &one) == -1 ||
+	    (inc_g.prune = evtimer_new(base, incident_prune, NULL)) == NULL ||
+	    evtimer_add(inc_g.prune, &one) == -1 ||
 	    bus_subscribe(incident_on_event, NULL) == -1) {
 		log_warnx("incidents: out of memory");
 		return -1;
@@ -1325,6 +1546,8 @@ incident_stop(void)
 	inc_g.up = false;
 	if (inc_g.tick != NULL)
 		event_free(inc_g.tick);
+	if (inc_g.prune != NULL)
+		event_free(inc_g.prune);
 	while ((inc = TAILQ_FIRST(&inc_g.active)) != NULL) {
 		TAILQ_REMOVE(&inc_g.active, inc, link);
 		inc_free(inc);
@@ -1332,6 +1555,7 @@ incident_stop(void)
 	tdestroy(inc_g.by_check, ref_free);
 	tdestroy(inc_g.by_root, ref_free);
 	tdestroy(inc_g.suppressed, ref_free);
+	tdestroy(inc_g.unexplained, ref_free);
 	free(inc_g.subs);
 	memset(&inc_g, 0, sizeof(inc_g));
 }

@@ -370,7 +370,81 @@ struct avail {
 	char *name;
 	char *group;
 	int64_t down_s;
+	bool down_at_h;			/* down when the rolled-up days end */
+	bool seen;			/* has events after them */
 };
+
+/* The entry for name in *av (added if new), or NULL (out of memory). */
+static struct avail *
+avail_get(struct avail **av, size_t *nav, const char *name)
+{
+	struct avail *v;
+	size_t j;
+
+	for (j = *nav; j > 0; j--)	/* the last one is the likely one */
+		if (strcmp((*av)[j - 1].name, name) == 0)
+			return &(*av)[j - 1];
+	if ((v = reallocarray(*av, *nav + 1, sizeof(*v))) == NULL)
+		return NULL;
+	*av = v;
+	v = &v[*nav];
+	memset(v, 0, sizeof(*v));
+	if ((v->name = strdup(name)) == NULL)
+		return NULL;
+	(*nav)++;
+	return v;
+}
+
+/*
+ * Downtime over [since, until) from the daily rollups of pruned days
+ * (store_prune()): whole days count their down_s, a day cut by the
+ * period counts its share; a day without a row keeps the state the
+ * check ended the previous one in.  Sets *bt: where the rollups end (0
+ * if there are none); each check's state there is its down_at_h.
+ */
+static int
+report_dailies(time_t since, time_t until, struct avail **av, size_t *nav,
+    int64_t *bt)
+{
+	struct store_daily *dv;
+	struct avail *a;
+	size_t n, i, k;
+	int64_t h, from = since / 86400, d, ws, we;
+	enum check_state carry;
+
+	*bt = 0;
+	if (store_dailies(from, INT64_MAX, &h, &dv, &n) == -1)
+		return -1;
+	*bt = h * 86400;
+	for (i = 0; i < n; i = k) {
+		if ((a = avail_get(av, nav, dv[i].check)) == NULL) {
+			store_dailies_free(dv, n);
+			return -1;
+		}
+		carry = STATE_OK;
+		for (k = i; k < n && strcmp(dv[k].check, dv[i].check) == 0 &&
+		    dv[k].day < from; k++)
+			carry = dv[k].end_state;
+		for (d = from; d < h && d * 86400 < until; d++) {
+			ws = d * 86400 > since ? d * 86400 : since;
+			we = d * 86400 + 86400 < until ? d * 86400 + 86400 :
+			    until;
+			if (k < n && strcmp(dv[k].check, dv[i].check) == 0 &&
+			    dv[k].day == d) {
+				if (we > ws)
+					a->down_s += dv[k].down_s *
+					    (we - ws) / 86400;
+				carry = dv[k++].end_state;
+			} else if (we > ws && counts_as_down(carry))
+				a->down_s += we - ws;
+		}
+		while (k < n && strcmp(dv[k].check, dv[i].check) == 0)
+			carry = dv[k++].end_state;
+		a->down_at_h = counts_as_down(carry);
+	}
+	store_dailies_free(dv, n);
+	return 0;
+}
 
 json_t *
 incident_report(time_t since, time_t until)
@@ -382,8 +456,8 @@ incident_report(time_t since, time_t until)
 	    json_array(), *c;
 	struct avail *av = NULL;
 	size_t nav = 0, i, j;
-	int64_t period = until - since;
-	char *cur = NULL;
+	int64_t period = until - since, bt = 0, start;
+	struct avail *cur = NULL;
 	bool down = false;
 	time_t t0 = since;
 	int err = o == NULL || checks == NULL || groups == NULL;
@@ -395,45 +469,45 @@ incident_report(time_t since, time_t until)
 		err = 1;
 
 	/*
-	 * Downtime per check: walk its hard state changes in time order;
-	 * the state at `since` is the last change before it (OK if none).
+	 * Downtime per check: the rolled-up days first, then its hard
+	 * state changes in time order from where they end (start); the
+	 * state at start is the last change before it, else the state the
+	 * rollups end in (OK if none).
 	 */
+	if (!err && report_dailies(since, until, &av, &nav, &bt) == -1)
+		err = 1;
+	start = since > bt ? since : bt;
 	if (!err && store_changes(until, &ch, &nch) == -1)
 		err = 1;
 	for (r = 0; !err && r < nch; r++) {
 		const char *name = ch[r].check;
 		time_t at = ch[r].at;
 
-		if (cur == NULL || strcmp(cur, name) != 0) {
-			struct avail *v;
-
+		if (at < bt)
+			continue;	/* its day is in the rollups */
+		if (cur == NULL || strcmp(cur->name, name) != 0) {
 			if (cur != NULL && down)
-				av[nav - 1].down_s += until - t0;
-			if ((v = reallocarray(av, nav + 1, sizeof(*v))) ==
-			    NULL) {
+				cur->down_s += until - t0;
+			if ((cur = avail_get(&av, &nav, name)) == NULL) {
 				err = 1;
 				break;
 			}
-			av = v;
-			memset(&av[nav], 0, sizeof(av[nav]));
-			av[nav].name = strdup(name);
-			nav++;
-			cur = av[nav - 1].name;
-			down = false;
-			t0 = since;
-			if (cur == NULL) {
-				err = 1;
-				break;
-			}
+			cur->seen = true;
+			down = cur->down_at_h;
+			t0 = start;
 		}
-		if (at > since && down)
-			av[nav - 1].down_s += at - (t0 > since ? t0 : since);
+		if (at > start && down)
+			cur->down_s += at - (t0 > start ? t0 : start);
 		down = counts_as_down(ch[r].state);
-		t0 = at > since ? at : since;
+		t0 = at > start ? at : start;
 	}
 	store_changes_free(ch, nch);
 	if (cur != NULL && down)
-		av[nav - 1].down_s += until - t0;
+		cur->down_s += until - t0;
+	/* down when the rollups end, no change since: down to until */
+	for (i = 0; !err && i < nav; i++)
+		if (!av[i].seen && av[i].down_at_h && until > start)
+			av[i].down_s += until - start;
 
 	/* every configured check appears, also those with no event */
 	for (i = 0; daemon_g.cf != NULL && i < daemon_g.cf->nchecks; i++) {

@@ -22,6 +22,7 @@ struct inc_conf {
 	int64_t resolve_delay_ms;
 	int64_t close_after_ms;
 	int matrix[3][3];		/* [impact][urgency] → 1..5 */
+	int64_t retention_ms;		/* 0: keep everything */
 };
 
 enum inc_role { ROLE_ROOT = 0, ROLE_MEMBER, ROLE_UNREACHABLE };

@@ -540,6 +540,12 @@ maint_post(struct evhttp_request *req, const char *rest, void *arg)
 		    why ? why : "out of memory");
 		goto out;
 	}
+	/* the log must take it now, or nothing changes (a 5xx) */
+	if (store_commit() == -1) {
+		api_error(req, HTTP_SERVUNAVAIL, "the incident log cannot be "
+		    "written; the window was not created");
+		goto out;
+	}
 	cj = strv_text(w.checks, w.nchecks);
 	hj = strv_text(w.hosts, w.nhosts);
 	gj = strv_text(w.groups, w.ngroups);
@@ -557,6 +563,7 @@ maint_post(struct evhttp_request *req, const char *rest, void *arg)
 	free(hj);
 	free(gj);
 	if (w.id < 0 || store_commit() == -1) {
+		store_discard();
 		api_error(req, HTTP_INTERNAL, "cannot store the window");
 		goto out;
 	}
@@ -600,7 +607,14 @@ maint_delete(struct evhttp_request *req, const char *rest, void *arg)
 		    id);
 		return;
 	}
+	if (store_commit() == -1) {
+		/* earlier writes wait for the disk: change nothing now */
+		api_error(req, HTTP_SERVUNAVAIL, "the incident log cannot be "
+		    "written; the window was not deleted");
+		return;
+	}
 	if (store_maint_delete(id) == -1 || store_commit() == -1) {
+		store_discard();
 		api_error(req, HTTP_INTERNAL, "cannot delete the window");
 		return;
 	}

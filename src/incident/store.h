@@ -44,8 +44,26 @@ int store_open(struct event_base *base, const char *path);
 void store_close(void);
 /* Open this iteration's batch if none is open.  RETURN VALUE: 0 or -1. */
 int store_begin(void);
-/* Commit the batch now (if one is open).  RETURN VALUE: 0 or -1. */
+/*
+ * Commit the batch now (if one is open).  A batch the disk refuses (full,
+ * an I/O error) is kept and retried every second, in order, until it
+ * commits: writes are never lost to an outage, only late.
+ * RETURN VALUE: 0, or -1 if what was written is not on disk yet.
+ */
 int store_commit(void);
+/*
+ * Drop the batch (an operator action whose commit failed: it must change
+ * nothing).  Only right after a store_commit() that succeeded, so the
+ * batch holds nothing but that action's writes.
+ */
+void store_discard(void);
+/* Is everything written on disk (no outage, no writes waiting)? */
+bool store_ok(void);
+/*
+ * fn runs when an outage ends and the kept writes are committed (up to
+ * four functions).  RETURN VALUE: 0 or -1.
+ */
+int store_on_flush(void (*fn)(void));
 
 /* ---- incidents ---------------------------------------------------------- */
 
@@ -167,6 +185,36 @@ struct store_change {
  */
 int store_changes(time_t until, struct store_change **v, size_t *n);
 void store_changes_free(struct store_change *v, size_t n);
+
+/* ---- retention ----------------------------------------------------------- */
+
+/*
+ * store_prune — one small batch of pruning of what is older than before:
+ * the oldest day of events is first rolled up into daily rows (per
+ * check: seconds down, state at the end of the day), then its events are
+ * deleted; timeline lines and sent or dead outbox rows are deleted.  At
+ * most about max_rows rows are read or deleted.  Only whole UTC days of
+ * events go.  RETURN VALUE: 1 more to do, 0 nothing left, -1 error.
+ */
+int store_prune(time_t before, unsigned max_rows);
+
+/* A check's day, rolled up from its pruned events. */
+struct store_daily {
+	char *check;			/* owned */
+	int64_t day;			/* UTC days since the epoch */
+	int64_t down_s;			/* seconds non-OK, non-WARNING */
+	enum check_state end_state;	/* its state at the end of the day */
+};
+/*
+ * The daily rows of days [from, to), and for each check the last row
+ * before from (its state at from), ordered by check and day; *horizon:
+ * the first day not rolled up (every day before it is in daily rows, its
+ * events gone), 0 if nothing was.  RETURN VALUE: 0 (*v:
+ * store_dailies_free()), or -1.
+ */
+int store_dailies(int64_t from, int64_t to, int64_t *horizon,
+    struct store_daily **v, size_t *n);
+void store_dailies_free(struct store_daily *v, size_t n);
 
 /* ---- maintenance windows made through the API -------------------------- */
 

@@ -5,9 +5,9 @@
  * and the batch transaction are idb.c's; this file turns the interface's
  * structs into rows and back.
  *
- * Reads copy what they need out of the statement and reset it before
- * returning (idb_query() hands out a reset statement each time), so no
- * read is left open between calls.
+ * Every read goes through idb_select(), which copies the rows out and
+ * resets the statement before returning: no read is left open between
+ * calls (an open read would pin the WAL).
  */
 #include <stdbool.h>
 #include <stdint.h>
@@ -32,33 +32,25 @@ level_name(enum level3 l)
 }
 
 static enum level3
-level_of(const unsigned char *s)
+level_of(const char *s)
 {
 	int i;
 
 	for (i = 0; s != NULL && i < 3; i++)
-		if (strcmp(level_names[i], (const char *)s) == 0)
+		if (strcmp(level_names[i], s) == 0)
 			return i;
 	return LEVEL_MEDIUM;
 }
 
 static int
-status_of(const unsigned char *s)
+status_of(const char *s)
 {
 	int i;
 
 	for (i = INC_OPEN; s != NULL && i <= INC_CLOSED; i++)
-		if (strcmp(incident_status_name(i), (const char *)s) == 0)
+		if (strcmp(incident_status_name(i), s) == 0)
 			return i;
 	return -1;
-}
-
-static char *
-col_str(sqlite3_stmt *st, int i)
-{
-	const unsigned char *t = sqlite3_column_text(st, i);
-
-	return t != NULL ? strdup((const char *)t) : NULL;
 }
 
 /* Grow *v (of *n elements of size sz) by one zeroed element; NULL: ENOMEM */
@@ -75,13 +67,50 @@ grow(void *pv, size_t *n, size_t sz)
 	return nv + (*n)++ * sz;
 }
 
-/* The end of a read: reset st; rc is the last sqlite3_step() result. */
-static int
-done(sqlite3_stmt *st, int rc, int err)
+/* Ids are given here, not by the database: a write kept for a retry
+ * (idb.c) has none to give back, and memory needs it at once. */
+static int64_t next_incident_id, next_maint_id;
+
+/*
+ * Where pruning stands, in memory (restarting from the start after a
+ * restart costs one pass over what is already gone): the day being
+ * rolled up and the last check rolled up in it; the outbox row up to
+ * which old rows were looked at (pending rows stay, so the old ones are
+ * not always a prefix).
+ */
+static struct {
+	int64_t day;
+	char *last;
+	int64_t outbox;
+} prune_g = { -1, NULL, 0 };
+
+static int64_t
+next_id(int64_t *next, const char *max_sql)
 {
-	if (st != NULL)
-		sqlite3_reset(st);
-	return err || rc != SQLITE_DONE ? -1 : 0;
+	struct idb_rows r;
+
+	if (*next == 0) {
+		if (idb_select(&r, max_sql, "") == -1)
+			return -1;
+		*next = (r.n > 0 ? idb_int(&r, 0, 0) : 0) + 1;
+		idb_rows_free(&r);
+	}
+	return (*next)++;
+}
+
+/* One integer (a min() or count()): 1 and *v, 0 if NULL, -1 on error. */
+static int
+one_int(const char *sql, int64_t *v)
+{
+	struct idb_rows r;
+	int found;
+
+	if (idb_select(&r, sql, "") == -1)
+		return -1;
+	if ((found = r.n > 0 && !idb_null(&r, 0, 0)))
+		*v = idb_int(&r, 0, 0);
+	idb_rows_free(&r);
+	return found;
 }
 
 /* ---- life cycle ------------------------------------------------------- */
@@ -89,6 +118,9 @@ done(sqlite3_stmt *st, int rc, int err)
 int
 store_open(struct event_base *base, const char *path)
 {
+	next_incident_id = next_maint_id = 0;
+	prune_g.day = -1;
+	prune_g.outbox = 0;
 	return idb_open(base, path);
 }
 
@@ -96,6 +128,27 @@ void
 store_close(void)
 {
 	idb_close();
+	next_incident_id = next_maint_id = 0;
+	free(prune_g.last);
+	prune_g.last = NULL;
+}
+
+bool
+store_ok(void)
+{
+	return idb_ok();
+}
+
+void
+store_discard(void)
+{
+	idb_discard();
+}
+
+int
+store_on_flush(void (*fn)(void))
+{
+	return idb_on_flush(fn);
 }
 
 int
@@ -115,12 +168,17 @@ store_commit(void)
 int64_t
 store_incident_insert(const struct store_incident *inc)
 {
-	return idb_write("INSERT INTO incidents (title, status, impact, "
-	    "urgency, priority, root_cause, grp, flapping, opened_at) "
-	    "VALUES (?, 'open', ?, ?, ?, ?, ?, ?, ?)", "sssissii", inc->title,
-	    level_name(inc->impact), level_name(inc->urgency),
+	int64_t id = next_id(&next_incident_id, "SELECT max(id) FROM "
+	    "incidents");
+
+	if (id < 0 || idb_write("INSERT INTO incidents (id, title, status, "
+	    "impact, urgency, priority, root_cause, grp, flapping, opened_at) "
+	    "VALUES (?, ?, 'open', ?, ?, ?, ?, ?, ?, ?)", "isssissii", id,
+	    inc->title, level_name(inc->impact), level_name(inc->urgency),
 	    (int64_t)inc->priority, inc->root_cause, inc->group,
-	    (int64_t)inc->flapping, (int64_t)inc->opened_at);
+	    (int64_t)inc->flapping, (int64_t)inc->opened_at) < 0)
+		return -1;
+	return id;
 }
 
 int
@@ -162,15 +220,15 @@ store_incident_check(int64_t id, const struct store_inc_check *ic,
 int
 store_incident_exists(int64_t id)
 {
-	sqlite3_stmt *st = idb_query("SELECT 1 FROM incidents WHERE id = ?",
-	    "i", id);
-	int rc;
+	struct idb_rows r;
+	int found;
 
-	if (st == NULL)
+	if (idb_select(&r, "SELECT 1 FROM incidents WHERE id = ?", "i",
+	    id) == -1)
 		return -1;
-	rc = sqlite3_step(st);
-	sqlite3_reset(st);
-	return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -1;
+	found = r.n > 0;
+	idb_rows_free(&r);
+	return found;
 }
 
 int
@@ -215,50 +273,48 @@ store_incidents_free(struct store_incident *v, size_t n)
 	"root_cause, grp, flapping, opened_at, acknowledged_at, " \
 	"acknowledged_by, resolved_at, closed_at"
 
-/* One row of INCIDENT_COLS; -1 if it cannot be used (out of memory). */
-static int
-incident_row(sqlite3_stmt *st, struct store_incident *inc)
+/* Row i of INCIDENT_COLS. */
+static void
+incident_row(const struct idb_rows *r, size_t i, struct store_incident *inc)
 {
-	inc->id = sqlite3_column_int64(st, 0);
-	inc->title = col_str(st, 1);
-	inc->status = status_of(sqlite3_column_text(st, 2));
-	inc->impact = level_of(sqlite3_column_text(st, 3));
-	inc->urgency = level_of(sqlite3_column_text(st, 4));
-	inc->priority = sqlite3_column_int(st, 5);
-	inc->root_cause = col_str(st, 6);
-	inc->group = col_str(st, 7);
-	inc->flapping = sqlite3_column_int(st, 8) != 0;
-	inc->opened_at = sqlite3_column_int64(st, 9);
-	inc->acknowledged_at = sqlite3_column_int64(st, 10);
-	inc->acknowledged_by = col_str(st, 11);
-	inc->resolved_at = sqlite3_column_int64(st, 12);
-	inc->closed_at = sqlite3_column_int64(st, 13);
-	return 0;
+	inc->id = idb_int(r, i, 0);
+	inc->title = idb_strdup(r, i, 1);
+	inc->status = status_of(idb_text(r, i, 2));
+	inc->impact = level_of(idb_text(r, i, 3));
+	inc->urgency = level_of(idb_text(r, i, 4));
+	inc->priority = (int)idb_int(r, i, 5);
+	inc->root_cause = idb_strdup(r, i, 6);
+	inc->group = idb_strdup(r, i, 7);
+	inc->flapping = idb_int(r, i, 8) != 0;
+	inc->opened_at = idb_int(r, i, 9);
+	inc->acknowledged_at = idb_int(r, i, 10);
+	inc->acknowledged_by = idb_strdup(r, i, 11);
+	inc->resolved_at = idb_int(r, i, 12);
+	inc->closed_at = idb_int(r, i, 13);
 }
 
 static int
 incident_checks(struct store_incident *inc)
 {
-	sqlite3_stmt *st;
 	struct store_inc_check *ic;
-	int rc, err = 0;
+	struct idb_rows r;
+	size_t i;
+	int err = 0;
 
-	st = idb_query("SELECT check_name, role, state, detached FROM "
+	if (idb_select(&r, "SELECT check_name, role, state, detached FROM "
 	    "incident_checks WHERE incident_id = ? ORDER BY rowid", "i",
-	    inc->id);
-	if (st == NULL)
+	    inc->id) == -1)
 		return -1;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		const char *name = (const char *)sqlite3_column_text(st, 0);
-		const char *role = (const char *)sqlite3_column_text(st, 1);
-		int s = state_from_name((const char *)
-		    sqlite3_column_text(st, 2));
-		int r;
+	for (i = 0; i < r.n; i++) {
+		const char *name = idb_text(&r, i, 0);
+		const char *role = idb_text(&r, i, 1);
+		int s = state_from_name(idb_text(&r, i, 2));
+		int k;
 
 		if (name == NULL || role == NULL)
 			continue;
-		for (r = 0; r < 3; r++)
-			if (strcmp(role, role_names[r]) == 0)
+		for (k = 0; k < 3; k++)
+			if (strcmp(role, role_names[k]) == 0)
 				break;
 		if ((ic = grow(&inc->checks, &inc->nchecks,
 		    sizeof(*ic))) == NULL || (ic->name = strdup(name)) ==
@@ -266,60 +322,59 @@ incident_checks(struct store_incident *inc)
 			err = 1;
 			break;
 		}
-		ic->role = r < 3 ? (enum inc_role)r : ROLE_MEMBER;
+		ic->role = k < 3 ? (enum inc_role)k : ROLE_MEMBER;
 		ic->state = s < 0 ? STATE_CRITICAL : s;
-		ic->detached = sqlite3_column_int(st, 3) != 0;
+		ic->detached = idb_int(&r, i, 3) != 0;
 	}
-	return done(st, rc, err);
+	idb_rows_free(&r);
+	return err ? -1 : 0;
 }
 
 static int
 incident_timeline(struct store_incident *inc)
 {
-	sqlite3_stmt *st;
 	struct store_timeline *t;
-	int rc, err = 0;
+	struct idb_rows r;
+	size_t i;
+	int err = 0;
 
-	st = idb_query("SELECT at, kind, text FROM timeline "
-	    "WHERE incident_id = ? ORDER BY id", "i", inc->id);
-	if (st == NULL)
+	if (idb_select(&r, "SELECT at, kind, text FROM timeline "
+	    "WHERE incident_id = ? ORDER BY id", "i", inc->id) == -1)
 		return -1;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+	for (i = 0; i < r.n; i++) {
 		if ((t = grow(&inc->timeline, &inc->ntimeline,
 		    sizeof(*t))) == NULL) {
 			err = 1;
 			break;
 		}
-		t->at = sqlite3_column_int64(st, 0);
-		t->kind = col_str(st, 1);
-		t->text = col_str(st, 2);
+		t->at = idb_int(&r, i, 0);
+		t->kind = idb_strdup(&r, i, 1);
+		t->text = idb_strdup(&r, i, 2);
 	}
-	return done(st, rc, err);
+	idb_rows_free(&r);
+	return err ? -1 : 0;
 }
 
 int
 store_incidents_active(struct store_incident **pv, size_t *pn)
 {
-	struct store_incident *v = NULL, *inc;
-	sqlite3_stmt *st;
-	size_t n = 0, i;
-	int rc, err = 0;
+	struct store_incident *v = NULL;
+	struct idb_rows r;
+	size_t i, n;
 
 	*pv = NULL;
 	*pn = 0;
-	st = idb_query("SELECT " INCIDENT_COLS " FROM incidents "
-	    "WHERE status != 'closed' ORDER BY id", "");
-	if (st == NULL)
+	if (idb_select(&r, "SELECT " INCIDENT_COLS " FROM incidents "
+	    "WHERE status != 'closed' ORDER BY id", "") == -1)
 		return -1;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		if ((inc = grow(&v, &n, sizeof(*inc))) == NULL) {
-			err = 1;
-			break;
-		}
-		incident_row(st, inc);
+	if (r.n > 0 && (v = calloc(r.n, sizeof(*v))) == NULL) {
+		idb_rows_free(&r);
+		return -1;
 	}
-	if (done(st, rc, err) == -1)
-		goto fail;
+	for (i = 0; i < r.n; i++)
+		incident_row(&r, i, &v[i]);
+	n = r.n;
+	idb_rows_free(&r);
 	for (i = 0; i < n; i++)
 		if (incident_checks(&v[i]) == -1)
 			goto fail;
@@ -327,29 +382,25 @@ store_incidents_active(struct store_incident **pv, size_t *pn)
 	*pn = n;
 	return 0;
 fail:
-	for (i = 0; i < n; i++)
-		store_incident_clear(&v[i]);
-	free(v);
+	store_incidents_free(v, n);
 	return -1;
 }
 
 int
 store_incident_get(int64_t id, struct store_incident *out)
 {
-	sqlite3_stmt *st;
-	int rc;
+	struct idb_rows r;
+	size_t n;
 
 	memset(out, 0, sizeof(*out));
-	st = idb_query("SELECT " INCIDENT_COLS " FROM incidents WHERE id = ?",
-	    "i", id);
-	if (st == NULL)
+	if (idb_select(&r, "SELECT " INCIDENT_COLS " FROM incidents "
+	    "WHERE id = ?", "i", id) == -1)
 		return -1;
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW)
-		incident_row(st, out);
-	sqlite3_reset(st);
-	if (rc != SQLITE_ROW)
-		return rc == SQLITE_DONE ? 0 : -1;
+	if ((n = r.n) > 0)
+		incident_row(&r, 0, out);
+	idb_rows_free(&r);
+	if (n == 0)
+		return 0;
 	if (incident_checks(out) == -1 || incident_timeline(out) == -1) {
 		store_incident_clear(out);
 		return -1;
@@ -361,42 +412,38 @@ int
 store_incident_ids(const bool want[4], const char *check, long limit,
     long offset, int64_t **pids, size_t *pn)
 {
-	sqlite3_stmt *st;
-	int64_t *ids = NULL, *p;
-	size_t n = 0;
-	int rc, err = 0;
+	struct idb_rows r;
+	int64_t *ids = NULL;
+	size_t i;
+	int rc;
 
 	*pids = NULL;
 	*pn = 0;
 	if (check == NULL)
-		st = idb_query("SELECT id FROM incidents "
+		rc = idb_select(&r, "SELECT id FROM incidents "
 		    "WHERE status IN (?, ?, ?, ?) ORDER BY id DESC "
 		    "LIMIT ? OFFSET ?", "ssssii", want[0] ? "open" : "",
 		    want[1] ? "acknowledged" : "", want[2] ? "resolved" : "",
 		    want[3] ? "closed" : "", (int64_t)limit, (int64_t)offset);
 	else
-		st = idb_query("SELECT id FROM incidents "
+		rc = idb_select(&r, "SELECT id FROM incidents "
 		    "WHERE status IN (?, ?, ?, ?) AND id IN (SELECT "
 		    "incident_id FROM incident_checks WHERE check_name = ?) "
 		    "ORDER BY id DESC LIMIT ? OFFSET ?", "sssssii",
 		    want[0] ? "open" : "", want[1] ? "acknowledged" : "",
 		    want[2] ? "resolved" : "", want[3] ? "closed" : "", check,
 		    (int64_t)limit, (int64_t)offset);
-	if (st == NULL)
+	if (rc == -1)
 		return -1;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		if ((p = grow(&ids, &n, sizeof(*p))) == NULL) {
-			err = 1;
-			break;
-		}
-		*p = sqlite3_column_int64(st, 0);
-	}
-	if (done(st, rc, err) == -1) {
-		free(ids);
+	if (r.n > 0 && (ids = calloc(r.n, sizeof(*ids))) == NULL) {
+		idb_rows_free(&r);
 		return -1;
 	}
+	for (i = 0; i < r.n; i++)
+		ids[i] = idb_int(&r, i, 0);
 	*pids = ids;
-	*pn = n;
+	*pn = r.n;
+	idb_rows_free(&r);
 	return 0;
 }
 
@@ -453,41 +500,40 @@ int
 store_check_states(struct store_check_state **pv, size_t *pn)
 {
 	struct store_check_state *v = NULL, *ck;
-	sqlite3_stmt *st;
-	size_t n = 0;
-	int rc, err = 0;
+	struct idb_rows r;
+	size_t n = 0, i;
+	int err = 0;
 
 	*pv = NULL;
 	*pn = 0;
-	st = idb_query("SELECT name, type, state, hard, hard_state, attempt, "
-	    "flapping, last_change, last_hard_change, summary "
-	    "FROM check_state", "");
-	if (st == NULL)
+	if (idb_select(&r, "SELECT name, type, state, hard, hard_state, "
+	    "attempt, flapping, last_change, last_hard_change, summary "
+	    "FROM check_state", "") == -1)
 		return -1;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		if (sqlite3_column_text(st, 0) == NULL ||
-		    sqlite3_column_text(st, 1) == NULL)
+	for (i = 0; i < r.n; i++) {
+		if (idb_null(&r, i, 0) || idb_null(&r, i, 1))
 			continue;
 		if ((ck = grow(&v, &n, sizeof(*ck))) == NULL) {
 			err = 1;
 			break;
 		}
-		ck->name = col_str(st, 0);
-		ck->type = col_str(st, 1);
-		ck->st.state = sqlite3_column_int(st, 2);
-		ck->st.hard = sqlite3_column_int(st, 3) != 0;
-		ck->st.hard_state = sqlite3_column_int(st, 4);
-		ck->st.attempt = sqlite3_column_int(st, 5);
-		ck->st.flapping = sqlite3_column_int(st, 6) != 0;
-		ck->st.last_change = sqlite3_column_int64(st, 7);
-		ck->st.last_hard_change = sqlite3_column_int64(st, 8);
-		ck->summary = col_str(st, 9);
+		ck->name = idb_strdup(&r, i, 0);
+		ck->type = idb_strdup(&r, i, 1);
+		ck->st.state = (int)idb_int(&r, i, 2);
+		ck->st.hard = idb_int(&r, i, 3) != 0;
+		ck->st.hard_state = (int)idb_int(&r, i, 4);
+		ck->st.attempt = (int)idb_int(&r, i, 5);
+		ck->st.flapping = idb_int(&r, i, 6) != 0;
+		ck->st.last_change = idb_int(&r, i, 7);
+		ck->st.last_hard_change = idb_int(&r, i, 8);
+		ck->summary = idb_strdup(&r, i, 9);
 		if (ck->name == NULL || ck->type == NULL) {
 			err = 1;
 			break;
 		}
 	}
-	if (done(st, rc, err) == -1) {
+	idb_rows_free(&r);
+	if (err) {
 		store_check_states_free(v, n);
 		return -1;
 	}
@@ -502,26 +548,24 @@ int
 store_report_incidents(time_t since, time_t until,
     struct store_inc_stats *out)
 {
-	sqlite3_stmt *st;
-	int rc;
+	struct idb_rows r;
 
 	memset(out, 0, sizeof(*out));
-	st = idb_query("SELECT count(*), "
+	if (idb_select(&r, "SELECT count(*), "
 	    "count(acknowledged_at), avg(acknowledged_at - opened_at), "
 	    "count(resolved_at), avg(resolved_at - opened_at) "
 	    "FROM incidents WHERE opened_at >= ? AND opened_at < ?", "ii",
-	    (int64_t)since, (int64_t)until);
-	if (st == NULL)
+	    (int64_t)since, (int64_t)until) == -1)
 		return -1;
-	if ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		out->incidents = sqlite3_column_int64(st, 0);
-		out->acknowledged = sqlite3_column_int64(st, 1);
-		out->mtta_s = sqlite3_column_double(st, 2);
-		out->resolved = sqlite3_column_int64(st, 3);
-		out->mttr_s = sqlite3_column_double(st, 4);
+	if (r.n > 0) {
+		out->incidents = idb_int(&r, 0, 0);
+		out->acknowledged = idb_int(&r, 0, 1);
+		out->mtta_s = idb_double(&r, 0, 2);
+		out->resolved = idb_int(&r, 0, 3);
+		out->mttr_s = idb_double(&r, 0, 4);
 	}
-	sqlite3_reset(st);
-	return rc == SQLITE_ROW ? 0 : -1;
+	idb_rows_free(&r);
+	return 0;
 }
 
 void
@@ -538,32 +582,31 @@ int
 store_changes(time_t until, struct store_change **pv, size_t *pn)
 {
 	struct store_change *v = NULL, *c;
-	sqlite3_stmt *st;
-	size_t n = 0;
-	int rc, err = 0;
+	struct idb_rows r;
+	size_t n = 0, i;
+	int err = 0;
 
 	*pv = NULL;
 	*pn = 0;
-	st = idb_query("SELECT check_name, at, new_state FROM events "
+	if (idb_select(&r, "SELECT check_name, at, new_state FROM events "
 	    "WHERE at < ? AND old_state != new_state "
-	    "ORDER BY check_name, at, id", "i", (int64_t)until);
-	if (st == NULL)
+	    "ORDER BY check_name, at, id", "i", (int64_t)until) == -1)
 		return -1;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		int s = state_from_name((const char *)
-		    sqlite3_column_text(st, 2));
+	for (i = 0; i < r.n; i++) {
+		int s = state_from_name(idb_text(&r, i, 2));
 
-		if (sqlite3_column_text(st, 0) == NULL)
+		if (idb_null(&r, i, 0))
 			continue;
 		if ((c = grow(&v, &n, sizeof(*c))) == NULL ||
-		    (c->check = col_str(st, 0)) == NULL) {
+		    (c->check = idb_strdup(&r, i, 0)) == NULL) {
 			err = 1;
 			break;
 		}
-		c->at = sqlite3_column_int64(st, 1);
+		c->at = idb_int(&r, i, 1);
 		c->state = s < 0 ? STATE_UNKNOWN : s;
 	}
-	if (done(st, rc, err) == -1) {
+	idb_rows_free(&r);
+	if (err) {
 		store_changes_free(v, n);
 		return -1;
 	}
@@ -572,16 +615,189 @@ store_changes(time_t until, struct store_change **pv, size_t *pn)
 	return 0;
 }
 
+/* ---- retention ---------------------------------------------------------------- */
+
+static bool
+daily_down(int s)
+{
+	/* as the report counts: up = OK or WARNING */
+	return s >= 0 && s != STATE_OK && s != STATE_WARNING;
+}
+
+/* Roll check's events of day d up into its daily row. */
+static int
+prune_rollup(const char *check, int64_t d)
+{
+	struct idb_rows r;
+	int64_t t0 = d * 86400, t1 = t0 + 86400, down = 0, at, last;
+	int state = STATE_OK;
+	size_t i;
+
+	/* its state when the day began: the day before's end, else OK */
+	if (idb_select(&r, "SELECT end_state FROM check_daily WHERE "
+	    "check_name = ? AND day < ? ORDER BY day DESC LIMIT 1", "si",
+	    check, d) == -1)
+		return -1;
+	if (r.n > 0 && (state = state_from_name(idb_text(&r, 0, 0))) < 0)
+		state = STATE_UNKNOWN;
+	idb_rows_free(&r);
+	if (idb_select(&r, "SELECT at, new_state FROM events WHERE "
+	    "check_name = ? AND at >= ? AND at < ? AND old_state != "
+	    "new_state ORDER BY at, id", "sii", check, t0, t1) == -1)
+		return -1;
+	for (i = 0, last = t0; i < r.n; i++) {
+		at = idb_int(&r, i, 0);
+		if (daily_down(state))
+			down += at - last;
+		last = at;
+		if ((state = state_from_name(idb_text(&r, i, 1))) < 0)
+			state = STATE_UNKNOWN;
+	}
+	idb_rows_free(&r);
+	if (daily_down(state))
+		down += t1 - last;
+	return idb_write("INSERT OR REPLACE INTO check_daily (check_name, "
+	    "day, down_s, end_state) VALUES (?, ?, ?, ?)", "siis", check, d,
+	    down, state_name(state)) < 0 ? -1 : 0;
+}
+
+
+int
+store_prune(time_t before, unsigned max_rows)
+{
+	struct idb_rows r;
+	int64_t d, hi;
+	unsigned k;
+	int more = 0;
+	size_t i;
+
+	/* events: the oldest day, if it ended before the cutoff */
+	if (one_int("SELECT min(at) FROM events", &d) == 1 &&
+	    (d = d / 86400) * 86400 + 86400 <= (int64_t)before) {
+		if (d != prune_g.day) {
+			prune_g.day = d;
+			free(prune_g.last);
+			prune_g.last = NULL;
+		}
+		/* its checks one by one, in name order (events_check) */
+		for (k = 0; k < max_rows / 100 + 1; k++) {
+			/* events_check: the day's rows lead each check's */
+			if (idb_select(&r, "SELECT check_name FROM events "
+			    "INDEXED BY events_check WHERE check_name > ? AND "
+			    "at >= ? AND at < ? ORDER BY check_name LIMIT 1",
+			    "sii",
+			    prune_g.last != NULL ? prune_g.last : "",
+			    d * 86400, d * 86400 + 86400) == -1)
+				return -1;
+			if (r.n == 0) {
+				idb_rows_free(&r);
+				break;
+			}
+			free(prune_g.last);
+			prune_g.last = idb_strdup(&r, 0, 0);
+			idb_rows_free(&r);
+			if (prune_g.last == NULL ||
+			    prune_rollup(prune_g.last, d) == -1)
+				return -1;
+		}
+		/* all rolled up: the day's events go, a batch at a time */
+		if (k == 0 && idb_write("DELETE FROM events WHERE id IN "
+		    "(SELECT id FROM events WHERE at < ? ORDER BY at LIMIT ?)",
+		    "ii", d * 86400 + 86400, (int64_t)max_rows) < 0)
+			return -1;
+		more = 1;
+	}
+	/* timeline lines: ids grow with time, the old ones come first */
+	if (one_int("SELECT at FROM timeline ORDER BY id LIMIT 1", &d) == 1 &&
+	    d < (int64_t)before) {
+		if (idb_write("DELETE FROM timeline WHERE id IN (SELECT id FROM "
+		    "timeline ORDER BY id LIMIT ?) AND at < ?", "ii",
+		    (int64_t)max_rows, (int64_t)before) < 0)
+			return -1;
+		more = 1;
+	}
+	/* sent and dead pages, from where the last batch stopped */
+	if (idb_select(&r, "SELECT id, created_at FROM notify_outbox WHERE "
+	    "id > ? ORDER BY id LIMIT ?", "ii", prune_g.outbox,
+	    (int64_t)max_rows) == -1)
+		return -1;
+	for (i = 0, hi = -1; i < r.n && idb_int(&r, i, 1) <
+	    (int64_t)before * 1000; i++)
+		hi = idb_int(&r, i, 0);
+	idb_rows_free(&r);
+	if (hi > 0) {
+		if (idb_write("DELETE FROM notify_outbox WHERE id > ? AND "
+		    "id <= ? AND status != 'pending'", "ii", prune_g.outbox,
+		    hi) < 0)
+			return -1;
+		prune_g.outbox = hi;
+		more = 1;
+	}
+	return more;
+}
+
+void
+store_dailies_free(struct store_daily *v, size_t n)
+{
+	size_t i;
+
+	for (i = 0; v != NULL && i < n; i++)
+		free(v[i].check);
+	free(v);
+}
+
+int
+store_dailies(int64_t from, int64_t to, int64_t *horizon,
+    struct store_daily **pv, size_t *pn)
+{
+	struct store_daily *v = NULL;
+	struct idb_rows r;
+	size_t i;
+	int s;
+
+	*pv = NULL;
+	*pn = 0;
+	*horizon = 0;
+	if (one_int("SELECT max(day) + 1 FROM check_daily", horizon) == -1)
+		return -1;
+	if (idb_select(&r, "SELECT check_name, day, down_s, end_state FROM "
+	    "check_daily WHERE day >= ? AND day < ? UNION ALL "
+	    "SELECT check_name, max(day), down_s, end_state FROM check_daily "
+	    "WHERE day < ? GROUP BY check_name ORDER BY 1, 2", "iii", from,
+	    to, from) == -1)
+		return -1;
+	if (r.n > 0 && (v = calloc(r.n, sizeof(*v))) == NULL) {
+		idb_rows_free(&r);
+		return -1;
+	}
+	for (i = 0; i < r.n; i++) {
+		v[i].check = idb_strdup(&r, i, 0);
+		v[i].day = idb_int(&r, i, 1);
+		v[i].down_s = idb_int(&r, i, 2);
+		s = state_from_name(idb_text(&r, i, 3));
+		v[i].end_state = s < 0 ? STATE_UNKNOWN : s;
+	}
+	*pv = v;
+	*pn = r.n;
+	idb_rows_free(&r);
+	return 0;
+}
+
 /* ---- maintenance ------------------------------------------------------------ */
 
 int64_t
 store_maint_insert(const struct store_maint *w)
 {
-	return idb_write("INSERT INTO maintenance (checks, hosts, groups, "
-	    "starts_at, ends_at, comment, created_by, created_at) VALUES "
-	    "(?, ?, ?, ?, ?, ?, ?, ?)", "sssiissi", w->checks, w->hosts,
-	    w->groups, (int64_t)w->starts_at, (int64_t)w->ends_at,
-	    w->comment, w->created_by, (int64_t)w->created_at);
+	int64_t id = next_id(&next_maint_id, "SELECT max(id) FROM "
+	    "maintenance");
+
+	if (id < 0 || idb_write("INSERT INTO maintenance (id, checks, hosts, "
+	    "groups, starts_at, ends_at, comment, created_by, created_at) "
+	    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", "isssiissi", id, w->checks,
+	    w->hosts, w->groups, (int64_t)w->starts_at, (int64_t)w->ends_at,
+	    w->comment, w->created_by, (int64_t)w->created_at) < 0)
+		return -1;
+	return id;
 }
 
 int
@@ -616,37 +832,33 @@ store_maints_free(struct store_maint *v, size_t n)
 int
 store_maints(struct store_maint **pv, size_t *pn)
 {
-	struct store_maint *v = NULL, *w;
-	sqlite3_stmt *st;
-	size_t n = 0;
-	int rc, err = 0;
+	struct store_maint *v = NULL;
+	struct idb_rows r;
+	size_t i;
 
 	*pv = NULL;
 	*pn = 0;
-	st = idb_query("SELECT id, checks, hosts, groups, starts_at, ends_at, "
-	    "comment, created_by FROM maintenance ORDER BY id", "");
-	if (st == NULL)
+	if (idb_select(&r, "SELECT id, checks, hosts, groups, starts_at, "
+	    "ends_at, comment, created_by FROM maintenance ORDER BY id",
+	    "") == -1)
 		return -1;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		if ((w = grow(&v, &n, sizeof(*w))) == NULL) {
-			err = 1;
-			break;
-		}
-		w->id = sqlite3_column_int64(st, 0);
-		w->checks = col_str(st, 1);
-		w->hosts = col_str(st, 2);
-		w->groups = col_str(st, 3);
-		w->starts_at = sqlite3_column_int64(st, 4);
-		w->ends_at = sqlite3_column_int64(st, 5);
-		w->comment = col_str(st, 6);
-		w->created_by = col_str(st, 7);
+	if (r.n > 0 && (v = calloc(r.n, sizeof(*v))) == NULL) {
+		idb_rows_free(&r);
+		return -1;
 	}
-	if (done(st, rc, err) == -1) {
-		store_maints_free(v, n);
-		return -1;
+	for (i = 0; i < r.n; i++) {
+		v[i].id = idb_int(&r, i, 0);
+		v[i].checks = idb_strdup(&r, i, 1);
+		v[i].hosts = idb_strdup(&r, i, 2);
+		v[i].groups = idb_strdup(&r, i, 3);
+		v[i].starts_at = idb_int(&r, i, 4);
+		v[i].ends_at = idb_int(&r, i, 5);
+		v[i].comment = idb_strdup(&r, i, 6);
+		v[i].created_by = idb_strdup(&r, i, 7);
 	}
 	*pv = v;
-	*pn = n;
+	*pn = r.n;
+	idb_rows_free(&r);
 	return 0;
 }
 
@@ -655,17 +867,16 @@ store_maints(struct store_maint **pv, size_t *pn)
 int
 store_esc_epoch(int64_t id, int64_t *epoch)
 {
-	sqlite3_stmt *st;
-	int rc;
+	struct idb_rows r;
+	int found;
 
-	st = idb_query("SELECT epoch FROM notify_esc WHERE incident_id = ?",
-	    "i", id);
-	if (st == NULL)
+	if (idb_select(&r, "SELECT epoch FROM notify_esc WHERE "
+	    "incident_id = ?", "i", id) == -1)
 		return -1;
-	if ((rc = sqlite3_step(st)) == SQLITE_ROW)
-		*epoch = sqlite3_column_int64(st, 0);
-	sqlite3_reset(st);
-	return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -1;
+	if ((found = r.n > 0))
+		*epoch = idb_int(&r, 0, 0);
+	idb_rows_free(&r);
+	return found;
 }
 
 int
@@ -715,63 +926,41 @@ int
 store_esc_due(int64_t now_ms, unsigned limit, struct store_esc **pv,
     size_t *pn)
 {
-	struct store_esc *v = NULL, *e;
-	sqlite3_stmt *st;
-	size_t n = 0;
-	int rc, err = 0;
+	struct store_esc *v = NULL;
+	struct idb_rows r;
+	size_t i;
 
 	*pv = NULL;
 	*pn = 0;
-	st = idb_query("SELECT incident_id, policy, epoch, step, round, "
+	if (idb_select(&r, "SELECT incident_id, policy, epoch, step, round, "
 	    "started_at, next_at FROM notify_esc WHERE active = 1 AND "
-	    "next_at <= ? LIMIT ?", "ii", now_ms, (int64_t)limit);
-	if (st == NULL)
+	    "next_at <= ? LIMIT ?", "ii", now_ms, (int64_t)limit) == -1)
 		return -1;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		if ((e = grow(&v, &n, sizeof(*e))) == NULL) {
-			err = 1;
-			break;
-		}
-		e->incident_id = sqlite3_column_int64(st, 0);
-		e->policy = col_str(st, 1);
-		e->epoch = sqlite3_column_int64(st, 2);
-		e->step = sqlite3_column_int64(st, 3);
-		e->round = sqlite3_column_int64(st, 4);
-		e->started_ms = sqlite3_column_int64(st, 5);
-		e->next_ms = sqlite3_column_int64(st, 6);
-		e->active = true;
+	if (r.n > 0 && (v = calloc(r.n, sizeof(*v))) == NULL) {
+		idb_rows_free(&r);
+		return -1;
 	}
-	if (done(st, rc, err) == -1) {
-		store_escs_free(v, n);
-		return -1;
+	for (i = 0; i < r.n; i++) {
+		v[i].incident_id = idb_int(&r, i, 0);
+		v[i].policy = idb_strdup(&r, i, 1);
+		v[i].epoch = idb_int(&r, i, 2);
+		v[i].step = idb_int(&r, i, 3);
+		v[i].round = idb_int(&r, i, 4);
+		v[i].started_ms = idb_int(&r, i, 5);
+		v[i].next_ms = idb_int(&r, i, 6);
+		v[i].active = true;
 	}
 	*pv = v;
-	*pn = n;
+	*pn = r.n;
+	idb_rows_free(&r);
 	return 0;
-}
-
-/* min() over a column: 1 and *v, 0 if there are no rows, -1 on error. */
-static int
-min_of(sqlite3_stmt *st, int64_t *v)
-{
-	int rc, r = -1;
-
-	if (st == NULL)
-		return -1;
-	if ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		r = sqlite3_column_type(st, 0) != SQLITE_NULL;
-		if (r)
-			*v = sqlite3_column_int64(st, 0);
-	}
-	sqlite3_reset(st);
-	return r;
 }
 
 int
 store_esc_next(int64_t *next_ms)
 {
-	return min_of(idb_query("SELECT min(next_at) FROM notify_esc "
-	    "WHERE active = 1", ""), next_ms);
+	return one_int("SELECT min(next_at) FROM notify_esc "
+	    "WHERE active = 1", next_ms);
 }
 
 /* ---- the outbox ------------------------------------------------------------ */
@@ -805,65 +994,75 @@ store_outboxes_free(struct store_outbox *v, size_t n)
 	free(v);
 }
 
-int
-store_outbox_due(int64_t now_ms, unsigned limit, struct store_outbox **pv,
-    size_t *pn)
-{
-	struct store_outbox *v = NULL, *r;
-	sqlite3_stmt *st;
-	size_t n = 0;
-	int rc, err = 0;
+/* Rows of OUTBOX_COLS into a new array. */
+#define OUTBOX_COLS "id, incident_id, event, channel, contact, address, " \
+	"idem_key, attempts, status, created_at, sent_at, next_at, last_error"
 
-	*pv = NULL;
-	*pn = 0;
-	st = idb_query("SELECT id, incident_id, event, channel, contact, "
-	    "address, idem_key, attempts FROM notify_outbox WHERE status = "
-	    "'pending' AND sending = 0 AND next_at <= ? ORDER BY next_at, id "
-	    "LIMIT ?", "ii", now_ms, (int64_t)limit);
-	if (st == NULL)
+static int
+outbox_rows(const struct idb_rows *r, struct store_outbox **pv, size_t *pn)
+{
+	struct store_outbox *v = NULL;
+	size_t i;
+
+	if (r->n > 0 && (v = calloc(r->n, sizeof(*v))) == NULL)
 		return -1;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		if ((r = grow(&v, &n, sizeof(*r))) == NULL) {
-			err = 1;
-			break;
-		}
-		r->id = sqlite3_column_int64(st, 0);
-		r->incident_id = sqlite3_column_int64(st, 1);
-		r->event = col_str(st, 2);
-		r->channel = col_str(st, 3);
-		r->contact = col_str(st, 4);
-		r->address = col_str(st, 5);
-		r->idem_key = col_str(st, 6);
-		r->attempts = sqlite3_column_int(st, 7);
-	}
-	if (done(st, rc, err) == -1) {
-		store_outboxes_free(v, n);
-		return -1;
+	for (i = 0; i < r->n; i++) {
+		v[i].id = idb_int(r, i, 0);
+		v[i].incident_id = idb_int(r, i, 1);
+		v[i].event = idb_strdup(r, i, 2);
+		v[i].channel = idb_strdup(r, i, 3);
+		v[i].contact = idb_strdup(r, i, 4);
+		v[i].address = idb_strdup(r, i, 5);
+		v[i].idem_key = idb_strdup(r, i, 6);
+		v[i].attempts = (int)idb_int(r, i, 7);
+		v[i].status = idb_strdup(r, i, 8);
+		v[i].created_ms = idb_int(r, i, 9);
+		v[i].sent_ms = idb_int(r, i, 10);
+		v[i].next_ms = idb_int(r, i, 11);
+		v[i].last_error = idb_strdup(r, i, 12);
 	}
 	*pv = v;
-	*pn = n;
+	*pn = r->n;
 	return 0;
 }
 
 int
-store_outbox_before(const struct store_outbox *r, int64_t *next_ms,
-    bool *sending)
+store_outbox_due(int64_t now_ms, unsigned limit, struct store_outbox **pv,
+    size_t *pn)
 {
-	sqlite3_stmt *st;
+	struct idb_rows r;
 	int rc;
 
-	st = idb_query("SELECT next_at, sending FROM notify_outbox "
+	*pv = NULL;
+	*pn = 0;
+	if (idb_select(&r, "SELECT " OUTBOX_COLS " FROM notify_outbox "
+	    "WHERE status = 'pending' AND sending = 0 AND next_at <= ? "
+	    "ORDER BY next_at, id LIMIT ?", "ii", now_ms,
+	    (int64_t)limit) == -1)
+		return -1;
+	rc = outbox_rows(&r, pv, pn);
+	idb_rows_free(&r);
+	return rc;
+}
+
+int
+store_outbox_before(const struct store_outbox *o, int64_t *next_ms,
+    bool *sending)
+{
+	struct idb_rows r;
+	int found;
+
+	if (idb_select(&r, "SELECT next_at, sending FROM notify_outbox "
 	    "WHERE incident_id = ? AND channel = ? AND contact IS ? "
 	    "AND status = 'pending' AND id < ? ORDER BY id LIMIT 1",
-	    "issi", r->incident_id, r->channel, r->contact, r->id);
-	if (st == NULL)
+	    "issi", o->incident_id, o->channel, o->contact, o->id) == -1)
 		return -1;
-	if ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		*next_ms = sqlite3_column_int64(st, 0);
-		*sending = sqlite3_column_int(st, 1) != 0;
+	if ((found = r.n > 0)) {
+		*next_ms = idb_int(&r, 0, 0);
+		*sending = idb_int(&r, 0, 1) != 0;
 	}
-	sqlite3_reset(st);
-	return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -1;
+	idb_rows_free(&r);
+	return found;
 }
 
 int
@@ -915,8 +1114,8 @@ store_outbox_unsend(void)
 int
 store_outbox_next(int64_t *next_ms)
 {
-	return min_of(idb_query("SELECT min(next_at) FROM notify_outbox "
-	    "WHERE status = 'pending' AND sending = 0", ""), next_ms);
+	return one_int("SELECT min(next_at) FROM notify_outbox "
+	    "WHERE status = 'pending' AND sending = 0", next_ms);
 }
 
 int64_t
@@ -924,8 +1123,8 @@ store_outbox_pending(void)
 {
 	int64_t n = 0;
 
-	if (min_of(idb_query("SELECT count(*) FROM notify_outbox "
-	    "WHERE status = 'pending'", ""), &n) == -1)
+	if (one_int("SELECT count(*) FROM notify_outbox "
+	    "WHERE status = 'pending'", &n) == -1)
 		return -1;
 	return n;
 }
@@ -945,32 +1144,27 @@ store_recipients_free(struct store_recipient *v, size_t n)
 int
 store_outbox_recipients(int64_t id, struct store_recipient **pv, size_t *pn)
 {
-	struct store_recipient *v = NULL, *r;
-	sqlite3_stmt *st;
-	size_t n = 0;
-	int rc, err = 0;
+	struct store_recipient *v = NULL;
+	struct idb_rows r;
+	size_t i;
 
 	*pv = NULL;
 	*pn = 0;
-	st = idb_query("SELECT DISTINCT channel, contact FROM notify_outbox "
-	    "WHERE incident_id = ? AND event IN "
-	    "('incident.opened', 'incident.escalated')", "i", id);
-	if (st == NULL)
+	if (idb_select(&r, "SELECT DISTINCT channel, contact FROM "
+	    "notify_outbox WHERE incident_id = ? AND event IN "
+	    "('incident.opened', 'incident.escalated')", "i", id) == -1)
 		return -1;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		if ((r = grow(&v, &n, sizeof(*r))) == NULL) {
-			err = 1;
-			break;
-		}
-		r->channel = col_str(st, 0);
-		r->contact = col_str(st, 1);
+	if (r.n > 0 && (v = calloc(r.n, sizeof(*v))) == NULL) {
+		idb_rows_free(&r);
+		return -1;
 	}
-	if (done(st, rc, err) == -1) {
-		store_recipients_free(v, n);
-		return -1;
+	for (i = 0; i < r.n; i++) {
+		v[i].channel = idb_strdup(&r, i, 0);
+		v[i].contact = idb_strdup(&r, i, 1);
 	}
 	*pv = v;
-	*pn = n;
+	*pn = r.n;
+	idb_rows_free(&r);
 	return 0;
 }
 
@@ -978,44 +1172,17 @@ int
 store_outbox_list(int64_t id, const char *status, int64_t limit,
     struct store_outbox **pv, size_t *pn)
 {
-	struct store_outbox *v = NULL, *r;
-	sqlite3_stmt *st;
-	size_t n = 0;
-	int rc, err = 0;
+	struct idb_rows r;
+	int rc;
 
 	*pv = NULL;
 	*pn = 0;
-	st = idb_query("SELECT id, incident_id, event, channel, contact, "
-	    "address, idem_key, status, attempts, created_at, sent_at, "
-	    "next_at, last_error FROM notify_outbox WHERE (? < 0 OR "
-	    "incident_id = ?) AND (? IS NULL OR status = ?) ORDER BY id DESC "
-	    "LIMIT ?", "iissi", id, id, status, status, limit);
-	if (st == NULL)
+	if (idb_select(&r, "SELECT " OUTBOX_COLS " FROM notify_outbox "
+	    "WHERE (? < 0 OR incident_id = ?) AND (? IS NULL OR status = ?) "
+	    "ORDER BY id DESC LIMIT ?", "iissi", id, id, status, status,
+	    limit) == -1)
 		return -1;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		if ((r = grow(&v, &n, sizeof(*r))) == NULL) {
-			err = 1;
-			break;
-		}
-		r->id = sqlite3_column_int64(st, 0);
-		r->incident_id = sqlite3_column_int64(st, 1);
-		r->event = col_str(st, 2);
-		r->channel = col_str(st, 3);
-		r->contact = col_str(st, 4);
-		r->address = col_str(st, 5);
-		r->idem_key = col_str(st, 6);
-		r->status = col_str(st, 7);
-		r->attempts = sqlite3_column_int(st, 8);
-		r->created_ms = sqlite3_column_int64(st, 9);
-		r->sent_ms = sqlite3_column_int64(st, 10);
-		r->next_ms = sqlite3_column_int64(st, 11);
-		r->last_error = col_str(st, 12);
-	}
-	if (done(st, rc, err) == -1) {
-		store_outboxes_free(v, n);
-		return -1;
-	}
-	*pv = v;
-	*pn = n;
-	return 0;
+	rc = outbox_rows(&r, pv, pn);
+	idb_rows_free(&r);
+	return rc;
 }

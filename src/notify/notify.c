@@ -369,6 +369,10 @@ esc_due(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 	(void)arg;
+	if (!store_ok()) {
+		arm(nt_g.esc_ev, 1000);	/* the steps wait for the log */
+		return;
+	}
 	store_esc_due(now, 1000, &v, &n);
 	for (i = 0; i < n; i++) {
 		json_t *inc;
@@ -407,6 +411,16 @@ esc_rearm(void)
 		arm(nt_g.esc_ev, next - now_ms());
 	else
 		evtimer_del(nt_g.esc_ev);
+}
+
+/* The incident log took its kept writes: send what waited. */
+static void
+notify_flushed(void)
+{
+	if (!nt_g.up)
+		return;
+	arm(nt_g.out_ev, 0);
+	esc_rearm();
 }
 
 /* The incident log tells us each step, inside its transaction. */
@@ -1288,8 +1302,15 @@ out_run(evutil_socket_t fd, short what, void *arg)
 	(void)arg;
 	if (!nt_g.up)
 		return;
-	/* what we are about to send is on disk first (a crash re-sends) */
-	incident_commit();
+	/*
+	 * What we are about to send is on disk first (a crash re-sends).
+	 * While the incident log cannot be written, nothing is sent: the
+	 * rows to send are among the writes it keeps, and a send's outcome
+	 * could not be recorded (it would go out again).  notify_flushed()
+	 * dispatches when the log takes writes again.
+	 */
+	if (incident_commit() == -1 || !store_ok())
+		return;
 	store_outbox_due(now, NT_BATCH, &v, &n);
 	for (i = 0; i < n; i++) {
 		struct nt_flight *f;
@@ -1515,6 +1536,7 @@ notify_init(struct event_base *base)
 	    (nt_g.out_ev = evtimer_new(base, out_run, NULL)) == NULL ||
 	    (nt_g.esc_ev = evtimer_new(base, esc_due, NULL)) == NULL ||
 	    incident_subscribe(notify_on_incident, NULL) == -1 ||
+	    store_on_flush(notify_flushed) == -1 ||
 	    api_route_add(EVHTTP_REQ_GET, "/api/v1/oncall", 0, oncall_get,
 	    NULL) == -1 ||
 	    api_route_add(EVHTTP_REQ_GET, "/api/v1/notifications", 0,
