@@ -39,6 +39,7 @@
 #include "core/conf.h"
 #include "core/daemon.h"
 #include "core/log.h"
+#include "core/plugin.h"
 #include "core/sched.h"
 #include "core/state.h"
 #include "core/stats.h"
@@ -111,8 +112,7 @@ api_check_json(const struct check *c)
 	unsigned i;
 	int err = 0;
 
-	if (c->type != NULL && c->type->def != NULL)
-		type = c->type->def->name;
+	type = ctype_name(c->type);
 	if ((o = json_object()) == NULL)
 		return NULL;
 	api_set(o, "name", api_str(c->name), &err);
@@ -248,8 +248,7 @@ api_filter_match(const struct api_filter *f, const struct check *c)
 	if (f->states != 0 && ((unsigned)c->st.state >= STATE_COUNT ||
 	    (f->states & (1u << c->st.state)) == 0))
 		return false;
-	if (c->type != NULL && c->type->def != NULL)
-		type = c->type->def->name;
+	type = ctype_name(c->type);
 	TAILQ_FOREACH(kv, f->q, next) {
 		if (!group_ok && strcmp(kv->key, "group") == 0 &&
 		    c->group != NULL && strcmp(kv->value, c->group) == 0)

@@ -216,8 +216,9 @@ prom_hist(struct evbuffer *b, const char *name, const char *help,
 static const char *
 check_type_name(const struct check *c)
 {
-	return c->type != NULL && c->type->def != NULL ? c->type->def->name :
-	    "";
+	const char *name = ctype_name(c->type);
+
+	return name != NULL ? name : "";
 }
 
 /* The process's own figures, each skipped if its source fails. */
@@ -303,8 +304,8 @@ prom_head(struct evbuffer *b)
 	    "Finished check runs (results recorded), by check type.");
 	for (i = 0; i < ctype_count(); i++)
 		prom_sample(b, "tocsin_checks_run_total", "type",
-		    ctype_at(i)->def->name, NULL, NULL,
-		    (double)ctype_at(i)->runs_total);
+		    ctype_name(ctype_at(i)), NULL, NULL,
+		    (double)ctype_runs_total(ctype_at(i)));
 	prom_family(b, "tocsin_check_timeouts_total", "counter",
 	    "Check runs cancelled by their timeout.");
 	prom_sample(b, "tocsin_check_timeouts_total", NULL, NULL, NULL, NULL,

@@ -58,6 +58,18 @@ ctype_at(unsigned i)
 	return i < nctypes ? ctypes[i] : NULL;
 }
 
+const char *
+ctype_name(const struct ctype *ct)
+{
+	return ct != NULL && ct->def != NULL ? ct->def->name : NULL;
+}
+
+uint64_t
+ctype_runs_total(const struct ctype *ct)
+{
+	return ct != NULL ? ct->runs_total : 0;
+}
+
 int
 tocsin_register_type(const struct tocsin_check_type *type)
 {

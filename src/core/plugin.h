@@ -22,4 +22,12 @@ struct ctype *ctype_find(const char *name);
 unsigned ctype_count(void);
 struct ctype *ctype_at(unsigned i);
 
+/*
+ * What modules outside the core may know of a check type, without
+ * reading struct ctype: its name ("http"; NULL for NULL) and the runs
+ * of its checks that finished since start.
+ */
+const char *ctype_name(const struct ctype *ct);
+uint64_t ctype_runs_total(const struct ctype *ct);
+
 #endif

@@ -51,6 +51,7 @@
 #include "incident/incident.h"
 #include "incident/incident_int.h"
 #include "core/log.h"
+#include "core/plugin.h"
 #include "incident/maint.h"
 #include "incident/store.h"
 #include "core/state.h"
@@ -907,7 +908,7 @@ save_check_state(const struct check *c, time_t now)
 	struct store_check_state row;
 
 	row.name = c->name;
-	row.type = (char *)c->type->def->name;
+	row.type = (char *)ctype_name(c->type);
 	row.st = c->st;
 	row.summary = c->last.summary;
 	store_check_state_save(&row, now);
@@ -1494,7 +1495,7 @@ restore_states(struct config *cf)
 		struct check *c;
 
 		if ((c = conf_check(cf, v[i].name)) == NULL ||
-		    strcmp(c->type->def->name, v[i].type) != 0 || c->runs > 0)
+		    strcmp(ctype_name(c->type), v[i].type) != 0 || c->runs > 0)
 			continue;
 		if ((int)s->state < 0 || s->state >= STATE_COUNT ||
 		    (int)s->hard_state < 0 || s->hard_state >= STATE_COUNT)
