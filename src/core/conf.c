@@ -662,12 +662,18 @@ conf_optv_add(struct conf_optv *o, const char *name, cfg_type_t type,
     unsigned flags)
 {
 	cfg_opt_t *n, *opt;
+	unsigned cap;
 
-	if ((n = reallocarray(o->v, o->n + 2, sizeof(*n))) == NULL) {
-		o->oom = true;
-		return NULL;
+	/* doubling: a template's table has every type's keys (hundreds) */
+	if (o->n + 2 > o->cap) {
+		cap = o->cap ? o->cap * 2 : 16;
+		if ((n = reallocarray(o->v, cap, sizeof(*n))) == NULL) {
+			o->oom = true;
+			return NULL;
+		}
+		o->v = n;
+		o->cap = cap;
 	}
-	o->v = n;
 	opt = &o->v[o->n++];
 	memset(opt, 0, 2 * sizeof(*opt));	/* also the CFG_END after it */
 	opt->name = name;
@@ -750,7 +756,7 @@ conf_optv_hook(struct conf_optv *o)
 static cfg_opt_t *
 mod_options(const struct conf_section *ms)
 {
-	struct conf_optv o = { NULL, 0, false };
+	struct conf_optv o = { NULL, 0, 0, false };
 	const struct tocsin_option *p;
 	const struct conf_section *sub;
 	cfg_opt_t *opt;
@@ -824,7 +830,7 @@ conf_opts_free(cfg_opt_t *v)
 static cfg_opt_t *
 root_options(struct conf_errors *errs)
 {
-	struct conf_optv root = { NULL, 0, false }, h = { NULL, 0, false };
+	struct conf_optv root = { NULL, 0, 0, false }, h = { NULL, 0, 0, false };
 	cfg_opt_t *opt;
 	unsigned i;
 

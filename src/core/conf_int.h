@@ -137,6 +137,7 @@ void conf_secret_keys(cfg_t *sec, const struct tocsin_option *opts);
 struct conf_optv {
 	cfg_opt_t *v;
 	unsigned n;
+	unsigned cap;		/* room in v, the CFG_END included */
 	bool oom;
 };
 cfg_opt_t *conf_optv_add(struct conf_optv *o, const char *name,

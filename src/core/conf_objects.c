@@ -65,7 +65,7 @@ is_common_option(const char *name)
 cfg_opt_t *
 conf_type_options(const struct tocsin_check_type *t, struct conf_errors *errs)
 {
-	struct conf_optv o = { NULL, 0, false };
+	struct conf_optv o = { NULL, 0, 0, false };
 	const struct tocsin_option *p;
 
 	conf_optv_hook(&o);

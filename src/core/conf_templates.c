@@ -122,7 +122,7 @@ name_nofree(void *p)
 cfg_opt_t *
 conf_template_options(bool rule)
 {
-	struct conf_optv o = { NULL, 0, false }, h = { NULL, 0, false };
+	struct conf_optv o = { NULL, 0, 0, false }, h = { NULL, 0, 0, false };
 	const struct tocsin_option *p;
 	void *seen = NULL;
 	unsigned i;
