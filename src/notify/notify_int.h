@@ -187,6 +187,26 @@ void njq_free(struct njq *p);
 int njq_run(struct njq *p, json_t *in, json_t **out, char *err,
     size_t errlen);
 
+/* What one webhook send is: set by njq_request, freed by nreq_free. */
+struct nreq {
+	const char *method;		/* static: POST, PUT, PATCH */
+	char *path, *ctype;		/* owned, may be NULL */
+	char **hdrs;			/* owned "Name: value", one line each */
+	unsigned nhdrs;
+	char *body;			/* owned, len bytes (+ a NUL) */
+	size_t len;
+};
+/*
+ * v as a request: the body itself (a string as it is, anything else as
+ * compact JSON), or with envelope a format's {body, method, path,
+ * headers, content_type}, each checked (no CR/LF or controls in a path
+ * or header, a path starting with / ? or &).  RETURN VALUE: 0 (*rq
+ * filled: nreq_free it), or -1 with why (rq empty).
+ */
+int njq_request(json_t *v, bool envelope, struct nreq *rq, char *why,
+    size_t len);
+void nreq_free(struct nreq *rq);
+
 /* ---- notify_send.c: one delivery attempt ----------------------------- */
 
 enum nsend_result {

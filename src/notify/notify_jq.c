@@ -195,3 +195,158 @@ njq_run(struct njq *p, json_t *in, json_t **out, char *err, size_t errlen)
 			*text = ' ';
 	return rc;
 }
+
+/* ---- a program's output as a request -------------------------------- */
+
+void
+nreq_free(struct nreq *rq)
+{
+	unsigned i;
+
+	free(rq->path);
+	free(rq->ctype);
+	for (i = 0; i < rq->nhdrs; i++)
+		free(rq->hdrs[i]);
+	free(rq->hdrs);
+	free(rq->body);
+	memset(rq, 0, sizeof(*rq));
+}
+
+static bool
+line_ok(const char *v, bool spaces)
+{
+	for (; *v != '\0'; v++)
+		if ((unsigned char)*v < 0x20 || *v == 0x7f ||
+		    (!spaces && *v == ' '))
+			return false;
+	return true;
+}
+
+/* A body: a string as it is, anything else as compact JSON. */
+static int
+njq_body(json_t *v, struct nreq *rq)
+{
+	if (json_is_string(v)) {
+		rq->len = json_string_length(v);
+		if ((rq->body = malloc(rq->len + 1)) == NULL)
+			return -1;
+		memcpy(rq->body, json_string_value(v), rq->len);
+		rq->body[rq->len] = '\0';
+		return 0;
+	}
+	if ((rq->body = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY)) ==
+	    NULL)
+		return -1;
+	rq->len = strlen(rq->body);
+	return 0;
+}
+
+/*
+ * A format's output: {"body": …, "method"?, "path"?, "headers"?,
+ * "content_type"?}.  RETURN VALUE: 0, or -1 with why.
+ */
+static int
+njq_envelope(json_t *v, struct nreq *rq, char *why, size_t len)
+{
+	json_t *b = json_object_get(v, "body"), *m, *p, *h, *ct, *hv;
+	const char *name, *ms;
+	char **nh;
+	size_t i;
+
+	if (!json_is_object(v) || b == NULL) {
+		snprintf(why, len, "the format's output is not an object "
+		    "with a body");
+		return -1;
+	}
+	m = json_object_get(v, "method");
+	ms = json_string_value(m);
+	if (m == NULL || json_is_null(m) || (ms && strcmp(ms, "POST") == 0))
+		rq->method = "POST";
+	else if (ms != NULL && strcmp(ms, "PUT") == 0)
+		rq->method = "PUT";
+	else if (ms != NULL && strcmp(ms, "PATCH") == 0)
+		rq->method = "PATCH";
+	else {
+		snprintf(why, len, "the format's method is not POST, PUT or "
+		    "PATCH");
+		return -1;
+	}
+	p = json_object_get(v, "path");
+	if (p != NULL && !json_is_null(p)) {
+		const char *ps = json_string_value(p);
+
+		if (ps == NULL || (ps[0] != '/' && ps[0] != '?' &&
+		    ps[0] != '&') ||
+		    strlen(ps) > 2048 || !line_ok(ps, false)) {
+			snprintf(why, len, "the format's path is not \"/…\", "
+			    "\"?…\" or \"&…\" without spaces or controls");
+			return -1;
+		}
+		rq->path = strdup(ps);
+	}
+	ct = json_object_get(v, "content_type");
+	if (ct != NULL && !json_is_null(ct)) {
+		if (!json_is_string(ct) || !line_ok(json_string_value(ct),
+		    true)) {
+			snprintf(why, len, "the format's content_type is not "
+			    "one line of text");
+			return -1;
+		}
+		rq->ctype = strdup(json_string_value(ct));
+	}
+	h = json_object_get(v, "headers");
+	if (h != NULL && !json_is_null(h) && !json_is_object(h)) {
+		snprintf(why, len, "the format's headers are not an object");
+		return -1;
+	}
+	json_object_foreach(h, name, hv) {
+		const char *val = json_string_value(hv);
+		bool ok = val != NULL && *name != '\0' && line_ok(val, true) &&
+		    strlen(name) + strlen(val) < 8192;
+
+		for (i = 0; ok && name[i] != '\0'; i++)
+			if (name[i] <= ' ' || name[i] == ':' || name[i] == 0x7f)
+				ok = false;
+		if (!ok) {
+			snprintf(why, len, "the format's header \"%.60s\" is "
+			    "not a name and a one-line string", name);
+			return -1;
+		}
+		if ((nh = reallocarray(rq->hdrs, rq->nhdrs + 1,
+		    sizeof(*nh))) == NULL)
+			return -1;
+		rq->hdrs = nh;
+		if (asprintf(&rq->hdrs[rq->nhdrs], "%s: %s", name, val) < 0)
+			return -1;
+		rq->nhdrs++;
+	}
+	if (njq_body(b, rq) == -1) {
+		snprintf(why, len, "out of memory");
+		return -1;
+	}
+	return 0;
+}
+
+int
+njq_request(json_t *v, bool envelope, struct nreq *rq, char *why,
+    size_t len)
+{
+	int rc;
+
+	memset(rq, 0, sizeof(*rq));
+	rq->method = "POST";
+	if (envelope)
+		rc = njq_envelope(v, rq, why, len);
+	else if ((rc = njq_body(v, rq)) == -1)
+		snprintf(why, len, "out of memory");
+	if (rc == -1) {
+		char *p;
+
+		nreq_free(rq);
+		/* a header name from the output is in it: one line */
+		for (p = why; *p != '\0'; p++)
+			if ((unsigned char)*p < 0x20 || *p == 0x7f)
+				*p = ' ';
+	}
+	return rc;
+}

@@ -249,6 +249,30 @@ test_jq_programs(void)
 	CHECK(jq_run("\"x\" * 2000000", &out, err, sizeof(err)) == -1);
 	CHECK(strstr(err, "over 1048576 bytes") != NULL);
 	CHECK(out == NULL);
+	/* a format's request: checked, and its errors on one line */
+	{
+		struct nreq rq;
+		json_t *v = json_loads("{\"body\": {\"a\": 1}, \"method\": "
+		    "\"PUT\", \"path\": \"/x\", \"headers\": {\"A\": \"b\"}}",
+		    0, NULL);
+
+		CHECK(njq_request(v, true, &rq, err, sizeof(err)) == 0);
+		CHECK_STR(rq.method, "PUT");
+		CHECK_STR(rq.path, "/x");
+		CHECK(rq.nhdrs == 1 && strcmp(rq.hdrs[0], "A: b") == 0);
+		CHECK_STR(rq.body, "{\"a\":1}");
+		nreq_free(&rq);
+		json_decref(v);
+		v = json_loads("{\"body\": \"x\", \"headers\": "
+		    "{\"X\\r\\nInjected\": \"1\"}}", 0, NULL);
+		CHECK(njq_request(v, true, &rq, err, sizeof(err)) == -1);
+		CHECK(strchr(err, '\n') == NULL && strchr(err, '\r') == NULL);
+		json_decref(v);
+		v = json_loads("{\"body\": \"x\", \"path\": \"/a\\r\\nb\"}",
+		    0, NULL);
+		CHECK(njq_request(v, true, &rq, err, sizeof(err)) == -1);
+		json_decref(v);
+	}
 	/* bad vars */
 	{
 		char *bad[] = { "not a name=1" };
