@@ -1,8 +1,10 @@
 /*
  * forecast.c — capacity forecasts from the metric store's RRD files.
  *
- * A least-squares line through the AVERAGE values of one data source over
- * a window, and when that line reaches a threshold.  Used by the built-in
+ * A least-squares line through one data source over a window — through
+ * each day's maximum (minimum) when the window holds days, so a daily
+ * cycle does not bend it; through the AVERAGE samples otherwise — its
+ * quality (R²), and when that line reaches a threshold.  Used by the built-in
  * `forecast` check type (a normal check: its result goes through the state
  * machine and becomes an incident like any other, and its days_until
  * metric is stored like any other) and by GET /api/v1/forecast/CHECK/METRIC.
@@ -38,72 +40,339 @@
 #include "metric/pool.h"
 #include "core/util.h"
 
+/* Least squares through n points: slope, intercept at x = 0, and R². */
+struct ols {
+	double n, sx, sy, sxx, sxy, syy;
+};
+
+static void
+ols_add(struct ols *o, double x, double y)
+{
+	o->n++;
+	o->sx += x;
+	o->sy += y;
+	o->sxx += x * x;
+	o->sxy += x * y;
+	o->syy += y * y;
+}
+
+/* RETURN VALUE: 0, or -1 under 2 points or all at one x. */
+static int
+ols_fit(const struct ols *o, double *slope, double *at0, double *r2)
+{
+	double den = o->n * o->sxx - o->sx * o->sx;
+	double sst = o->n * o->syy - o->sy * o->sy;
+	double num;
+
+	if (o->n < 2 || den <= 0)
+		return -1;
+	num = o->n * o->sxy - o->sx * o->sy;
+	*slope = num / den;
+	*at0 = (o->sy - *slope * o->sx) / o->n;
+	/* every y alike: the flat line fits exactly */
+	if (sst <= 1e-12 * (o->syy > 1 ? o->syy : 1) * o->n)
+		*r2 = 1;
+	else if (o->n < 3)
+		*r2 = NAN;
+	else
+		*r2 = num * num / (den * sst);
+	return 0;
+}
+
+/* The sum of squared residuals of ys[a..b) about the line or the mean. */
+static double
+sse_line(const double *xs, const double *ys, unsigned a, unsigned b)
+{
+	struct ols o = { 0, 0, 0, 0, 0, 0 };
+	double slope, at0, r2, e = 0, d;
+	unsigned i;
+
+	for (i = a; i < b; i++)
+		ols_add(&o, xs[i], ys[i]);
+	if (ols_fit(&o, &slope, &at0, &r2) != 0)
+		return 0;
+	for (i = a; i < b; i++) {
+		d = ys[i] - (at0 + slope * xs[i]);
+		e += d * d;
+	}
+	return e;
+}
+
+static double
+sse_mean(const double *ys, unsigned a, unsigned b)
+{
+	double m = 0, e = 0;
+	unsigned i;
+
+	for (i = a; i < b; i++)
+		m += ys[i];
+	m /= (double)(b - a);
+	for (i = a; i < b; i++)
+		e += (ys[i] - m) * (ys[i] - m);
+	return e;
+}
+
+/*
+ * One window of ds from one archive.  *names, *data: librrd's, freed by
+ * fetch_free.  RETURN VALUE: the column of ds, or -1 with err set.
+ */
+static long
+fetch(const char *path, const char *cf, const char *ds, time_t *start,
+    time_t *end, unsigned long *step, unsigned long *nds, char ***names,
+    rrd_value_t **data, char *err, size_t errlen)
+{
+	unsigned long col;
+
+	*step = 1;
+	*nds = 0;
+	*names = NULL;
+	*data = NULL;
+	rrd_clear_error();
+	if (rrd_fetch_r(path, cf, start, end, step, nds, names, data) != 0) {
+		snprintf(err, errlen, "%s", rrd_get_error());
+		*step = 0;
+		return -1;
+	}
+	for (col = 0; col < *nds; col++)
+		if (strcmp((*names)[col], ds) == 0)
+			return (long)col;
+	snprintf(err, errlen, "no data source %s in %s", ds, path);
+	*step = 0;
+	return -1;
+}
+
+static void
+fetch_free(unsigned long nds, char **names, rrd_value_t *data)
+{
+	unsigned long k;
+
+	for (k = 0; k < nds; k++)
+		free(names[k]);
+	free(names);
+	free(data);
+}
+
 int
 forecast_fit(const char *path, const char *ds, time_t start, time_t end,
     struct forecast *f, char *err, size_t errlen)
 {
-	unsigned long step = 0, nds = 0, k, col, rows, r;
-	char **names = NULL;
-	rrd_value_t *data = NULL;
-	double sx = 0, sy = 0, sxx = 0, sxy = 0, n = 0, x, y, den;
-	double xfirst = 0, xlast = 0;
+	unsigned long step, nds, rows, r;
+	char **names;
+	rrd_value_t *data;
+	struct ols o = { 0, 0, 0, 0, 0, 0 };
+	double x, y, xfirst = 0, xlast = 0, r2;
+	long col;
 	int rc = -1;
 
 	memset(f, 0, sizeof(*f));
 	f->last = NAN;
-	rrd_clear_error();
-	if (rrd_fetch_r(path, "AVERAGE", &start, &end, &step, &nds, &names,
-	    &data) != 0) {
-		snprintf(err, errlen, "%s", rrd_get_error());
-		return -1;
-	}
-	for (col = 0; col < nds; col++)
-		if (strcmp(names[col], ds) == 0)
-			break;
-	if (col == nds) {
-		snprintf(err, errlen, "no data source %s in %s", ds, path);
+	f->r2 = NAN;
+	f->cf = "AVERAGE";
+	col = fetch(path, "AVERAGE", ds, &start, &end, &step, &nds, &names,
+	    &data, err, errlen);
+	f->start = start;
+	f->end = end;
+	f->step = step;
+	if (col < 0)
 		goto out;
-	}
 	rows = step > 0 ? (unsigned long)(end - start) / step : 0;
 	/* row r holds the average of (start + r*step, start + (r+1)*step] */
 	for (r = 0; r < rows; r++) {
-		y = data[r * nds + col];
+		y = data[r * nds + (unsigned long)col];
 		if (isnan(y))
 			continue;
 		/* x: seconds before end, of the middle of the row */
 		x = (double)(start - end) + ((double)r + 0.5) * (double)step;
-		sx += x;
-		sy += y;
-		sxx += x * x;
-		sxy += x * y;
-		if (n == 0)
+		if (o.n == 0)
 			xfirst = x;
 		xlast = x;
-		n++;
+		ols_add(&o, x, y);
 		f->last = y;
 	}
-	f->start = start;
-	f->end = end;
-	f->step = step;
-	f->points = (unsigned)n;
+	f->points = (unsigned)o.n;
 	f->span = xlast - xfirst;
-	den = n * sxx - sx * sx;
-	if (n < 2 || den == 0) {
-		f->young = n < 2;
+	if (ols_fit(&o, &f->slope, &f->value_now, &r2) != 0) {
+		f->young = o.n < 2;
 		snprintf(err, errlen, "%u known value%s of %s in the window: "
 		    "not enough for a trend", f->points, f->points == 1 ? "" :
 		    "s", ds);
 		goto out;
 	}
-	f->slope = (n * sxy - sx * sy) / den;
-	f->value_now = (sy - f->slope * sx) / n;
+	f->r2 = r2;
 	rc = 0;
 out:
-	for (k = 0; k < nds; k++)
-		free(names[k]);
-	free(names);
-	free(data);
+	fetch_free(nds, names, data);
 	return rc;
+}
+
+/*
+ * Daily extremes.  Days are counted back from end (day 0 is the last 24
+ * hours, so the newest day is whole); a day counts when at least 3/4 of
+ * its rows have a value (a half-empty first day would have a lower
+ * maximum only for want of data and steepen the line).  Each day's point
+ * is its extreme row, at that row's time: for a daily cycle the peaks lie
+ * on the line the cycle rides, shifted by the cycle's amplitude, which is
+ * what reaches a limit first.
+ *
+ * A level shift (a disk that took a big file at once, a link that was
+ * upgraded): when two flat levels split at some day explain the days
+ * better than any line (less than half the line's squared error), the
+ * line is fitted to the days after the split only; fewer than
+ * FORECAST_DAYS_MIN of them is "no trend" until there are.  Cost: a
+ * step is only recognised with at least 2 days on each side.
+ */
+int
+forecast_trend(const char *path, const char *ds, time_t start, time_t end,
+    bool falling, struct forecast *f, char *err, size_t errlen)
+{
+	unsigned long step, nds, rows, r, per_day;
+	char **names;
+	rrd_value_t *data;
+	const char *cf = falling ? "MIN" : "MAX";
+	struct ols o = { 0, 0, 0, 0, 0, 0 };
+	double *bx = NULL, *by = NULL, *xs = NULL, *ys = NULL, y, x, r2;
+	double xfirst = 0;
+	unsigned *bn = NULL, nb, b, n = 0, i, first = 0;
+	time_t s0 = start, e0 = end;
+	long col;
+	int rc = -1;
+
+	if (end - start < FORECAST_DAYS_MIN * 86400) {
+		rc = forecast_fit(path, ds, start, end, f, err, errlen);
+		f->falling = falling;
+		return rc;
+	}
+	col = fetch(path, cf, ds, &start, &end, &step, &nds, &names, &data,
+	    err, errlen);
+	if (col < 0) {
+		/* a file made elsewhere, with AVERAGE archives only */
+		if (nds == 0) {
+			start = s0;
+			end = e0;
+			cf = "AVERAGE";
+			col = fetch(path, cf, ds, &start, &end, &step, &nds,
+			    &names, &data, err, errlen);
+		}
+		if (col < 0) {
+			memset(f, 0, sizeof(*f));
+			f->last = f->r2 = NAN;
+			fetch_free(nds, names, data);
+			return -1;
+		}
+	}
+	memset(f, 0, sizeof(*f));
+	f->last = NAN;
+	f->r2 = NAN;
+	f->cf = cf;
+	f->falling = falling;
+	f->start = start;
+	f->end = end;
+	f->step = step;
+	rows = step > 0 ? (unsigned long)(end - start) / step : 0;
+	per_day = step > 0 && step < 86400 ? 86400 / step : 1;
+	nb = (unsigned)((end - start + 86399) / 86400);
+	if ((bx = calloc(nb + 1, sizeof(*bx))) == NULL ||
+	    (by = calloc(nb + 1, sizeof(*by))) == NULL ||
+	    (bn = calloc(nb + 1, sizeof(*bn))) == NULL ||
+	    (xs = calloc(nb + 1, sizeof(*xs))) == NULL ||
+	    (ys = calloc(nb + 1, sizeof(*ys))) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		goto out;
+	}
+	for (r = 0; r < rows; r++) {
+		time_t tend = start + (time_t)((r + 1) * step);
+
+		y = data[r * nds + (unsigned long)col];
+		if (isnan(y))
+			continue;
+		x = (double)(tend - end) - (double)step / 2;
+		if (f->points == 0)
+			xfirst = x;
+		f->span = x - xfirst;
+		f->points++;
+		f->last = y;
+		b = (unsigned)((end - tend) / 86400);
+		if (b >= nb)
+			continue;
+		if (bn[b] == 0 || (falling ? y < by[b] : y > by[b])) {
+			by[b] = y;
+			bx[b] = x;
+		}
+		bn[b]++;
+	}
+	/* oldest day first */
+	for (b = nb; b-- > 0; )
+		if ((double)bn[b] >= 0.75 * (double)per_day) {
+			xs[n] = bx[b];
+			ys[n] = by[b];
+			n++;
+		}
+	f->days = n;
+	if (n < FORECAST_DAYS_MIN) {
+		/* too few whole days: the samples, as a short window */
+		fetch_free(nds, names, data);
+		names = NULL;
+		data = NULL;
+		nds = 0;
+		rc = forecast_fit(path, ds, s0, e0, f, err, errlen);
+		f->falling = falling;
+		goto out;
+	}
+	if (n >= 4) {
+		double line = sse_line(xs, ys, 0, n), best = INFINITY, e;
+		unsigned k, kbest = 0;
+
+		for (k = 2; k + 2 <= n; k++) {
+			e = sse_mean(ys, 0, k) + sse_mean(ys, k, n);
+			if (e < best) {
+				best = e;
+				kbest = k;
+			}
+		}
+		if (kbest > 0 && best < line / 2) {
+			first = kbest;
+			f->shift = end + (time_t)xs[kbest];
+		}
+	}
+	for (i = first; i < n; i++)
+		ols_add(&o, xs[i], ys[i]);
+	f->days = n - first;
+	if (f->days < FORECAST_DAYS_MIN) {
+		char at[32];
+
+		rfc3339(f->shift, at, sizeof(at));
+		snprintf(err, errlen, "a level shift near %s, %u day%s ago: "
+		    "not enough days since for a trend", at, f->days,
+		    f->days == 1 ? "" : "s");
+		f->young = 1;
+		goto out;
+	}
+	if (ols_fit(&o, &f->slope, &f->value_now, &r2) != 0) {
+		snprintf(err, errlen, "no trend in %u days", f->days);
+		goto out;
+	}
+	f->r2 = r2;
+	rc = 0;
+out:
+	free(bx);
+	free(by);
+	free(bn);
+	free(xs);
+	free(ys);
+	fetch_free(nds, names, data);
+	return rc;
+}
+
+bool
+forecast_has_trend(const struct forecast *f, char *why, size_t len)
+{
+	if (isnan(f->r2) || f->r2 >= FORECAST_R2_MIN)
+		return true;
+	snprintf(why, len, "no trend: the line explains %.0f %% of the "
+	    "%s (under %.0f %%)", f->r2 * 100, f->days > 0 ? (f->falling ?
+	    "daily minima" : "daily maxima") : "values", FORECAST_R2_MIN *
+	    100);
+	return false;
 }
 
 double
@@ -278,9 +547,9 @@ fc_work(void *arg)
 
 	metric_flush_wait(j->flush);
 	j->flush = NULL;
-	j->rc = forecast_fit(j->path, j->f.ds, j->now -
-	    (time_t)(j->f.window_ms / 1000), j->now, &j->fc, j->err,
-	    sizeof(j->err));
+	j->rc = forecast_trend(j->path, j->f.ds, j->now -
+	    (time_t)(j->f.window_ms / 1000), j->now, j->f.falling, &j->fc,
+	    j->err, sizeof(j->err));
 	j->exists = access(j->path, F_OK) == 0;
 }
 
@@ -325,6 +594,13 @@ fc_done(void *arg)
 		    "yet: values span %.1f h, min_history is %.1f h", f->check,
 		    f->metric, fc.span / 3600, (double)f->min_history_ms /
 		    3600000.0);
+		tocsin_run_finish(run, TOCSIN_OK, summary);
+		goto out;
+	}
+	if (!forecast_has_trend(&fc, j->err, sizeof(j->err))) {
+		/* a line through noise: no date rather than a wild one */
+		snprintf(summary, sizeof(summary), "forecast of %s:%s: %s",
+		    f->check, f->metric, j->err);
 		tocsin_run_finish(run, TOCSIN_OK, summary);
 		goto out;
 	}
@@ -480,8 +756,8 @@ fa_work(void *arg)
 
 	metric_flush_wait(j->flush);
 	j->flush = NULL;
-	j->rc = forecast_fit(j->path, j->ds, j->now -
-	    (time_t)(j->window_ms / 1000), j->now, &j->fc, j->err,
+	j->rc = forecast_trend(j->path, j->ds, j->now -
+	    (time_t)(j->window_ms / 1000), j->now, j->falling, &j->fc, j->err,
 	    sizeof(j->err));
 }
 
@@ -520,7 +796,8 @@ fa_done(void *arg)
 		    "%.1f h, min_history is %.1f h", fc.span / 3600,
 		    (double)j->min_history_ms / 3600000.0);
 		fc.slope = fc.value_now = NAN;
-	}
+	} else if (!forecast_has_trend(&fc, j->err, sizeof(j->err)))
+		fc.slope = fc.value_now = NAN;
 	if (isfinite(j->threshold) && !isnan(fc.slope))
 		tt = forecast_time_to(&fc, j->threshold, j->falling);
 	o = json_object();
@@ -536,6 +813,11 @@ fa_done(void *arg)
 	    &e);
 	api_set(o, "step_s", json_integer((json_int_t)fc.step), &e);
 	api_set(o, "points", json_integer(fc.points), &e);
+	api_set(o, "fit", api_str(fc.days > 0 ? (fc.falling ?
+	    "daily minima" : "daily maxima") : "samples"), &e);
+	api_set(o, "days", json_integer(fc.days), &e);
+	api_set(o, "r2", api_num(fc.r2), &e);
+	api_set(o, "level_shift_at", api_time(fc.shift), &e);
 	api_set(o, "last", api_num(fc.last), &e);
 	api_set(o, "value_now", api_num(fc.value_now), &e);
 	api_set(o, "slope_per_second", api_num(fc.slope), &e);

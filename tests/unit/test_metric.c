@@ -460,6 +460,119 @@ test_forecast_known_slope(void)
 	free(path);
 }
 
+/*
+ * Trends that survive a daily cycle: 14 days at 5 minutes written through
+ * the store, a daily sine of amplitude 10 and noise from a fixed LCG.
+ */
+static unsigned long lcg = 12345;
+
+static double
+noise(double amp)	/* uniform in [-amp, amp], the same every run */
+{
+	lcg = lcg * 6364136223846793005UL + 1442695040888963407UL;
+	return amp * (2.0 * (double)((lcg >> 33) & 0xffffff) / 16777215.0 -
+	    1.0);
+}
+
+enum shape { GROW, FLAT, SHRINK, STEP };
+
+static double
+shape_at(enum shape sh, double days, double t)
+{
+	double cyc = 10 * sin(2 * M_PI * t / 86400);
+
+	switch (sh) {
+	case GROW:
+		return 40 + 1.0 * days + cyc + noise(1);
+	case FLAT:
+		return 50 + cyc + noise(5);
+	case SHRINK:
+		return 80 - 0.5 * days + cyc + noise(1);
+	case STEP:
+		return (days < 7 ? 30 : 60) + cyc + noise(1);
+	}
+	return NAN;
+}
+
+static char *
+write_series(const char *check, enum shape sh, time_t now)
+{
+	struct fake f;
+	time_t t0 = now - 14 * 86400, t;
+	int i = 0;
+
+	fake_init(&f, check, 300000);
+	for (t = t0; t <= now; t += 300, i++) {
+		fake_set(&f, 0, "used", shape_at(sh, (double)(t - t0) / 86400,
+		    (double)t), 0);
+		metric_store(&f.c, t);
+		if (i % 500 == 0)
+			metric_flush_all();
+	}
+	metric_flush(check);
+	return metric_rrd_path(cfg.state_dir, check);
+}
+
+static void
+test_trend_daily_cycle(void)
+{
+	struct forecast fc, raw;
+	time_t now = time(NULL) / 300 * 300;
+	/* peaks are trend + 10: they reach 100 when 40 + d + 10 = 100 */
+	double truth = 50 - 14, tt, days;
+	char *path, err[256], why[256];
+
+	path = write_series("grow", GROW, now);
+	CHECK(forecast_trend(path, "used", now - 14 * 86400, now, false, &fc,
+	    err, sizeof(err)) == 0);
+	CHECK(forecast_has_trend(&fc, why, sizeof(why)));
+	tt = forecast_time_to(&fc, 100, false);
+	days = tt / 86400;
+	printf("# grow: %u days of %s, slope %.4g/day, R2 %.3f, %.2f days "
+	    "left, truth %.2f\n", fc.days, fc.cf, fc.slope * 86400, fc.r2,
+	    days, truth);
+	CHECK(fc.days >= 13 && strcmp(fc.cf, "MAX") == 0 && fc.shift == 0);
+	CHECK(fabs(days - truth) / truth < 0.05);
+	/* the line through the raw samples misses the peaks by 10 days */
+	CHECK(forecast_fit(path, "used", now - 14 * 86400, now, &raw, err,
+	    sizeof(err)) == 0);
+	printf("# raw samples: %.2f days left\n",
+	    forecast_time_to(&raw, 100, false) / 86400);
+	CHECK(fabs(forecast_time_to(&raw, 100, false) / 86400 - truth) /
+	    truth > 0.2);
+	free(path);
+
+	path = write_series("flat", FLAT, now);
+	CHECK(forecast_trend(path, "used", now - 14 * 86400, now, false, &fc,
+	    err, sizeof(err)) == 0);
+	printf("# flat: slope %.4g/day, R2 %.3f\n", fc.slope * 86400, fc.r2);
+	CHECK(!forecast_has_trend(&fc, why, sizeof(why)));
+	CHECK(strstr(why, "daily maxima") != NULL);
+	free(path);
+
+	path = write_series("shrink", SHRINK, now);
+	CHECK(forecast_trend(path, "used", now - 14 * 86400, now, false, &fc,
+	    err, sizeof(err)) == 0);
+	printf("# shrink: slope %.4g/day, R2 %.3f\n", fc.slope * 86400,
+	    fc.r2);
+	CHECK(forecast_has_trend(&fc, why, sizeof(why)));
+	CHECK(forecast_time_to(&fc, 100, false) == -1);
+	free(path);
+
+	/* 30 then 60 from day 7: a shift, not growth of 30 a week */
+	path = write_series("step", STEP, now);
+	CHECK(forecast_trend(path, "used", now - 14 * 86400, now, false, &fc,
+	    err, sizeof(err)) == 0);
+	printf("# step: shift %+ld s, %u days, slope %.4g/day, R2 %.3f\n",
+	    (long)(fc.shift - now), fc.days, fc.slope * 86400, fc.r2);
+	CHECK(fc.shift != 0 && fabs((double)(fc.shift - (now - 7 * 86400))) <=
+	    86400);
+	CHECK(!forecast_has_trend(&fc, why, sizeof(why)) ||
+	    forecast_time_to(&fc, 100, false) == -1 ||
+	    forecast_time_to(&fc, 100, false) > 365 * 86400.0);
+	free(path);
+}
+
 int
 main(void)
 {
@@ -482,6 +595,7 @@ main(void)
 	RUN(test_garbage_file_kept_aside);
 	RUN(test_restart_keeps_history);
 	RUN(test_forecast_known_slope);
+	RUN(test_trend_daily_cycle);
 	metric_shutdown();
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", tmpdir);
 	if (system(cmd) != 0)
