@@ -162,7 +162,15 @@ snmp_oid_resolve(const char *text, oid *out, size_t *len)
 	*len = cap;
 	if (resolve_known(text, out, len) == 0)
 		return 0;
-	/* Anything else: the system's MIBs, which init_snmp() read. */
+	/*
+	 * Anything else: the system's MIBs, which init_snmp() read — for what
+	 * looks like a MIB name only.  net-snmp may turn the text into a
+	 * regex: "IFl" + 64 "+" + "-MIB" costs a second of regcomp, longer
+	 * ones gigabytes (found by fuzz_trap in the trap plugin's copy).
+	 */
+	if (strlen(text) > 128 || text[strspn(text, "abcdefghijklmnopqrstuvwxyz"
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_:.")] != '\0')
+		return -1;
 	*len = cap;
 	if (snmp_parse_oid(text, out, len) != NULL)
 		return 0;

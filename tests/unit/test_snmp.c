@@ -4,6 +4,7 @@
  */
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "tap.h"
 #include "snmp_int.h"
@@ -52,6 +53,23 @@ test_oid_names_and_numbers(void)
 			CHECK_STR(buf, t[i].out);
 		}
 	}
+}
+
+/* A name net-snmp would make a costly regex of fails fast (< 0.2 s CPU). */
+static void
+test_oid_regex_name_is_refused_fast(void)
+{
+	char name[80];
+	oid o[MAX_OID_LEN];
+	size_t len = MAX_OID_LEN;
+	clock_t t0;
+
+	strcpy(name, "IFl");
+	memset(name + 3, '+', 64);
+	strcpy(name + 67, "-MIB");
+	t0 = clock();
+	CHECK(snmp_oid_resolve(name, o, &len) < 0);
+	CHECK((double)(clock() - t0) / CLOCKS_PER_SEC < 0.2);
 }
 
 static void
@@ -203,6 +221,7 @@ main(void)
 	netsnmp_register_loghandler(NETSNMP_LOGHANDLER_CALLBACK, LOG_DEBUG);
 	init_snmp("test");
 	RUN(test_oid_names_and_numbers);
+	RUN(test_oid_regex_name_is_refused_fast);
 	RUN(test_values_by_type);
 	RUN(test_walk_takes_rows_and_stops_at_column_ends);
 	snmp_shutdown("test");
