@@ -17,8 +17,8 @@
  * - The cap (api_conn_cap()) is api.max_connections, at most half the
  *   descriptor limit, so API clients can never take the descriptors the
  *   checks, RRD files and the incident log need.  At the cap the oldest
- *   connection that is idle or still sending its request is closed; one
- *   with a request being answered is kept; when all are, the new one goes.
+ *   connection that is idle or still sending its request is closed, else
+ *   the oldest one streaming a reply (api_stream.c), else the new one.
  * - A request must be complete within api.request_timeout of the accept
  *   (or of the previous reply on a kept-alive connection), however slowly
  *   its bytes come; an idle kept-alive connection goes after that too.
@@ -154,27 +154,41 @@ api_conn_close_cb(struct evhttp_connection *evcon, void *arg)
 	free(c);
 }
 
-/* Close c ourselves (cap, deadline).  Never for a busy connection. */
+/*
+ * Close c ourselves (cap, deadline): idle, still sending, or streaming a
+ * reply (which stops now; evhttp frees its request with the connection).
+ * Never one whose reply someone else will send (a graph being drawn).
+ */
 static void
 api_conn_drop(struct api_conn *c)
 {
 	TAILQ_REMOVE(&cg.open, c, link);
 	cg.n--;
 	evhttp_connection_set_closecb(c->evcon, NULL, NULL);
+	if (c->gone != NULL)
+		c->gone(c->gone_arg);
 	evhttp_connection_free(c->evcon);
 	free(c);
 }
 
-/* The oldest connection that is idle or still sending, or NULL. */
+/*
+ * Whom the cap closes: the oldest connection that is idle or still
+ * sending its request; failing that, the oldest one streaming a reply
+ * (so that under a flood of big lists a new request, /api/v1/status
+ * say, still gets in); or NULL.
+ */
 static struct api_conn *
 api_conn_victim(void)
 {
-	struct api_conn *c, *best = NULL;
+	struct api_conn *c, *best = NULL, *stream = NULL;
 
-	TAILQ_FOREACH(c, &cg.open, link)
+	TAILQ_FOREACH(c, &cg.open, link) {
 		if (!c->busy && (best == NULL || c->since_ms < best->since_ms))
 			best = c;
-	return best;
+		if (c->busy && c->gone != NULL && stream == NULL)
+			stream = c;	/* the list is in accept order */
+	}
+	return best != NULL ? best : stream;
 }
 
 static struct bufferevent *

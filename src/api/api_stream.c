@@ -20,8 +20,8 @@
  *   client cannot starve the others.
  *
  * A stream ends when its function says so, or when its connection closes
- * (api_conn_watch()), or when the API is freed (api_stream_abort_all():
- * the client sees the reply end early).
+ * (api_conn_watch(): at once, whoever closes it), or when the API is
+ * freed (api_stream_abort_all(): the client sees the reply end early).
  */
 #include <stdbool.h>
 #include <stdint.h>
@@ -45,7 +45,6 @@ struct api_stream {
 	void (*free_fn)(void *);
 	void *state;			/* owned, freed with free_fn */
 	bool ready;			/* in the ready queue */
-	bool dead;			/* the connection closed */
 	TAILQ_ENTRY(api_stream) link;	/* ready queue, or all */
 	TAILQ_ENTRY(api_stream) all;
 };
@@ -82,29 +81,44 @@ api_stream_ready(struct api_stream *s)
 	api_stream_arm();
 }
 
-/* The reply is over (complete, or its connection gone): free s. */
+/* Forget s: out of the queues, its state freed.  Nothing of req. */
 static void
-api_stream_end(struct api_stream *s)
+api_stream_forget(struct api_stream *s)
 {
 	if (s->ready)
 		TAILQ_REMOVE(&ready_q, s, link);
 	TAILQ_REMOVE(&all_q, s, all);
-	if (!s->dead)
-		api_conn_unwatch(s->req);
-	/* with its connection gone, this frees req */
-	evhttp_send_reply_end(s->req);
 	if (s->free_fn != NULL)
 		s->free_fn(s->state);
 	free(s);
 }
 
+/* The reply is complete (or ends early): send its end, free s. */
+static void
+api_stream_end(struct api_stream *s)
+{
+	struct evhttp_request *req = s->req;
+
+	/* first: ending the reply may free the connection, and call us */
+	api_conn_unwatch(req);
+	api_stream_forget(s);
+	evhttp_send_reply_end(req);
+}
+
+/*
+ * The connection is going, now (api_conn_watch()).  If the client left,
+ * evhttp has detached the request and leaves it to us; if the connection
+ * is being freed with the request still on it (a drop, evhttp_free()),
+ * evhttp frees it.
+ */
 static void
 api_stream_gone(void *arg)
 {
 	struct api_stream *s = arg;
 
-	s->dead = true;
-	api_stream_ready(s);
+	if (evhttp_request_get_connection(s->req) == NULL)
+		evhttp_request_free(s->req);
+	api_stream_forget(s);
 }
 
 static void
@@ -132,10 +146,6 @@ api_stream_producer_cb(evutil_socket_t fd, short what, void *arg)
 		}
 		TAILQ_REMOVE(&ready_q, s, link);
 		s->ready = false;
-		if (s->dead) {
-			api_stream_end(s);
-			continue;
-		}
 		if ((buf = evbuffer_new()) == NULL)
 			rc = -1;
 		else

@@ -1,10 +1,14 @@
 /*
  * util.c — small helpers shared by the core modules.
  */
+#include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include "core/util.h"
 
@@ -88,4 +92,19 @@ hash_str(const char *s)
 		h *= 16777619u;
 	}
 	return h;
+}
+
+void
+thread_yield_to_loop(void)
+{
+	pid_t tid = (pid_t)syscall(SYS_gettid);
+	int prio;
+
+	errno = 0;
+	prio = getpriority(PRIO_PROCESS, (id_t)tid);
+	if (prio == -1 && errno != 0)
+		return;
+	/* Linux: nice is per thread, and raising it needs no privilege */
+	(void)setpriority(PRIO_PROCESS, (id_t)tid, prio + 5 > 19 ? 19 :
+	    prio + 5);
 }

@@ -703,6 +703,7 @@ writer_main(void *arg)
 	int n;
 
 	(void)arg;
+	thread_yield_to_loop();
 	pthread_mutex_lock(&wk.mu);
 	for (;;) {
 		while (TAILQ_EMPTY(&wk.jobs) && !wk.stop)

@@ -23,6 +23,7 @@
 #include <event2/event.h>
 
 #include "core/log.h"
+#include "core/util.h"
 #include "metric/pool.h"
 
 #define POOL_THREADS_MAX	64
@@ -61,6 +62,7 @@ pool_thread(void *arg)
 	uint64_t one = 1;
 
 	(void)arg;
+	thread_yield_to_loop();
 	pthread_mutex_lock(&pool_g.mu);
 	for (;;) {
 		while (TAILQ_EMPTY(&pool_g.jobs) && !pool_g.stopping)
