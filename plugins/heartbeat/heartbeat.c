@@ -10,8 +10,9 @@
  * check is CRITICAL "no heartbeat since TIME (expected every 1d)";
  * otherwise a run repeats what the last push said.  No I/O at all.
  *
- * Known limit: pushes are remembered in memory (over reloads, not over a
- * restart); after a restart the wait starts again from the start-up.
+ * The core keeps the last push of each check over reloads and restarts
+ * (state_dir/push.json); a check that never had one waits from the
+ * start-up of tocsind.
  */
 #include <math.h>
 #include <stdio.h>

@@ -14,8 +14,11 @@
  * A push records a passive result at once (state, summary and a
  * "duration" metric from ?state=&summary=&duration= or a JSON body) and
  * its time, kept by check name; the heartbeat plugin reads it with
- * tocsin_check_push() to tell silence.  Never blocks beyond reading the
- * small key file once.
+ * tocsin_check_push() to tell silence.  The last push of each check is
+ * also written to state_dir/push.json (a few hundred bytes per heartbeat
+ * check, replaced whole by rename on every push, read once at the first
+ * look-up), so a restart neither forgets a silence nor restarts the wait.
+ * Beyond that small file and the key, nothing here touches the disk.
  */
 #include <sys/stat.h>
 
@@ -68,6 +71,52 @@ struct push_rec {
 	struct push_rec		*next;
 };
 static struct push_rec *push_recs;
+static bool push_loaded;		/* push.json read */
+
+static const char *
+push_dir(void)
+{
+	return daemon_g.cf != NULL && daemon_g.cf->state_dir != NULL ?
+	    daemon_g.cf->state_dir : ".";
+}
+
+/* Write every record to state_dir/push.json (temp file, then rename). */
+static void
+push_save(void)
+{
+	char path[4096], tmp[4200];
+	struct push_rec *p;
+	json_t *a, *o;
+	FILE *f;
+	int err = 0;
+
+	if ((a = json_array()) == NULL)
+		return;
+	for (p = push_recs; p != NULL; p = p->next) {
+		if (p->when == 0 || (o = json_object()) == NULL)
+			continue;
+		api_set(o, "check", json_string(p->name), &err);
+		api_set(o, "when", json_integer((json_int_t)p->when), &err);
+		api_set(o, "state", json_integer(p->state), &err);
+		api_set(o, "summary", api_str(p->summary), &err);
+		api_set(o, "duration", api_num(p->duration), &err);
+		api_append(a, o, &err);
+	}
+	snprintf(path, sizeof(path), "%s/push.json", push_dir());
+	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	if (err || (f = fopen(tmp, "w")) == NULL) {
+		if (!err)
+			log_warn("push: cannot write %s", tmp);
+		json_decref(a);
+		return;
+	}
+	if (json_dumpf(a, f, JSON_COMPACT) != 0 || fputc('\n', f) == EOF ||
+	    fclose(f) != 0 || rename(tmp, path) != 0) {
+		log_warn("push: cannot write %s", path);
+		unlink(tmp);
+	}
+	json_decref(a);
+}
 
 static api_handler push_handle;
 
@@ -167,11 +216,55 @@ push_is_heartbeat(const struct check *c)
 
 /* ---- the record ---------------------------------------------------------- */
 
+static struct push_rec *push_rec_get(const char *, bool);
+
+/* Read state_dir/push.json once: the pushes before a restart. */
+static void
+push_load(void)
+{
+	char path[4096];
+	json_error_t jerr;
+	struct push_rec *p;
+	json_t *a, *o;
+	size_t i;
+
+	push_loaded = true;
+	snprintf(path, sizeof(path), "%s/push.json", push_dir());
+	if ((a = json_load_file(path, 0, &jerr)) == NULL) {
+		if (access(path, F_OK) == 0)
+			log_warnx("push: %s: %s (line %d); last pushes "
+			    "forgotten", path, jerr.text, jerr.line);
+		return;
+	}
+	json_array_foreach(a, i, o) {
+		const char *name = json_string_value(json_object_get(o,
+		    "check"));
+		json_int_t st = json_integer_value(json_object_get(o,
+		    "state"));
+		json_t *d = json_object_get(o, "duration");
+		const char *s = json_string_value(json_object_get(o,
+		    "summary"));
+
+		if (name == NULL || st < 0 || st > 3 ||
+		    (p = push_rec_get(name, true)) == NULL)
+			continue;
+		p->when = (time_t)json_integer_value(json_object_get(o,
+		    "when"));
+		p->state = (enum tocsin_state)st;
+		free(p->summary);
+		p->summary = s != NULL ? strdup(s) : NULL;
+		p->duration = json_is_number(d) ? json_number_value(d) : NAN;
+	}
+	json_decref(a);
+}
+
 static struct push_rec *
 push_rec_get(const char *name, bool create)
 {
 	struct push_rec *p;
 
+	if (!push_loaded)
+		push_load();
 	for (p = push_recs; p != NULL; p = p->next)
 		if (strcmp(p->name, name) == 0)
 			return p;
@@ -227,6 +320,7 @@ api_push_shutdown(void)
 	}
 	OPENSSL_cleanse(push_g.key, sizeof(push_g.key));
 	push_g.have_key = false;
+	push_loaded = false;
 }
 
 void
@@ -395,6 +489,7 @@ push_handle(struct evhttp_request *req, const char *rest, void *arg)
 	p->when = time(NULL);
 	p->state = st;
 	p->duration = dur;
+	push_save();
 
 	memset(&r, 0, sizeof(r));
 	r.state = (enum check_state)st;

@@ -125,3 +125,24 @@ def test_heartbeat_config_errors(env):
         "expect_every: must be at least 1s" in err, err
     assert re.search(r'heartbeat "b"|check b', err) and "expect_every" in \
         err, err
+
+
+def test_heartbeat_push_survives_restart(env):
+    d = env.daemon(CONFIG)
+    d.require_plugin("heartbeat")
+    d.start()
+    _, path = push_url(d, "nightly-backup")
+    st, data = push(d, path, "?state=WARNING&summary=slow%20disk")
+    assert st == 200, (st, data)
+    d.stop()
+    d.start()
+    # the push from before the restart is remembered: repeated, then
+    # its silence is measured from it, not from the start-up
+    d.wait_check("nightly-backup", "WARNING",
+                 pred=lambda c: c["summary"] == "slow disk")
+    c = d.wait_check("nightly-backup", "CRITICAL", timeout=10,
+                     pred=lambda c: c["summary"].startswith(
+                         "no heartbeat since "))
+    assert "started" not in c["summary"], c
+    assert push_url(d, "nightly-backup")[1] == path     # same URL
+    d.stop()
