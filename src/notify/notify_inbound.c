@@ -391,7 +391,8 @@ static void
 ni_slack(struct evhttp_request *req, const char *rest, void *arg)
 {
 	size_t len;
-	const char *body = ni_body(req, &len), *why, *p, *aid, *val, *user;
+	const char *body = ni_body(req, &len), *why = NULL, *p, *aid, *val;
+	const char *user;
 	struct evkeyvalq q;
 	json_t *o = NULL, *act;
 	json_error_t jerr;
