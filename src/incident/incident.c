@@ -1208,6 +1208,27 @@ undo_free(struct inc_undo *u)
 	free(u->attached);
 }
 
+/*
+ * Commit what an operator action wrote, or drop it and put memory back
+ * (what: "acknowledgement", …).  Frees u.  RETURN VALUE: 0, or -3.
+ */
+static int
+action_commit(struct inc *inc, struct inc_undo *u, const char *what,
+    const char *by)
+{
+	if (store_commit() == 0) {
+		undo_free(u);
+		return 0;
+	}
+	store_discard();
+	undo_apply(inc, u);
+	undo_free(u);
+	log_errx("incident #%lld: the %s by %s could not be written; the "
+	    "incident stays %s", (long long)inc->id, what,
+	    by ? by : "an operator", incident_status_name(inc->status));
+	return -3;
+}
+
 int
 incident_ack(int64_t id, const char *by, const char *comment,
     const char **why)
@@ -1253,16 +1274,8 @@ incident_ack_via(int64_t id, const char *by, const char *via,
 	    via ? via : "", comment ? ": " : "", comment ? comment : "");
 	count_open();
 	inc_emit(inc, INCIDENT_ACKNOWLEDGED, now, by, comment);
-	if (store_commit() == -1) {
-		store_discard();
-		undo_apply(inc, &undo);
-		undo_free(&undo);
-		log_errx("incident #%lld: the acknowledgement by %s could not "
-		    "be written; the incident stays %s", (long long)id,
-		    by ? by : "an operator", incident_status_name(inc->status));
+	if (action_commit(inc, &undo, "acknowledgement", by) == -3)
 		return -3;
-	}
-	undo_free(&undo);
 	log_notice("incident #%lld acknowledged by %s", (long long)id,
 	    by ? by : "an operator");
 	return 0;
@@ -1301,16 +1314,8 @@ incident_unack(int64_t id, const char *by, const char *via, const char **why)
 	    via ? via : "");
 	count_open();
 	inc_emit(inc, INCIDENT_UNACKNOWLEDGED, now, by, via);
-	if (store_commit() == -1) {
-		store_discard();
-		undo_apply(inc, &undo);
-		undo_free(&undo);
-		log_errx("incident #%lld: the unacknowledgement by %s could "
-		    "not be written; the incident stays %s", (long long)id,
-		    by ? by : "an operator", incident_status_name(inc->status));
+	if (action_commit(inc, &undo, "unacknowledgement", by) == -3)
 		return -3;
-	}
-	undo_free(&undo);
 	log_notice("incident #%lld unacknowledged by %s%s%s", (long long)id,
 	    by ? by : "an operator", via ? " via " : "", via ? via : "");
 	return 0;
@@ -1350,17 +1355,10 @@ incident_resolve_via(int64_t id, const char *by, const char *via,
 		return -3;
 	}
 	inc_resolve_quiet(inc, time(NULL), by, text);
-	if (store_commit() == -1) {
-		store_discard();
-		undo_apply(inc, &undo);
-		undo_free(&undo);
-		log_errx("incident #%lld: the resolution by %s could not be "
-		    "written; the incident stays %s", (long long)id,
-		    by ? by : "an operator", incident_status_name(inc->status));
+	if (action_commit(inc, &undo, "resolution", by) == -3) {
 		free(text);
 		return -3;
 	}
-	undo_free(&undo);
 	log_notice("incident #%lld resolved: %s", (long long)id, text);
 	free(text);
 	return 0;
