@@ -44,6 +44,17 @@ njq_err_cb(void *arg, jv msg)
 	for (i = len; p->err[i] != '\0'; i++)
 		if ((unsigned char)p->err[i] < 0x20)
 			p->err[i] = ' ';
+	/* jq pads the program's line it quotes: one space is enough */
+	{
+		size_t o = len;
+
+		for (i = len; p->err[i] != '\0'; i++)
+			if (p->err[i] != ' ' || o == 0 || p->err[o - 1] != ' ')
+				p->err[o++] = p->err[i];
+		while (o > len && p->err[o - 1] == ' ')
+			o--;
+		p->err[o] = '\0';
+	}
 	jv_free(msg);
 }
 
