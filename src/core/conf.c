@@ -998,7 +998,8 @@ conf_secret_name(const char *name)
 	return strcmp(name, "password") == 0 || (n > 9 &&
 	    strcmp(name + n - 9, "_password") == 0) ||
 	    strstr(name, "secret") != NULL || strcmp(name, "routing_key") == 0 ||
-	    strcmp(name, "headers") == 0 || strcmp(name, "community") == 0;
+	    strcmp(name, "headers") == 0 || strcmp(name, "community") == 0 ||
+	    strcmp(name, "v3_users") == 0;	/* trap_listener pass phrases */
 }
 
 /*

@@ -183,6 +183,23 @@ def test_trap_v3_users(env):
     d.stop()
 
 
+def test_trap_v3_users_are_a_secret(env):
+    """v3_users holds pass phrases: in a file every local user may read,
+    tocsind -t warns at its line, without the phrase."""
+    d = env.daemon(
+        'trap_listener "traps" {\n  listen = "udp:127.0.0.1:%d"\n'
+        '  v3_users = { "-e %s ops SHA authpass1 AES privpass1" }\n}\n' %
+        (free_port(), ENGINE))
+    d.require_plugin("trap")
+    os.chmod(d.conf, 0o644)
+    rc, out = d.check_config()
+    assert rc == 0, (rc, out, d.last_stderr)
+    want = "%s:%d: v3_users: this file is readable by every local user" % (
+        d.conf, d.line_of("v3_users"))
+    assert want in d.last_stderr, d.last_stderr
+    assert "authpass1" not in d.last_stderr + out
+
+
 def test_trap_state_survives_reload(env):
     port = free_port()
     d = start(env, port)
