@@ -37,6 +37,7 @@
 #include "incident/maint.h"
 #include "notify/notify.h"
 #include "core/daemon.h"
+#include "metric/capacity.h"
 #include "metric/forecast.h"
 #include "metric/metric.h"
 #include "metric/pool.h"
@@ -271,6 +272,7 @@ reload(void)
 	pool_init(daemon_g.base, api_conf(nw)->graph_workers,
 	    api_conf(nw)->graph_queue);
 	sched_start(nw);
+	capacity_reconfigure();
 	conf_free(old);
 	/*
 	 * The parser's tree is freed by now, but glibc keeps the pages: with
@@ -382,7 +384,7 @@ main(int argc, char *argv[])
 	daemon_g.version = PACKAGE_VERSION;
 
 	if (api_register_config() != 0 || incident_register_config() != 0 ||
-	    maint_register_config() != 0)
+	    maint_register_config() != 0 || capacity_register_config() != 0)
 		fatalx("cannot register the config sections");
 	if (forecast_register() != 0 || selfcheck_register() != 0)
 		fatalx("cannot register the built-in check types");
@@ -460,7 +462,8 @@ main(int argc, char *argv[])
 	if (metric_init(daemon_g.base, daemon_g.cf) != 0 ||
 	    pool_init(daemon_g.base, api_conf(daemon_g.cf)->graph_workers,
 	    api_conf(daemon_g.cf)->graph_queue) != 0 ||
-	    metric_graph_init() != 0 || forecast_api_init() != 0) {
+	    metric_graph_init() != 0 || forecast_api_init() != 0 ||
+	    capacity_init(daemon_g.base) != 0) {
 		log_errx("cannot start the metric store, not starting");
 		rc = 1;
 		goto out;
@@ -499,6 +502,7 @@ main(int argc, char *argv[])
 
 out:
 	sched_stop(daemon_g.cf);
+	capacity_shutdown();	/* a report still computing is dropped */
 	pool_shutdown();	/* its jobs wait for the metric writer */
 	metric_shutdown();
 	notify_shutdown();

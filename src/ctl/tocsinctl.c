@@ -42,7 +42,7 @@
 /* Options, each allowed only with the commands that take it. */
 enum {
 	OPT_ALL = 0x1, OPT_BY = 0x2, OPT_COMMENT = 0x4, OPT_SINCE = 0x8,
-	OPT_OUT = 0x10,
+	OPT_OUT = 0x10, OPT_HORIZON = 0x20,
 };
 
 struct ctl {
@@ -52,7 +52,7 @@ struct ctl {
 	bool color;
 	unsigned opts;			/* OPT_* given */
 	bool all;
-	const char *by, *comment, *since, *out;
+	const char *by, *comment, *since, *out, *horizon;
 };
 
 struct reply {
@@ -97,6 +97,8 @@ help(void)
 	    "  graph CHECK METRIC [--since 1d] -o FILE.png|FILE.svg|-\n"
 	    "  forecast CHECK METRIC\n"
 	    "  report [--since 30d]\n"
+	    "  capacity [--horizon 90d] [--all]  what runs out first, and "
+	    "when\n"
 	    "  oncall\n"
 	    "options:\n"
 	    "  -s URL     the API (default: $TOCSIN_URL, api.listen, %s)\n"
@@ -1311,6 +1313,84 @@ cmd_forecast(struct ctl *ctl, char **argv)
 	return 0;
 }
 
+/*
+ * The capacity report as a table, soonest first: days left, the date,
+ * the metric, its value now (the trend's), its limit, the growth per
+ * week and the fit's R².  --all adds the metrics that do not reach their
+ * limit within the horizon, or have no trend.
+ */
+static int
+cmd_capacity(struct ctl *ctl, char **argv)
+{
+	struct table t = { 9, 0, NULL, -1 };
+	char *path, *s;
+	json_t *o, *x;
+	size_t i;
+
+	(void)argv;
+	s = esc(ctl->horizon != NULL ? ctl->horizon : "90d");
+	if (asprintf(&path, "/api/v1/capacity?horizon=%s%s", s,
+	    ctl->all ? "&all=1" : "") < 0)
+		die("out of memory");
+	free(s);
+	o = ctl_get(ctl, path, NULL);
+	free(path);
+	if (ctl->json) {
+		print_json(o);
+		json_decref(o);
+		return 0;
+	}
+	s = field(o, "computed_at");
+	printf("%lld metrics with a limit (computed %s); beyond the horizon "
+	    "%lld, never reached %lld, no trend %lld\n",
+	    (long long)json_integer_value(json_object_get(o, "metrics")), s,
+	    (long long)json_integer_value(json_object_get(o,
+	    "beyond_horizon")),
+	    (long long)json_integer_value(json_object_get(o, "never")),
+	    (long long)json_integer_value(json_object_get(o, "no_trend")));
+	free(s);
+	if (json_array_size(json_object_get(o, "rows")) == 0) {
+		printf("nothing reaches its limit within the horizon\n");
+		json_decref(o);
+		return 0;
+	}
+	putchar('\n');
+	table_row(&t, xstrdup("DAYS"), xstrdup("DATE"), xstrdup("CHECK"),
+	    xstrdup("METRIC"), xstrdup("NOW"), xstrdup("LIMIT"),
+	    xstrdup("PER WEEK"), xstrdup("R2"), xstrdup("HOST"));
+	json_array_foreach(json_object_get(o, "rows"), i, x) {
+		const char *tr = json_string_value(json_object_get(x,
+		    "trend"));
+		char *date, *unit = field(x, "unit"), *lim, *now, *gw, *l;
+
+		if (json_is_string(json_object_get(x, "crosses_at"))) {
+			date = field(x, "crosses_at");
+			date[strcspn(date, "T")] = '\0';
+		} else
+			date = xstrdup(tr != NULL && strcmp(tr, "never") == 0 ?
+			    "never" : "no trend");
+		if (strcmp(unit, "-") == 0)
+			unit[0] = '\0';
+		now = num_text(json_object_get(x, "value_now"));
+		l = num_text(json_object_get(x, "limit"));
+		if (asprintf(&lim, "%s%s", l, unit) < 0)
+			die("out of memory");
+		free(l);
+		l = num_text(json_object_get(x, "growth_per_week"));
+		if (asprintf(&gw, "%s%s%s", json_number_value(json_object_get(x,
+		    "growth_per_week")) > 0 ? "+" : "", l, unit) < 0)
+			die("out of memory");
+		free(l);
+		table_row(&t, num_text(json_object_get(x, "days_left")), date,
+		    field(x, "check"), field(x, "metric"), now, lim, gw,
+		    num_text(json_object_get(x, "r2")), field(x, "host"));
+		free(unit);
+	}
+	table_print(ctl, &t);
+	json_decref(o);
+	return 0;
+}
+
 static int
 cmd_report(struct ctl *ctl, char **argv)
 {
@@ -1431,6 +1511,7 @@ static const struct command {
 	{ "graph", 2, OPT_SINCE | OPT_OUT, cmd_graph },
 	{ "forecast", 2, 0, cmd_forecast },
 	{ "report", 0, OPT_SINCE, cmd_report },
+	{ "capacity", 0, OPT_HORIZON | OPT_ALL, cmd_capacity },
 	{ "oncall", 0, 0, cmd_oncall },
 	{ NULL, 0, 0, NULL },
 };
@@ -1445,6 +1526,7 @@ main(int argc, char *argv[])
 		{ "comment", required_argument, NULL, 'm' },
 		{ "since", required_argument, NULL, 'S' },
 		{ "output", required_argument, NULL, 'o' },
+		{ "horizon", required_argument, NULL, 'H' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -1489,6 +1571,10 @@ main(int argc, char *argv[])
 		case 'o':
 			ctl.opts |= OPT_OUT;
 			ctl.out = optarg;
+			break;
+		case 'H':
+			ctl.opts |= OPT_HORIZON;
+			ctl.horizon = optarg;
 			break;
 		case 'h':
 			help();

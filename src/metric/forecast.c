@@ -74,8 +74,8 @@ ols_fit(const struct ols *o, double *slope, double *at0, double *r2)
 		*r2 = 1;
 	else if (o->n < 3)
 		*r2 = NAN;
-	else
-		*r2 = num * num / (den * sst);
+	else			/* rounding can take it past 1 */
+		*r2 = fmin(1, num * num / (den * sst));
 	return 0;
 }
 

@@ -1,0 +1,162 @@
+"""
+The capacity report over a small synthetic estate: RRD files with two
+weeks of hourly history written by rrdtool (linear growth or shrinkage
+under a daily sine, noise, a flat series), limits from the checks' last
+results (crit, warn going down, perfdata max, %), ranked through the
+API, its CSV and tocsinctl.
+"""
+import csv
+import json
+import io
+import math
+import os
+import random
+import subprocess
+import time
+
+import harness
+from fx_metric import rrdtool
+
+STEP = 3600
+DAY = 86400
+
+
+def make_history(path, ds, fn, days=14):
+    """An RRD like the store's for a 1h check, fn(days_before_now, t)."""
+    now = int(time.time()) // STEP * STEP
+    start = now - days * DAY
+    rras = []
+    for cf in ("AVERAGE", "MIN", "MAX"):
+        rras += ["RRA:%s:0.5:1:9480" % cf, "RRA:%s:0.5:24:1830" % cf]
+    rrdtool("create", path, "--step", STEP, "--start", start - STEP,
+            "DS:%s:GAUGE:%d:U:U" % (ds, 2 * STEP), *rras)
+    ups = ["%d:%.6f" % (t, fn((t - now) / DAY, t))
+           for t in range(start, now + 1, STEP)]
+    for k in range(0, len(ups), 200):
+        rrdtool("update", path, *ups[k:k + 200])
+    return fn(0, now)
+
+
+def cyc(t, amp):
+    return amp * math.sin(2 * math.pi * t / DAY)
+
+
+rng = random.Random(7)
+
+# check: (metric, unit, warn, crit, max, series, days left or None)
+ESTATE = {
+    # peaks 65 + d: 95 in 30 days
+    "disk-a": ("used_pct", "%", None, "95", None,
+               lambda d, t: 60 + d + cyc(t, 5), 30.0),
+    # peaks 50 + 2d: 95 in 22.5 days
+    "disk-b": ("used_pct", "%", "90", "95", None,
+               lambda d, t: 45 + 2 * d + cyc(t, 5), 22.5),
+    # an interface at 550 Mb/s peaks, +10 Mb/s a day, speed 1 Gb/s: 45 d
+    "link": ("in_bps", "b/s", None, None, 1e9,
+             lambda d, t: 5e8 + 1e7 * d + cyc(t, 5e7), 45.0),
+    # free memory, minima 45 - d, WARNING below 10: 35 days
+    "mem": ("free_pct", None, "10:", None, None,
+            lambda d, t: 50 - d + cyc(t, 5), 35.0),
+    # noise around 40 %: no trend
+    "flat": ("used_pct", "%", None, None, None,
+             lambda d, t: 40 + cyc(t, 5) + rng.uniform(-5, 5), None),
+    # shrinking: never reaches 100 %
+    "shrink": ("used_pct", "%", None, None, None,
+               lambda d, t: 80 - 0.5 * d + cyc(t, 5), None),
+    # 350 days away: beyond a 90 day horizon
+    "slow": ("used_pct", "%", None, None, None,
+             lambda d, t: 20 + 0.2 * d + cyc(t, 5), None),
+}
+RANKED = ["disk-b", "disk-a", "mem", "link"]
+
+
+def estate(env):
+    os.makedirs(env.path("state", "rrd"), exist_ok=True)
+    conf = 'metrics { capacity_refresh = 1s  capacity_window = 30d }\n'
+    now_values = {}
+    for name, (ds, *_rest) in ESTATE.items():
+        fn = ESTATE[name][5]
+        now_values[name] = make_history(
+            env.path("state", "rrd", name + ".rrd"), ds, fn)
+        conf += 'dummy "%s" { interval = 1h  group = "store" }\n' % name
+    d = env.daemon(conf)
+    d.start()
+    for name, (ds, unit, warn, crit, mx, _fn, _days) in ESTATE.items():
+        # the dummy's own run first (no metrics), so none comes after
+        st, _ = d.post("/api/v1/checks/%s/run" % name)
+        assert st in (200, 202), st
+        d.wait_check(name, "OK", pred=lambda c: c["last_check"])
+        m = {"name": ds, "value": now_values[name]}
+        for k, v in (("unit", unit), ("warn", warn), ("crit", crit),
+                     ("max", mx)):
+            if v is not None:
+                m[k] = v
+        st, body = d.post("/api/v1/checks/%s/result" % name, {
+            "state": "OK", "summary": "s", "metrics": [m]})
+        assert st == 200, body
+    return d
+
+
+def wait_report(d):
+    def ready():
+        st, _, body = d.get_raw("/api/v1/capacity")
+        if st != 200:
+            return False
+        return json.loads(body)["metrics"] == len(ESTATE)
+    harness.wait_for(ready, 20, "a capacity report of every metric")
+
+
+def test_capacity_report_ranks_the_estate(env):
+    d = estate(env)
+    wait_report(d)
+    r = d.get("/api/v1/capacity?horizon=90d")
+    rows = r["rows"]
+    assert [x["check"] for x in rows] == RANKED, rows
+    for x in rows:
+        truth = ESTATE[x["check"]][6]
+        assert abs(x["days_left"] - truth) / truth < 0.05, (x, truth)
+        assert x["trend"] == "crosses" and x["r2"] > 0.9, x
+        assert x["group"] == "store" and x["crosses_at"], x
+    by = {x["check"]: x for x in rows}
+    assert by["disk-b"]["limit"] == 95 and \
+        by["disk-b"]["limit_source"] == "crit", by["disk-b"]
+    assert by["link"]["limit_source"] == "max" and \
+        abs(by["link"]["growth_per_week"] - 7e7) / 7e7 < 0.05, by["link"]
+    assert by["mem"]["direction"] == "down" and \
+        by["mem"]["fit"] == "daily minima", by["mem"]
+    assert abs(by["disk-a"]["growth_per_week"] - 7) < 0.35, by["disk-a"]
+    assert (r["beyond_horizon"], r["never"], r["no_trend"]) == (1, 1, 1), r
+    # all=1: the rest after them, beyond the horizon first
+    a = d.get("/api/v1/capacity?horizon=90d&all=1")["rows"]
+    assert [x["check"] for x in a] == RANKED + ["slow", "shrink", "flat"], a
+    assert a[-1]["trend"] == "no_trend" and \
+        a[-1]["reason"].startswith("no trend"), a[-1]
+    assert a[-2]["trend"] == "never" and a[-2]["days_left"] is None
+    # a shorter horizon keeps the first ones only
+    r = d.get("/api/v1/capacity?horizon=32d")
+    assert [x["check"] for x in r["rows"]] == ["disk-b", "disk-a"], r
+
+    # CSV: the same rows, the same order
+    st, h, body = d.get_raw("/api/v1/capacity?horizon=90d&format=csv")
+    assert st == 200 and h["content-type"].startswith("text/csv"), st
+    table = list(csv.DictReader(io.StringIO(body.decode())))
+    assert [x["check"] for x in table] == RANKED, table
+    assert abs(float(table[0]["days_left"]) - 22.5) / 22.5 < 0.05, table[0]
+
+    # tocsinctl prints it as a table, soonest first
+    ctl = os.path.join(env.builddir, "tocsinctl")
+    out = subprocess.run([ctl, "-s", "http://127.0.0.1:%d" % d.port,
+                          "capacity", "--horizon", "90d"],
+                         capture_output=True, text=True, timeout=20)
+    assert out.returncode == 0, out.stderr
+    lines = out.stdout.splitlines()
+    head = [i for i, s in enumerate(lines) if s.startswith("DAYS")]
+    assert head, out.stdout
+    names = [s.split()[2] for s in lines[head[0] + 1:] if s.strip()]
+    assert names == RANKED, out.stdout
+
+    # bad parameters are a 400
+    for q in ("horizon=soon", "format=xml", "all=yes"):
+        st, _, body = d.get_raw("/api/v1/capacity?" + q)
+        assert st == 400, (q, st, body)
+    d.stop()
