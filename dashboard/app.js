@@ -215,7 +215,8 @@ function showGraphs() {
     const img = new Image();
     img.alt = opt.value + " " + m;
     img.src = "/api/v1/graph/" + encodeURIComponent(opt.value) + "/" +
-      encodeURIComponent(m) + ".png?since=" + since + "&t=" + Date.now();
+      encodeURIComponent(m) + ".png?" + (since ? "since=" + since + "&" : "") +
+      "t=" + Date.now();
     img.addEventListener("error", () => {
       img.remove();
       note.textContent = "Graphs are not available from this tocsind.";
