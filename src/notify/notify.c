@@ -554,8 +554,8 @@ payload_generic(const struct nchannel *ch, const struct nt_flight *f,
 		api_set(x, "channel", api_str(ch->name), &err);
 	}
 	api_set(o, "recipient", x, &err);
-	if ((x = nlink_actions(f->incident, f->event, f->contact != NULL ?
-	    f->contact : f->channel)) != NULL)
+	if ((x = nlink_actions(f->incident, f->event, jstr(inc, "status"),
+	    f->contact != NULL ? f->contact : f->channel)) != NULL)
 		api_set(o, "actions", x, &err);
 	text = message_text(f, inc, o);
 	api_set(o, "text", api_str(text), &err);
@@ -925,8 +925,8 @@ render_email(const struct nchannel *ch, const struct nt_flight *f,
 		    jstr(c, "state"), jstr(c, "role"));
 	fclose(fp);
 	/* the links, plain: they open a page with one button */
-	acts = nlink_actions(f->incident, f->event, f->contact != NULL ?
-	    f->contact : f->channel);
+	acts = nlink_actions(f->incident, f->event, jstr(inc, "status"),
+	    f->contact != NULL ? f->contact : f->channel);
 	if (acts != NULL && (fp = open_memstream(&links, &ll)) != NULL) {
 		fprintf(fp, "Act from this message (opens a page with one "
 		    "button):\r\n");

@@ -160,12 +160,14 @@ void ninbound_shutdown(void);
 /* "1h", "30m": paging.snooze as people read it (a static buffer). */
 const char *nl_snooze_text(void);
 /*
- * The links of a notification of event about incident id to who (a
- * contact's or channel's name): {"acknowledge": URL, "resolve": URL,
- * "snooze": URL} (only resolve once acknowledged), or NULL (no
- * api.public_url, no key, resolved).  A new reference.
+ * The links of a notification of event about incident id (its status
+ * now, may be NULL) to who (a contact's or channel's name):
+ * {"acknowledge": URL, "resolve": URL, "snooze": URL} (only resolve once
+ * acknowledged), or NULL (no api.public_url, no key, resolved).  A new
+ * reference.
  */
-json_t *nlink_actions(int64_t id, const char *event, const char *who);
+json_t *nlink_actions(int64_t id, const char *event, const char *status,
+    const char *who);
 
 /* ---- notify_jq.c: jq programs ----------------------------------------- */
 

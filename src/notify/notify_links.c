@@ -221,10 +221,12 @@ nl_url(const char *base, int64_t id, const char *action, const char *who,
 }
 
 json_t *
-nlink_actions(int64_t id, const char *event, const char *who)
+nlink_actions(int64_t id, const char *event, const char *status,
+    const char *who)
 {
 	const struct api_conf *ac = api_conf(daemon_g.cf);
 	const char *verb = strchr(event, '.');
+	bool acked;
 	json_t *o;
 	int64_t exp;
 	unsigned i;
@@ -234,8 +236,13 @@ nlink_actions(int64_t id, const char *event, const char *who)
 	    !nl_g.have_key || verb == NULL)
 		return NULL;
 	verb++;
-	if (strcmp(verb, "resolved") == 0)
+	/* by the incident as it is when sent (a retry may come later) */
+	if (strcmp(verb, "resolved") == 0 || (status != NULL &&
+	    (strcmp(status, "resolved") == 0 ||
+	    strcmp(status, "closed") == 0)))
 		return NULL;		/* nothing left to do */
+	acked = strcmp(verb, "acknowledged") == 0 || (status != NULL &&
+	    strcmp(status, "acknowledged") == 0);
 	exp = (int64_t)time(NULL) + ac->action_link_ttl_ms / 1000;
 	if ((o = json_object()) == NULL)
 		return NULL;
@@ -243,8 +250,7 @@ nlink_actions(int64_t id, const char *event, const char *who)
 		char *u;
 
 		/* acknowledged: only resolve is left */
-		if (strcmp(verb, "acknowledged") == 0 &&
-		    strcmp(nl_actions[i], "resolve") != 0)
+		if (acked && strcmp(nl_actions[i], "resolve") != 0)
 			continue;
 		if ((u = nl_url(ac->public_url, id, nl_actions[i], who,
 		    exp)) == NULL) {

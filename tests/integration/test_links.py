@@ -305,3 +305,36 @@ def test_the_public_url_host_is_served_behind_a_proxy(env):
         if want == 200:
             assert 'id="act"' in body
     d.stop()
+
+
+def test_a_page_sent_late_offers_only_what_is_left(env):
+    """Links follow the incident as it is when a page goes out: a page
+    that was retried until after the incident was resolved carries no
+    links (and no link to acknowledge something resolved)."""
+    hook = Webhook(env)
+    sf = env.file("web.state", "0\n")
+    d, pub = links_daemon(env,
+        exec_check("web", sf) +
+        'channel "hook" { type = webhook  url = "%s"\n'
+        '  retry_min = 300ms  retry_max = 500ms  max_attempts = 100 }\n'
+        'contact "alice" { channels = { "hook" } }\n'
+        'escalation "ops" { step { notify = { "contact:alice" } } }\n'
+        'route "all" { escalation = "ops" }\n' % hook.url())
+    d.require_plugin("exec")
+    hook.fail_with(503)                     # the receiver is down
+    d.start()
+    d.wait_check("web", "OK", pred=lambda c: c["last_check"])
+    harness.write_file(sf, "2\n")
+    inc = wait_for(lambda: incidents(d, "open"), 15, "an incident")[0]
+    wait_for(lambda: any(t["kind"] == "notify_failed" for t in
+                         incident(d, inc["id"])["timeline"]), 10,
+             "a failed attempt")
+    st, _ = d.post("/api/v1/incidents/%d/resolve" % inc["id"], {"by": "x"})
+    assert st == 200
+    hook.fail_with(None)                    # back up: the retries go out
+    pages = wait_for(lambda: len(pages_to(hook, "alice")) >= 2 and
+                     pages_to(hook, "alice"), 15, "opened and resolved")
+    assert [p["event"] for p in pages] == ["incident.opened",
+                                           "incident.resolved"]
+    assert all("actions" not in p for p in pages), pages
+    d.stop()
