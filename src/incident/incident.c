@@ -1396,18 +1396,6 @@ incident_comment(int64_t id, const char *by, const char *text,
 
 /* ---- start, restore, stop ------------------------------------------------ */
 
-const char *
-incident_status_name(enum incident_status s)
-{
-	switch (s) {
-	case INC_OPEN:		return "open";
-	case INC_ACKNOWLEDGED:	return "acknowledged";
-	case INC_RESOLVED:	return "resolved";
-	case INC_CLOSED:	return "closed";
-	}
-	return "?";
-}
-
 /* Active incidents and their checks, from the store. */
 static int
 load_active(void)

@@ -19,15 +19,10 @@
 
 #include <jansson.h>
 
+#include "incident/types.h"
+
 struct event_base;
 struct config;
-
-enum incident_status {
-	INC_OPEN = 0,
-	INC_ACKNOWLEDGED,
-	INC_RESOLVED,
-	INC_CLOSED,
-};
 
 /* What happened to an incident, as observers (the notifier) see it. */
 enum incident_kind {
@@ -125,7 +120,5 @@ int incident_timeline_add(int64_t id, const char *kind, const char *text);
 json_t *incident_json(int64_t id);
 /* Incidents open or acknowledged. */
 unsigned incident_open_count(void);
-
-const char *incident_status_name(enum incident_status s);
 
 #endif

@@ -11,6 +11,7 @@
 #include <jansson.h>
 
 #include "core/check.h"
+#include "incident/types.h"
 
 struct event_base;
 struct config;
@@ -24,8 +25,6 @@ struct inc_conf {
 	int matrix[3][3];		/* [impact][urgency] → 1..5 */
 	int64_t retention_ms;		/* 0: keep everything */
 };
-
-enum inc_role { ROLE_ROOT = 0, ROLE_MEMBER, ROLE_UNREACHABLE };
 
 /* Register incidents { } with the config (before the first conf_load). */
 int incident_register_config(void);

@@ -28,8 +28,7 @@
 #include <time.h>
 
 #include "core/check.h"
-#include "incident/incident.h"
-#include "incident/incident_int.h"
+#include "incident/types.h"
 
 struct event_base;
 
