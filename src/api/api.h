@@ -1,12 +1,13 @@
 /*
  * api.h — the HTTP API server (evhttp + jansson) on api.listen: the route
- * table, access, and the reply helpers.  Never blocks the loop.
+ * table and access.  Never blocks the loop.
  *
  * The server serves no data of its own (only GET /api/v1/routes): every
  * module that owns state (the checks in api_checks.c, /metrics, the
  * dashboard, incidents, metrics, paging) serves its own endpoints.  At
  * start-up it adds routes with api_route_add() and builds its replies
- * with the helpers below, so every answer has the same headers, error
+ * with the helpers of api_json.h (and api_stream.h for big ones), which
+ * this header includes, so every answer has the same headers, error
  * shape ({"error":"message"}) and JSON conventions.
  */
 #ifndef TOCSIN_API_H
@@ -20,7 +21,9 @@
 #include <event2/http.h>
 #include <jansson.h>
 
-struct evbuffer;
+#include "api/api_json.h"
+#include "api/api_stream.h"
+
 struct event_base;
 struct api;
 
@@ -89,71 +92,8 @@ int api_sync(void);
  * request carries it, else replies 401 and returns false.
  */
 bool api_require_token(struct evhttp_request *req);
-/* Replies.  api_reply steals body; a NULL body becomes a 500. */
-void api_reply(struct evhttp_request *req, int code, json_t *body);
-void api_error(struct evhttp_request *req, int code, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-/* Appends v as compact JSON text to buf.  RETURN VALUE: 0 or -1. */
-int api_add_json(struct evbuffer *buf, const json_t *v);
-/* Sends buf (a JSON text, kept by the caller) with code. */
-void api_send(struct evhttp_request *req, int code, struct evbuffer *buf);
-/* The same with another Content-Type (a PNG, text/plain, HTML). */
-void api_send_type(struct evhttp_request *req, int code, const char *type,
-    struct evbuffer *buf);
 
-/*
- * api_stream — answer req 200 with a reply of Content-Type type made in
- * slices: fn(state, out) appends the next slice (about API_SLICE bytes;
- * less is fine) and returns 0 while more is to come, 1 after the last
- * one, -1 when out of memory (the reply ends early).  fn is called only
- * when the client has taken the previous slice, and only for a bounded
- * time per loop turn across all streams (api_stream.c).  Between calls
- * anything may change (a reload frees the config): state must hold
- * positions, not pointers into it.  free_fn(state) runs once, when the
- * reply is over or its client gone.  HEAD gets the headers only.
- */
-#define API_SLICE	(16 * 1024)
-typedef int api_stream_fn(void *state, struct evbuffer *out);
-void api_stream(struct evhttp_request *req, const char *type,
-    api_stream_fn *fn, void (*free_fn)(void *), void *state);
-/* Ends every stream (before the server is freed). */
-void api_stream_abort_all(void);
-/* Streamed replies started since start-up. */
-unsigned long api_streams_total(void);
 
-/*
- * Request helpers.  Each answers the request itself (400/500) and returns
- * NULL when it fails, so a handler just returns.
- * api_path_name: the percent-decoded name in rest (free it).
- * api_body_json: the body parsed as a JSON object (json_decref it).
- */
-char *api_path_name(struct evhttp_request *req, const char *rest,
-    const char *what);
-json_t *api_body_json(struct evhttp_request *req);
-/*
- * api_query — the request's query string parsed into q by evhttp's own
- * parser ('+' is a space, %XX decoded); q is empty when there is none.
- * Free q with evhttp_clear_headers() and look keys up with
- * evhttp_find_header().  RETURN VALUE: 0, or -1 after replying 400 (q is
- * then empty).
- */
-struct evkeyvalq;
-int api_query(struct evhttp_request *req, struct evkeyvalq *q);
 
-/*
- * JSON values; each returns a new reference or NULL (out of memory).
- * api_str: a string with invalid UTF-8 replaced; NULL → null.
- * api_num: a number, or null for NaN/inf.  api_time: RFC 3339 UTC or
- * null for 0.  api_set/api_append: add v (stolen) and set *err on failure.
- */
-json_t *api_str(const char *s);
-json_t *api_num(double d);
-json_t *api_time(time_t t);
-json_t *api_seconds(int64_t ms);
-json_t *api_threshold(const char *text);
-void api_set(json_t *o, const char *key, json_t *v, int *err);
-void api_append(json_t *a, json_t *v, int *err);
-/* Length of the well-formed UTF-8 sequence at s, or 0 (jansson's rules). */
-size_t api_utf8_len(const unsigned char *s);
 
 #endif

@@ -32,8 +32,9 @@
 #include <event2/event.h>
 #include <event2/http.h>
 
-#include "api/api.h"
 #include "api/api_conn.h"
+#include "api/api_json.h"
+#include "api/api_stream.h"
 #include "core/log.h"
 #include "core/util.h"
 
