@@ -1,6 +1,6 @@
 # Opsgenie Alert API v2: create on opened/escalated (alias = the incident
-# id, so a repeat is the same alert), a note on updated, acknowledge and
-# close by alias.
+# id, so a repeat is the same alert), a note on updated, acknowledge,
+# unacknowledge and close by alias.
 #   channel "opsgenie" { type = webhook  format = opsgenie
 #     url = "https://api.opsgenie.com/v2/alerts"   (EU: api.eu.opsgenie.com)
 #     headers = { "Authorization: GenieKey KEY" } }
@@ -15,6 +15,9 @@ def verb: .event | sub("^incident[.]"; "");
     {path: ("/" + ($alias | @uri) + "/acknowledge" + $q),
      body: {source: "tocsin", user: (.incident.acknowledged_by // "tocsin"),
             note: (.text | cut(25000))}}
+  elif verb == "unacknowledged" then
+    {path: ("/" + ($alias | @uri) + "/unacknowledge" + $q),
+     body: {source: "tocsin", user: "tocsin", note: (.text | cut(25000))}}
   elif verb == "resolved" then
     {path: ("/" + ($alias | @uri) + "/close" + $q),
      body: {source: "tocsin", user: "tocsin", note: (.text | cut(25000))}}

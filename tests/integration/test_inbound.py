@@ -70,7 +70,8 @@ def pages_to(hook, who):
 
 def daemon(env, hook, sf, snooze="1h"):
     d = env.daemon(
-        'paging { snooze = %s }\n' % snooze +
+        'paging { snooze = %s  formats_dir = "%s/formats" }\n' % (
+            snooze, env.srcdir) +
         exec_check("shop", sf) +
         'channel "hook" { type = webhook  url = "%s" }\n'
         'channel "pd" { type = webhook  url = "%s"  format = pagerduty\n'
@@ -78,16 +79,18 @@ def daemon(env, hook, sf, snooze="1h"):
         '  webhook_secret = "%s" }\n'
         'channel "slack" { type = webhook  url = "%s"  format = slack\n'
         '  signing_secret = "%s" }\n'
+        'channel "og" { type = webhook  url = "%s"  format = opsgenie\n'
+        '  headers = { "Authorization: GenieKey k" } }\n'
         'contact "alice" { channels = { "hook" } }\n'
         'contact "carol" { channels = { "hook" } }\n'
         'escalation "ops" {\n'
         '  step { notify = { "contact:alice", "channel:pd", '
-        '"channel:slack" } }\n'
+        '"channel:slack", "channel:og" } }\n'
         '  step { after = 8s  notify = { "contact:carol" } }\n'
         '}\n'
         'route "all" { escalation = "ops" }\n'
         % (hook.url("/hook"), hook.url("/pd"), PD_SECRET,
-           hook.url("/slack"), SLACK_SECRET))
+           hook.url("/slack"), SLACK_SECRET, hook.url("/og/v2/alerts")))
     d.require_plugin("exec")
     return d
 
@@ -151,6 +154,13 @@ def test_pagerduty_acks_resolves_and_refuses_forgeries(env):
     wait_for(lambda: [p for p in pages_to(hook, "alice")
                       if p["event"] == "incident.unacknowledged"], 10,
              "the page after PagerDuty unacknowledged")
+    # Opsgenie follows: acknowledged, then unacknowledged, by alias
+    og = "/og/v2/alerts/%d/" % i
+    wait_for(lambda: [p for _, p, _, _ in hook.raw(og)
+                      if p == og + "unacknowledge?identifierType=alias"],
+             10, "opsgenie unacknowledge")
+    assert [p for _, p, _, _ in hook.raw(og)
+            if p == og + "acknowledge?identifierType=alias"]
     # events tocsin does not act on, and keys that are not its incidents
     for t, k in (("incident.annotated", key),
                  ("incident.acknowledged", "d3640fbd41094207a1c11e58e46b")):
