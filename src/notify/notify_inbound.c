@@ -22,6 +22,8 @@
  * signatures or event ids, in memory: a replay older than the window is
  * refused as stale anyway).  These routes are API_SIGNED (no token).
  */
+#include <sys/queue.h>
+
 #include <errno.h>
 #include <inttypes.h>
 #include <stdbool.h>
@@ -336,7 +338,21 @@ ni_slack_signed(struct evhttp_request *req, const char *body, size_t len,
 struct ni_update {
 	int64_t id;
 	struct nchannel ch;		/* url: the response_url */
+	LIST_ENTRY(ni_update) link;	/* in ni_updates while in flight */
 };
+
+/*
+ * Updates in flight: nsend_shutdown() abandons them without calling
+ * ni_update_done(), so ninbound_shutdown() frees what is left here.
+ */
+static LIST_HEAD(, ni_update) ni_updates = LIST_HEAD_INITIALIZER(ni_updates);
+
+static void
+ni_update_free(struct ni_update *u)
+{
+	free(u->ch.url);
+	free(u);
+}
 
 static void
 ni_update_done(void *arg, enum nsend_result r, const char *why)
@@ -348,8 +364,8 @@ ni_update_done(void *arg, enum nsend_result r, const char *why)
 	    r == NSEND_OK ? "updated" : "not updated", why);
 	incident_timeline_add(u->id, r == NSEND_OK ? "notified" :
 	    "notify_failed", text);
-	free(u->ch.url);
-	free(u);
+	LIST_REMOVE(u, link);
+	ni_update_free(u);
 }
 
 /* Replace the message the button was in: "Acknowledged by @alice". */
@@ -378,11 +394,12 @@ ni_slack_update(int64_t id, const char *response_url, const char *text)
 	json_decref(o);
 	snprintf(key, sizeof(key), "%" PRId64 "/slack-update/%lld", id,
 	    (long long)time(NULL));
+	LIST_INSERT_HEAD(&ni_updates, u, link);
 	if (u->ch.url == NULL || body == NULL || nsend_request(&u->ch, "POST",
 	    NULL, NULL, NULL, 0, body, strlen(body), key, ni_update_done, u,
 	    &why) == NULL) {
-		free(u->ch.url);
-		free(u);
+		LIST_REMOVE(u, link);
+		ni_update_free(u);
 	}
 	free(body);
 }
@@ -482,7 +499,13 @@ ninbound_init(void)
 void
 ninbound_shutdown(void)
 {
+	struct ni_update *u;
 	unsigned i;
+
+	while ((u = LIST_FIRST(&ni_updates)) != NULL) {
+		LIST_REMOVE(u, link);
+		ni_update_free(u);
+	}
 
 	for (i = 0; i < NI_SEEN; i++) {
 		free(ni_g.seen[i]);
