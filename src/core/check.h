@@ -54,6 +54,7 @@ struct check {
 	/* common keys */
 	char *host_name;		/* may be NULL */
 	char *group;			/* may be NULL */
+	bool aberration;		/* RRD with Holt-Winters archives */
 	char **depends_on;		/* names, ndepends of them */
 	unsigned ndepends;
 	int64_t interval_ms;

@@ -44,6 +44,9 @@ const struct tocsin_option conf_common_options[] = {
 	    "flapping stops below this percent state change" },
 	{ "flap_high", TOCSIN_OPT_FLOAT, "50", 0,
 	    "flapping starts above this percent state change" },
+	{ "aberration", TOCSIN_OPT_BOOL, "false", 0,
+	    "the check's RRD file carries Holt-Winters archives (read by an "
+	    "aberration check)" },
 	{ "use", TOCSIN_OPT_STR_LIST, NULL, 0,
 	    "templates whose keys this check takes (later ones win; its own "
 	    "keys win over all)" },
@@ -263,6 +266,7 @@ check_build(struct ctype *ct, cfg_t *sec)
 	    level3(sec, "urgency", cfg_getstr(sec, "urgency"), &c->urgency))
 		bad = 1;
 	c->flap.enabled = cfg_getbool(sec, "flap_detection");
+	c->aberration = cfg_getbool(sec, "aberration");
 	c->flap.low = cfg_getfloat(sec, "flap_low");
 	c->flap.high = cfg_getfloat(sec, "flap_high");
 	if (!(c->flap.low >= 0 && c->flap.low <= c->flap.high &&

@@ -37,6 +37,7 @@
 #include "incident/maint.h"
 #include "notify/notify.h"
 #include "core/daemon.h"
+#include "metric/aberration.h"
 #include "metric/capacity.h"
 #include "metric/forecast.h"
 #include "metric/metric.h"
@@ -386,7 +387,8 @@ main(int argc, char *argv[])
 	if (api_register_config() != 0 || incident_register_config() != 0 ||
 	    maint_register_config() != 0 || capacity_register_config() != 0)
 		fatalx("cannot register the config sections");
-	if (forecast_register() != 0 || selfcheck_register() != 0)
+	if (forecast_register() != 0 || selfcheck_register() != 0 ||
+	    aberration_register() != 0)
 		fatalx("cannot register the built-in check types");
 	if (notify_register_config() != 0)
 		fatalx("cannot register the notifier's config sections");

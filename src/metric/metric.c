@@ -39,6 +39,7 @@ struct rfile {
 	char *check;
 	char *path;
 	unsigned long step;	/* seconds: the check's interval */
+	bool hw;		/* aberration = yes: Holt-Winters archives */
 	struct mds *ds;		/* every DS ever seen, in order of appearance */
 	unsigned nds;
 	time_t last;		/* newest time queued */
@@ -167,6 +168,26 @@ metric_rra_args(unsigned long step, char (*out)[64], int max)
 	return n;
 }
 
+int
+metric_hw_rra(unsigned long step, char out[64])
+{
+	unsigned long season, rows;
+
+	if (step == 0)
+		step = 1;
+	if (step > 7200)
+		return 0;
+	season = (86400 + step / 2) / step;
+	rows = (14 * 86400 + step - 1) / step;
+	if (rows > 20160)	/* 2 weeks at 1 min; a faster check: less */
+		rows = 20160;
+	if (rows < season)
+		rows = season;
+	snprintf(out, 64, "RRA:HWPREDICT:%lu:%g:%g:%lu", rows,
+	    METRIC_HW_ALPHA, METRIC_HW_BETA, season);
+	return 1;
+}
+
 static void
 rf_clear_queue(struct rfile *rf)
 {
@@ -209,6 +230,7 @@ rf_job(struct rfile *rf)
 		memcpy(j->ds, rf->ds, rf->nds * sizeof(*j->ds));
 	j->nds = rf->nds;
 	j->step = rf->step;
+	j->hw = rf->hw;
 	j->q = rf->q;
 	j->nq = rf->nq;
 	ms.pending -= rf->nq;
@@ -298,6 +320,7 @@ metric_store(const struct check *c, time_t t)
 	step = c->interval_ms >= 2000 ? (unsigned long)(c->interval_ms / 1000) : 1;
 	if ((rf = rf_get(c->name, step)) == NULL)
 		return;
+	rf->hw = c->aberration;
 	if (t <= rf->last) {
 		/* same second: the newest value wins while still queued */
 		if (rf->nq == 0 || rf->q[rf->nq - 1].t != t)

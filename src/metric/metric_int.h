@@ -42,6 +42,7 @@ struct mjob {
 	struct upd *q;
 	unsigned nq;
 	bool flush;		/* then ask rrdcached to write the file */
+	bool hw;		/* a new file gets Holt-Winters archives */
 	bool wait;		/* the submitter waits for done */
 	bool done;
 	TAILQ_ENTRY(mjob) link;

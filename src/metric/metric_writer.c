@@ -207,12 +207,14 @@ move_aside(const struct mjob *j, bool cache, const char *why)
 static int
 fs_create(struct fstate *fs, const struct mjob *j)
 {
-	char rra[12][64], (*dsv)[64];
+	char rra[13][64], (*dsv)[64];
 	const char **argv;
 	int nrra, argc = 0, rc;
 	unsigned i;
 
 	nrra = metric_rra_args(j->step, rra, 12);
+	if (j->hw)
+		nrra += metric_hw_rra(j->step, rra[nrra]);
 	dsv = calloc(j->nds, sizeof(*dsv));
 	argv = calloc(j->nds + (unsigned)nrra, sizeof(*argv));
 	free(fs->names);

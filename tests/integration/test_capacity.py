@@ -160,3 +160,47 @@ def test_capacity_report_ranks_the_estate(env):
         st, _, body = d.get_raw("/api/v1/capacity?" + q)
         assert st == 400, (q, st, body)
     d.stop()
+
+
+def hw_history(path, ds, start, end, extra_at, step=300):
+    """Updates of a daily cycle with noise (+extra_at(t))."""
+    r = random.Random(3)
+    ups = ["%d:%.6f" % (t, 100 + extra_at(t) + cyc(t, 50) +
+                        r.uniform(-5, 5))
+           for t in range(start, end + 1, step)]
+    for k in range(0, len(ups), 200):
+        rrdtool("update", path, *ups[k:k + 200])
+
+
+def test_aberration_raises_and_clears(env):
+    """librrd's FAILURES archive as a check: WARNING with the band, then OK."""
+    os.makedirs(env.path("state", "rrd"), exist_ok=True)
+    path = env.path("state", "rrd", "web.rrd")
+    now = int(time.time()) // 300 * 300
+    t0, spike = now - 14 * DAY, now - 150 * 60
+    rrdtool("create", path, "--step", 300, "--start", t0 - 300,
+            "DS:req:GAUGE:600:U:U", "RRA:AVERAGE:0.5:1:4032",
+            "RRA:MAX:0.5:1:4032", "RRA:HWPREDICT:4032:0.1:0.0035:288")
+    hw_history(path, "req", t0, spike + 35 * 60,
+               lambda t: 80 if t >= spike else 0)
+    d = env.daemon(
+        'dummy "web" { interval = 5m  aberration = yes }\n'
+        'aberration "web-hw" { source = "web:req"  interval = 1s  '
+        'max_attempts = 1 }\n'
+        'dummy "plain" { interval = 5m }\n'
+        'aberration "plain-hw" { source = "plain:value"  interval = 1s  '
+        'max_attempts = 1 }\n')
+    d.start()
+    c = d.wait_check("web-hw", "WARNING", "hard")
+    assert "web:req" in c["summary"] and "has left the expected band" in \
+        c["summary"], c
+    got = {m["name"]: m["value"] for m in c["metrics"]}
+    assert got["failing"] == 1 and got["band_low"] < got["band_high"], got
+    # a check without the archives: UNKNOWN saying what to do
+    c = d.wait_check("plain-hw", "UNKNOWN", pred=lambda c: c["last_check"])
+    assert "plain:value" in c["summary"], c
+    # the values come back into the cycle: it clears
+    hw_history(path, "req", spike + 40 * 60, now, lambda t: 0)
+    c = d.wait_check("web-hw", "OK", "hard")
+    assert "within the expected band" in c["summary"], c
+    d.stop()

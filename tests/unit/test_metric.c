@@ -22,6 +22,7 @@
 
 #include "core/check.h"
 #include "core/conf.h"
+#include "metric/aberration.h"
 #include "metric/forecast.h"
 #include "metric/metric.h"
 #include "metric/metric_int.h"
@@ -573,6 +574,102 @@ test_trend_daily_cycle(void)
 	free(path);
 }
 
+/* Rows FAILURES flags for ds over [start, end]. */
+static unsigned
+failures(const char *path, const char *ds, time_t start, time_t end)
+{
+	unsigned long step = 1, nds = 0, k, r, col;
+	char **names = NULL;
+	rrd_value_t *data = NULL;
+	unsigned n = 0;
+
+	if (rrd_fetch_r(path, "FAILURES", &start, &end, &step, &nds, &names,
+	    &data) != 0)
+		return 9999;
+	for (col = 0; col < nds && strcmp(names[col], ds) != 0; col++)
+		;
+	for (r = 0; col < nds && r < (unsigned long)(end - start) / step; r++)
+		if (data[r * nds + col] > 0.5)
+			n++;
+	for (k = 0; k < nds; k++)
+		free(names[k]);
+	free(names);
+	free(data);
+	return n;
+}
+
+/*
+ * Holt-Winters from librrd's own archives: two weeks of a pure daily
+ * cycle (written with times in the past) raise nothing; a spike does,
+ * and clears once the values are back in the band.
+ */
+static void
+hw_write(struct fake *f, time_t from, time_t to, double extra)
+{
+	time_t t;
+	int i = 0;
+
+	for (t = from; t <= to; t += 300, i++) {
+		fake_set(f, 0, "req", 100 + extra + 50 * sin(2 * M_PI *
+		    (double)t / 86400) + noise(5), 0);
+		metric_store(&f->c, t);
+		if (i % 500 == 0)
+			metric_flush_all();
+	}
+	metric_flush(f->c.name);
+}
+
+/*
+ * Holt-Winters from librrd's own archives: two weeks of a daily cycle
+ * with noise (written with times in the past) raise nothing; a spike of
+ * 40 minutes does, and it clears once the values are back.
+ */
+static void
+test_aberration_holt_winters(void)
+{
+	struct fake f;
+	struct aberration a;
+	time_t now = time(NULL) / 300 * 300, t0 = now - 14 * 86400;
+	time_t spike = now - 4 * 3600;
+	char *path, err[256];
+	bool nohw;
+	unsigned quiet;
+
+	fake_init(&f, "hw", 300000);
+	f.c.aberration = true;
+	hw_write(&f, t0, spike - 300, 0);
+	path = metric_rrd_path(cfg.state_dir, "hw");
+	CHECK(aberration_read(path, "req", spike - 300, &a, &nohw, err,
+	    sizeof(err)) == 0);
+	quiet = failures(path, "req", t0, spike - 300);
+	printf("# seasonal: %.4g, expected %.4g +- %.3g, failing %d, "
+	    "flagged rows in 2 weeks %u\n", a.value, a.predict, 2 * a.dev,
+	    a.failing, quiet);
+	CHECK(!a.failing && !a.learning);
+	CHECK(quiet == 0);
+	/* +80 for 40 minutes */
+	hw_write(&f, spike, spike + 35 * 60, 80);
+	CHECK(aberration_read(path, "req", spike + 35 * 60, &a, &nohw, err,
+	    sizeof(err)) == 0);
+	printf("# spike: %.4g, expected %.4g +- %.3g, failing %d\n",
+	    a.value, a.predict, 2 * a.dev, a.failing);
+	CHECK(a.failing);
+	/* back to the cycle */
+	hw_write(&f, spike + 40 * 60, now, 0);
+	CHECK(aberration_read(path, "req", now, &a, &nohw, err,
+	    sizeof(err)) == 0);
+	printf("# after: %.4g, expected %.4g +- %.3g, failing %d, flagged "
+	    "rows since the spike %u\n", a.value, a.predict, 2 * a.dev,
+	    a.failing, failures(path, "req", spike, now));
+	CHECK(!a.failing);
+	free(path);
+	/* a file without the archives says so */
+	path = metric_rrd_path(cfg.state_dir, "grow");
+	CHECK(aberration_read(path, "used", now, &a, &nohw, err,
+	    sizeof(err)) == -1 && nohw);
+	free(path);
+}
+
 int
 main(void)
 {
@@ -596,6 +693,7 @@ main(void)
 	RUN(test_restart_keeps_history);
 	RUN(test_forecast_known_slope);
 	RUN(test_trend_daily_cycle);
+	RUN(test_aberration_holt_winters);
 	metric_shutdown();
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", tmpdir);
 	if (system(cmd) != 0)
