@@ -261,6 +261,7 @@ reload(void)
 	sched_transfer(old, nw);
 	sched_stop(old);
 	daemon_g.cf = nw;
+	notify_reconfigure(nw);
 	log_set_level(nw->log_level);
 	/*
 	 * libevent adds timer delays to the time it cached before this
@@ -470,7 +471,7 @@ main(int argc, char *argv[])
 		rc = 1;
 		goto out;
 	}
-	if (notify_init(daemon_g.base) != 0) {
+	if (notify_init(daemon_g.base, daemon_g.cf) != 0) {
 		rc = 1;
 		goto out;
 	}

@@ -41,7 +41,6 @@
 #include "api/api_conf.h"
 #include "api/api_metrics.h"
 #include "core/conf.h"
-#include "core/daemon.h"
 #include "incident/incident.h"
 #include "incident/store.h"
 #include "core/log.h"
@@ -66,6 +65,7 @@ struct nt_flight {
 
 static struct {
 	struct event_base *base;
+	const struct config *cf;	/* borrowed: the config in force */
 	struct event *out_ev;		/* dispatch the outbox */
 	struct event *esc_ev;		/* next escalation step */
 	struct nt_flight *flights;
@@ -151,7 +151,7 @@ enqueue_contact(int64_t id, const char *event, const char *tag,
 	unsigned i;
 
 	for (i = 0; i < who->nchannels; i++)
-		if ((ch = nconf_channel(daemon_g.cf, who->channels[i])) != NULL)
+		if ((ch = nconf_channel(nt_g.cf, who->channels[i])) != NULL)
 			enqueue(id, event, tag, ch, who);
 }
 
@@ -170,14 +170,14 @@ enqueue_target(int64_t id, const char *event, const char *tag,
 		return;
 	name++;
 	if (strncmp(target, "schedule:", 9) == 0) {
-		if ((s = nconf_schedule(daemon_g.cf, name)) == NULL ||
+		if ((s = nconf_schedule(nt_g.cf, name)) == NULL ||
 		    (who = nsched_oncall(s, now, NULL, NULL, NULL)) == NULL)
 			return;
-		c = nconf_contact(daemon_g.cf, who);
+		c = nconf_contact(nt_g.cf, who);
 	} else if (strncmp(target, "contact:", 8) == 0)
-		c = nconf_contact(daemon_g.cf, name);
+		c = nconf_contact(nt_g.cf, name);
 	else if (strncmp(target, "channel:", 8) == 0) {
-		if ((ch = nconf_channel(daemon_g.cf, name)) != NULL)
+		if ((ch = nconf_channel(nt_g.cf, name)) != NULL)
 			enqueue(id, event, tag, ch, NULL);
 		return;
 	}
@@ -196,9 +196,9 @@ tell_paged_tag(int64_t id, const char *event, const char *tag)
 		return;
 	for (i = 0; i < n; i++) {
 		const struct nchannel *ch = v[i].channel != NULL ?
-		    nconf_channel(daemon_g.cf, v[i].channel) : NULL;
+		    nconf_channel(nt_g.cf, v[i].channel) : NULL;
 		const struct ncontact *c = v[i].contact != NULL ?
-		    nconf_contact(daemon_g.cf, v[i].contact) : NULL;
+		    nconf_contact(nt_g.cf, v[i].contact) : NULL;
 
 		if (ch != NULL && (v[i].contact == NULL || c != NULL))
 			enqueue(id, event, tag, ch, c);
@@ -235,7 +235,7 @@ static void
 esc_advance(int64_t id, const char *policy, int64_t epoch, int64_t step,
     int64_t round, int64_t started, int64_t now, const char *first_event)
 {
-	const struct nescalation *e = nconf_escalation(daemon_g.cf, policy);
+	const struct nescalation *e = nconf_escalation(nt_g.cf, policy);
 	const struct nstep *s;
 	struct store_esc row;
 	bool active = true;
@@ -295,11 +295,11 @@ esc_start(const struct incident_info *inc, const char *first_event)
 	const struct nescalation *e;
 	int64_t epoch = 0, now = now_ms();
 
-	r = nconf_route(daemon_g.cf, inc->group, inc->priority,
+	r = nconf_route(nt_g.cf, inc->group, inc->priority,
 	    inc->root_cause);
-	if (r == NULL || (e = nconf_escalation(daemon_g.cf,
+	if (r == NULL || (e = nconf_escalation(nt_g.cf,
 	    r->escalation)) == NULL) {
-		if (conf_section_state(daemon_g.cf, "route") != NULL)
+		if (conf_section_state(nt_g.cf, "route") != NULL)
 			timeline(inc->id, "notify", "no route matches; "
 			    "nobody is paged");
 		return;
@@ -332,11 +332,11 @@ nt_snooze(int64_t id, int64_t until_ms)
 	const struct nroute *r;
 	int64_t epoch = 0;
 
-	r = nconf_route(daemon_g.cf, json_string_value(json_object_get(inc,
+	r = nconf_route(nt_g.cf, json_string_value(json_object_get(inc,
 	    "group")), prio[0] == 'P' ? prio[1] - '0' : 0,
 	    json_string_value(json_object_get(inc, "root_cause")));
 	json_decref(inc);
-	if (r == NULL || nconf_escalation(daemon_g.cf, r->escalation) == NULL)
+	if (r == NULL || nconf_escalation(nt_g.cf, r->escalation) == NULL)
 		return -1;
 	if (store_esc_epoch(id, &epoch) != 1)
 		epoch = 0;
@@ -499,7 +499,7 @@ message_text(const struct nt_flight *f, json_t *inc, json_t *o)
 		return NULL;
 	if (prio[0] == 'P' && prio[1] >= '1' && prio[1] <= '5')
 		p = prio[1] - '0';
-	r = nconf_route(daemon_g.cf, json_string_value(json_object_get(inc,
+	r = nconf_route(nt_g.cf, json_string_value(json_object_get(inc,
 	    "group")), p, json_string_value(json_object_get(inc,
 	    "root_cause")));
 	if (r == NULL || r->text == NULL || o == NULL)
@@ -536,7 +536,7 @@ payload_generic(const struct nchannel *ch, const struct nt_flight *f,
     const char *key, json_t *inc, time_t now)
 {
 	const struct ncontact *c = f->contact != NULL ?
-	    nconf_contact(daemon_g.cf, f->contact) : NULL;
+	    nconf_contact(nt_g.cf, f->contact) : NULL;
 	json_t *o = json_object(), *x;
 	char *text;
 	int err = o == NULL;
@@ -977,7 +977,7 @@ render_email(const struct nchannel *ch, const struct nt_flight *f,
 	    jstr(inc, "resolved_at") : "",
 	    json_is_string(json_object_get(inc, "resolved_at")) ? "\r\n" : "",
 	    checks != NULL ? checks : "", links != NULL ? links : "",
-	    f->incident, api_conf_listen(daemon_g.cf), f->incident,
+	    f->incident, api_conf_listen(nt_g.cf), f->incident,
 	    f->contact != NULL ? f->contact : rcpt) < 0)
 		msg = NULL;
 	free(esubj);
@@ -995,7 +995,7 @@ static char **
 render_env(const struct nt_flight *f, const char *key, json_t *inc)
 {
 	const struct ncontact *c = f->contact != NULL ?
-	    nconf_contact(daemon_g.cf, f->contact) : NULL;
+	    nconf_contact(nt_g.cf, f->contact) : NULL;
 	char **env = calloc(16, sizeof(*env));
 	unsigned n = 0;
 
@@ -1086,7 +1086,7 @@ notify_done(void *arg, enum nsend_result r, const char *why)
 static void
 send_row(struct nt_flight *f, const char *addr, const char *key)
 {
-	const struct nchannel *ch = nconf_channel(daemon_g.cf, f->channel);
+	const struct nchannel *ch = nconf_channel(nt_g.cf, f->channel);
 	const char *why = "out of memory";
 	json_t *inc;
 	char *body = NULL, **env = NULL;
@@ -1236,7 +1236,7 @@ parse_at(const char *s)
 static void
 oncall_get(struct evhttp_request *req, const char *rest, void *arg)
 {
-	const struct nlist *l = nconf_schedules(daemon_g.cf);
+	const struct nlist *l = nconf_schedules(nt_g.cf);
 	struct evkeyvalq q;
 	const char *at_s;
 	json_t *o, *a, *x;
@@ -1263,7 +1263,7 @@ oncall_get(struct evhttp_request *req, const char *rest, void *arg)
 	for (i = 0; !err && l != NULL && i < l->n; i++) {
 		const struct nschedule *s = l->v[i];
 		const char *who = nsched_oncall(s, at, &since, &until, &ov);
-		const struct ncontact *c = nconf_contact(daemon_g.cf, who);
+		const struct ncontact *c = nconf_contact(nt_g.cf, who);
 
 		if ((x = json_object()) == NULL) {
 			err = 1;
@@ -1381,13 +1381,20 @@ notify_register_config(void)
 	return nconf_register();
 }
 
+void
+notify_reconfigure(const struct config *cf)
+{
+	nt_g.cf = cf;
+}
+
 int
-notify_init(struct event_base *base)
+notify_init(struct event_base *base, const struct config *cf)
 {
 	struct timespec ts;
 
 	memset(&nt_g, 0, sizeof(nt_g));
 	nt_g.base = base;
+	nt_g.cf = cf;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	srandom((unsigned)(ts.tv_nsec ^ getpid()));
 	if (nsend_init(base) == -1 ||

@@ -23,7 +23,14 @@ int notify_register_config(void);
  * gauge, and send what was due before a restart.
  * RETURN VALUE: 0, or -1 after logging why.
  */
-int notify_init(struct event_base *base);
+int notify_init(struct event_base *base, const struct config *cf);
+/*
+ * The config in force after a reload (borrowed until the next one): the
+ * notifier reads its channels, contacts, schedules, escalations and
+ * routes there.  Call it as soon as cf is in force, before anything that
+ * may open or change an incident.
+ */
+void notify_reconfigure(const struct config *cf);
 /* Abandons sends in flight (they stay pending in the outbox). */
 void notify_shutdown(void);
 
