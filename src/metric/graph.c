@@ -260,6 +260,7 @@ struct gjob {
 	} lines[4 * GRAPH_MAX_METRICS];
 	unsigned nlines;
 	double scale[GRAPH_MAX_METRICS];	/* metric unit -> axis unit */
+	char munit[GRAPH_MAX_METRICS][8];	/* each metric's drawn unit */
 	char unit[8];			/* the axis' unit, "" if none or mixed */
 	char title[512];		/* the key so far: names and colours */
 	char note[512];			/* what the worker adds to it */
@@ -449,8 +450,8 @@ graph_start_at_data(struct gjob *g, time_t first)
  * (not to thresholds far above it: a 1-5 ms response time on a 0-3.4 s
  * axis showed nothing); a threshold is drawn when it is in or near the
  * data's range, and the key says which are above.  The key has the
- * figures of the range: last, average, maximum, minimum (for one
- * metric; several metrics keep their colours only, for room).  They are
+ * figures of the range: last, average, maximum, minimum for one metric;
+ * for several, each one's last value (for room).  They are
  * in the title because librrd 1.7.2 loses the text of every legend
  * entry (about 10 bytes each, per graph).
  */
@@ -532,6 +533,14 @@ graph_finish_args(struct gjob *g)
 		fmt_human(d, sizeof(d), s[0].min, g->unit);
 		graph_cat(g->note, sizeof(g->note), "  last %s  avg %s  max %s"
 		    "  min %s", a, b, c, d);
+	} else {
+		/* several: the last value of each, for room */
+		graph_cat(g->note, sizeof(g->note), "  last");
+		for (k = 0; k < g->nm; k++) {
+			fmt_human(a, sizeof(a), s[k].last, g->munit[k]);
+			graph_cat(g->note, sizeof(g->note), "%s %s %s",
+			    k > 0 ? "," : "", g->metrics[k], a);
+		}
 	}
 	if (above[0] != '\0')
 		graph_cat(g->note, sizeof(g->note), "  (%s: above the graph)",
@@ -770,6 +779,7 @@ get_graph(struct evhttp_request *req, const char *rest, void *arg)
 			u = "";
 		snprintf(axis, sizeof(axis), "%s%s", u, m != NULL &&
 		    (m->flags & TOCSIN_METRIC_COUNTER) ? "/s" : "");
+		snprintf(g->munit[k], sizeof(g->munit[k]), "%s", axis);
 		if (k == 0)
 			snprintf(g->unit, sizeof(g->unit), "%s", axis);
 		else if (strcmp(g->unit, axis) != 0)

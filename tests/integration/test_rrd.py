@@ -280,6 +280,10 @@ def test_graph_axis_fits_the_data_with_units_and_figures(env):
     lo, hi, unit, key = graph("pct")
     assert unit == "%" and 98 <= hi, (lo, hi)   # near: drawn, in view
     assert "(warn orange, crit red)" in key, key
+    # several metrics: their colours and each one's last value
+    lo, hi, unit, key = graph("rtt,load")
+    assert unit == "", unit                     # mixed: no label
+    assert "m: rtt blue, load green  last rtt 40 ?s, load 0.5" in key, key
     d.stop()
 
 
