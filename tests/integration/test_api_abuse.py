@@ -268,10 +268,10 @@ def test_clients_that_do_not_read_cost_bounded_memory(env):
             s.close()
     grown = peak - base
     # 400 whole lists would be 400 x size (about 800 MB).  What each
-    # connection holds instead (a slice, its buffers, evhttp's state) was
-    # measured at 40-190 KB a connection, the top under ASan on a loaded
-    # machine (76 MB in all): the bound is a fifth of the lists, far above
-    # that and far below what lists held in memory would take.
+    # connection holds instead (a slice, its buffers, evhttp's state) came
+    # to under 64 MB in all in most runs, and once to 76 MB (190 KB a
+    # connection) under ASan on a loaded machine: the bound is a fifth of
+    # the lists, well above that and far below what whole lists would take.
     bound = 400 * size / 5 / 1e6
     assert grown < bound, ("RSS grew by %.0f MB (bound %.0f MB, base %.0f "
                            "MB, list %d B)" % (grown, bound, base, size))
