@@ -248,6 +248,7 @@ struct gjob {
 	char *args[80];			/* borrowed from own[] or literals */
 	char *own[80];			/* owned */
 	unsigned nargs, nown;
+	unsigned hw_from;		/* the band's args start here; 0 none */
 	bool svg;
 	bool auto_start;		/* no since: start where the data does */
 	/*
@@ -554,6 +555,26 @@ graph_finish_args(struct gjob *g)
 		g->args[g->nargs++] = g->own[g->nown++];
 }
 
+/* Does the file at path have Holt-Winters archives? */
+static bool
+has_hw(const char *path)
+{
+	time_t end = time(NULL), start = end - 3600;
+	unsigned long step = 1, nds = 0, k;
+	char **names = NULL;
+	rrd_value_t *data = NULL;
+
+	rrd_clear_error();
+	if (rrd_fetch_r(path, "HWPREDICT", &start, &end, &step, &nds, &names,
+	    &data) != 0)
+		return false;
+	for (k = 0; k < nds; k++)
+		free(names[k]);
+	free(names);
+	free(data);
+	return true;
+}
+
 /* On a worker: everything that reads the disk or draws. */
 static void
 graph_work(void *arg)
@@ -582,6 +603,8 @@ graph_work(void *arg)
 			return;
 		}
 	}
+	if (g->hw_from > 0 && !has_hw(g->path))
+		g->nargs = g->hw_from;	/* own[] still frees their text */
 	graph_finish_args(g);
 	/* librrd's error text is per thread: this worker's */
 	rrd_clear_error();
@@ -836,6 +859,24 @@ get_graph(struct evhttp_request *req, const char *rest, void *arg)
 			g->lines[g->nlines].v = lines[j] * g->scale[k];
 			g->lines[g->nlines++].crit = true;
 		}
+	}
+	/*
+	 * aberration = yes, one metric: librrd's Holt-Winters band
+	 * (HWPREDICT +- 2 DEVPREDICT, what FAILURES measures against),
+	 * green and see-through, over the line.  The worker drops it when
+	 * the file predates the key and has no such archives.
+	 */
+	if (c != NULL && c->aberration && nm == 1) {
+		char ds[METRIC_DS_MAX + 1];
+
+		metric_ds_name(metrics[0], ds);
+		g->hw_from = g->nargs;
+		OWN("DEF:hp=%s:%s:HWPREDICT", path_esc, ds);
+		OWN("DEF:hd=%s:%s:DEVPREDICT", path_esc, ds);
+		OWN("CDEF:hlo=hp,hd,2,*,-,%.17g,*", g->scale[0]);
+		OWN("CDEF:hbw=hd,4,*,%.17g,*", g->scale[0]);
+		ARG("LINE:hlo");
+		ARG("AREA:hbw#00AA5540::STACK");
 	}
 #undef ARG
 #undef OWN

@@ -196,6 +196,12 @@ def test_aberration_raises_and_clears(env):
         c["summary"], c
     got = {m["name"]: m["value"] for m in c["metrics"]}
     assert got["failing"] == 1 and got["band_low"] < got["band_high"], got
+    # the graph draws the band (green, see-through) over the line
+    st, _, body = d.get_raw("/api/v1/graph/web/req.svg?since=1d")
+    assert st == 200, body[:300]
+    svg = body.decode()
+    assert "rgb(0%,66.666667%,33.333333%)" in svg and \
+        "fill-opacity:0.25" in svg, "no band drawn"
     # a check without the archives: UNKNOWN saying what to do
     c = d.wait_check("plain-hw", "UNKNOWN", pred=lambda c: c["last_check"])
     assert "plain:value" in c["summary"], c
