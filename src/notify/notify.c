@@ -324,7 +324,7 @@ esc_start(const struct incident_info *inc, const char *first_event)
  * is in the store, so a restart keeps the snooze.
  * RETURN VALUE: 0, or -1 (no route pages this incident).
  */
-int
+static int
 nt_snooze(int64_t id, int64_t until_ms)
 {
 	json_t *inc = incident_json(id);
@@ -1415,7 +1415,7 @@ notify_init(struct event_base *base, const struct config *cf)
 	/* sends that were in flight when we stopped are due again */
 	if (store_outbox_unsend() == -1)
 		return -1;
-	if (nlink_init() == -1 || ninbound_init() == -1) {
+	if (nlink_init(nt_snooze) == -1 || ninbound_init(nt_snooze) == -1) {
 		log_warnx("notify: cannot start (out of memory)");
 		return -1;
 	}

@@ -55,6 +55,7 @@ static struct {
 	char *seen[NI_SEEN];		/* ring of recent ids (owned) */
 	time_t seen_at[NI_SEEN];
 	unsigned next;
+	nt_snooze_fn *snooze;		/* notify.c's, from ninbound_init() */
 } ni_g;
 
 /* Seen within the window?  Else remember it.  RETURN VALUE: true: seen. */
@@ -463,7 +464,7 @@ ni_slack(struct evhttp_request *req, const char *rest, void *arg)
 		rc = incident_ack_via(id, by, "Slack", text, &why);
 		/* escalation due times are on the steady clock (util.h) */
 		if (rc == 0)
-			nt_snooze(id, steady_ms() +
+			ni_g.snooze(id, steady_ms() +
 			    nconf_snooze_ms(daemon_g.cf));
 	} else
 		rc = -4;
@@ -486,8 +487,9 @@ ni_slack(struct evhttp_request *req, const char *rest, void *arg)
 }
 
 int
-ninbound_init(void)
+ninbound_init(nt_snooze_fn *snooze)
 {
+	ni_g.snooze = snooze;
 	if (api_route_add(EVHTTP_REQ_POST, "/api/v1/inbound/pagerduty",
 	    API_SIGNED, ni_pagerduty, NULL) == -1 ||
 	    api_route_add(EVHTTP_REQ_POST, "/api/v1/inbound/slack",

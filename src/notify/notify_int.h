@@ -146,16 +146,18 @@ int nsched_parse_local(const char *text, int64_t *ls);
 /* ---- notify.c, notify_links.c: action links ---------------------------- */
 
 /*
- * Snooze incident id (just acknowledged): page again at until_ms (on the
- * steady clock, steady_ms(): escalation due times are) if it is
+ * A snooze of incident id (just acknowledged): page again at until_ms
+ * (on the steady clock, steady_ms(): escalation due times are) if it is
  * still acknowledged then.  RETURN VALUE: 0, or -1 (no route pages it).
+ * notify.c owns the escalations and hands its snooze to the links and
+ * the inbound webhooks at init (they do not call back into notify.c).
  */
-int nt_snooze(int64_t id, int64_t until_ms);
+typedef int nt_snooze_fn(int64_t id, int64_t until_ms);
 /* Load or create the link key, add the /api/v1/act/ routes. */
-int nlink_init(void);
+int nlink_init(nt_snooze_fn *snooze);
 void nlink_shutdown(void);
 /* notify_inbound.c: POST /api/v1/inbound/{pagerduty,slack}. */
-int ninbound_init(void);
+int ninbound_init(nt_snooze_fn *snooze);
 void ninbound_shutdown(void);
 /* "1h", "30m": paging.snooze as people read it (a static buffer). */
 const char *nl_snooze_text(void);

@@ -55,6 +55,7 @@
 static struct {
 	unsigned char key[NL_KEY_LEN];
 	bool have_key;
+	nt_snooze_fn *snooze;		/* notify.c's, from nlink_init() */
 } nl_g;
 
 static const char *const nl_actions[] = { "acknowledge", "resolve",
@@ -587,7 +588,7 @@ nl_post(struct evhttp_request *req, const char *rest, void *arg)
 			rc = incident_ack_via(l.id, l.who, "link", title,
 			    &why);
 		/* escalation due times are on the steady clock (util.h) */
-		if (rc == 0 && nt_snooze(l.id, steady_ms() +
+		if (rc == 0 && nl_g.snooze(l.id, steady_ms() +
 		    nconf_snooze_ms(daemon_g.cf)) == -1)
 			incident_timeline_add(l.id, "notify", "snooze: no "
 			    "route pages this incident; it will not page "
@@ -638,8 +639,9 @@ nl_post(struct evhttp_request *req, const char *rest, void *arg)
 }
 
 int
-nlink_init(void)
+nlink_init(nt_snooze_fn *snooze)
 {
+	nl_g.snooze = snooze;
 	if (daemon_g.cf == NULL || daemon_g.cf->state_dir == NULL ||
 	    nl_key_load(daemon_g.cf->state_dir) == -1) {
 		log_warnx("notify: no action link key: pages carry no action "
