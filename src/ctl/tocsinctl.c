@@ -42,7 +42,7 @@
 /* Options, each allowed only with the commands that take it. */
 enum {
 	OPT_ALL = 0x1, OPT_BY = 0x2, OPT_COMMENT = 0x4, OPT_SINCE = 0x8,
-	OPT_OUT = 0x10, OPT_HORIZON = 0x20,
+	OPT_OUT = 0x10, OPT_HORIZON = 0x20, OPT_TARGET = 0x40,
 };
 
 struct ctl {
@@ -52,6 +52,7 @@ struct ctl {
 	bool color;
 	unsigned opts;			/* OPT_* given */
 	bool all;
+	json_t *target;			/* change: {"groups":[…],…} */
 	const char *by, *comment, *since, *out, *horizon;
 };
 
@@ -100,6 +101,10 @@ help(void)
 	    "  capacity [--horizon 90d] [--all]  what runs out first, and "
 	    "when\n"
 	    "  oncall\n"
+	    "  change TITLE --group G|--host H|--check C [--by WHO]\n"
+	    "                              record a change (a deploy, a "
+	    "config push)\n"
+	    "  changes [--since 7d]        the changes recorded\n"
 	    "options:\n"
 	    "  -s URL     the API (default: $TOCSIN_URL, api.listen, %s)\n"
 	    "  -t TOKEN   the API token (default: $TOCSIN_TOKEN, the token "
@@ -124,6 +129,8 @@ ctl_free(struct ctl *ctl)
 {
 	free(ctl->url);
 	ctl->url = NULL;
+	json_decref(ctl->target);
+	ctl->target = NULL;
 	if (ctl->token != NULL) {
 		explicit_bzero(ctl->token, strlen(ctl->token));
 		free(ctl->token);
@@ -1490,6 +1497,96 @@ cmd_oncall(struct ctl *ctl, char **argv)
 	return 0;
 }
 
+/* change TITLE --group G|--host H|--check C … [--by WHO] */
+static int
+cmd_change(struct ctl *ctl, char **argv)
+{
+	json_t *body = by_body(ctl, NULL);
+	char *msg;
+	int rc;
+
+	if (argv[0][0] == '\0') {
+		warnx_("the title is empty");
+		usage();
+	}
+	if (ctl->target == NULL) {
+		warnx_("change needs --group, --host or --check");
+		usage();
+	}
+	json_object_set_new(body, "title", json_string(argv[0]));
+	json_object_update(body, ctl->target);
+	if (asprintf(&msg, "change recorded: %s", argv[0]) < 0)
+		die("out of memory");
+	rc = ctl_post(ctl, "/api/v1/changes", body, msg);
+	free(msg);
+	return rc;
+}
+
+/* changes [--since 7d] */
+static int
+cmd_changes(struct ctl *ctl, char **argv)
+{
+	struct table t = { 5, 0, NULL, -1 };
+	char *path, *s, *a;
+	json_t *o, *x;
+	size_t i;
+
+	(void)argv;
+	s = esc(ctl->since != NULL ? ctl->since : "7d");
+	if (asprintf(&path, "/api/v1/changes?since=%s", s) < 0)
+		die("out of memory");
+	free(s);
+	o = ctl_get(ctl, path, NULL);
+	free(path);
+	if (ctl->json) {
+		print_json(o);
+		json_decref(o);
+		return 0;
+	}
+	if (json_array_size(json_object_get(o, "changes")) == 0) {
+		printf("no changes\n");
+		json_decref(o);
+		return 0;
+	}
+	table_row(&t, xstrdup("ID"), xstrdup("STARTED"), xstrdup("BY"),
+	    xstrdup("TOUCHES"), xstrdup("TITLE"));
+	json_array_foreach(json_object_get(o, "changes"), i, x) {
+		json_t *all = json_array(), *e;
+		size_t j;
+		static const char *const keys[] = { "groups", "hosts",
+		    "checks" };
+		unsigned k;
+
+		for (k = 0; k < 3; k++)
+			json_array_foreach(json_object_get(x, keys[k]), j, e)
+				json_array_append(all, e);
+		a = json_dumps(all, JSON_COMPACT);
+		json_decref(all);
+		table_row(&t, field(x, "id"), field(x, "started_at"),
+		    field(x, "by"), a != NULL ? a : xstrdup(""),
+		    field(x, "title"));
+	}
+	table_print(ctl, &t);
+	json_decref(o);
+	return 0;
+}
+
+/* --group/--host/--check NAME: appended to ctl->target's list. */
+static void
+target_add(struct ctl *ctl, const char *key, const char *name)
+{
+	json_t *a;
+
+	if (ctl->target == NULL && (ctl->target = json_object()) == NULL)
+		die("out of memory");
+	if ((a = json_object_get(ctl->target, key)) == NULL) {
+		a = json_array();
+		json_object_set_new(ctl->target, key, a);
+	}
+	json_array_append_new(a, json_string(name));
+	ctl->opts |= OPT_TARGET;
+}
+
 static const struct command {
 	const char *name;
 	int nargs;
@@ -1513,6 +1610,8 @@ static const struct command {
 	{ "report", 0, OPT_SINCE, cmd_report },
 	{ "capacity", 0, OPT_HORIZON | OPT_ALL, cmd_capacity },
 	{ "oncall", 0, 0, cmd_oncall },
+	{ "change", 1, OPT_TARGET | OPT_BY, cmd_change },
+	{ "changes", 0, OPT_SINCE, cmd_changes },
 	{ NULL, 0, 0, NULL },
 };
 
@@ -1527,6 +1626,9 @@ main(int argc, char *argv[])
 		{ "since", required_argument, NULL, 'S' },
 		{ "output", required_argument, NULL, 'o' },
 		{ "horizon", required_argument, NULL, 'H' },
+		{ "group", required_argument, NULL, 'G' },
+		{ "host", required_argument, NULL, 'O' },
+		{ "check", required_argument, NULL, 'C' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -1575,6 +1677,15 @@ main(int argc, char *argv[])
 		case 'H':
 			ctl.opts |= OPT_HORIZON;
 			ctl.horizon = optarg;
+			break;
+		case 'G':
+			target_add(&ctl, "groups", optarg);
+			break;
+		case 'O':
+			target_add(&ctl, "hosts", optarg);
+			break;
+		case 'C':
+			target_add(&ctl, "checks", optarg);
 			break;
 		case 'h':
 			help();

@@ -140,6 +140,19 @@ static const char *const idb_migrations[] = {
 	"  down_s INTEGER NOT NULL, end_state TEXT NOT NULL,"
 	"  PRIMARY KEY (check_name, day));"
 	"CREATE INDEX check_daily_day ON check_daily (day);",
+	/*
+	 * 3 → 4: change events (POST /api/v1/changes, change.c): what a
+	 * pipeline or an operator changed, on which checks, hosts or groups
+	 * (JSON arrays of names, as maintenance keeps them), so an incident
+	 * opening soon after can name it as a possible cause.
+	 */
+	"CREATE TABLE changes ("
+	"  id INTEGER PRIMARY KEY,"
+	"  title TEXT NOT NULL, by TEXT,"
+	"  checks TEXT, hosts TEXT, groups TEXT,"
+	"  started_at INTEGER NOT NULL, ended_at INTEGER,"
+	"  created_at INTEGER NOT NULL);"
+	"CREATE INDEX changes_started ON changes (started_at);",
 };
 #define IDB_VERSION \
 	((int)(sizeof(idb_migrations) / sizeof(idb_migrations[0])))

@@ -48,6 +48,7 @@
 #include "core/check.h"
 #include "core/conf.h"
 #include "core/daemon.h"
+#include "incident/change.h"
 #include "incident/incident.h"
 #include "incident/incident_int.h"
 #include "core/log.h"
@@ -83,6 +84,10 @@ static const struct tocsin_option inc_options[] = {
 	{ "retention", TOCSIN_OPT_DURATION, "400d", 0,
 	    "events, timeline and sent pages older than this are pruned "
 	    "(daily rollups stay); 0 keeps everything" },
+	{ "change_window", TOCSIN_OPT_DURATION, "30m", 0,
+	    "a change of a root cause's check, host or group this long "
+	    "before its incident opened is named as a possible cause; 0 "
+	    "names none" },
 	{ NULL, TOCSIN_OPT_END, NULL, 0, NULL },
 };
 
@@ -114,6 +119,7 @@ inc_conf_load(struct config *cf, struct tocsin_conf *sec, void **state)
 	ic->resolve_delay_ms = tocsin_conf_duration_ms(sec, "resolve_delay");
 	ic->close_after_ms = tocsin_conf_duration_ms(sec, "close_after");
 	ic->retention_ms = tocsin_conf_duration_ms(sec, "retention");
+	ic->change_window_ms = tocsin_conf_duration_ms(sec, "change_window");
 	memcpy(ic->matrix, default_matrix, sizeof(ic->matrix));
 	n = tocsin_conf_list_size(sec, "priority_matrix");
 	for (i = 0; i < n; i++) {
@@ -148,11 +154,18 @@ inc_conf(void)
 		30000, 600000, 0, 86400000,
 		{ { 5, 4, 3 }, { 4, 3, 2 }, { 3, 2, 1 } },
 		400LL * 86400 * 1000,
+		30LL * 60 * 1000,
 	};
 	const struct inc_conf *ic;
 
 	ic = conf_section_state(daemon_g.cf, "incidents");
 	return ic != NULL ? ic : &def;
+}
+
+int64_t
+incident_change_window_s(void)
+{
+	return inc_conf()->change_window_ms / 1000;
 }
 
 int
@@ -557,6 +570,7 @@ inc_open(struct check *c, enum check_state state, time_t now, bool flapping,
 	inc_save(inc);
 	inc_timeline(inc, now, "opened", "%s: %s%s", inc->title,
 	    summary ? summary : "", flapping ? " (flapping)" : "");
+	change_note_incident(inc->id, c, now, cfg->change_window_ms / 1000);
 	log_notice("incident #%lld opened: %s (P%d)", (long long)inc->id,
 	    inc->title, inc->priority);
 	count_open();

@@ -24,10 +24,13 @@ struct inc_conf {
 	int64_t close_after_ms;
 	int matrix[3][3];		/* [impact][urgency] → 1..5 */
 	int64_t retention_ms;		/* 0: keep everything */
+	int64_t change_window_ms;	/* 0: name no change */
 };
 
 /* Register incidents { } with the config (before the first conf_load). */
 int incident_register_config(void);
+/* incidents { change_window } in force, in seconds. */
+int64_t incident_change_window_s(void);
 /* ITIL priority 1..5 of impact × urgency under ic's matrix. */
 int incident_priority(const struct inc_conf *ic, enum level3 impact,
     enum level3 urgency);

@@ -15,6 +15,7 @@
 
 #include "core/conf.h"
 #include "core/log.h"
+#include "incident/change.h"
 #include "incident/incident.h"
 #include "incident/incident_int.h"
 #include "incident/maint.h"
@@ -42,7 +43,8 @@ incident_init(struct event_base *base, struct config *cf)
 		store_close();
 		return -1;
 	}
-	if (incident_api_init() == -1 || maint_api_init() == -1) {
+	if (incident_api_init() == -1 || maint_api_init() == -1 ||
+	    change_api_init() == -1) {
 		log_warnx("incidents: out of memory");
 		return -1;
 	}

@@ -233,6 +233,30 @@ int store_maint_purge(time_t before);
 int store_maints(struct store_maint **v, size_t *n);
 void store_maints_free(struct store_maint *v, size_t n);
 
+/* ---- change events (POST /api/v1/changes) ------------------------------ */
+
+/* A change someone made.  Strings owned when read, borrowed written. */
+struct store_change_event {
+	int64_t id;
+	char *title;
+	char *by;			/* may be NULL */
+	char *checks, *hosts, *groups;	/* JSON arrays of names; may be NULL */
+	time_t started_at;
+	time_t ended_at;		/* 0: a moment (started_at) */
+	time_t created_at;
+};
+/* RETURN VALUE: the new change's id (> 0), or -1. */
+int64_t store_change_event_insert(const struct store_change_event *c);
+/*
+ * The changes that overlap [since, until] (started at or before until,
+ * and ended, or started if they have no end, at or after since), oldest
+ * first, at most limit.  RETURN VALUE: 0 (*v:
+ * store_change_events_free()), or -1.
+ */
+int store_change_events(time_t since, time_t until, long limit,
+    struct store_change_event **v, size_t *n);
+void store_change_events_free(struct store_change_event *v, size_t n);
+
 /* ---- the notifier's escalations ----------------------------------------- */
 
 struct store_esc {

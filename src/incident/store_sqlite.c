@@ -69,7 +69,7 @@ grow(void *pv, size_t *n, size_t sz)
 
 /* Ids are given here, not by the database: a write kept for a retry
  * (idb.c) has none to give back, and memory needs it at once. */
-static int64_t next_incident_id, next_maint_id;
+static int64_t next_incident_id, next_maint_id, next_change_id;
 
 /*
  * Where pruning stands, in memory (restarting from the start after a
@@ -118,7 +118,7 @@ one_int(const char *sql, int64_t *v)
 int
 store_open(struct event_base *base, const char *path)
 {
-	next_incident_id = next_maint_id = 0;
+	next_incident_id = next_maint_id = next_change_id = 0;
 	prune_g.day = -1;
 	prune_g.outbox = 0;
 	return idb_open(base, path);
@@ -128,7 +128,7 @@ void
 store_close(void)
 {
 	idb_close();
-	next_incident_id = next_maint_id = 0;
+	next_incident_id = next_maint_id = next_change_id = 0;
 	free(prune_g.last);
 	prune_g.last = NULL;
 }
@@ -776,6 +776,74 @@ store_dailies(int64_t from, int64_t to, int64_t *horizon,
 		v[i].down_s = idb_int(&r, i, 2);
 		s = state_from_name(idb_text(&r, i, 3));
 		v[i].end_state = s < 0 ? STATE_UNKNOWN : s;
+	}
+	*pv = v;
+	*pn = r.n;
+	idb_rows_free(&r);
+	return 0;
+}
+
+/* ---- change events ---------------------------------------------------------- */
+
+int64_t
+store_change_event_insert(const struct store_change_event *c)
+{
+	int64_t id = next_id(&next_change_id, "SELECT max(id) FROM changes");
+
+	if (id < 0 || idb_write("INSERT INTO changes (id, title, by, checks, "
+	    "hosts, groups, started_at, ended_at, created_at) "
+	    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", "isssssiti", id, c->title,
+	    c->by, c->checks, c->hosts, c->groups, (int64_t)c->started_at,
+	    (int64_t)c->ended_at, (int64_t)c->created_at) < 0)
+		return -1;
+	return id;
+}
+
+void
+store_change_events_free(struct store_change_event *v, size_t n)
+{
+	size_t i;
+
+	for (i = 0; v != NULL && i < n; i++) {
+		free(v[i].title);
+		free(v[i].by);
+		free(v[i].checks);
+		free(v[i].hosts);
+		free(v[i].groups);
+	}
+	free(v);
+}
+
+int
+store_change_events(time_t since, time_t until, long limit,
+    struct store_change_event **pv, size_t *pn)
+{
+	struct store_change_event *v = NULL;
+	struct idb_rows r;
+	size_t i;
+
+	*pv = NULL;
+	*pn = 0;
+	if (idb_select(&r, "SELECT id, title, by, checks, hosts, groups, "
+	    "started_at, ended_at, created_at FROM changes "
+	    "WHERE started_at <= ? AND coalesce(ended_at, started_at) >= ? "
+	    "ORDER BY started_at, id LIMIT ?", "iii", (int64_t)until,
+	    (int64_t)since, (int64_t)limit) == -1)
+		return -1;
+	if (r.n > 0 && (v = calloc(r.n, sizeof(*v))) == NULL) {
+		idb_rows_free(&r);
+		return -1;
+	}
+	for (i = 0; i < r.n; i++) {
+		v[i].id = idb_int(&r, i, 0);
+		v[i].title = idb_strdup(&r, i, 1);
+		v[i].by = idb_strdup(&r, i, 2);
+		v[i].checks = idb_strdup(&r, i, 3);
+		v[i].hosts = idb_strdup(&r, i, 4);
+		v[i].groups = idb_strdup(&r, i, 5);
+		v[i].started_at = idb_int(&r, i, 6);
+		v[i].ended_at = idb_null(&r, i, 7) ? 0 : idb_int(&r, i, 7);
+		v[i].created_at = idb_int(&r, i, 8);
 	}
 	*pv = v;
 	*pn = r.n;

@@ -41,6 +41,7 @@
 #include "api/api_conf.h"
 #include "api/api_metrics.h"
 #include "core/conf.h"
+#include "incident/change.h"
 #include "incident/incident.h"
 #include "incident/store.h"
 #include "core/log.h"
@@ -554,6 +555,10 @@ payload_generic(const struct nchannel *ch, const struct nt_flight *f,
 		api_set(x, "channel", api_str(ch->name), &err);
 	}
 	api_set(o, "recipient", x, &err);
+	/* possible causes: changes shortly before it opened (change.c) */
+	if ((x = change_recent_json(f->incident)) == NULL)
+		x = json_array();
+	api_set(o, "recent_changes", x, &err);
 	if ((x = nlink_actions(f->incident, f->event, jstr(inc, "status"),
 	    f->contact != NULL ? f->contact : f->channel)) != NULL)
 		api_set(o, "actions", x, &err);
