@@ -227,12 +227,74 @@ function showGraphs() {
   lastGraphs = Date.now();
 }
 
+/*
+ * The capacity report (GET /api/v1/capacity): the table, and for the
+ * first CAPACITY_GRAPHS rows the metric's graph over 30 days with its
+ * trend drawn dashed to a little past the crossing (?trend=).  Refreshed
+ * with the graphs: the report itself changes every capacity_refresh.
+ */
+const CAPACITY_GRAPHS = 4;
+
+function num(v, unit) {
+  if (v === null || v === undefined) return "";
+  const a = Math.abs(v);
+  const t = a !== 0 && (a >= 1e5 || a < 1e-2) ? v.toExponential(2) :
+    String(Math.round(v * 100) / 100);
+  return t + (unit || "");
+}
+
+async function loadCapacity() {
+  const r = await api("/api/v1/capacity?horizon=90d");
+  const note = $("capacity-note");
+  const box = $("capacity-graphs");
+  if (r.status !== 200) {
+    note.textContent = absent(r.status) ?
+      "No capacity report in this tocsind." : r.status === 503 ?
+      "The first capacity report is being computed." :
+      "GET /api/v1/capacity: HTTP " + r.status;
+    note.hidden = false;
+    return;
+  }
+  const rows = r.body.rows || [];
+  note.textContent = rows.length ? "" : "Nothing reaches its limit " +
+    "within 90 days (" + r.body.metrics + " metrics with a limit).";
+  note.hidden = rows.length > 0;
+  setRows($("capacity").tBodies[0], rows.map((x) => {
+    const tr = document.createElement("tr");
+    const u = x.unit || "";
+    cell(tr, num(x.days_left), "num");
+    cell(tr, (x.crosses_at || "").slice(0, 10));
+    cell(tr, x.check);
+    cell(tr, x.metric);
+    cell(tr, num(x.value_now, u), "num");
+    cell(tr, num(x.limit, u) + (x.direction === "down" ? " ↓" : ""), "num");
+    cell(tr, (x.growth_per_week > 0 ? "+" : "") +
+      num(x.growth_per_week, u), "num");
+    cell(tr, num(x.r2), "num");
+    cell(tr, x.host || "");
+    return tr;
+  }));
+  box.replaceChildren(...rows.slice(0, CAPACITY_GRAPHS).map((x) => {
+    const img = new Image();
+    const until = Math.floor(Date.parse(x.crosses_at) / 1000 +
+      x.days_left * 86400 * 0.1 + 86400);
+    img.alt = x.check + " " + x.metric + " trend";
+    img.className = "capacity-graph";
+    img.src = "/api/v1/graph/" + encodeURIComponent(x.check) + "/" +
+      encodeURIComponent(x.metric) + ".png?since=30d&until=" + until +
+      "&trend=" + x.direction + "&width=600&height=220&t=" + Date.now();
+    img.addEventListener("error", () => img.remove());
+    return img;
+  }));
+}
+
 async function refresh() {
   if (await loadStatus()) {
     await Promise.all([loadIncidents(), loadProblems()]);
     if (Date.now() - lastGraphs > GRAPH_REFRESH_MS) {
       await loadGraphChecks();
       showGraphs();
+      await loadCapacity();
     }
   }
   $("updated").textContent = "updated " + new Date().toLocaleTimeString();

@@ -40,6 +40,7 @@
 #include "core/conf.h"
 #include "core/daemon.h"
 #include "core/log.h"
+#include "metric/forecast.h"
 #include "metric/metric.h"
 #include "metric/pool.h"
 
@@ -141,6 +142,7 @@ struct gq {
 	time_t start, end;
 	long width, height;
 	bool since_given;
+	int trend;		/* 0 none, 1 up, 2 down (?trend=) */
 };
 
 static int
@@ -194,6 +196,18 @@ graph_query(struct evhttp_request *req, struct gq *q)
 	if (q->end <= q->start) {
 		api_error(req, HTTP_BADREQUEST, "since must be before until");
 		goto out;
+	}
+	q->trend = 0;
+	if ((v = evhttp_find_header(&kv, "trend")) != NULL) {
+		if (strcmp(v, "up") == 0)
+			q->trend = 1;
+		else if (strcmp(v, "down") == 0)
+			q->trend = 2;
+		else {
+			api_error(req, HTTP_BADREQUEST, "trend: \"%s\" is not "
+			    "up or down", v);
+			goto out;
+		}
 	}
 	if ((v = evhttp_find_header(&kv, "width")) != NULL &&
 	    ((q->width = strtol(v, &end, 10)) < 200 || q->width > 4000 ||
@@ -249,6 +263,10 @@ struct gjob {
 	char *own[80];			/* owned */
 	unsigned nargs, nown;
 	unsigned hw_from;		/* the band's args start here; 0 none */
+	int trend;			/* as struct gq's; one metric only */
+	time_t trend_start;		/* the trend is fitted from here */
+	time_t trend_end;		/* and drawn to here */
+	double trend_lo, trend_hi;	/* its values drawn (axis unit) */
 	bool svg;
 	bool auto_start;		/* no since: start where the data does */
 	/*
@@ -497,6 +515,13 @@ graph_finish_args(struct gjob *g)
 			dmin = isnan(dmin) || s[k].min < dmin ? s[k].min :
 			    dmin;
 	}
+	if (g->trend != 0 && !isnan(g->trend_hi)) {
+		double hi = fmax(g->trend_lo, g->trend_hi);
+		double lo = fmin(g->trend_lo, g->trend_hi);
+
+		dmax = isnan(dmax) || hi > dmax ? hi : dmax;
+		dmin = isnan(dmin) || lo < dmin ? lo : dmin;
+	}
 	above[0] = '\0';
 	/* room for a line each, the upper limit and the title */
 	for (k = 0; k < g->nlines && g->nown + 3 < 80 && g->nargs + 3 < 80;
@@ -555,6 +580,46 @@ graph_finish_args(struct gjob *g)
 		g->args[g->nargs++] = g->own[g->nown++];
 }
 
+/*
+ * ?trend=up|down: the capacity trend (forecast_trend over the graph's
+ * window up to now: daily maxima, or minima going down) drawn dashed
+ * from the window's start to its end, which may be in the future (the
+ * dashboard's Capacity page draws it to the crossing).  No trend (a
+ * poor fit): nothing drawn, and the key says so.
+ */
+static void
+graph_trend(struct gjob *g)
+{
+	struct forecast fc;
+	char ds[METRIC_DS_MAX + 1], err[256], why[256];
+	time_t now = time(NULL);
+
+	metric_ds_name(g->metrics[0], ds);
+	if (forecast_trend(g->path, ds, g->trend_start, now, g->trend == 2,
+	    &fc, err, sizeof(err)) != 0 || !forecast_has_trend(&fc, why,
+	    sizeof(why))) {
+		graph_cat(g->title, sizeof(g->title), " (no trend)");
+		return;
+	}
+	/* a threshold the line reaches is in view (graph_finish_args) */
+	g->trend_lo = (fc.value_now + fc.slope * (double)(g->trend_start -
+	    fc.end)) * g->scale[0];
+	g->trend_hi = (fc.value_now + fc.slope * (double)(g->trend_end -
+	    fc.end)) * g->scale[0];
+	if (g->nown + 2 > 80 || g->nargs + 2 > 80)
+		return;
+	/* m0 only sets the time base; TIME is every row's, future too */
+	if (asprintf(&g->own[g->nown], "CDEF:tr=m0,POP,TIME,%lld,-,%.17g,*,"
+	    "%.17g,+,%.17g,*", (long long)fc.end, fc.slope, fc.value_now,
+	    g->scale[0]) < 0)
+		return;
+	g->args[g->nargs++] = g->own[g->nown++];
+	if (asprintf(&g->own[g->nown], "LINE2:tr#9467BD::dashes") < 0)
+		return;
+	g->args[g->nargs++] = g->own[g->nown++];
+	graph_cat(g->title, sizeof(g->title), " (trend dashed)");
+}
+
 /* Does the file at path have Holt-Winters archives? */
 static bool
 has_hw(const char *path)
@@ -605,6 +670,8 @@ graph_work(void *arg)
 	}
 	if (g->hw_from > 0 && !has_hw(g->path))
 		g->nargs = g->hw_from;	/* own[] still frees their text */
+	if (g->trend != 0)
+		graph_trend(g);
 	graph_finish_args(g);
 	/* librrd's error text is per thread: this worker's */
 	rrd_clear_error();
@@ -866,6 +933,12 @@ get_graph(struct evhttp_request *req, const char *rest, void *arg)
 	 * green and see-through, over the line.  The worker drops it when
 	 * the file predates the key and has no such archives.
 	 */
+	g->trend_lo = g->trend_hi = NAN;
+	if (q.trend != 0 && nm == 1) {
+		g->trend = q.trend;
+		g->trend_start = q.start;
+		g->trend_end = q.end;
+	}
 	if (c != NULL && c->aberration && nm == 1) {
 		char ds[METRIC_DS_MAX + 1];
 

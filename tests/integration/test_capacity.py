@@ -210,3 +210,38 @@ def test_aberration_raises_and_clears(env):
     c = d.wait_check("web-hw", "OK", "hard")
     assert "within the expected band" in c["summary"], c
     d.stop()
+
+
+def test_dashboard_capacity_page(env):
+    """The Capacity section in Chromium: the ranked rows, their graphs."""
+    from fx_browser import Browser
+    d = estate(env)
+    wait_report(d)
+    # the graph draws the trend dashed into the future, to the crossing
+    until = int(time.time()) + 40 * DAY
+    st, h, body = d.get_raw("/api/v1/graph/disk-a/used_pct.png?since=30d"
+                            "&until=%d&trend=up" % until)
+    assert st == 200 and "trend dashed" in h["x-tocsin-key"], h
+    st, h, body = d.get_raw("/api/v1/graph/flat/used_pct.png?since=30d"
+                            "&trend=up")
+    assert st == 200 and "no trend" in h["x-tocsin-key"], h
+    st, _, _ = d.get_raw("/api/v1/graph/flat/used_pct.png?trend=sideways")
+    assert st == 400
+    b = Browser(env.tmpdir)
+    b.get("http://127.0.0.1:%d/" % d.port)
+    b.wait_text("#capacity tbody tr", lambda t: t is not None and
+                "disk-b" in t)
+    names = b.execute("return [...document.querySelectorAll("
+                      "'#capacity tbody tr')].map(r => r.cells[2]"
+                      ".textContent)")
+    assert names == RANKED, names
+    harness.wait_for(lambda: b.execute(
+        "return [...document.querySelectorAll('#capacity-graphs img')]"
+        ".filter(i => i.complete && i.naturalWidth === 600).length") == 4,
+        30, "the four capacity graphs")
+    keep = os.environ.get("TOCSIN_SCREENSHOT_DIR") or env.tmpdir
+    os.makedirs(keep, exist_ok=True)
+    b.execute("document.getElementById('capacity-section')"
+              ".scrollIntoView()")
+    b.screenshot(os.path.join(keep, "capacity.png"))
+    d.stop()
