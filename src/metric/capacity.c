@@ -3,7 +3,8 @@
  * stored metric that has a limit, ranked by the time until its trend
  * reaches that limit.
  *
- * A metric's limit, from its check's last result (in this order): the
+ * A metric's limit: metrics { capacity_limit } if it names the metric;
+ * else from its check's last result (in this order): the
  * critical threshold, else the warning threshold (a range's upper end
  * going up; "10:" — alert below 10 — is a limit going down); else the
  * perfdata maximum (a disk's size, an interface's speed); else 100 for a
@@ -48,9 +49,18 @@
 
 /* ---- metrics { } ----------------------------------------------------- */
 
+/* capacity_limit = { "CHECK:METRIC VALUE [up|down]", … } */
+struct caplimit {
+	char *check, *metric;		/* owned */
+	double value;
+	bool falling;
+};
+
 struct capconf {
 	int64_t refresh_ms;
 	int64_t window_ms;
+	struct caplimit *limits;	/* owned */
+	unsigned nlimits;
 };
 
 static const struct tocsin_option cap_options[] = {
@@ -58,13 +68,68 @@ static const struct tocsin_option cap_options[] = {
 	    "how often the capacity report is computed again" },
 	{ "capacity_window", TOCSIN_OPT_DURATION, "30d", 0,
 	    "history each trend of the capacity report is fitted to" },
+	{ "capacity_limit", TOCSIN_OPT_STR_LIST, NULL, 0,
+	    "\"CHECK:METRIC VALUE [up|down]\": a metric's limit, over what "
+	    "its results say" },
 	{ NULL, TOCSIN_OPT_END, NULL, 0, NULL },
 };
+
+static void
+cap_conf_free(void *p)
+{
+	struct capconf *cc = p;
+
+	if (cc == NULL)
+		return;
+	while (cc->nlimits > 0) {
+		cc->nlimits--;
+		free(cc->limits[cc->nlimits].check);
+		free(cc->limits[cc->nlimits].metric);
+	}
+	free(cc->limits);
+	free(cc);
+}
+
+/* One capacity_limit entry into l.  RETURN VALUE: 0, or -1 if malformed. */
+static int
+cap_limit_parse(const char *text, struct caplimit *l)
+{
+	char *s, *name, *val, *dir, *colon, *end, *save = NULL;
+	int rc = -1;
+
+	memset(l, 0, sizeof(*l));
+	if ((s = strdup(text)) == NULL)
+		return -1;
+	name = strtok_r(s, " \t", &save);
+	val = strtok_r(NULL, " \t", &save);
+	dir = strtok_r(NULL, " \t", &save);
+	if (name == NULL || val == NULL || strtok_r(NULL, " \t", &save) !=
+	    NULL || (colon = strrchr(name, ':')) == NULL || colon == name ||
+	    colon[1] == '\0')
+		goto out;
+	l->value = strtod(val, &end);
+	if (*end != '\0' || end == val || !isfinite(l->value))
+		goto out;
+	if (dir != NULL && strcmp(dir, "down") != 0 && strcmp(dir, "up") != 0)
+		goto out;
+	l->falling = dir != NULL && strcmp(dir, "down") == 0;
+	if ((l->check = strndup(name, (size_t)(colon - name))) == NULL ||
+	    (l->metric = strdup(colon + 1)) == NULL) {
+		free(l->check);
+		l->check = NULL;
+		goto out;
+	}
+	rc = 0;
+out:
+	free(s);
+	return rc;
+}
 
 static int
 cap_conf_load(struct config *cf, struct tocsin_conf *sec, void **state)
 {
 	struct capconf *cc;
+	unsigned i, n;
 	int rc = 0;
 
 	(void)cf;
@@ -81,11 +146,26 @@ cap_conf_load(struct config *cf, struct tocsin_conf *sec, void **state)
 		tocsin_conf_error(sec, "capacity_window", "not in 1h..395d");
 		rc = -1;
 	}
+	n = tocsin_conf_list_size(sec, "capacity_limit");
+	if (n > 0 && (cc->limits = calloc(n, sizeof(*cc->limits))) == NULL)
+		return -1;
+	for (i = 0; i < n; i++) {
+		const char *t = tocsin_conf_list_str(sec, "capacity_limit", i);
+
+		if (cap_limit_parse(t, &cc->limits[cc->nlimits]) != 0) {
+			tocsin_conf_error(sec, "capacity_limit", "\"%.100s\" is "
+			    "not \"CHECK:METRIC VALUE [up|down]\"", t);
+			rc = -1;
+			continue;
+		}
+		cc->nlimits++;
+	}
 	return rc;
 }
 
 static const struct conf_section cap_section = {
-	"metrics", false, cap_options, NULL, cap_conf_load, NULL, free,
+	"metrics", false, cap_options, NULL, cap_conf_load, NULL,
+	cap_conf_free,
 };
 
 int
@@ -97,7 +177,7 @@ capacity_register_config(void)
 static struct capconf *
 capconf(void)
 {
-	static struct capconf dflt = { 600000, 30LL * 86400000 };
+	static struct capconf dflt = { 600000, 30LL * 86400000, NULL, 0 };
 	struct capconf *cc = daemon_g.cf != NULL ?
 	    conf_section_state(daemon_g.cf, "metrics") : NULL;
 
@@ -215,6 +295,28 @@ limit_of(const struct metric *m, double *limit, const char **src,
 	return false;
 }
 
+/*
+ * A limit from metrics { capacity_limit }.  A linear scan: a handful of
+ * entries is the expected use (cost: entries x metrics per snapshot).
+ */
+static bool
+config_limit(const char *check, const char *metric, double *limit,
+    const char **src, bool *falling)
+{
+	const struct capconf *cc = capconf();
+	unsigned i;
+
+	for (i = 0; i < cc->nlimits; i++)
+		if (strcmp(cc->limits[i].check, check) == 0 &&
+		    strcmp(cc->limits[i].metric, metric) == 0) {
+			*limit = cc->limits[i].value;
+			*falling = cc->limits[i].falling;
+			*src = "config";
+			return true;
+		}
+	return false;
+}
+
 /* c's metrics that have a limit, added to r.  RETURN VALUE: 0 or -1. */
 static int
 snapshot_check(struct report *r, const struct check *c)
@@ -231,7 +333,9 @@ snapshot_check(struct report *r, const struct check *c)
 		const char *src;
 		bool falling;
 
-		if ((m->flags & TOCSIN_METRIC_COUNTER) != 0 ||
+		if ((m->flags & TOCSIN_METRIC_COUNTER) != 0)
+			continue;
+		if (!config_limit(c->name, m->name, &limit, &src, &falling) &&
 		    !limit_of(m, &limit, &src, &falling))
 			continue;
 		if (r->n == r->cap) {

@@ -29,6 +29,8 @@
 #include "core/log.h"
 #include "incident/maint.h"
 #include "notify/notify.h"
+#include "metric/aberration.h"
+#include "metric/capacity.h"
 #include "metric/forecast.h"
 #include "core/selfcheck.h"
 
@@ -51,7 +53,8 @@ setup(void)
 	log_init(true, LOG_CRIT);	/* plugins' warnings are noise here */
 	if (api_register_config() != 0 || incident_register_config() != 0 ||
 	    maint_register_config() != 0 || notify_register_config() != 0 ||
-	    forecast_register() != 0 || selfcheck_register() != 0)
+	    forecast_register() != 0 || selfcheck_register() != 0 ||
+	    capacity_register_config() != 0 || aberration_register() != 0)
 		abort();
 	fuzz_register_plugins();
 	snprintf(dir, sizeof(dir), "/tmp/fuzz-conf-%d", (int)getpid());

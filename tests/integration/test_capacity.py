@@ -63,16 +63,21 @@ ESTATE = {
     # shrinking: never reaches 100 %
     "shrink": ("used_pct", "%", None, None, None,
                lambda d, t: 80 - 0.5 * d + cyc(t, 5), None),
+    # no limit in its results; 500 from metrics { capacity_limit }:
+    # peaks 220 + 5d reach it in 56 days
+    "conn": ("active", None, None, None, None,
+             lambda d, t: 200 + 5 * d + cyc(t, 20), 56.0),
     # 350 days away: beyond a 90 day horizon
     "slow": ("used_pct", "%", None, None, None,
              lambda d, t: 20 + 0.2 * d + cyc(t, 5), None),
 }
-RANKED = ["disk-b", "disk-a", "mem", "link"]
+RANKED = ["disk-b", "disk-a", "mem", "link", "conn"]
 
 
 def estate(env):
     os.makedirs(env.path("state", "rrd"), exist_ok=True)
-    conf = 'metrics { capacity_refresh = 1s  capacity_window = 30d }\n'
+    conf = ('metrics { capacity_refresh = 1s  capacity_window = 30d  '
+            'capacity_limit = { "conn:active 500" } }\n')
     now_values = {}
     for name, (ds, *_rest) in ESTATE.items():
         fn = ESTATE[name][5]
@@ -125,6 +130,8 @@ def test_capacity_report_ranks_the_estate(env):
     assert by["mem"]["direction"] == "down" and \
         by["mem"]["fit"] == "daily minima", by["mem"]
     assert abs(by["disk-a"]["growth_per_week"] - 7) < 0.35, by["disk-a"]
+    assert by["conn"]["limit"] == 500 and \
+        by["conn"]["limit_source"] == "config", by["conn"]
     assert (r["beyond_horizon"], r["never"], r["no_trend"]) == (1, 1, 1), r
     # all=1: the rest after them, beyond the horizon first
     a = d.get("/api/v1/capacity?horizon=90d&all=1")["rows"]
@@ -245,3 +252,16 @@ def test_dashboard_capacity_page(env):
               ".scrollIntoView()")
     b.screenshot(os.path.join(keep, "capacity.png"))
     d.stop()
+
+
+def test_capacity_limit_config_errors(env):
+    d = env.daemon('metrics { capacity_limit = { "db:conn 500", '
+                   '"nocolon 5", "db:conn many", "db:conn 5 sideways" }  '
+                   'capacity_refresh = 0s }\n')
+    rc, out = d.check_config()
+    assert rc == 1, out
+    for bad in ('"nocolon 5"', '"db:conn many"', '"db:conn 5 sideways"'):
+        assert bad + ' is not "CHECK:METRIC VALUE [up|down]"' in out, out
+    assert '"db:conn 500"' not in out, out
+    assert "capacity_refresh: not in 1s..1d" in out, out
+    assert "%s:%d: " % (d.conf, d.line_of("capacity_limit")) in out, out
