@@ -55,6 +55,7 @@ struct check {
 	char *host_name;		/* may be NULL */
 	char *group;			/* may be NULL */
 	bool aberration;		/* RRD with Holt-Winters archives */
+	bool aberration_set;		/* given in its section (or template) */
 	char **depends_on;		/* names, ndepends of them */
 	unsigned ndepends;
 	int64_t interval_ms;

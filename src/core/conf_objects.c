@@ -267,6 +267,7 @@ check_build(struct ctype *ct, cfg_t *sec)
 		bad = 1;
 	c->flap.enabled = cfg_getbool(sec, "flap_detection");
 	c->aberration = cfg_getbool(sec, "aberration");
+	c->aberration_set = conf_opt_set(sec, "aberration");
 	c->flap.low = cfg_getfloat(sec, "flap_low");
 	c->flap.high = cfg_getfloat(sec, "flap_high");
 	if (!(c->flap.low >= 0 && c->flap.low <= c->flap.high &&

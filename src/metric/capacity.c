@@ -61,6 +61,8 @@ struct capconf {
 	int64_t window_ms;
 	struct caplimit *limits;	/* owned */
 	unsigned nlimits;
+	char **hw_types;		/* owned: aberration_types */
+	unsigned nhw_types;
 };
 
 static const struct tocsin_option cap_options[] = {
@@ -68,6 +70,9 @@ static const struct tocsin_option cap_options[] = {
 	    "how often the capacity report is computed again" },
 	{ "capacity_window", TOCSIN_OPT_DURATION, "30d", 0,
 	    "history each trend of the capacity report is fitted to" },
+	{ "aberration_types", TOCSIN_OPT_STR_LIST, NULL, 0,
+	    "check types whose checks get aberration = yes unless they say "
+	    "otherwise" },
 	{ "capacity_limit", TOCSIN_OPT_STR_LIST, NULL, 0,
 	    "\"CHECK:METRIC VALUE [up|down]\": a metric's limit, over what "
 	    "its results say" },
@@ -87,6 +92,9 @@ cap_conf_free(void *p)
 		free(cc->limits[cc->nlimits].metric);
 	}
 	free(cc->limits);
+	while (cc->nhw_types > 0)
+		free(cc->hw_types[--cc->nhw_types]);
+	free(cc->hw_types);
 	free(cc);
 }
 
@@ -160,11 +168,45 @@ cap_conf_load(struct config *cf, struct tocsin_conf *sec, void **state)
 		}
 		cc->nlimits++;
 	}
+	n = tocsin_conf_list_size(sec, "aberration_types");
+	if (n > 0 && (cc->hw_types = calloc(n, sizeof(char *))) == NULL)
+		return -1;
+	for (i = 0; i < n; i++)
+		if ((cc->hw_types[cc->nhw_types] = strdup(tocsin_conf_list_str(
+		    sec, "aberration_types", i))) != NULL)
+			cc->nhw_types++;
 	return rc;
 }
 
+/*
+ * After every check is built: aberration_types gives its checks
+ * aberration = yes, unless a check (or its template) sets the key.  An
+ * unknown type is not an error (its plugin may not be installed), but
+ * nothing matches it.
+ */
+static void
+cap_conf_finish(struct config *cf, void **state, struct conf_errors *errs)
+{
+	struct capconf *cc = *state;
+	unsigned i, k;
+
+	(void)errs;
+	if (cc == NULL)
+		return;
+	for (i = 0; i < cf->nchecks; i++) {
+		struct check *c = cf->checks[i];
+
+		if (c->aberration_set || c->type == NULL ||
+		    c->type->def == NULL)
+			continue;
+		for (k = 0; k < cc->nhw_types; k++)
+			if (strcmp(cc->hw_types[k], c->type->def->name) == 0)
+				c->aberration = true;
+	}
+}
+
 static const struct conf_section cap_section = {
-	"metrics", false, cap_options, NULL, cap_conf_load, NULL,
+	"metrics", false, cap_options, NULL, cap_conf_load, cap_conf_finish,
 	cap_conf_free,
 };
 
@@ -177,7 +219,8 @@ capacity_register_config(void)
 static struct capconf *
 capconf(void)
 {
-	static struct capconf dflt = { 600000, 30LL * 86400000, NULL, 0 };
+	static struct capconf dflt = { 600000, 30LL * 86400000, NULL, 0, NULL,
+	    0 };
 	struct capconf *cc = daemon_g.cf != NULL ?
 	    conf_section_state(daemon_g.cf, "metrics") : NULL;
 

@@ -265,3 +265,21 @@ def test_capacity_limit_config_errors(env):
     assert '"db:conn 500"' not in out, out
     assert "capacity_refresh: not in 1s..1d" in out, out
     assert "%s:%d: " % (d.conf, d.line_of("capacity_limit")) in out, out
+
+
+def test_aberration_types_default(env):
+    """metrics { aberration_types }: the type's new files get the archives."""
+    from fx_metric import info, rrd_path
+    d = env.daemon('metrics { aberration_types = { "dummy" } }\n'
+                   'dummy "x" { value = 5  interval = 1s }\n'
+                   'dummy "y" { value = 5  interval = 1s  aberration = no }\n')
+    d.start()
+    for name in ("x", "y"):
+        p = rrd_path(d, name)
+        harness.wait_for(lambda: os.path.exists(p), 10, name + ".rrd")
+    cfs = {n: {v for k, v in info(rrd_path(d, n)).items()
+               if k.startswith("rra[") and k.endswith("].cf")}
+           for n in ("x", "y")}
+    assert "HWPREDICT" in cfs["x"] and "FAILURES" in cfs["x"], cfs
+    assert "HWPREDICT" not in cfs["y"], cfs
+    d.stop()
