@@ -105,6 +105,9 @@ help(void)
 	    "                              record a change (a deploy, a "
 	    "config push)\n"
 	    "  changes [--since 7d]        the changes recorded\n"
+	    "  problems [--all]            open problems and known errors\n"
+	    "  problem ID                  one problem, its workaround and "
+	    "incidents\n"
 	    "options:\n"
 	    "  -s URL     the API (default: $TOCSIN_URL, api.listen, %s)\n"
 	    "  -t TOKEN   the API token (default: $TOCSIN_TOKEN, the token "
@@ -1571,6 +1574,81 @@ cmd_changes(struct ctl *ctl, char **argv)
 	return 0;
 }
 
+/* problems [--all]: open and known errors (or all) */
+static int
+cmd_problems(struct ctl *ctl, char **argv)
+{
+	struct table t = { 5, 0, NULL, -1 };
+	json_t *o, *x;
+	size_t i;
+
+	(void)argv;
+	o = ctl_get(ctl, "/api/v1/problems", NULL);
+	if (ctl->json) {
+		print_json(o);
+		json_decref(o);
+		return 0;
+	}
+	table_row(&t, xstrdup("ID"), xstrdup("STATUS"), xstrdup("INCIDENTS"),
+	    xstrdup("ROOT CAUSE"), xstrdup("TITLE"));
+	json_array_foreach(json_object_get(o, "problems"), i, x) {
+		char *n;
+
+		if (!ctl->all && strcmp(json_string_value(json_object_get(x,
+		    "status")) ? json_string_value(json_object_get(x,
+		    "status")) : "", "resolved") == 0)
+			continue;
+		if (asprintf(&n, "%zu", json_array_size(json_object_get(x,
+		    "incidents"))) < 0)
+			die("out of memory");
+		table_row(&t, field(x, "id"), field(x, "status"), n,
+		    field(x, "root_cause"), field(x, "title"));
+	}
+	if (t.nrow == 1) {
+		printf("no %sproblems\n", ctl->all ? "" : "open ");
+		for (i = 0; i < t.ncol; i++)
+			free(t.cell[i]);
+		free(t.cell);
+	} else
+		table_print(ctl, &t);
+	json_decref(o);
+	return 0;
+}
+
+/* problem ID: one problem, its workaround and incidents */
+static int
+cmd_problem(struct ctl *ctl, char **argv)
+{
+	static const char *const keys[] = { "id", "title", "status",
+	    "root_cause", "opened_at", "updated_at", "resolved_at",
+	    "workaround", "root_cause_analysis", NULL };
+	char *path, *s;
+	json_t *o, *x;
+	size_t i;
+
+	if (asprintf(&path, "/api/v1/problems/%lld",
+	    incident_id(argv[0])) < 0)
+		die("out of memory");
+	o = ctl_get(ctl, path, NULL);
+	free(path);
+	if (ctl->json) {
+		print_json(o);
+		json_decref(o);
+		return 0;
+	}
+	for (i = 0; keys[i] != NULL; i++) {
+		s = field(o, keys[i]);
+		printf("%-20s %s\n", keys[i], s);
+		free(s);
+	}
+	printf("%-20s", "incidents");
+	json_array_foreach(json_object_get(o, "incidents"), i, x)
+		printf(" #%lld", (long long)json_integer_value(x));
+	printf("\n");
+	json_decref(o);
+	return 0;
+}
+
 /* --group/--host/--check NAME: appended to ctl->target's list. */
 static void
 target_add(struct ctl *ctl, const char *key, const char *name)
@@ -1612,6 +1690,8 @@ static const struct command {
 	{ "oncall", 0, 0, cmd_oncall },
 	{ "change", 1, OPT_TARGET | OPT_BY, cmd_change },
 	{ "changes", 0, OPT_SINCE, cmd_changes },
+	{ "problems", 0, OPT_ALL, cmd_problems },
+	{ "problem", 1, 0, cmd_problem },
 	{ NULL, 0, 0, NULL },
 };
 

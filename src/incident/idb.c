@@ -153,6 +153,27 @@ static const char *const idb_migrations[] = {
 	"  started_at INTEGER NOT NULL, ended_at INTEGER,"
 	"  created_at INTEGER NOT NULL);"
 	"CREATE INDEX changes_started ON changes (started_at);",
+	/*
+	 * 4 → 5: problem records (problem.c): the same root cause keeps
+	 * failing.  status: open, known_error (a workaround is known),
+	 * resolved (the fix is in; a recurrence reopens it).
+	 */
+	"CREATE TABLE problems ("
+	"  id INTEGER PRIMARY KEY,"
+	"  title TEXT NOT NULL,"
+	"  status TEXT NOT NULL"
+	"    CHECK (status IN ('open','known_error','resolved')),"
+	"  root_cause TEXT, workaround TEXT, analysis TEXT, created_by TEXT,"
+	"  opened_at INTEGER NOT NULL, updated_at INTEGER NOT NULL,"
+	"  resolved_at INTEGER);"
+	"CREATE INDEX problems_root ON problems (root_cause, id);"
+	"CREATE TABLE problem_incidents ("
+	"  problem_id INTEGER NOT NULL REFERENCES problems (id),"
+	"  incident_id INTEGER NOT NULL REFERENCES incidents (id),"
+	"  linked_at INTEGER NOT NULL,"
+	"  PRIMARY KEY (problem_id, incident_id));"
+	"CREATE INDEX problem_incidents_incident ON problem_incidents "
+	"  (incident_id);",
 };
 #define IDB_VERSION \
 	((int)(sizeof(idb_migrations) / sizeof(idb_migrations[0])))

@@ -54,6 +54,7 @@
 #include "core/log.h"
 #include "core/plugin.h"
 #include "incident/maint.h"
+#include "incident/problem.h"
 #include "incident/store.h"
 #include "core/state.h"
 #include "core/stats.h"
@@ -88,6 +89,11 @@ static const struct tocsin_option inc_options[] = {
 	    "a change of a root cause's check, host or group this long "
 	    "before its incident opened is named as a possible cause; 0 "
 	    "names none" },
+	{ "problem_after", TOCSIN_OPT_INT, "3", 0,
+	    "this many incidents of one root cause within problem_window "
+	    "open a problem; 0 opens none" },
+	{ "problem_window", TOCSIN_OPT_DURATION, "7d", 0,
+	    "the window problem_after counts in" },
 	{ NULL, TOCSIN_OPT_END, NULL, 0, NULL },
 };
 
@@ -120,6 +126,14 @@ inc_conf_load(struct config *cf, struct tocsin_conf *sec, void **state)
 	ic->close_after_ms = tocsin_conf_duration_ms(sec, "close_after");
 	ic->retention_ms = tocsin_conf_duration_ms(sec, "retention");
 	ic->change_window_ms = tocsin_conf_duration_ms(sec, "change_window");
+	ic->problem_after = tocsin_conf_int(sec, "problem_after");
+	ic->problem_window_ms = tocsin_conf_duration_ms(sec,
+	    "problem_window");
+	if (ic->problem_after < 0) {
+		tocsin_conf_error(sec, "problem_after", "%ld is negative",
+		    ic->problem_after);
+		rc = -1;
+	}
 	memcpy(ic->matrix, default_matrix, sizeof(ic->matrix));
 	n = tocsin_conf_list_size(sec, "priority_matrix");
 	for (i = 0; i < n; i++) {
@@ -155,6 +169,7 @@ inc_conf(void)
 		{ { 5, 4, 3 }, { 4, 3, 2 }, { 3, 2, 1 } },
 		400LL * 86400 * 1000,
 		30LL * 60 * 1000,
+		3, 7LL * 86400 * 1000,
 	};
 	const struct inc_conf *ic;
 
@@ -571,6 +586,8 @@ inc_open(struct check *c, enum check_state state, time_t now, bool flapping,
 	inc_timeline(inc, now, "opened", "%s: %s%s", inc->title,
 	    summary ? summary : "", flapping ? " (flapping)" : "");
 	change_note_incident(inc->id, c, now, cfg->change_window_ms / 1000);
+	problem_note_incident(inc->id, c->name, now, cfg->problem_after,
+	    cfg->problem_window_ms / 1000);
 	log_notice("incident #%lld opened: %s (P%d)", (long long)inc->id,
 	    inc->title, inc->priority);
 	count_open();

@@ -25,6 +25,8 @@ struct inc_conf {
 	int matrix[3][3];		/* [impact][urgency] → 1..5 */
 	int64_t retention_ms;		/* 0: keep everything */
 	int64_t change_window_ms;	/* 0: name no change */
+	long problem_after;		/* 0: open no problem */
+	int64_t problem_window_ms;
 };
 
 /* Register incidents { } with the config (before the first conf_load). */

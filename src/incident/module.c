@@ -19,6 +19,7 @@
 #include "incident/incident.h"
 #include "incident/incident_int.h"
 #include "incident/maint.h"
+#include "incident/problem.h"
 #include "incident/store.h"
 
 int
@@ -44,7 +45,7 @@ incident_init(struct event_base *base, struct config *cf)
 		return -1;
 	}
 	if (incident_api_init() == -1 || maint_api_init() == -1 ||
-	    change_api_init() == -1) {
+	    change_api_init() == -1 || problem_api_init() == -1) {
 		log_warnx("incidents: out of memory");
 		return -1;
 	}

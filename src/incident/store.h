@@ -257,6 +257,46 @@ int store_change_events(time_t since, time_t until, long limit,
     struct store_change_event **v, size_t *n);
 void store_change_events_free(struct store_change_event *v, size_t n);
 
+/* ---- problem records (problem.c) --------------------------------------- */
+
+/* A problem.  Strings owned when read, borrowed when written. */
+struct store_problem {
+	int64_t id;
+	char *title;
+	char *status;			/* open, known_error, resolved */
+	char *root_cause;		/* a check's name; may be NULL */
+	char *workaround, *analysis;	/* may be NULL */
+	char *created_by;		/* NULL: opened by tocsin */
+	time_t opened_at, updated_at, resolved_at;
+	int64_t *incidents;		/* reads only: linked ids, oldest first */
+	size_t nincidents;
+};
+/* RETURN VALUE: the new problem's id (> 0), or -1. */
+int64_t store_problem_insert(const struct store_problem *p);
+/* Write p's title, status, workaround, analysis, *_at to row p->id. */
+int store_problem_update(const struct store_problem *p);
+/* Link incident to problem (nothing if linked already). */
+int store_problem_link(int64_t problem, int64_t incident, time_t at);
+/* RETURN VALUE: 1 (*out: store_problem_clear()), 0 no such, -1 error. */
+int store_problem_get(int64_t id, struct store_problem *out);
+void store_problem_clear(struct store_problem *p);
+/* The newest problem of root cause root: 1 and *id, 0 none, -1 error. */
+int store_problem_of_root(const char *root, int64_t *id);
+/* The newest problem incident is linked to: 1 and *id, 0 none, -1. */
+int store_problem_of_incident(int64_t incident, int64_t *id);
+/*
+ * Problem ids (status NULL: all), newest first, at most limit.
+ * RETURN VALUE: 0 (*ids: a new array, caller frees), or -1.
+ */
+int store_problem_ids(const char *status, long limit, int64_t **ids,
+    size_t *n);
+/*
+ * Ids of the incidents with root cause root opened at or after since,
+ * oldest first.  RETURN VALUE: 0 (*ids: caller frees), or -1.
+ */
+int store_incidents_of_root(const char *root, time_t since, int64_t **ids,
+    size_t *n);
+
 /* ---- the notifier's escalations ----------------------------------------- */
 
 struct store_esc {

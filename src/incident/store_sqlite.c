@@ -70,6 +70,7 @@ grow(void *pv, size_t *n, size_t sz)
 /* Ids are given here, not by the database: a write kept for a retry
  * (idb.c) has none to give back, and memory needs it at once. */
 static int64_t next_incident_id, next_maint_id, next_change_id;
+static int64_t next_problem_id;
 
 /*
  * Where pruning stands, in memory (restarting from the start after a
@@ -119,6 +120,7 @@ int
 store_open(struct event_base *base, const char *path)
 {
 	next_incident_id = next_maint_id = next_change_id = 0;
+	next_problem_id = 0;
 	prune_g.day = -1;
 	prune_g.outbox = 0;
 	return idb_open(base, path);
@@ -129,6 +131,7 @@ store_close(void)
 {
 	idb_close();
 	next_incident_id = next_maint_id = next_change_id = 0;
+	next_problem_id = 0;
 	free(prune_g.last);
 	prune_g.last = NULL;
 }
@@ -849,6 +852,165 @@ store_change_events(time_t since, time_t until, long limit,
 	*pn = r.n;
 	idb_rows_free(&r);
 	return 0;
+}
+
+/* ---- problem records --------------------------------------------------------- */
+
+int64_t
+store_problem_insert(const struct store_problem *p)
+{
+	int64_t id = next_id(&next_problem_id, "SELECT max(id) FROM problems");
+
+	if (id < 0 || idb_write("INSERT INTO problems (id, title, status, "
+	    "root_cause, workaround, analysis, created_by, opened_at, "
+	    "updated_at, resolved_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+	    "issssssiit", id, p->title, p->status, p->root_cause,
+	    p->workaround, p->analysis, p->created_by, (int64_t)p->opened_at,
+	    (int64_t)p->updated_at, (int64_t)p->resolved_at) < 0)
+		return -1;
+	return id;
+}
+
+int
+store_problem_update(const struct store_problem *p)
+{
+	return idb_write("UPDATE problems SET title = ?, status = ?, "
+	    "workaround = ?, analysis = ?, updated_at = ?, resolved_at = ? "
+	    "WHERE id = ?", "ssssiti", p->title, p->status, p->workaround,
+	    p->analysis, (int64_t)p->updated_at, (int64_t)p->resolved_at,
+	    p->id) < 0 ? -1 : 0;
+}
+
+int
+store_problem_link(int64_t problem, int64_t incident, time_t at)
+{
+	return idb_write("INSERT OR IGNORE INTO problem_incidents "
+	    "(problem_id, incident_id, linked_at) VALUES (?, ?, ?)", "iii",
+	    problem, incident, (int64_t)at) < 0 ? -1 : 0;
+}
+
+void
+store_problem_clear(struct store_problem *p)
+{
+	if (p == NULL)
+		return;
+	free(p->title);
+	free(p->status);
+	free(p->root_cause);
+	free(p->workaround);
+	free(p->analysis);
+	free(p->created_by);
+	free(p->incidents);
+	memset(p, 0, sizeof(*p));
+}
+
+/* The ids of a one-column select, in order. */
+static int
+select_ids(struct idb_rows *r, int64_t **ids, size_t *n)
+{
+	size_t i;
+
+	*ids = NULL;
+	*n = 0;
+	if (r->n > 0 && (*ids = calloc(r->n, sizeof(**ids))) == NULL) {
+		idb_rows_free(r);
+		return -1;
+	}
+	for (i = 0; i < r->n; i++)
+		(*ids)[i] = idb_int(r, i, 0);
+	*n = r->n;
+	idb_rows_free(r);
+	return 0;
+}
+
+int
+store_problem_get(int64_t id, struct store_problem *out)
+{
+	struct idb_rows r;
+
+	memset(out, 0, sizeof(*out));
+	if (idb_select(&r, "SELECT id, title, status, root_cause, workaround, "
+	    "analysis, created_by, opened_at, updated_at, resolved_at "
+	    "FROM problems WHERE id = ?", "i", id) == -1)
+		return -1;
+	if (r.n == 0) {
+		idb_rows_free(&r);
+		return 0;
+	}
+	out->id = idb_int(&r, 0, 0);
+	out->title = idb_strdup(&r, 0, 1);
+	out->status = idb_strdup(&r, 0, 2);
+	out->root_cause = idb_strdup(&r, 0, 3);
+	out->workaround = idb_strdup(&r, 0, 4);
+	out->analysis = idb_strdup(&r, 0, 5);
+	out->created_by = idb_strdup(&r, 0, 6);
+	out->opened_at = idb_int(&r, 0, 7);
+	out->updated_at = idb_int(&r, 0, 8);
+	out->resolved_at = idb_null(&r, 0, 9) ? 0 : idb_int(&r, 0, 9);
+	idb_rows_free(&r);
+	if (out->title == NULL || out->status == NULL ||
+	    idb_select(&r, "SELECT incident_id FROM problem_incidents "
+	    "WHERE problem_id = ? ORDER BY incident_id", "i", id) == -1 ||
+	    select_ids(&r, &out->incidents, &out->nincidents) == -1) {
+		store_problem_clear(out);
+		return -1;
+	}
+	return 1;
+}
+
+int
+store_problem_of_root(const char *root, int64_t *id)
+{
+	struct idb_rows r;
+	int found;
+
+	if (idb_select(&r, "SELECT max(id) FROM problems WHERE root_cause = ?",
+	    "s", root) == -1)
+		return -1;
+	if ((found = r.n > 0 && !idb_null(&r, 0, 0)))
+		*id = idb_int(&r, 0, 0);
+	idb_rows_free(&r);
+	return found;
+}
+
+int
+store_problem_of_incident(int64_t incident, int64_t *id)
+{
+	struct idb_rows r;
+	int found;
+
+	if (idb_select(&r, "SELECT max(problem_id) FROM problem_incidents "
+	    "WHERE incident_id = ?", "i", incident) == -1)
+		return -1;
+	if ((found = r.n > 0 && !idb_null(&r, 0, 0)))
+		*id = idb_int(&r, 0, 0);
+	idb_rows_free(&r);
+	return found;
+}
+
+int
+store_problem_ids(const char *status, long limit, int64_t **ids, size_t *n)
+{
+	struct idb_rows r;
+
+	if (idb_select(&r, "SELECT id FROM problems WHERE ? IS NULL OR "
+	    "status = ? ORDER BY id DESC LIMIT ?", "ssi", status, status,
+	    (int64_t)limit) == -1)
+		return -1;
+	return select_ids(&r, ids, n);
+}
+
+int
+store_incidents_of_root(const char *root, time_t since, int64_t **ids,
+    size_t *n)
+{
+	struct idb_rows r;
+
+	if (idb_select(&r, "SELECT id FROM incidents WHERE root_cause = ? "
+	    "AND opened_at >= ? ORDER BY id", "si", root,
+	    (int64_t)since) == -1)
+		return -1;
+	return select_ids(&r, ids, n);
 }
 
 /* ---- maintenance ------------------------------------------------------------ */

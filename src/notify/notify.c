@@ -43,6 +43,7 @@
 #include "core/conf.h"
 #include "incident/change.h"
 #include "incident/incident.h"
+#include "incident/problem.h"
 #include "incident/store.h"
 #include "core/log.h"
 #include "notify/notify.h"
@@ -559,6 +560,10 @@ payload_generic(const struct nchannel *ch, const struct nt_flight *f,
 	if ((x = change_recent_json(f->incident)) == NULL)
 		x = json_array();
 	api_set(o, "recent_changes", x, &err);
+	/* the problem it recurs under, with its workaround (problem.c) */
+	if ((x = problem_brief_json(f->incident)) == NULL)
+		x = json_null();
+	api_set(o, "problem", x, &err);
 	if ((x = nlink_actions(f->incident, f->event, jstr(inc, "status"),
 	    f->contact != NULL ? f->contact : f->channel)) != NULL)
 		api_set(o, "actions", x, &err);
@@ -621,6 +626,8 @@ out:
  * which Slack posts to the app's interactivity URL,
  * /api/v1/inbound/slack.  Returns a new reference or NULL.
  */
+static char *problem_text(int64_t id, const char *eol);
+
 static json_t *
 slack_blocks(int64_t id, const char *verb, const char *text)
 {
@@ -629,7 +636,7 @@ slack_blocks(int64_t id, const char *verb, const char *text)
 		{ "snooze", "Snooze" },
 	};
 	json_t *blocks = json_array(), *sec = json_object(), *t, *row, *els;
-	char val[32], aid[32], label[48];
+	char val[32], aid[32], label[48], *ptext;
 	unsigned i;
 	int err = blocks == NULL || sec == NULL;
 
@@ -640,6 +647,18 @@ slack_blocks(int64_t id, const char *verb, const char *text)
 	}
 	api_set(sec, "text", t, &err);
 	api_append(blocks, sec, &err);
+	/* the known error and its workaround, under the message */
+	if ((ptext = problem_text(id, "\n")) != NULL &&
+	    (sec = json_object()) != NULL) {
+		api_set(sec, "type", json_string("section"), &err);
+		if ((t = json_object()) != NULL) {
+			api_set(t, "type", json_string("mrkdwn"), &err);
+			api_set(t, "text", api_str(ptext), &err);
+		}
+		api_set(sec, "text", t, &err);
+		api_append(blocks, sec, &err);
+	}
+	free(ptext);
 	snprintf(val, sizeof(val), "%" PRId64, id);
 	row = json_object();
 	els = json_array();
@@ -699,6 +718,7 @@ render_builtin(const struct nchannel *ch, const struct nt_flight *f,
 		break;
 	case NFMT_SLACK: {
 		json_t *att = json_object(), *fields = json_array(), *fd, *acts;
+		char *ptext;
 		const char *color = strcmp(verb, "resolved") == 0 ? "good" :
 		    strcmp(verb, "acknowledged") == 0 ? "warning" : "danger";
 		static const char *const keys[][2] = {
@@ -718,6 +738,15 @@ render_builtin(const struct nchannel *ch, const struct nt_flight *f,
 			api_set(fd, "short", json_true(), &err);
 			api_append(fields, fd, &err);
 		}
+		/* a known error's workaround, in full width */
+		if ((ptext = problem_text(f->incident, "\n")) != NULL &&
+		    fields != NULL && (fd = json_object()) != NULL) {
+			api_set(fd, "title", json_string("Problem"), &err);
+			api_set(fd, "value", api_str(ptext), &err);
+			api_set(fd, "short", json_false(), &err);
+			api_append(fields, fd, &err);
+		}
+		free(ptext);
 		api_set(att, "color", json_string(color), &err);
 		api_set(att, "title", api_str(jstr(inc, "title")), &err);
 		api_set(att, "fields", fields, &err);
@@ -885,6 +914,35 @@ header_clean(char *s)
 			*s = ' ';
 }
 
+/*
+ * The problem incident id recurs under, as lines ending in eol ("Known
+ * error #3: … / Workaround: …"), or NULL (none).  Returns a new string.
+ */
+static char *
+problem_text(int64_t id, const char *eol)
+{
+	json_t *p = problem_brief_json(id);
+	const char *st;
+	char *s;
+
+	if (p == NULL)
+		return NULL;
+	st = jstr(p, "status");
+	if (asprintf(&s, "%s #%" PRId64 ": %s (%s)%s%s%s%s%s",
+	    strcmp(st, "known_error") == 0 ? "Known error" : "Problem",
+	    (int64_t)json_integer_value(json_object_get(p, "id")),
+	    jstr(p, "title"), st, eol,
+	    json_is_string(json_object_get(p, "workaround")) ?
+	    "Workaround: " : "",
+	    json_is_string(json_object_get(p, "workaround")) ?
+	    jstr(p, "workaround") : "",
+	    json_is_string(json_object_get(p, "workaround")) ? eol : "",
+	    eol) < 0)
+		s = NULL;
+	json_decref(p);
+	return s;
+}
+
 /* An RFC 5322 message, CRLF lines.  Returns a new string or NULL. */
 static char *
 render_email(const struct nchannel *ch, const struct nt_flight *f,
@@ -904,7 +962,7 @@ render_email(const struct nchannel *ch, const struct nt_flight *f,
 	struct tm tm;
 	size_t i, cl = 0;
 	json_t *a = json_object_get(inc, "checks"), *c, *acts, *u;
-	char *links = NULL;
+	char *links = NULL, *prob;
 	const char *name;
 	size_t ll = 0;
 	FILE *fp;
@@ -944,6 +1002,7 @@ render_email(const struct nchannel *ch, const struct nt_flight *f,
 		fclose(fp);
 	}
 	json_decref(acts);
+	prob = problem_text(f->incident, "\r\n");
 	if (asprintf(&msg,
 	    "From: tocsin <%s>\r\n"
 	    "To: <%s>\r\n"
@@ -966,6 +1025,7 @@ render_email(const struct nchannel *ch, const struct nt_flight *f,
 	    "Checks:\r\n%s"
 	    "\r\n"
 	    "%s"
+	    "%s"
 	    "To acknowledge (stops the escalation):\r\n"
 	    "  tocsinctl ack %" PRId64 " --by YOUR-NAME\r\n"
 	    "  or POST http://%s/api/v1/incidents/%" PRId64 "/ack\r\n"
@@ -981,13 +1041,15 @@ render_email(const struct nchannel *ch, const struct nt_flight *f,
 	    json_is_string(json_object_get(inc, "resolved_at")) ?
 	    jstr(inc, "resolved_at") : "",
 	    json_is_string(json_object_get(inc, "resolved_at")) ? "\r\n" : "",
-	    checks != NULL ? checks : "", links != NULL ? links : "",
+	    checks != NULL ? checks : "", prob != NULL ? prob : "",
+	    links != NULL ? links : "",
 	    f->incident, api_conf_listen(nt_g.cf), f->incident,
 	    f->contact != NULL ? f->contact : rcpt) < 0)
 		msg = NULL;
 	free(esubj);
 	free(checks);
 	free(links);
+	free(prob);
 	/* a title's stray CR/LF must not end the body's lines early */
 	for (p = msg; p != NULL && *p != '\0'; p++)
 		if (*p == '\r' && p[1] != '\n')
