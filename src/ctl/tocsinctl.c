@@ -1456,6 +1456,23 @@ cmd_report(struct ctl *ctl, char **argv)
 			    duration_text(json_object_get(x, "downtime_s")));
 		table_print(ctl, &t);
 	}
+	if (json_array_size(json_object_get(o, "problems")) > 0) {
+		putchar('\n');
+		table_row(&t, xstrdup("PROBLEM"), xstrdup("STATUS"),
+		    xstrdup("INCIDENTS"), xstrdup("TIME LOST"));
+		json_array_foreach(json_object_get(o, "problems"), i, x) {
+			char *name;
+
+			if (asprintf(&name, "#%lld %s", (long long)
+			    json_integer_value(json_object_get(x, "id")),
+			    json_string_value(json_object_get(x, "title"))) < 0)
+				die("out of memory");
+			table_row(&t, name, field(x, "status"),
+			    field(x, "incidents"),
+			    duration_text(json_object_get(x, "lost_s")));
+		}
+		table_print(ctl, &t);
+	}
 	json_decref(o);
 	return 0;
 }

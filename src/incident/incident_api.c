@@ -446,6 +446,38 @@ report_dailies(time_t since, time_t until, struct avail **av, size_t *nav,
 	return 0;
 }
 
+/* Incidents and time lost per problem in [since, until). */
+static json_t *
+report_problems(time_t since, time_t until)
+{
+	struct store_problem_stats *v;
+	json_t *a, *p;
+	size_t i, n;
+	int err = 0;
+
+	if (store_report_problems(since, until, &v, &n) == -1)
+		return NULL;
+	a = json_array();
+	for (i = 0; a != NULL && i < n; i++) {
+		if ((p = json_object()) == NULL) {
+			err = 1;
+			break;
+		}
+		api_set(p, "id", json_integer(v[i].id), &err);
+		api_set(p, "title", api_str(v[i].title), &err);
+		api_set(p, "status", api_str(v[i].status), &err);
+		api_set(p, "incidents", json_integer(v[i].incidents), &err);
+		api_set(p, "lost_s", json_integer(v[i].lost_s), &err);
+		api_append(a, p, &err);
+	}
+	store_problem_stats_free(v, n);
+	if (err) {
+		json_decref(a);
+		return NULL;
+	}
+	return a;
+}
+
 json_t *
 incident_report(time_t since, time_t until)
 {
@@ -588,6 +620,7 @@ incident_report(time_t since, time_t until)
 		api_set(o, "checks", checks, &err);
 		api_set(o, "groups", groups, &err);
 		checks = groups = NULL;
+		api_set(o, "problems", report_problems(since, until), &err);
 	}
 	json_decref(checks);
 	json_decref(groups);

@@ -172,6 +172,22 @@ struct store_inc_stats {
 int store_report_incidents(time_t since, time_t until,
     struct store_inc_stats *out);
 
+/* A problem's share of the report period. */
+struct store_problem_stats {
+	int64_t id;
+	char *title, *status;		/* owned */
+	int64_t incidents;		/* linked ones open in the period */
+	int64_t lost_s;			/* their open time in the period */
+};
+/*
+ * Per problem, its linked incidents open at some time in [since, until),
+ * most time lost first.  RETURN VALUE: 0 (*v:
+ * store_problem_stats_free()), or -1.
+ */
+int store_report_problems(time_t since, time_t until,
+    struct store_problem_stats **v, size_t *n);
+void store_problem_stats_free(struct store_problem_stats *v, size_t n);
+
 /* A hard change of one check's state. */
 struct store_change {
 	char *check;			/* owned */

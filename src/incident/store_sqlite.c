@@ -571,6 +571,55 @@ store_report_incidents(time_t since, time_t until,
 	return 0;
 }
 
+int
+store_report_problems(time_t since, time_t until,
+    struct store_problem_stats **pv, size_t *pn)
+{
+	struct store_problem_stats *v = NULL;
+	struct idb_rows r;
+	size_t i;
+
+	*pv = NULL;
+	*pn = 0;
+	/* ?1 until, ?2 since; an incident still open counts up to until */
+	if (idb_select(&r, "SELECT p.id, p.title, p.status, count(i.id), "
+	    "sum(min(coalesce(i.resolved_at, ?1), ?1) - max(i.opened_at, ?2)) "
+	    "AS lost FROM problems p "
+	    "JOIN problem_incidents pi ON pi.problem_id = p.id "
+	    "JOIN incidents i ON i.id = pi.incident_id "
+	    "WHERE i.opened_at < ?1 AND coalesce(i.resolved_at, ?1) > ?2 "
+	    "GROUP BY p.id ORDER BY lost DESC, p.id", "ii", (int64_t)until,
+	    (int64_t)since) == -1)
+		return -1;
+	if (r.n > 0 && (v = calloc(r.n, sizeof(*v))) == NULL) {
+		idb_rows_free(&r);
+		return -1;
+	}
+	for (i = 0; i < r.n; i++) {
+		v[i].id = idb_int(&r, i, 0);
+		v[i].title = idb_strdup(&r, i, 1);
+		v[i].status = idb_strdup(&r, i, 2);
+		v[i].incidents = idb_int(&r, i, 3);
+		v[i].lost_s = idb_int(&r, i, 4);
+	}
+	*pv = v;
+	*pn = r.n;
+	idb_rows_free(&r);
+	return 0;
+}
+
+void
+store_problem_stats_free(struct store_problem_stats *v, size_t n)
+{
+	size_t i;
+
+	for (i = 0; v != NULL && i < n; i++) {
+		free(v[i].title);
+		free(v[i].status);
+	}
+	free(v);
+}
+
 void
 store_changes_free(struct store_change *v, size_t n)
 {

@@ -142,6 +142,11 @@ def test_three_outages_make_a_problem_and_the_fourth_page_has_the_workaround(
     assert again["status"] == "open" and again["resolved_at"] is None
     assert len(again["incidents"]) == 5
 
+    # the report counts incidents and time lost per problem
+    rep = d.get("/api/v1/report?since=1h")["problems"]
+    assert [(x["id"], x["incidents"]) for x in rep] == [(p["id"], 5)], rep
+    assert rep[0]["lost_s"] > 0 and rep[0]["status"] == "open"
+
     # by hand, and through tocsinctl
     st, man = post(d, "/api/v1/problems", {
         "title": "slow checkout", "by": "bob", "incidents": [ids[0]]})
@@ -153,6 +158,9 @@ def test_three_outages_make_a_problem_and_the_fourth_page_has_the_workaround(
     rc, out, err = tocsinctl(env, d, "problems")
     assert rc == 0 and "shop-home failed 3 times" in out and \
         "slow checkout" in out, (out, err)
+    rc, out, err = tocsinctl(env, d, "report", "--since", "1h")
+    assert rc == 0 and "TIME LOST" in out and \
+        "#%d shop-home failed 3 times" % p["id"] in out, (out, err)
     rc, out, err = tocsinctl(env, d, "problem", str(p["id"]))
     assert rc == 0 and wa in out and "#%d" % ids[0] in out, (out, err)
     d.stop()
