@@ -53,7 +53,7 @@
 #include "api/api_conn.h"
 #include "core/daemon.h"
 #include "core/log.h"
-#include "core/selfcheck.h"
+#include "core/shortage.h"
 #include "core/util.h"
 
 #define CONN_SWEEP_MS		500
@@ -372,7 +372,7 @@ api_conn_accept_error_cb(struct evconnlistener *listener, void *arg)
 	evtimer_add(l->resume, &tv);
 	cg.pauses++;
 	if (local) {
-		selfcheck_note(err, NULL);
+		shortage_note(err, NULL);
 		if ((v = api_conn_victim()) != NULL) {
 			cg.evicted++;
 			api_conn_drop(v);

@@ -29,7 +29,7 @@
 #include "core/perfdata.h"
 #include "core/plugin.h"
 #include "core/sched.h"
-#include "core/selfcheck.h"
+#include "core/shortage.h"
 #include "core/stats.h"
 #include "core/util.h"
 
@@ -246,7 +246,7 @@ tocsin_run_fail_local(struct tocsin_run *r, int err, const char *what)
 	res.state = STATE_UNKNOWN;
 	res.local_err = err != 0 ? err : ENOMEM;
 	if (asprintf(&res.summary, "not checked: tocsind is out of %s "
-	    "(%s%s%s)", selfcheck_resource(res.local_err),
+	    "(%s%s%s)", shortage_resource(res.local_err),
 	    what != NULL ? what : "", what != NULL ? ": " : "",
 	    strerror(res.local_err)) < 0)
 		res.summary = NULL;
@@ -440,7 +440,7 @@ sched_local_result(struct check *c, const struct result *r, int64_t mnow)
 {
 	log_info("check %s: UNKNOWN, no attempt counted: %s", c->name,
 	    r->summary);
-	selfcheck_note(r->local_err, c->name);
+	shortage_note(r->local_err, c->name);
 	if (!c->local) {
 		c->st_real = c->st;
 		c->local = true;

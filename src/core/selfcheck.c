@@ -4,7 +4,7 @@
  * A run that fails because tocsind is out of file descriptors, memory or
  * processes says nothing about the service it watches, so the scheduler
  * records it as a soft UNKNOWN that never pages (sched.c,
- * tocsin_run_fail_local()) and counts it here.  The shortage itself is
+ * tocsin_run_fail_local()) and counts it in shortage.c.  The shortage itself is
  * worth an incident, about tocsind: a check of the built-in type `self`
  * (self "tocsind" { max_attempts = 1 }) is CRITICAL while runs were lost
  * within its window (5 minutes) and OK otherwise, and goes through the
@@ -27,65 +27,13 @@
 
 #include "core/log.h"
 #include "core/selfcheck.h"
+#include "core/shortage.h"
 #include "core/util.h"
-
-#define SELF_LOG_MS	10000		/* at most one log line per 10 s */
-
-static struct {
-	unsigned long total;		/* runs lost since start */
-	unsigned long logged;		/* total at the last log line */
-	int64_t log_ms;			/* monotonic time of that line */
-	int last_err;
-	char last_check[128];
-} self_g;
-
-const char *
-selfcheck_resource(int err)
-{
-	switch (err) {
-	case EMFILE:
-	case ENFILE:
-		return "file descriptors";
-	case EAGAIN:
-		return "processes";
-	case ENOBUFS:
-		return "buffer space";
-	default:
-		return "memory";
-	}
-}
-
-unsigned long
-selfcheck_total(void)
-{
-	return self_g.total;
-}
-
-void
-selfcheck_note(int err, const char *check)
-{
-	int64_t now = mono_ms();
-
-	self_g.total++;
-	self_g.last_err = err;
-	snprintf(self_g.last_check, sizeof(self_g.last_check), "%s",
-	    check != NULL ? check : "(API connection)");
-	if (self_g.log_ms != 0 && now - self_g.log_ms < SELF_LOG_MS)
-		return;
-	log_warnx("tocsind is out of %s (%s): %lu check run%s or "
-	    "connection%s lost since the last report, the latest %s; such "
-	    "checks are UNKNOWN, not failed", selfcheck_resource(err),
-	    strerror(err), self_g.total - self_g.logged,
-	    self_g.total - self_g.logged == 1 ? "" : "s",
-	    self_g.total - self_g.logged == 1 ? "" : "s", self_g.last_check);
-	self_g.logged = self_g.total;
-	self_g.log_ms = now;
-}
 
 /* ---- the `self` check type ----------------------------------------- */
 
 struct self_conf {
-	unsigned long seen;		/* self_g.total at the last run */
+	unsigned long seen;		/* shortage_total() at the last run */
 	int64_t window_ms;		/* CRITICAL this long after a loss */
 	int64_t last_loss_ms;		/* monotonic, 0: none seen */
 	unsigned long lost;		/* in the current window */
@@ -124,7 +72,7 @@ self_configure(struct tocsin_check *chk, struct tocsin_conf *cf, void **priv)
 		tocsin_conf_error(cf, NULL, "out of memory");
 		return -1;
 	}
-	sc->seen = self_g.total;	/* a reload does not report old ones */
+	sc->seen = shortage_total();	/* a reload does not report old ones */
 	sc->window_ms = tocsin_conf_duration_ms(cf, "window");
 	*priv = sc;
 	return 0;
@@ -136,7 +84,7 @@ self_start(struct tocsin_run *run, void *priv)
 	struct self_conf *sc = priv;
 	struct tocsin_metric m = { NULL, 0, NULL, NULL, NULL, NAN, NAN, 0 };
 	struct rlimit rl;
-	unsigned long lost = self_g.total - sc->seen;
+	unsigned long lost = shortage_total() - sc->seen;
 	long fds = self_fds();
 	int64_t now = mono_ms();
 	char buf[512];
@@ -164,14 +112,17 @@ self_start(struct tocsin_run *run, void *priv)
 		    (double)rl.rlim_cur;
 		tocsin_run_metric(run, &m);
 	}
-	sc->seen = self_g.total;
+	sc->seen = shortage_total();
 	if (lost > 0) {
+		char last_check[128];
+		int last_err = shortage_last(last_check, sizeof(last_check));
+
 		snprintf(buf, sizeof(buf), "tocsind is out of %s (%s): %lu "
 		    "check run%s or API connection%s lost in the last %lld s, "
-		    "the latest %s", selfcheck_resource(self_g.last_err),
-		    strerror(self_g.last_err), sc->lost, sc->lost == 1 ? "" :
+		    "the latest %s", shortage_resource(last_err),
+		    strerror(last_err), sc->lost, sc->lost == 1 ? "" :
 		    "s", sc->lost == 1 ? "" : "s",
-		    (long long)(sc->window_ms / 1000), self_g.last_check);
+		    (long long)(sc->window_ms / 1000), last_check);
 		tocsin_run_finish(run, TOCSIN_CRITICAL, buf);
 		return;
 	}
