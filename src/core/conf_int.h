@@ -19,6 +19,7 @@
 #ifndef TOCSIN_CONF_INT_H
 #define TOCSIN_CONF_INT_H
 
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -193,5 +194,18 @@ void conf_made_free(void *tree);
 
 /* daemon { }: always registered, first, loaded before the objects. */
 extern const struct conf_section conf_daemon_section;
+
+/* ---- the section registry (conf.c), walked by the driver (conf_load.c) */
+
+/* Put daemon { } in slot 0 (conf_load() does, each time). */
+void conf_mod_set_core(const struct conf_section *s);
+/* Slots in use (slot 0 included), and slot i (early: loaded before the
+ * checks); NULL past the end or before conf_mod_set_core(). */
+unsigned conf_mod_count(void);
+const struct conf_section *conf_mod_at(unsigned i, bool *early);
+/* libconfuse's error function for every parse (conf.c). */
+void conf_errfunc(cfg_t *cfg, const char *fmt, va_list ap);
+/* Frees a name-tree entry of struct parse_ctx (check, host, module names). */
+void conf_seen_free(void *p);
 
 #endif
