@@ -91,7 +91,7 @@
 
 struct api {
 	struct evhttp *http;
-	bool public_only;		/* api.public_listen: API_SIGNED only */
+	bool public_only;		/* api.public_listen: API_OUTSIDE only */
 	struct api_listen *conns;	/* api_conn.c's watch */
 };
 
@@ -641,7 +641,8 @@ api_dispatch(struct evhttp_request *req, void *arg)
 	if (api_presync != NULL)
 		api_presync();
 	for (i = 0; i < api_nroutes; i++) {
-		if (api->public_only && !(api_routes[i].flags & API_SIGNED))
+		if (api->public_only && (api_routes[i].flags &
+		    (API_SIGNED | API_OUTSIDE)) != (API_SIGNED | API_OUTSIDE))
 			continue;	/* the rest of the API is not here */
 		if ((rest = api_route_match(&api_routes[i], path)) == NULL)
 			continue;

@@ -32,7 +32,7 @@ struct api;
  * RETURN VALUE: a new api (free with api_free), or NULL after logging why.
  */
 struct api *api_new(struct event_base *base, const char *listen);
-/* The same for api.public_listen: serves the API_SIGNED routes only. */
+/* The same for api.public_listen: serves the API_OUTSIDE routes only. */
 struct api *api_new_public(struct event_base *base, const char *listen);
 void api_free(struct api *api);
 
@@ -60,10 +60,16 @@ typedef void api_handler(struct evhttp_request *req, const char *rest,
  * API_SIGNED: the handler authenticates each request itself (an action
  * link's HMAC, a vendor's webhook signature), so no token is asked for,
  * for any method, and an unauthenticated request is the handler's 401 or
- * 403.  These routes, and only these, are also served on
- * api.public_listen.
+ * 403.
  */
 #define API_SIGNED	0x4
+/*
+ * API_OUTSIDE (with API_SIGNED): also served on api.public_listen, which
+ * serves these routes and no other: the action links and the inbound
+ * webhooks.  A signed route without it (a heartbeat's push URL) stays on
+ * api.listen.
+ */
+#define API_OUTSIDE	0x8
 
 /*
  * api_route_add — serve method + path with handler.  Routes are tried in

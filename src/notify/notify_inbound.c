@@ -491,9 +491,9 @@ ninbound_init(nt_snooze_fn *snooze)
 {
 	ni_g.snooze = snooze;
 	if (api_route_add(EVHTTP_REQ_POST, "/api/v1/inbound/pagerduty",
-	    API_SIGNED, ni_pagerduty, NULL) == -1 ||
+	    API_SIGNED | API_OUTSIDE, ni_pagerduty, NULL) == -1 ||
 	    api_route_add(EVHTTP_REQ_POST, "/api/v1/inbound/slack",
-	    API_SIGNED, ni_slack, NULL) == -1)
+	    API_SIGNED | API_OUTSIDE, ni_slack, NULL) == -1)
 		return -1;
 	return 0;
 }

@@ -648,10 +648,10 @@ nlink_init(nt_snooze_fn *snooze)
 		    "links");
 		nl_g.have_key = false;
 	}
-	if (api_route_add(EVHTTP_REQ_GET, "/api/v1/act/", API_SIGNED, nl_get,
-	    NULL) == -1 ||
-	    api_route_add(EVHTTP_REQ_POST, "/api/v1/act/", API_SIGNED,
-	    nl_post, NULL) == -1)
+	if (api_route_add(EVHTTP_REQ_GET, "/api/v1/act/", API_SIGNED |
+	    API_OUTSIDE, nl_get, NULL) == -1 ||
+	    api_route_add(EVHTTP_REQ_POST, "/api/v1/act/", API_SIGNED |
+	    API_OUTSIDE, nl_post, NULL) == -1)
 		return -1;
 	return 0;
 }

@@ -146,3 +146,37 @@ def test_heartbeat_push_survives_restart(env):
     assert "started" not in c["summary"], c
     assert push_url(d, "nightly-backup")[1] == path     # same URL
     d.stop()
+
+
+def test_push_url_is_not_served_on_the_public_listener(env):
+    """api.public_listen serves the action links and inbound webhooks
+    only (README, tocsin.conf(5)): a push URL, a credential for a local
+    job, is a 404 there, and still works on api.listen."""
+    import harness
+    pub = harness.free_port()
+    d = env.daemon(CONFIG)
+    d.header_text = d.header().replace(
+        "api {", 'api { public_url = "http://127.0.0.1:%d/"\n'
+        '  public_listen = "127.0.0.1:%d"\n' % (pub, pub))
+    d.config_text = d.header_text + CONFIG
+    harness.write_file(d.conf, d.config_text)
+    d.require_plugin("heartbeat")
+    d.start()
+    _, path = push_url(d, "nightly-backup")
+    import http.client
+    for method in ("GET", "POST"):
+        c = http.client.HTTPConnection("127.0.0.1", pub, timeout=10)
+        try:
+            c.request(method, path + "?state=OK&summary=from-outside")
+            r = c.getresponse()
+            st = r.status
+            r.read()
+        finally:
+            c.close()
+        assert st == 404, (method, st)
+    assert d.check("nightly-backup")["summary"] != "from-outside"
+    # the main listener still takes it
+    st, data = push(d, path, "?summary=local")
+    assert st == 200, (st, data)
+    d.stop()
+    d.assert_no_sanitizer_report()
