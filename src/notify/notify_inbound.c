@@ -78,6 +78,25 @@ ni_replayed(const char *kind, const char *id)
 	return false;
 }
 
+/*
+ * Forget kind:id again: the request did nothing (the incident log could
+ * not record it) and was answered 500 "retry", so the sender's retry of
+ * the very same request must act, not be refused as a replay.
+ */
+static void
+ni_forget(const char *kind, const char *id)
+{
+	char key[512];
+	unsigned i;
+
+	snprintf(key, sizeof(key), "%s:%s", kind, id);
+	for (i = 0; i < NI_SEEN; i++)
+		if (ni_g.seen[i] != NULL && strcmp(ni_g.seen[i], key) == 0) {
+			free(ni_g.seen[i]);
+			ni_g.seen[i] = NULL;
+		}
+}
+
 /* Lowercase hex of HMAC-SHA256(key, a || b || c) into out[65]. */
 static int
 ni_hmac_hex(const char *key, const void *a, size_t alen, const void *b,
@@ -281,11 +300,12 @@ ni_pagerduty(struct evhttp_request *req, const char *rest, void *arg)
 		ni_ok(req, "ignored", "no such incident");
 	else if (rc == -2)
 		ni_ok(req, "ignored", why != NULL ? why : "not allowed now");
-	else if (rc == -3)
+	else if (rc == -3) {
+		ni_forget("pd", eid);	/* PagerDuty's retry must act */
 		api_error(req, HTTP_INTERNAL, "cannot record it; retry");
-	else
+	} else
 		ni_ok(req, "done", type);
-	json_decref(o);		/* type points into it */
+	json_decref(o);		/* type and eid point into it */
 }
 
 /* ---- Slack -------------------------------------------------------------- */
@@ -480,9 +500,11 @@ ni_slack(struct evhttp_request *req, const char *rest, void *arg)
 	ni_slack_update(id, json_string_value(json_object_get(o,
 	    "response_url")), text);
 	json_decref(o);
-	if (rc == -3)
+	if (rc == -3) {
+		ni_forget("slack", evhttp_find_header(
+		    evhttp_request_get_input_headers(req), "X-Slack-Signature"));
 		api_error(req, HTTP_INTERNAL, "cannot record it; retry");
-	else
+	} else
 		ni_ok(req, rc == 0 ? "done" : "ignored", text);
 }
 

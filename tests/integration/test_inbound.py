@@ -320,3 +320,40 @@ def test_slack_snooze_after_a_clock_step_pages_on_time(env):
                       if p["event"] == "incident.unacknowledged"],
              15, "the page after the 3 s snooze")
     d.stop()
+
+
+def test_pagerduty_retry_after_a_failed_write_is_not_a_replay(env):
+    """An ack the incident log cannot record (a full disk) is answered
+    500 "retry"; PagerDuty then delivers the same event again, and that
+    delivery must act, not be refused as a replay of the one that did
+    nothing."""
+    if os.geteuid() != 0:
+        raise harness.Skip("mounting a tmpfs needs root")
+    from test_incident_log import Tmpfs
+    hook = Webhook(env)
+    sf = env.file("shop.state", "0\n")
+    d = daemon(env, hook, sf)
+    fs = Tmpfs(d.state_dir, "3m")
+    d.start(timeout=20)
+    d.wait_check("shop", "OK", pred=lambda c: c["last_check"])
+    harness.write_file(sf, "2\n")
+    i = wait_for(lambda: incidents(d, "open"), 15, "an incident")[0]["id"]
+    key = wait_for(lambda: hook.received("/pd"), 10,
+                   "the PagerDuty event")[0][2]["dedup_key"]
+    url = "/api/v1/inbound/pagerduty"
+    body = pd_body("incident.acknowledged", key)
+    h = {"Content-Type": "application/json",
+         "X-PagerDuty-Signature": pd_sig(body)}
+    filler = fs.fill()
+    st, r = post(d, url, body, h)
+    assert st == 500, (st, r)
+    os.unlink(filler)
+    wait_for(lambda: "writable again" in d.log(), 20, "the log writable")
+    st, r = post(d, url, body, h)
+    assert st == 200 and r == {"done": "incident.acknowledged"}, (st, r)
+    assert d.get("/api/v1/incidents/%d" % i)["status"] == "acknowledged"
+    # a third delivery now is a replay
+    st, r = post(d, url, body, h)
+    assert st == 401 and "replayed" in r["error"], (st, r)
+    d.stop()
+    d.assert_no_sanitizer_report()
