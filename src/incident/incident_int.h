@@ -31,6 +31,8 @@ struct inc_conf {
 
 /* Register incidents { } with the config (before the first conf_load). */
 int incident_register_config(void);
+/* incidents { } as loaded, or its defaults (incident_conf.c). */
+const struct inc_conf *incident_conf(void);
 /* incidents { change_window } in force, in seconds. */
 int64_t incident_change_window_s(void);
 /* ITIL priority 1..5 of impact × urgency under ic's matrix. */
