@@ -145,12 +145,16 @@ push_key_load(void)
 			snprintf(hex + 2 * i, 3, "%02x", push_g.key[i]);
 		hex[2 * PUSH_KEY_LEN] = '\n';
 		/* O_EXCL: never truncate a key another process just wrote */
-		fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+		fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW |
+		    O_CLOEXEC, 0600);
 		if (fd == -1 || write(fd, hex, 2 * PUSH_KEY_LEN + 1) !=
-		    2 * PUSH_KEY_LEN + 1) {
+		    2 * PUSH_KEY_LEN + 1 || fsync(fd) == -1) {
 			log_warn("push: cannot write %s", path);
-			if (fd != -1)
+			/* no empty or cut key left behind: made again next time */
+			if (fd != -1) {
 				close(fd);
+				unlink(path);
+			}
 			return -1;
 		}
 		close(fd);

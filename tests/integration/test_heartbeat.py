@@ -180,3 +180,29 @@ def test_push_url_is_not_served_on_the_public_listener(env):
     assert st == 200, (st, data)
     d.stop()
     d.assert_no_sanitizer_report()
+
+
+def test_push_key_not_written_on_a_full_disk_is_made_again(env):
+    """state_dir/push.key is made at the first use: if the disk is full
+    then, the URL read fails (500), and once there is room again the next
+    read makes the key, rather than finding an empty file and failing for
+    good."""
+    import os
+    import harness
+    if os.geteuid() != 0:
+        raise harness.Skip("mounting a tmpfs needs root")
+    from test_incident_log import Tmpfs
+    d = env.daemon(CONFIG)
+    d.require_plugin("heartbeat")
+    fs = Tmpfs(d.state_dir, "3m")
+    d.start(timeout=20)
+    filler = fs.fill()
+    st, _, body = d.get_raw("/api/v1/checks/nightly-backup/push",
+                            token=True)
+    assert st == 500, (st, body)
+    os.unlink(filler)
+    url, path = push_url(d, "nightly-backup")
+    st, data = push(d, path)
+    assert st == 200, (st, data)
+    d.stop()
+    d.assert_no_sanitizer_report()
