@@ -5,6 +5,7 @@ half-applies no operator action; old rows are pruned while reports over
 any period still add up.  tocsind is driven through its API and config;
 the SQLite file, the WAL and the webhook receiver are what the tests
 read."""
+import errno
 import http.client
 import json
 import os
@@ -195,22 +196,21 @@ class Tmpfs:
         harness.register(self)
 
     def fill(self):
-        """Fills what is left; returns the filler's path."""
+        """Fills what is left; returns the filler's path. Unbuffered: a
+        buffered file keeps the bytes a full disk refused and raises
+        ENOSPC again when it is closed."""
         p = os.path.join(self.path, "filler")
-        with open(p, "ab") as f:
-            try:
-                while True:
-                    f.write(b"\0" * 65536)
-                    f.flush()
-            except OSError:
-                pass
-        try:                                # the last few bytes too
-            with open(p, "ab") as f:
-                while True:
-                    f.write(b"\0")
-                    f.flush()
-        except OSError:
-            pass
+        fd = os.open(p, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        try:
+            for size in (65536, 1):         # then the last few bytes too
+                try:
+                    while os.write(fd, b"\0" * size) > 0:
+                        pass
+                except OSError as e:
+                    if e.errno != errno.ENOSPC:
+                        raise
+        finally:
+            os.close(fd)
         return p
 
     def cleanup(self):
