@@ -32,6 +32,7 @@
 #include "core/bus.h"
 #include "core/child.h"
 #include "core/conf.h"
+#include "incident/change.h"
 #include "incident/incident.h"
 #include "incident/incident_int.h"
 #include "incident/maint.h"
@@ -471,6 +472,7 @@ main(int argc, char *argv[])
 		rc = 1;
 		goto out;
 	}
+	metric_graph_set_marks(change_graph_marks);	/* changes on graphs */
 	if (notify_init(daemon_g.base, daemon_g.cf) != 0) {
 		rc = 1;
 		goto out;

@@ -108,3 +108,15 @@ thread_yield_to_loop(void)
 	(void)setpriority(PRIO_PROCESS, (id_t)tid, prio + 5 > 19 ? 19 :
 	    prio + 5);
 }
+
+size_t
+utf8_prefix(const char *s, size_t max)
+{
+	size_t n = strlen(s);
+
+	if (n <= max)
+		return n;
+	for (n = max; n > 0 && ((unsigned char)s[n] & 0xc0) == 0x80; n--)
+		;
+	return n;
+}

@@ -35,6 +35,11 @@ void rfc3339(time_t t, char *buf, size_t len);
 void thread_yield_to_loop(void);
 /* strdup that returns NULL for NULL. */
 char *xstrdup(const char *s);
+/*
+ * How much of s fits in max bytes without cutting a UTF-8 character: the
+ * whole length if it fits, else the last character start at or before max.
+ */
+size_t utf8_prefix(const char *s, size_t max);
 /* 32-bit FNV-1a hash of a string, stable across runs and builds. */
 uint32_t hash_str(const char *s);
 

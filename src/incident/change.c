@@ -27,11 +27,13 @@
 #include "core/conf.h"
 #include "core/daemon.h"
 #include "core/log.h"
+#include "core/util.h"
 #include "incident/change.h"
 #include "incident/incident.h"
 #include "incident/incident_int.h"
 #include "incident/maint.h"
 #include "incident/store.h"
+#include "metric/metric.h"
 
 #define CHANGE_SCAN	1000	/* changes looked at per incident */
 #define CHANGE_LIST_MAX	1000	/* changes per GET */
@@ -116,6 +118,41 @@ change_find(const char *check, const char *host, const char *group,
 	*pv = v;
 	*pn = j;
 	return 0;
+}
+
+unsigned
+change_graph_marks(const struct check *c, time_t since, time_t until,
+    struct metric_mark *out, unsigned max)
+{
+	struct store_change_event *v;
+	const char *title;
+	size_t i, n, first;
+	unsigned k = 0;
+
+	if (max == 0 || store_change_events(since, until, CHANGE_SCAN, &v,
+	    &n) == -1)
+		return 0;
+	for (i = 0; i < n; i++)
+		if (!change_matches(&v[i], c->name, c->host_name, c->group))
+			v[i].id = 0;
+	/* the newest max matching ones, oldest first */
+	for (i = n, first = n; i > 0 && k < max; i--)
+		if (v[i - 1].id != 0) {
+			first = i - 1;
+			k++;
+		}
+	for (i = first, k = 0; i < n && k < max; i++) {
+		if (v[i].id == 0)
+			continue;
+		out[k].at = v[i].started_at;
+		out[k].id = (long long)v[i].id;
+		title = v[i].title != NULL ? v[i].title : "";
+		snprintf(out[k].title, sizeof(out[k].title), "%.*s",
+		    (int)utf8_prefix(title, sizeof(out[k].title) - 1), title);
+		k++;
+	}
+	store_change_events_free(v, n);
+	return k;
 }
 
 /* "4 min before", "40 s before", "in progress" into buf. */

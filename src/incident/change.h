@@ -12,6 +12,7 @@
 #include <jansson.h>
 
 struct check;
+struct metric_mark;
 
 /* The routes under /api/v1/changes.  RETURN VALUE: 0 or -1. */
 int change_api_init(void);
@@ -29,5 +30,12 @@ void change_note_incident(int64_t id, const struct check *c,
  * NULL (no such incident, out of memory).
  */
 json_t *change_recent_json(int64_t id);
+/*
+ * The changes of c (by name, host or group) made in [since, until]: the
+ * newest max of them, oldest first, into out (a graph's markers: a
+ * metric_marks_fn).  RETURN VALUE: how many.
+ */
+unsigned change_graph_marks(const struct check *c, time_t since,
+    time_t until, struct metric_mark *out, unsigned max);
 
 #endif

@@ -46,6 +46,8 @@
 
 #define GRAPH_MAX_METRICS	8
 
+static metric_marks_fn *marks_fn;	/* the changes, or NULL */
+
 static const char *const colors[GRAPH_MAX_METRICS] = {
 	"1F77B4", "2CA02C", "9467BD", "8C564B", "17BECF", "7F7F7F",
 	"BCBD22", "E377C2",
@@ -285,6 +287,8 @@ struct gjob {
 	char note[512];			/* what the worker adds to it */
 	double ymin, ymax;		/* the axis drawn, from librrd */
 	double xstart, xend;		/* the time range drawn */
+	struct metric_mark marks[METRIC_MARKS_MAX];	/* changes */
+	unsigned nmarks;
 	/* the worker's answer */
 	int code;			/* 200, 404 or 500 */
 	char msg[512];
@@ -465,6 +469,36 @@ graph_start_at_data(struct gjob *g, time_t first)
 }
 
 /*
+ * The check's changes in the range drawn: a purple vertical line each,
+ * and "changes: #12 deploy shop 2.3 (14:03 UTC)" in the key (the title:
+ * no legend, see below).
+ */
+static void
+graph_marks(struct gjob *g)
+{
+	time_t start = 0, end = 0;
+	unsigned k, n = 0;
+	char when[16];
+	struct tm tm;
+
+	graph_range(g, &start, &end);
+	for (k = 0; k < g->nmarks && g->nown < 79 && g->nargs < 79; k++) {
+		const struct metric_mark *m = &g->marks[k];
+
+		if (m->at < start || m->at > end ||
+		    asprintf(&g->own[g->nown], "VRULE:%lld#9467BD",
+		    (long long)m->at) < 0)
+			continue;
+		g->args[g->nargs++] = g->own[g->nown++];
+		gmtime_r(&m->at, &tm);
+		strftime(when, sizeof(when), end - start > 2 * 86400 ?
+		    "%m-%d %H:%M" : "%H:%M", &tm);
+		graph_cat(g->note, sizeof(g->note), "%s #%lld %s (%s UTC)",
+		    n++ == 0 ? "  changes:" : ",", m->id, m->title, when);
+	}
+}
+
+/*
  * On the worker, once the data can be read: the axis scales to the data
  * (not to thresholds far above it: a 1-5 ms response time on a 0-3.4 s
  * axis showed nothing); a threshold is drawn when it is in or near the
@@ -568,6 +602,7 @@ graph_finish_args(struct gjob *g)
 			    k > 0 ? "," : "", g->metrics[k], a);
 		}
 	}
+	graph_marks(g);
 	if (above[0] != '\0')
 		graph_cat(g->note, sizeof(g->note), "  (%s: above the graph)",
 		    above);
@@ -822,6 +857,10 @@ get_graph(struct evhttp_request *req, const char *rest, void *arg)
 	}
 	if ((g->checkname = strdup(checkname)) == NULL)
 		goto oom;
+	/* an indexed read of the incident log; the worker draws them */
+	if (marks_fn != NULL && c != NULL)
+		g->nmarks = marks_fn(c, q.start, q.end, g->marks,
+		    METRIC_MARKS_MAX);
 	if ((g->path = metric_path(checkname)) == NULL) {
 		api_error(req, HTTP_INTERNAL, "the metric store is not running");
 		goto out;
@@ -970,6 +1009,12 @@ out:
 	free(enc);
 	free(checkname);
 	free(mlist);
+}
+
+void
+metric_graph_set_marks(metric_marks_fn *fn)
+{
+	marks_fn = fn;
 }
 
 int

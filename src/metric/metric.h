@@ -102,4 +102,24 @@ void metric_unlock(void);
 /* Adds GET /api/v1/graph/ (graph.c).  RETURN VALUE: 0, or -1. */
 int metric_graph_init(void);
 
+/*
+ * Marks on a graph: the changes (POST /api/v1/changes) of the check, drawn
+ * as vertical lines with their titles in the key.  The incident log knows
+ * them; main.c hands its lookup to the graphs (metric_graph_set_marks()),
+ * so the metric store needs nothing of the incident module.
+ */
+#define METRIC_MARKS_MAX	8	/* drawn per graph: the newest */
+struct metric_mark {
+	time_t at;
+	long long id;
+	char title[64];			/* cut to fit */
+};
+/*
+ * On the loop: c's marks in [since, until], oldest first, at most max.
+ * RETURN VALUE: how many were written to out.
+ */
+typedef unsigned metric_marks_fn(const struct check *c, time_t since,
+    time_t until, struct metric_mark *out, unsigned max);
+void metric_graph_set_marks(metric_marks_fn *fn);
+
 #endif

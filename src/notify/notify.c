@@ -512,14 +512,9 @@ message_text(const struct nt_flight *f, json_t *inc, json_t *o)
 		    "%s; the default text is used", r->name, err);
 	else if (out != NULL && json_is_string(out)) {
 		const char *t = json_string_value(out);
-		size_t n = strlen(t);
 
-		/* at most 4096 bytes, cut before a UTF-8 continuation byte */
-		if (n > 4096)
-			for (n = 4096; n > 0 && (t[n] & 0xc0) == 0x80; n--)
-				;
-		free(text);
-		text = strndup(t, n);
+		free(text);		/* at most 4096 bytes */
+		text = strndup(t, utf8_prefix(t, 4096));
 	} else if (out != NULL)
 		timeline(f->incident, "notify_failed", "route \"%s\": text: "
 		    "the output is not a string; the default text is used",

@@ -6,6 +6,7 @@ incidents { change_window }, is not named.  A real webhook receiver gets
 the pages; exec checks whose exit code the test controls drive tocsind."""
 import datetime
 import json
+import time
 
 import harness
 from harness import RFC3339, wait_for
@@ -109,5 +110,49 @@ def test_a_recorded_change_is_named_by_the_next_incident(env):
         ("restart shop", "bob", ["web"], ["db"]), last
     rc, out, err = tocsinctl(env, d, "changes")
     assert rc == 0 and "deploy shop 2.3" in out and "restart shop" in out
+    d.stop()
+    d.assert_no_sanitizer_report()
+
+
+MARK = b"stroke:rgb(58.039216%,40.392157%,74.117647%)"
+
+
+def test_graphs_mark_the_changes_of_their_check(env):
+    """A change of the check (by name, host or group) is a vertical line on
+    its graphs, with its title in the key; another group's is not."""
+    d = env.daemon('exec "shop" {\n'
+                   '  command = { "/bin/sh", "-c", "echo \\"ok | load=1.5\\"" }\n'
+                   '  interval = 1s  group = "web"\n'
+                   '}\n')
+    d.require_plugin("exec")
+    d.start()
+    d.wait_check("shop", "OK", pred=lambda c: c["last_check"])
+    st, ch = post(d, "/api/v1/changes", {
+        "title": "deploy shop 2.3", "by": "ci", "group": "web",
+        "started_at": utc(120)})
+    assert st == 201, ch
+    st, other = post(d, "/api/v1/changes", {
+        "title": "db tuning", "group": "database", "started_at": utc(60)})
+    assert st == 201, other
+    st, old = post(d, "/api/v1/changes", {
+        "title": "last week's", "checks": ["shop"],
+        "started_at": utc(7 * 86400)})
+    assert st == 201, old
+
+    def graph():
+        st, h, body = d.get_raw("/api/v1/graph/shop/load.svg?since=1h")
+        return (h, body) if st == 200 else None
+    h, body = wait_for(graph, 20, "the graph of shop")
+    key = h["x-tocsin-key"]
+    assert "changes: #%d deploy shop 2.3 (" % ch["id"] in key, key
+    assert "db tuning" not in key and "last week" not in key, key
+    # drawn: the SVG has a line of the marker's colour (#9467BD), which
+    # nothing else on the graph uses
+    assert MARK in body, body[:400]
+    # a range without the change: no marker
+    st, h, body = d.get_raw("/api/v1/graph/shop/load.svg?since=1h&until=%d"
+                            % (int(time.time()) - 600))
+    assert st == 200 and "changes:" not in h["x-tocsin-key"], h
+    assert MARK not in body
     d.stop()
     d.assert_no_sanitizer_report()
