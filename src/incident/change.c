@@ -68,6 +68,30 @@ change_matches(const struct store_change_event *ch, const char *check,
 	    names_have(ch->groups, group);
 }
 
+static bool
+change_names(int kind, const char *name, void *arg)
+{
+	const struct store_change_event *ch = arg;
+
+	return names_have(kind == MAINT_CHECK ? ch->checks : kind ==
+	    MAINT_HOST ? ch->hosts : ch->groups, name);
+}
+
+/*
+ * The change freeze (maintenance "x" { freeze = true }, as the config in
+ * force says) the change was made in, by its start or its end; or NULL.
+ */
+static const char *
+change_freeze(const struct store_change_event *ch)
+{
+	const char *f = maint_freeze_at(ch->started_at, change_names,
+	    (void *)ch);
+
+	if (f == NULL && ch->ended_at != 0)
+		f = maint_freeze_at(ch->ended_at, change_names, (void *)ch);
+	return f;
+}
+
 /* When the change was made, as far as "before" is concerned. */
 static time_t
 change_at(const struct store_change_event *ch, time_t opened_at)
@@ -175,6 +199,7 @@ change_note_incident(int64_t id, const struct check *c, time_t opened_at,
     int64_t window_s)
 {
 	struct store_change_event *v;
+	const char *freeze;
 	size_t i, n;
 	char ago[32], *text;
 
@@ -183,9 +208,12 @@ change_note_incident(int64_t id, const struct check *c, time_t opened_at,
 		return;
 	for (i = 0; i < n; i++) {
 		change_ago(&v[i], opened_at, ago, sizeof(ago));
-		if (asprintf(&text, "possible cause: change #%lld '%s'%s%s, %s",
-		    (long long)v[i].id, v[i].title, v[i].by ? " by " : "",
-		    v[i].by ? v[i].by : "", ago) < 0)
+		freeze = change_freeze(&v[i]);
+		if (asprintf(&text, "possible cause: change #%lld '%s'%s%s, "
+		    "%s%s%s%s", (long long)v[i].id, v[i].title, v[i].by ?
+		    " by " : "", v[i].by ? v[i].by : "", ago, freeze ?
+		    " (made during the change freeze \"" : "", freeze ?
+		    freeze : "", freeze ? "\")" : "") < 0)
 			break;
 		store_timeline_add(id, opened_at, "change", text);
 		log_notice("incident #%lld: possible cause: change #%lld",
@@ -223,6 +251,7 @@ change_json(const struct store_change_event *ch, time_t opened_at)
 	api_set(o, "groups", names_json(ch->groups), &err);
 	api_set(o, "started_at", api_time(ch->started_at), &err);
 	api_set(o, "ended_at", api_time(ch->ended_at), &err);
+	api_set(o, "freeze", api_str(change_freeze(ch)), &err);
 	if (opened_at != 0)
 		api_set(o, "seconds_before", json_integer(opened_at -
 		    change_at(ch, opened_at)), &err);
@@ -405,6 +434,9 @@ change_post(struct evhttp_request *req, const char *rest, void *arg)
 	}
 	log_notice("change #%lld recorded: %s%s%s", (long long)ch.id,
 	    ch.title, ch.by ? " by " : "", ch.by ? ch.by : "");
+	if ((s = change_freeze(&ch)) != NULL)
+		log_warnx("change #%lld was made during the change freeze "
+		    "\"%s\"", (long long)ch.id, s);
 	o = change_json(&ch, 0);
 	api_reply(req, 201, o);
 out:

@@ -6,6 +6,11 @@
  * UTC.  API windows (POST /api/v1/maintenance) are one-off, stored in the
  * incident database so that they survive a restart, and cached here.  A
  * window matches checks by name, by host or by group.
+ *
+ * A config window with freeze = true is a change freeze instead: no
+ * incident is held back by it, and the changes recorded for what it
+ * names (everything, when it names nothing) while it is open are marked
+ * as made inside it (change.c: the API, timelines, pages).
  */
 #include <stdbool.h>
 #include <stdint.h>
@@ -38,6 +43,7 @@ struct window {
 	int64_t duration_s;
 	char *comment;
 	char *by;
+	bool freeze;		/* a change freeze, not maintenance */
 };
 
 struct windows {
@@ -175,13 +181,42 @@ maint_active(const struct check *c, time_t now)
 		return false;
 	cw = conf_section_state(daemon_g.cf, "maintenance");
 	for (i = 0; cw != NULL && i < cw->n; i++)
-		if (window_matches(&cw->v[i], c) && window_open(&cw->v[i], now))
+		if (!cw->v[i].freeze && window_matches(&cw->v[i], c) &&
+		    window_open(&cw->v[i], now))
 			return true;
 	for (i = 0; i < api_windows.n; i++)
 		if (window_matches(&api_windows.v[i], c) &&
 		    window_open(&api_windows.v[i], now))
 			return true;
 	return false;
+}
+
+const char *
+maint_freeze_at(time_t t, bool (*names)(int kind, const char *name,
+    void *arg), void *arg)
+{
+	const struct windows *cw;
+	const struct window *w;
+	unsigned i, k;
+
+	cw = conf_section_state(daemon_g.cf, "maintenance");
+	for (i = 0; cw != NULL && i < cw->n; i++) {
+		w = &cw->v[i];
+		if (!w->freeze || !window_open(w, t))
+			continue;
+		if (w->nchecks + w->nhosts + w->ngroups == 0)
+			return w->name;
+		for (k = 0; k < w->nchecks; k++)
+			if (names(MAINT_CHECK, w->checks[k], arg))
+				return w->name;
+		for (k = 0; k < w->nhosts; k++)
+			if (names(MAINT_HOST, w->hosts[k], arg))
+				return w->name;
+		for (k = 0; k < w->ngroups; k++)
+			if (names(MAINT_GROUP, w->groups[k], arg))
+				return w->name;
+	}
+	return NULL;
 }
 
 /* ---- config ------------------------------------------------------------- */
@@ -195,6 +230,7 @@ static const struct tocsin_option maint_options[] = {
 	{ "every", TOCSIN_OPT_STR, NULL, 0, "\"daily HH:MM\" or \"sun HH:MM\"" },
 	{ "duration", TOCSIN_OPT_DURATION, NULL, 0, "recurring: length" },
 	{ "comment", TOCSIN_OPT_STR, NULL, 0, "why" },
+	{ "freeze", TOCSIN_OPT_BOOL, "false", 0, "a change freeze" },
 	{ NULL, TOCSIN_OPT_END, NULL, 0, NULL },
 };
 
@@ -240,7 +276,9 @@ maint_load(struct config *cf, struct tocsin_conf *sec, void **state)
 	}
 	if (tocsin_conf_str(sec, "comment") != NULL)
 		w.comment = strdup(tocsin_conf_str(sec, "comment"));
-	if (w.nchecks + w.nhosts + w.ngroups == 0) {
+	w.freeze = tocsin_conf_bool(sec, "freeze") == 1;
+	/* a freeze without names freezes everything */
+	if (w.nchecks + w.nhosts + w.ngroups == 0 && !w.freeze) {
 		tocsin_conf_error(sec, NULL, "names no checks, hosts or groups");
 		rc = -1;
 	}
@@ -387,6 +425,7 @@ window_json(const struct window *w, time_t now)
 		api_set(o, "duration", json_integer(w->duration_s), &err);
 	}
 	api_set(o, "comment", api_str(w->comment), &err);
+	api_set(o, "freeze", json_boolean(w->freeze), &err);
 	api_set(o, "created_by", api_str(w->by), &err);
 	api_set(o, "active", json_boolean(window_open(w, now)), &err);
 	if (err) {

@@ -19,6 +19,15 @@ bool maint_active(const struct check *c, time_t now);
 /* The routes under /api/v1/maintenance. */
 int maint_api_init(void);
 void maint_shutdown(void);
+/*
+ * The change freeze (a config window with freeze = true) open at t that
+ * covers a change: one naming nothing, or one naming a check, host or
+ * group for which names(kind, name, arg) is true.  RETURN VALUE: its
+ * name (valid until the next reload), or NULL.
+ */
+enum { MAINT_CHECK, MAINT_HOST, MAINT_GROUP };
+const char *maint_freeze_at(time_t t, bool (*names)(int kind,
+    const char *name, void *arg), void *arg);
 /* Parse "2026-12-01T02:00:00Z" / "2026-12-01 02:00" (UTC). -1 if bad. */
 int maint_parse_time(const char *s, time_t *t);
 

@@ -156,3 +156,60 @@ def test_graphs_mark_the_changes_of_their_check(env):
     assert MARK not in body
     d.stop()
     d.assert_no_sanitizer_report()
+
+
+def test_a_change_freeze_marks_changes_made_inside_it(env):
+    """maintenance "x" { freeze = true }: not maintenance (an outage still
+    opens an incident) but a change freeze: changes of what it names made
+    while it is open say so in the API, the log, the timeline and the
+    page."""
+    hook = Webhook(env)
+    web = env.file("web.state", "0\n")
+    d = env.daemon(
+        exec_check("shop-home", web, '  group = "web"\n') +
+        'maintenance "year-end" {\n'
+        '  groups = { "web" }  freeze = true  comment = "no deploys"\n'
+        '  start = "%s"  end = "%s"\n'
+        '}\n' % (utc(3600), utc(-3600)) +
+        'incidents { change_window = 30m }\n' + policy(hook.url()))
+    d.require_plugin("exec")
+    d.start()
+    d.wait_check("shop-home", "OK", pred=lambda c: c["last_check"])
+    w = d.get("/api/v1/maintenance")["windows"]
+    assert [(x["name"], x["freeze"], x["active"]) for x in w] == \
+        [("year-end", True, True)], w
+
+    st, ch = post(d, "/api/v1/changes", {"title": "hotfix", "by": "ci",
+                                         "group": "web"})
+    assert st == 201 and ch["freeze"] == "year-end", ch
+    st, other = post(d, "/api/v1/changes", {"title": "db tuning",
+                                            "group": "database"})
+    assert st == 201 and other["freeze"] is None, other
+    wait_for(lambda: 'change #%d was made during the change freeze '
+             '"year-end"' % ch["id"] in d.log(), 5, "the log line")
+    listed = d.get("/api/v1/changes?since=1h")["changes"]
+    assert [(c["id"], c["freeze"]) for c in listed] == \
+        [(ch["id"], "year-end"), (other["id"], None)], listed
+
+    # a freeze holds no incident back
+    harness.write_file(web, "2\n")
+    inc = wait_for(lambda: incidents(d, "open"), 15, "an incident")[0]
+    tl = d.get("/api/v1/incidents/%d" % inc["id"])["timeline"]
+    lines = [e["text"] for e in tl if e["kind"] == "change"]
+    assert len(lines) == 1 and lines[0].endswith(
+        '(made during the change freeze "year-end")'), tl
+    page = wait_for(lambda: hook.received(), 15, "the page")[0][2]
+    assert page["recent_changes"][0]["freeze"] == "year-end", page
+    d.stop()
+    d.assert_no_sanitizer_report()
+
+
+def test_a_maintenance_window_must_name_something_a_freeze_need_not(env):
+    d = env.daemon('maintenance "all" { every = "daily 02:00"  '
+                   'duration = 1h }\n')
+    rc, out = d.check_config()
+    assert rc != 0 and "names no checks, hosts or groups" in out, out
+    d = env.daemon('maintenance "all" { every = "daily 02:00"  '
+                   'duration = 1h  freeze = true }\n')
+    rc, out = d.check_config()
+    assert rc == 0, out
