@@ -466,7 +466,8 @@ main(int argc, char *argv[])
 	if (metric_init(daemon_g.base, daemon_g.cf) != 0 ||
 	    pool_init(daemon_g.base, api_conf(daemon_g.cf)->graph_workers,
 	    api_conf(daemon_g.cf)->graph_queue) != 0 ||
-	    metric_graph_init() != 0 || forecast_api_init() != 0 ||
+	    metric_graph_init() != 0 || metric_series_init() != 0 ||
+	    forecast_api_init() != 0 ||
 	    capacity_init(daemon_g.base) != 0) {
 		log_errx("cannot start the metric store, not starting");
 		rc = 1;

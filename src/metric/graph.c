@@ -56,7 +56,10 @@ static const char *const color_names[GRAPH_MAX_METRICS] = {
 	"blue", "green", "purple", "brown", "cyan", "grey", "olive", "pink",
 };
 
-/* "1d" (before now) or a Unix time.  RETURN VALUE: 0, or -1. */
+/*
+ * "1d" or "-1d" (that long before now), "now", or a Unix time.
+ * RETURN VALUE: 0, or -1.
+ */
 int
 metric_parse_when(const char *text, time_t now, time_t *out)
 {
@@ -66,11 +69,18 @@ metric_parse_when(const char *text, time_t now, time_t *out)
 
 	if (text == NULL || *text == '\0')
 		return -1;
+	if (strcmp(text, "now") == 0) {
+		*out = now;
+		return 0;
+	}
 	v = strtoll(text, &end, 10);
 	if (*end == '\0' && v >= 100000000LL) {
 		*out = (time_t)v;
 		return 0;
 	}
+	/* rrdtool's own spelling of "a day ago" */
+	if (*text == '-' && text[1] >= '0' && text[1] <= '9')
+		text++;
 	if (conf_parse_duration(text, &ms) != 0 || ms < 0)
 		return -1;
 	*out = now - (time_t)(ms / 1000);
@@ -147,58 +157,70 @@ struct gq {
 	int trend;		/* 0 none, 1 up, 2 down (?trend=) */
 };
 
+/*
+ * since/until of a query: what the graphs and GET /api/v1/series accept.
+ * librrd reads nothing before 1980 ("the first entry to fetch should be
+ * after 1980"): that was a 500 for since=100000000 (issue 14).  The
+ * request is what is wrong, so it is a 400 that says so.
+ */
+int
+metric_query_range(struct evhttp_request *req, const struct evkeyvalq *kv,
+    time_t now, time_t *start, time_t *end, bool *since_given)
+{
+	const char *v;
+
+	*start = now - 86400;
+	*end = now;
+	*since_given = evhttp_find_header(kv, "since") != NULL;
+	if ((v = evhttp_find_header(kv, "since")) != NULL &&
+	    metric_parse_when(v, now, start) != 0) {
+		api_error(req, HTTP_BADREQUEST, "since: \"%s\" is neither a "
+		    "duration (1d, -1d) nor a Unix time", v);
+		return -1;
+	}
+	if ((v = evhttp_find_header(kv, "until")) != NULL &&
+	    metric_parse_when(v, now, end) != 0) {
+		api_error(req, HTTP_BADREQUEST, "until: \"%s\" is neither a "
+		    "duration (1h, -1h), now nor a Unix time", v);
+		return -1;
+	}
+	if (*start < GRAPH_TIME_MIN || *end < GRAPH_TIME_MIN) {
+		api_error(req, HTTP_BADREQUEST, "%s: %lld is before 1980 "
+		    "(%lld), where no RRD file has data", *start <
+		    GRAPH_TIME_MIN ? "since" : "until", (long long)(*start <
+		    GRAPH_TIME_MIN ? *start : *end),
+		    (long long)GRAPH_TIME_MIN);
+		return -1;
+	}
+	if (*end > now + GRAPH_FUTURE_MAX || *start > now +
+	    GRAPH_FUTURE_MAX) {
+		api_error(req, HTTP_BADREQUEST, "%s: more than a year ahead",
+		    *end > now + GRAPH_FUTURE_MAX ? "until" : "since");
+		return -1;
+	}
+	if (*end <= *start) {
+		api_error(req, HTTP_BADREQUEST, "since must be before until");
+		return -1;
+	}
+	return 0;
+}
+
 static int
 graph_query(struct evhttp_request *req, struct gq *q)
 {
 	struct evkeyvalq kv;
 	const char *v;
-	time_t now = time(NULL);
 	char *end;
 	int rc = -1;
 
 	TAILQ_INIT(&kv);
-	q->start = now - 86400;
-	q->end = now;
 	q->width = 800;
 	q->height = 300;
 	if (api_query(req, &kv) == -1)
 		return -1;
-	q->since_given = evhttp_find_header(&kv, "since") != NULL;
-	if ((v = evhttp_find_header(&kv, "since")) != NULL &&
-	    metric_parse_when(v, now, &q->start) != 0) {
-		api_error(req, HTTP_BADREQUEST, "since: \"%s\" is neither a "
-		    "duration (1d) nor a Unix time", v);
+	if (metric_query_range(req, &kv, time(NULL), &q->start, &q->end,
+	    &q->since_given) != 0)
 		goto out;
-	}
-	if ((v = evhttp_find_header(&kv, "until")) != NULL &&
-	    metric_parse_when(v, now, &q->end) != 0) {
-		api_error(req, HTTP_BADREQUEST, "until: \"%s\" is neither a "
-		    "duration (1h) nor a Unix time", v);
-		goto out;
-	}
-	/*
-	 * librrd draws nothing before 1980 ("the first entry to fetch
-	 * should be after 1980"): that was a 500 for since=100000000 (issue
-	 * 14).  The request is what is wrong, so it is a 400 that says so.
-	 */
-	if (q->start < GRAPH_TIME_MIN || q->end < GRAPH_TIME_MIN) {
-		api_error(req, HTTP_BADREQUEST, "%s: %lld is before 1980 "
-		    "(%lld), where no RRD file has data", q->start <
-		    GRAPH_TIME_MIN ? "since" : "until", (long long)(q->start <
-		    GRAPH_TIME_MIN ? q->start : q->end),
-		    (long long)GRAPH_TIME_MIN);
-		goto out;
-	}
-	if (q->end > now + GRAPH_FUTURE_MAX || q->start > now +
-	    GRAPH_FUTURE_MAX) {
-		api_error(req, HTTP_BADREQUEST, "%s: more than a year ahead",
-		    q->end > now + GRAPH_FUTURE_MAX ? "until" : "since");
-		goto out;
-	}
-	if (q->end <= q->start) {
-		api_error(req, HTTP_BADREQUEST, "since must be before until");
-		goto out;
-	}
 	q->trend = 0;
 	if ((v = evhttp_find_header(&kv, "trend")) != NULL) {
 		if (strcmp(v, "up") == 0)

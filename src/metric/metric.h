@@ -18,6 +18,8 @@
 #include "metric/metric_layout.h"
 
 struct event_base;
+struct evhttp_request;
+struct evkeyvalq;
 struct config;
 struct check;
 
@@ -89,10 +91,19 @@ size_t metric_pending(void);
 const char *metric_dir(void);
 
 /*
- * metric_parse_when — "1d" (that long before now) or a Unix time into
- * *out.  RETURN VALUE: 0, or -1 if text is neither.
+ * metric_parse_when — "1d" or "-1d" (that long before now), "now", or a
+ * Unix time into *out.  RETURN VALUE: 0, or -1 if text is none of them.
  */
 int metric_parse_when(const char *text, time_t now, time_t *out);
+/*
+ * metric_query_range — the since and until of a request's query kv (as
+ * metric_parse_when reads them; defaults: a day back, now) into *start
+ * and *end; *since_given says whether since was there.  What librrd
+ * cannot read (before 1980, more than a year ahead, since not before
+ * until) is refused.  RETURN VALUE: 0, or -1 after replying 400.
+ */
+int metric_query_range(struct evhttp_request *req, const struct evkeyvalq *kv,
+    time_t now, time_t *start, time_t *end, bool *since_given);
 /*
  * Around librrd calls that are not reentrant (rrd_graph_v, rrd_tune):
  * the writer thread may be in librrd at the same time.
@@ -101,6 +112,8 @@ void metric_lock(void);
 void metric_unlock(void);
 /* Adds GET /api/v1/graph/ (graph.c).  RETURN VALUE: 0, or -1. */
 int metric_graph_init(void);
+/* Adds GET /api/v1/series/ (series.c).  RETURN VALUE: 0, or -1. */
+int metric_series_init(void);
 
 /*
  * Marks on a graph: the changes (POST /api/v1/changes) of the check, drawn
