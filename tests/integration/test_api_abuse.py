@@ -276,3 +276,37 @@ def test_clients_that_do_not_read_cost_bounded_memory(env):
     assert grown < bound, ("RSS grew by %.0f MB (bound %.0f MB, base %.0f "
                            "MB, list %d B)" % (grown, bound, base, size))
     d.stop()
+
+
+def test_a_new_request_gets_in_when_every_connection_streams(env):
+    """
+    At api.max_connections, with every connection streaming a big list to
+    a client that does not read, a new request (GET /api/v1/status) gets
+    its answer: the cap closes the oldest stream for it, not the newcomer
+    (which had been the only connection "still sending its request").
+    """
+    text = "x" * 200
+    cfg = "".join('dummy "c%04d" { value = %d  text = "%s"  interval = 5s }'
+                  '\n' % (i, i, text) for i in range(3000))
+    d = env.daemon(cfg, api_extra="max_connections = 16")
+    d.start()
+    harness.wait_for(lambda: d.get("/api/v1/status")["schedule_latency"]
+                     ["count"] >= 3000, 30, "every check run once")
+    socks = []
+    try:
+        for _ in range(16):
+            s = socket.socket()
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+            s.connect(("127.0.0.1", d.port))
+            s.send(b"GET /api/v1/checks HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+            socks.append(s)
+        # all 16 streaming (a list is 1.3 MB), none read
+        time.sleep(0.5)
+        for _ in range(10):
+            st, took = status_time(d)
+            assert st == 200 and took < 1.0, (st, took)
+    finally:
+        for s in socks:
+            s.close()
+    d.stop()
+    d.assert_no_sanitizer_report()
