@@ -5,17 +5,22 @@
  * (its module is not in this tocsind) leaves its part with a note, the
  * rest keeps working.  The token, pasted once, stays in localStorage and
  * goes with every request, so the page also works where reads need it.
+ *
+ * Charts are dygraphs (Debian's libjs-dygraphs, embedded into tocsind at
+ * build time) drawn from GET /api/v1/series.
  */
 "use strict";
 
 const REFRESH_MS = 5000;
 const GRAPH_REFRESH_MS = 60000;
+const CHART_REFRESH_MS = 15000;     // the charts: one rrd_fetch each
 const PROBLEMS = "WARNING,CRITICAL,UNKNOWN,UNREACHABLE";
 const STATES = ["OK", "WARNING", "CRITICAL", "UNKNOWN", "UNREACHABLE",
   "PENDING"];
 const $ = (id) => document.getElementById(id);
 
 let lastGraphs = 0;
+let lastCharts = 0;
 
 function token() {
   return localStorage.getItem("tocsin.token") || "";
@@ -86,16 +91,19 @@ function setRows(tbody, rows) {
   tbody.replaceChildren(...rows);
 }
 
-async function act(path, what) {
+async function act(path, what, body) {
   if (!token()) {
     say("Paste the API token (top right) to " + what + ".", true);
-    return;
+    return false;
   }
-  const r = await api(path, { method: "POST", body: { by: "dashboard" } });
-  if (r.status >= 200 && r.status < 300) say("Done: " + what + ".");
+  const r = await api(path, { method: "POST", body: Object.assign(
+    { by: "dashboard" }, body || {}) });
+  const ok = r.status >= 200 && r.status < 300;
+  if (ok) say("Done: " + what + ".");
   else say(what + " failed: HTTP " + r.status + ": " +
            ((r.body && r.body.error) || "no answer"), true);
   refresh();
+  return ok;
 }
 
 async function loadStatus() {
@@ -180,51 +188,296 @@ async function loadProblems() {
   }));
 }
 
-async function loadGraphChecks() {
+/*
+ * Charts.  A chart draws series — {check, metric} pairs, of one check or
+ * several — over a range: "" fits the data (the last day, zoomed to where
+ * the values start when they are younger, as the PNG graphs do), else a
+ * duration back from now.  One GET /api/v1/series per check (its metrics
+ * in one request); checks with other steps are merged on the union of
+ * their times.  Units go on two axes at most (the first unit left, the
+ * second right; a third shares the left one, unlabelled).
+ */
+const RANGES = [["", "Fit the data"], ["1h", "1 hour"], ["6h", "6 hours"],
+  ["1d", "1 day"], ["1w", "1 week"], ["30d", "30 days"], ["1y", "1 year"]];
+const charts = {};          // by box id: {g, series, range}
+window.tocsinCharts = {};   // by box id: the Dygraph (tests read it)
+
+// value in a metric's unit → [number, unit] in a base unit people read
+function baseUnit(v, unit) {
+  const u = unit || "";
+  const per = u.endsWith("/s") ? "/s" : "";
+  const b = per ? u.slice(0, -2) : u;
+  const scale = { ms: [1e-3, "s"], us: [1e-6, "s"], KB: [1e3, "B"],
+    MB: [1e6, "B"], GB: [1e9, "B"], TB: [1e12, "B"] }[b];
+  return scale ? [v * scale[0], scale[1] + per] : [v, b === "c" ? per :
+    b + per];
+}
+
+// a number for people: 0.00004 s as "40 µs", 1.5e9 B as "1.5 GB"
+function human(v, unit) {
+  if (v === null || v === undefined || Number.isNaN(v)) return "–";
+  const [x, u] = baseUnit(v, unit);
+  if (u === "%" ) return round3(x) + " %";
+  const a = Math.abs(x);
+  const pre = [[1e12, "T"], [1e9, "G"], [1e6, "M"], [1e3, "k"], [1, ""],
+    [1e-3, "m"], [1e-6, "µ"], [1e-9, "n"]];
+  if (a === 0 || (u === "" && a >= 1e-3 && a < 1e6))
+    return round3(x) + (u ? " " + u : "");
+  for (const [n, p] of pre)
+    if (a >= n) return round3(x / n) + " " + p + u;
+  return x.toExponential(2) + (u ? " " + u : "");
+}
+
+function round3(x) {
+  return String(Number(x.toPrecision(3)));
+}
+
+function rangeButtons(box, onpick) {
+  box.replaceChildren(...RANGES.map(([v, label]) => {
+    const b = document.createElement("button");
+    b.type = "button";
+    b.textContent = label;
+    b.dataset.range = v;
+    b.className = v === (box.dataset.range || "") ? "on" : "";
+    b.addEventListener("click", () => {
+      box.dataset.range = v;
+      for (const o of box.children) o.className =
+        o.dataset.range === v ? "on" : "";
+      onpick(v);
+    });
+    return b;
+  }));
+}
+
+async function fetchSeries(series, range) {
+  const byCheck = new Map();
+  for (const s of series) {
+    if (!byCheck.has(s.check)) byCheck.set(s.check, []);
+    byCheck.get(s.check).push(s);
+  }
+  const since = range || "1d";
+  const parts = await Promise.all([...byCheck].map(async ([check, list]) => {
+    const r = await api("/api/v1/series/" + encodeURIComponent(check) + "/" +
+      list.map((s) => encodeURIComponent(s.metric)).join(",") +
+      "?since=" + encodeURIComponent(since));
+    return { check: check, list: list, r: r };
+  }));
+  const rows = new Map();
+  const labels = ["time"];
+  const units = [];
+  const errors = [];
+  let col = 0;
+  let steps = new Set();
+  for (const p of parts) {
+    if (p.r.status !== 200) {
+      errors.push(p.check + ": " + ((p.r.body && p.r.body.error) ||
+        "HTTP " + p.r.status));
+      continue;
+    }
+    const b = p.r.body;
+    steps.add(b.step);
+    const n = b.metrics.length;
+    for (const m of b.metrics) {
+      labels.push(byCheck.size > 1 || series.length !== p.list.length ?
+        p.check + " " + m.name : m.name);
+      units.push(m.unit);
+    }
+    for (const pt of b.points) {
+      let row = rows.get(pt[0]);
+      if (!row) rows.set(pt[0], row = []);
+      for (let k = 0; k < n; k++) row[col + k] = pt[k + 1];
+    }
+    col += n;
+  }
+  const data = [...rows.keys()].sort((a, b) => a - b).map((t) => {
+    const row = rows.get(t);
+    const out = [new Date(t * 1000)];
+    for (let k = 0; k < col; k++) out.push(row[k] === undefined ||
+      row[k] === null ? null : baseUnit(row[k], units[k])[0]);
+    return out;
+  });
+  return { labels: labels, units: units.map((u) => baseUnit(1, u)[1]),
+    data: data, errors: errors, mixedSteps: steps.size > 1,
+    step: Math.max(1, ...steps) };
+}
+
+// [first, last] time with a value, in ms, or null
+function dataSpan(data) {
+  let first = null, last = null;
+  for (const row of data)
+    if (row.slice(1).some((v) => v !== null)) {
+      if (first === null) first = row[0].getTime();
+      last = row[0].getTime();
+    }
+  return first === null ? null : [first, last];
+}
+
+/*
+ * Draws (or redraws, keeping the user's zoom) the chart in box.  lines:
+ * thresholds [{v, unit, crit}] drawn when the chart has one unit.
+ */
+async function drawChart(boxId, series, range, lines) {
+  const box = $(boxId);
+  let f = await fetchSeries(series, range);
+  if (!range) {
+    // a day of a young check is its 5-minute archive, maybe empty yet:
+    // values younger than 2 hours are read again at their own step
+    const s = dataSpan(f.data);
+    if (s === null || Date.now() - s[0] < 7200e3) {
+      const g = await fetchSeries(series, "2h");
+      if (dataSpan(g.data) !== null || s === null) f = g;
+    }
+  }
+  let c = charts[boxId];
+  let note = box.querySelector(".chart-note");
+  if (!note) {
+    note = document.createElement("p");
+    note.className = "chart-note muted";
+    box.appendChild(note);
+  }
+  note.textContent = f.errors.join("; ");
+  note.hidden = f.errors.length === 0;
+  if (f.labels.length < 2) {
+    if (c) { c.g.destroy(); delete charts[boxId]; delete window.tocsinCharts[boxId]; }
+    box.querySelectorAll(".chart, .chart-legend").forEach((e) => e.remove());
+    if (!f.errors.length) { note.textContent = "No metric to draw."; note.hidden = false; }
+    return;
+  }
+  const axisUnits = [...new Set(f.units)];
+  const y2unit = axisUnits.length > 1 ? axisUnits[1] : null;
+  const seriesOpts = {};
+  f.labels.slice(1).forEach((l, k) => {
+    if (y2unit !== null && f.units[k] === y2unit) seriesOpts[l] = { axis: "y2" };
+  });
+  const fmt = (u) => (v) => human(v, u);
+  const span = dataSpan(f.data);
+  let win = null;
+  if (!range && span) {
+    // fit the data: from a twentieth of the span before the first value;
+    // at least a minute or 20 steps shown, so a few values are a line
+    const end = Date.now();
+    const least = Math.max(60e3, 20e3 * f.step);
+    let start = span[0] - (end - span[0]) / 20;
+    if (end - start < least) start = end - least;
+    win = [start, end];
+  }
+  const oneUnit = axisUnits.length === 1 ? axisUnits[0] : null;
+  const drawn = (lines || []).filter(() => oneUnit !== null).map((l) =>
+    ({ v: baseUnit(l.v, l.unit)[0], crit: l.crit }));
+  const opts = {
+    // the ticks carry the unit ("22 ms"); the axis is labelled by them
+    labels: f.labels,
+    series: seriesOpts,
+    legend: "always",
+    labelsSeparateLines: false,
+    labelsKMB: false,
+    showRangeSelector: true,
+    rangeSelectorHeight: 30,
+    connectSeparatedPoints: f.mixedSteps,
+    drawPoints: f.data.length < 120,
+    strokeWidth: 1.5,
+    axes: {
+      x: { pixelsPerLabel: 90, axisLabelWidth: 70 },
+      y: { valueFormatter: fmt(axisUnits[0] || ""),
+           axisLabelFormatter: fmt(axisUnits[0] || ""), axisLabelWidth: 70 },
+      y2: { valueFormatter: fmt(y2unit || ""),
+            axisLabelFormatter: fmt(y2unit || ""), axisLabelWidth: 70,
+            independentTicks: true },
+    },
+    colors: ["#1f77b4", "#2ca02c", "#9467bd", "#8c564b", "#17becf",
+      "#7f7f7f", "#bcbd22", "#e377c2"],
+    underlayCallback: (ctx, area, g) => {
+      const [lo, hi] = g.yAxisRange(0);
+      for (const l of drawn) {
+        if (l.v < lo || l.v > hi) continue;
+        const y = g.toDomYCoord(l.v, 0);
+        ctx.strokeStyle = l.crit ? "#c62828" : "#e69500";
+        ctx.setLineDash([6, 4]);
+        ctx.beginPath();
+        ctx.moveTo(area.x, y);
+        ctx.lineTo(area.x + area.w, y);
+        ctx.stroke();
+        ctx.setLineDash([]);
+      }
+    },
+  };
+  if (win) opts.dateWindow = win;
+  const key = JSON.stringify([series, range]);
+  if (c && c.key === key) {
+    // a refresh: new values; the window follows the data unless the
+    // user moved it (zoom, pan, the range strip)
+    const now = c.g.xAxisRange();
+    const moved = !c.auto || Math.abs(now[0] - c.auto[0]) > 1 ||
+      Math.abs(now[1] - c.auto[1]) > 1;
+    const upd = { file: f.data };
+    if (!moved && win) upd.dateWindow = win;
+    c.g.updateOptions(upd);
+    if (!moved) c.auto = win ? win : null;
+    return;
+  }
+  if (c) c.g.destroy();
+  box.querySelectorAll(".chart, .chart-legend").forEach((e) => e.remove());
+  const div = document.createElement("div");
+  div.className = "chart";
+  const legend = document.createElement("div");
+  legend.className = "chart-legend";
+  box.prepend(div, legend);
+  opts.labelsDiv = legend;
+  const g = new Dygraph(div, f.data.length ? f.data :
+    [[new Date(), ...f.labels.slice(1).map(() => null)]], opts);
+  charts[boxId] = { g: g, key: key, auto: win };
+  window.tocsinCharts[boxId] = g;
+}
+
+/* ---- overview: the graphs of one check ---- */
+
+let checkList = [];     // the last GET /api/v1/checks, for every view
+
+async function loadChecks() {
   const r = await api("/api/v1/checks");
-  if (r.status !== 200) return;
+  if (r.status === 200) checkList = r.body.checks || [];
+  return r.status === 200;
+}
+
+function loadGraphChecks() {
   const sel = $("graph-check");
   const keep = sel.value || localStorage.getItem("tocsin.graph") || "";
-  const withMetrics = (r.body.checks || []).filter((c) =>
-    c.metrics && c.metrics.length > 0);
+  const withMetrics = checkList.filter((c) => c.metrics &&
+    c.metrics.length > 0);
   sel.replaceChildren(...withMetrics.map((c) => {
     const o = document.createElement("option");
     o.value = c.name;
     o.textContent = c.name;
-    o.dataset.metrics = JSON.stringify(c.metrics.map((m) => m.name));
     return o;
   }));
   if (keep && withMetrics.some((c) => c.name === keep)) sel.value = keep;
 }
 
+function metricLines(c, names) {
+  // thresholds of one metric: the chart draws them when in view
+  if (names.length !== 1) return [];
+  const m = (c.metrics || []).find((x) => x.name === names[0]);
+  const out = [];
+  if (m && typeof m.warn === "number") out.push({ v: m.warn, unit: m.unit, crit: false });
+  if (m && typeof m.crit === "number") out.push({ v: m.crit, unit: m.unit, crit: true });
+  return out;
+}
+
 function showGraphs() {
   const sel = $("graph-check");
-  const box = $("graphs");
   const note = $("graph-note");
-  const opt = sel.selectedOptions[0];
-  box.replaceChildren();
+  const c = checkList.find((x) => x.name === sel.value);
   note.hidden = true;
-  if (!opt) {
+  if (!c) {
     note.textContent = "No check has metrics yet.";
     note.hidden = false;
     return;
   }
-  localStorage.setItem("tocsin.graph", opt.value);
-  const since = $("graph-since").value;
-  for (const m of JSON.parse(opt.dataset.metrics)) {
-    const img = new Image();
-    img.alt = opt.value + " " + m;
-    img.src = "/api/v1/graph/" + encodeURIComponent(opt.value) + "/" +
-      encodeURIComponent(m) + ".png?" + (since ? "since=" + since + "&" : "") +
-      "t=" + Date.now();
-    img.addEventListener("error", () => {
-      img.remove();
-      note.textContent = "Graphs are not available from this tocsind.";
-      note.hidden = false;
-    });
-    box.appendChild(img);
-  }
-  lastGraphs = Date.now();
+  localStorage.setItem("tocsin.graph", c.name);
+  const names = c.metrics.map((m) => m.name).slice(0, 8);
+  drawChart("graphs", names.map((m) => ({ check: c.name, metric: m })),
+    $("graph-range").dataset.range || "", metricLines(c, names));
+  lastCharts = Date.now();
 }
 
 /*
@@ -288,12 +541,16 @@ async function loadCapacity() {
   }));
 }
 
-async function refresh() {
+async function refresh(force) {
   if (await loadStatus()) {
     await Promise.all([loadIncidents(), loadProblems()]);
-    if (Date.now() - lastGraphs > GRAPH_REFRESH_MS) {
-      await loadGraphChecks();
+    if (force || Date.now() - lastCharts > CHART_REFRESH_MS) {
+      await loadChecks();
+      loadGraphChecks();
       showGraphs();
+    }
+    if (force || Date.now() - lastGraphs > GRAPH_REFRESH_MS) {
+      lastGraphs = Date.now();
       await loadCapacity();
     }
   }
@@ -315,8 +572,8 @@ $("token-forget").addEventListener("click", () => {
   say("Token forgotten.");
 });
 $("graph-check").addEventListener("change", showGraphs);
-$("graph-since").addEventListener("change", showGraphs);
+rangeButtons($("graph-range"), showGraphs);
 if (token()) $("token").placeholder = "token saved";
 
-refresh();
+refresh(true);
 setInterval(refresh, REFRESH_MS);
