@@ -470,7 +470,8 @@ cap_work(void *arg)
 		    row->falling);
 		row->cls = row->tt >= 0 ? CAP_CROSSES : CAP_NEVER;
 	}
-	qsort(r->rows, r->n, sizeof(*r->rows), row_cmp);
+	if (r->n > 1)		/* rows may be NULL when there are none */
+		qsort(r->rows, r->n, sizeof(*r->rows), row_cmp);
 	r->seconds = clock_s(CLOCK_MONOTONIC) - t0;
 	r->cpu_seconds = clock_s(CLOCK_THREAD_CPUTIME_ID) - c0;
 }

@@ -283,3 +283,19 @@ def test_aberration_types_default(env):
     assert "HWPREDICT" in cfs["x"] and "FAILURES" in cfs["x"], cfs
     assert "HWPREDICT" not in cfs["y"], cfs
     d.stop()
+
+
+def test_capacity_report_of_nothing(env):
+    """No stored metric has a limit: an empty report, not undefined
+    behaviour (qsort of a null row array: a UBSan abort of tocsind)."""
+    d = env.daemon('metrics { capacity_refresh = 1s }\n'
+                   'exec "plain" { command = { "/bin/true" }  '
+                   'interval = 1s }\n')
+    d.require_plugin("exec")
+    d.start()
+    d.wait_log(r"capacity: 0 metrics with a limit read", timeout=15)
+    d.wait_log(r"capacity: 0 metrics with a limit read", timeout=15)
+    rep = d.get("/api/v1/capacity")
+    assert rep["rows"] == [] and rep["metrics"] == 0, rep
+    d.stop()
+    d.assert_no_sanitizer_report()
