@@ -747,8 +747,10 @@ tcp_match(struct tcp_run *tr, const unsigned char *p, size_t n)
 	pcre2_match_data *md;
 	int rc;
 
+	/* nothing read yet (p may be NULL then): memmem wants a buffer */
 	if (tc->expect != NULL)
-		return memmem(p, n, tc->expect, strlen(tc->expect)) != NULL;
+		return n > 0 && memmem(p, n, tc->expect, strlen(tc->expect)) !=
+		    NULL;
 	if ((md = pcre2_match_data_create_from_pattern(tc->regex, NULL)) ==
 	    NULL)
 		return -1;
@@ -1137,8 +1139,19 @@ tcp_after_connect(struct tcp_run *tr)
 	tr->fd = socket(tr->sa.ss_family, SOCK_STREAM | SOCK_NONBLOCK |
 	    SOCK_CLOEXEC, 0);
 	if (tr->fd == -1) {
+		int err = errno;
+
+		/* tocsind's shortage, not the service's failure */
+		if (tocsin_errno_is_local(err)) {
+			struct tocsin_run *run = tr->run;
+
+			tcp_run_free(tr);
+			tocsin_run_set_data(run, NULL);
+			tocsin_run_fail_local(run, err, "making a socket");
+			return;
+		}
 		tcp_finish(tr, TOCSIN_UNKNOWN, "tcp: cannot make a socket: %s",
-		    strerror(errno));
+		    strerror(err));
 		return;
 	}
 	(void)setsockopt(tr->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));

@@ -87,6 +87,68 @@ def test_local_shortage_is_unknown_and_an_incident_about_tocsind(env):
     d.stop()
 
 
+def test_a_tcp_check_short_of_descriptors_is_not_the_service_failing(env):
+    """
+    The tcp check type too: a socket tocsind cannot make for want of
+    descriptors is UNKNOWN with the cause, no attempt counted, no hard
+    change and no incident about the service (it was "tcp: cannot make a
+    socket: Too many open files", UNKNOWN, counted, and after
+    max_attempts a hard UNKNOWN).  80 tcp checks at a limit of 64: the
+    server answers each connection's banner after 2 s, so they hold more
+    descriptors at once than tocsind has.
+    """
+    srv = socket.socket()
+    srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    srv.bind(("127.0.0.1", 0))
+    srv.listen(512)
+    srv.settimeout(0.2)
+    port = srv.getsockname()[1]
+    stop = threading.Event()
+    held = []
+
+    def serve():
+        while not stop.is_set():
+            try:
+                c, _ = srv.accept()
+                held.append((time.monotonic() + 2, c))
+            except OSError:
+                pass
+            now = time.monotonic()
+            for due, c in [h for h in held if h[0] <= now]:
+                held.remove((due, c))
+                try:
+                    c.sendall(b"220 ready\r\n")
+                except OSError:
+                    pass
+                c.close()
+    t = threading.Thread(target=serve, daemon=True)
+    t.start()
+    cfg = "".join(
+        'tcp "t%02d" { address = "127.0.0.1"  port = %d  expect = "220"  '
+        'interval = 3s  retry_interval = 500ms  max_attempts = 2  '
+        'timeout = 10s }\n' % (i, port) for i in range(80))
+    d = env.daemon(cfg, nofile=64)
+    d.require_plugin("tcp")
+    try:
+        d.start()
+        d.wait_log(r"check t\d+: UNKNOWN, no attempt counted: not checked: "
+                   r"tocsind is out of file descriptors \(making a socket: ",
+                   timeout=30)
+        time.sleep(6)               # two more rounds
+        log = d.log()
+        assert "cannot make a socket" not in log, harness.tail(log, 20)
+        for line in log.splitlines():
+            assert "hard state" not in line, line
+        assert incidents(d) == [], incidents(d)
+        d.stop()
+    finally:
+        stop.set()
+        t.join(5)
+        srv.close()
+        for _, c in held:
+            c.close()
+
+
 # ---- connections that hold descriptors -----------------------------------
 
 def raise_own_nofile(need):

@@ -242,3 +242,17 @@ def test_tcp_config_errors(env):
         assert re.search(r"%s:%d: .*%s" % (re.escape(d.conf), line,
                                            re.escape(text)), err), \
             (marker, text, err)
+
+
+def test_tcp_server_closing_without_a_byte(env):
+    """expect against a server that closes before sending anything: a
+    CRITICAL that says so (the empty input was once handed to memmem as a
+    null buffer: undefined behaviour, a UBSan abort)."""
+    mute = Banner(b"", close_after_banner=True)
+    d = start(env, tcp_check("mute", "127.0.0.1", mute.port,
+                             '  expect = "220"\n'))
+    wait_summary(d, "mute", "CRITICAL",
+                 r'^expect mismatch: connection closed after 0 bytes '
+                 r'without "220"')
+    d.stop()
+    d.assert_no_sanitizer_report()
