@@ -6,6 +6,10 @@
  * rest keeps working.  The token, pasted once, stays in localStorage and
  * goes with every request, so the page also works where reads need it.
  *
+ * One page, four views chosen by the URL's hash: #/ (overview), #/checks
+ * (every check, filtered by state, group, type and text), #/check/NAME
+ * (its details, metrics on an interactive chart, its incidents) and
+ * #/incident/ID (timeline, checks, pages sent, ack/resolve/comment).
  * Charts are dygraphs (Debian's libjs-dygraphs, embedded into tocsind at
  * build time) drawn from GET /api/v1/series.
  */
@@ -144,7 +148,7 @@ async function loadIncidents() {
   setRows(tbody, list.map((inc) => {
     const tr = document.createElement("tr");
     tr.dataset.id = inc.id;
-    cell(tr, inc.id);
+    link(cell(tr, ""), "#/incident/" + inc.id, String(inc.id));
     cell(tr, inc.priority, "prio " + inc.priority);
     cell(tr, inc.title);
     cell(tr, inc.root_cause);
@@ -175,7 +179,7 @@ async function loadProblems() {
   setRows(document.querySelector("#problems tbody"), list.map((c) => {
     const tr = document.createElement("tr");
     tr.dataset.check = c.name;
-    cell(tr, c.name);
+    link(cell(tr, ""), "#/check/" + encodeURIComponent(c.name), c.name);
     cell(tr, c.state + (c.state_type === "soft" ? " (soft)" : ""),
          "state " + c.state);
     cell(tr, age(c.last_state_change));
@@ -213,18 +217,24 @@ function baseUnit(v, unit) {
     b + per];
 }
 
-// a number for people: 0.00004 s as "40 µs", 1.5e9 B as "1.5 GB"
-function human(v, unit) {
+/*
+ * A number for people: 0.00004 s as "40 µs", 1.5e9 B as "1.5 GB".  ref
+ * (in the base unit): the prefix is chosen for it rather than for v, so
+ * that an axis' ticks share one ("0 ms", "10 ms", not "0 s", "10 ms").
+ */
+function human(v, unit, ref) {
   if (v === null || v === undefined || Number.isNaN(v)) return "–";
   const [x, u] = baseUnit(v, unit);
-  if (u === "%" ) return round3(x) + " %";
-  const a = Math.abs(x);
+  if (u === "%") return round3(x) + " %";
+  if (x === 0 && ref === undefined) return "0" + (unit ? " " + unit : "");
+  const a = Math.abs(ref === undefined ? x : ref);
   const pre = [[1e12, "T"], [1e9, "G"], [1e6, "M"], [1e3, "k"], [1, ""],
     [1e-3, "m"], [1e-6, "µ"], [1e-9, "n"]];
   if (a === 0 || (u === "" && a >= 1e-3 && a < 1e6))
     return round3(x) + (u ? " " + u : "");
   for (const [n, p] of pre)
     if (a >= n) return round3(x / n) + " " + p + u;
+  if (ref !== undefined) return round3(x / 1e-9) + " n" + u;
   return x.toExponential(2) + (u ? " " + u : "");
 }
 
@@ -349,7 +359,12 @@ async function drawChart(boxId, series, range, lines) {
   f.labels.slice(1).forEach((l, k) => {
     if (y2unit !== null && f.units[k] === y2unit) seriesOpts[l] = { axis: "y2" };
   });
+  // the chart's values are in base units already (s, B, %)
   const fmt = (u) => (v) => human(v, u);
+  const tick = (u, axis) => (v, gran, o, g) => {
+    const r = g.yAxisRange(axis);
+    return human(v, u, Math.max(Math.abs(r[0]), Math.abs(r[1])));
+  };
   const span = dataSpan(f.data);
   let win = null;
   if (!range && span) {
@@ -379,9 +394,10 @@ async function drawChart(boxId, series, range, lines) {
     axes: {
       x: { pixelsPerLabel: 90, axisLabelWidth: 70 },
       y: { valueFormatter: fmt(axisUnits[0] || ""),
-           axisLabelFormatter: fmt(axisUnits[0] || ""), axisLabelWidth: 70 },
+           axisLabelFormatter: tick(axisUnits[0] || "", 0),
+           axisLabelWidth: 70 },
       y2: { valueFormatter: fmt(y2unit || ""),
-            axisLabelFormatter: fmt(y2unit || ""), axisLabelWidth: 70,
+            axisLabelFormatter: tick(y2unit || "", 1), axisLabelWidth: 70,
             independentTicks: true },
     },
     colors: ["#1f77b4", "#2ca02c", "#9467bd", "#8c564b", "#17becf",
@@ -480,6 +496,295 @@ function showGraphs() {
   lastCharts = Date.now();
 }
 
+/* ---- #/checks: every check, filtered ---- */
+
+function checksFilter() {
+  return { state: $("f-state").value, group: $("f-group").value,
+    type: $("f-type").value, text: $("f-text").value.trim().toLowerCase() };
+}
+
+function fillSelect(sel, values, first, label) {
+  const keep = sel.value;
+  const opts = [first].concat(values.map((v) => [v, label ? label(v) : v]));
+  sel.replaceChildren(...opts.map(([v, label]) => {
+    const o = document.createElement("option");
+    o.value = v;
+    o.textContent = label;
+    return o;
+  }));
+  if (values.includes(keep)) sel.value = keep;
+}
+
+function showChecks() {
+  const all = checkList;
+  const uniq = (f) => [...new Set(all.map(f).filter((v) => v))].sort();
+  fillSelect($("f-state"), STATES, ["", "every state"], (s) => s + " (" +
+    all.filter((c) => c.state === s).length + ")");
+  fillSelect($("f-group"), uniq((c) => c.group), ["", "every group"]);
+  fillSelect($("f-type"), uniq((c) => c.type), ["", "every type"]);
+  const f = checksFilter();
+  const list = all.filter((c) =>
+    (!f.state || c.state === f.state) &&
+    (!f.group || c.group === f.group) &&
+    (!f.type || c.type === f.type) &&
+    (!f.text || [c.name, c.host, c.group, c.summary, c.type].some((v) =>
+      v && String(v).toLowerCase().includes(f.text))));
+  $("checks-count").textContent = list.length === all.length ?
+    "(" + all.length + ")" : "(" + list.length + " of " + all.length + ")";
+  $("checks-none").hidden = list.length > 0;
+  setRows(document.querySelector("#checks tbody"), list.map((c) => {
+    const tr = document.createElement("tr");
+    tr.dataset.check = c.name;
+    link(cell(tr, ""), "#/check/" + encodeURIComponent(c.name), c.name);
+    cell(tr, c.state + (c.state_type === "soft" ? " (soft)" : ""),
+         "state " + c.state);
+    cell(tr, c.type);
+    cell(tr, c.group);
+    cell(tr, c.host);
+    cell(tr, c.last_check ? age(c.last_check) + " ago" : "never");
+    cell(tr, c.summary, "summary");
+    return tr;
+  }));
+}
+
+function link(td, href, text) {
+  const a = document.createElement("a");
+  a.href = href;
+  a.textContent = text;
+  td.appendChild(a);
+  return a;
+}
+
+/* ---- #/check/NAME ---- */
+
+let checkView = { name: null, chosen: null, extra: [] };
+
+function detailRows(tbody, pairs) {
+  setRows(tbody, pairs.filter(([, v]) => v !== null && v !== undefined &&
+    v !== "").map(([k, v]) => {
+    const tr = document.createElement("tr");
+    const th = document.createElement("th");
+    th.textContent = k;
+    tr.appendChild(th);
+    cell(tr, v);
+    return tr;
+  }));
+}
+
+function when(iso) {
+  return iso ? new Date(iso).toLocaleString() + " (" + age(iso) + " ago)" :
+    null;
+}
+
+async function showCheck(name, chartsToo) {
+  if (checkView.name !== name)
+    checkView = { name: name, chosen: null, extra: [] };
+  const r = await api("/api/v1/checks/" + encodeURIComponent(name));
+  const note = $("check-note");
+  $("check-name").textContent = name;
+  $("check-body").hidden = r.status !== 200;
+  $("check-run").hidden = r.status !== 200;
+  if (r.status !== 200) {
+    note.textContent = (r.body && r.body.error) || "HTTP " + r.status;
+    note.hidden = false;
+    $("check-state").textContent = "";
+    return;
+  }
+  note.hidden = true;
+  const c = r.body;
+  $("check-state").textContent = c.state + (c.state_type === "soft" ?
+    " (soft " + c.attempt + "/" + c.max_attempts + ")" : "");
+  $("check-state").className = "state " + c.state;
+  $("check-summary").textContent = c.summary || "";
+  $("check-long").textContent = c.long_output || "";
+  $("check-long").hidden = !c.long_output;
+  detailRows($("check-details").tBodies[0], [
+    ["Type", c.type], ["Host", c.host], ["Group", c.group],
+    ["Rule", c.rule],
+    ["Last run", when(c.last_check)],
+    ["Next run", c.next_check ? new Date(c.next_check).toLocaleString() :
+      null],
+    ["Interval", c.interval + " s"],
+    ["Run took", c.last_check ? c.duration_ms + " ms" : null],
+    ["State since", when(c.last_state_change)],
+    ["Hard state since", when(c.last_hard_state_change)],
+    ["Flapping", c.flapping ? "yes (" + c.flap_percent + " %)" : "no"],
+    ["Depends on", (c.depends_on || []).join(", ")]]);
+  const metrics = c.metrics || [];
+  if (checkView.chosen === null)
+    checkView.chosen = metrics.length ? [metrics[0].name] : [];
+  setRows($("check-metrics").tBodies[0], metrics.map((m) => {
+    const tr = document.createElement("tr");
+    tr.dataset.metric = m.name;
+    const box = document.createElement("input");
+    box.type = "checkbox";
+    box.checked = checkView.chosen.includes(m.name);
+    box.setAttribute("aria-label", "chart " + m.name);
+    box.addEventListener("change", () => {
+      checkView.chosen = metrics.map((x) => x.name).filter((n) =>
+        n === m.name ? box.checked : checkView.chosen.includes(n));
+      drawCheckChart(c);
+    });
+    cell(tr, "").appendChild(box);
+    cell(tr, m.name);
+    // a counter's last value is the count itself (the chart draws its rate)
+    cell(tr, human(m.value, m.unit === "c" ? "" : m.unit) +
+      (m.counter ? " (counter)" : ""), "num");
+    cell(tr, m.warn === null ? "" : human(m.warn, m.unit), "num");
+    cell(tr, m.crit === null ? "" : human(m.crit, m.unit), "num");
+    return tr;
+  }));
+  if (!metrics.length) {
+    const tr = document.createElement("tr");
+    cell(tr, "No metrics in the last result.", "muted").colSpan = 5;
+    setRows($("check-metrics").tBodies[0], [tr]);
+  }
+  checkView.check = c;
+  if (chartsToo) {
+    fillCompare();
+    drawCheckChart(c);
+  }
+  const h = await api("/api/v1/incidents?status=all&limit=20&check=" +
+    encodeURIComponent(name));
+  const list = h.status === 200 ? h.body.incidents || [] : [];
+  $("check-incidents-none").hidden = list.length > 0;
+  setRows($("check-incidents").tBodies[0], list.map((inc) => {
+    const tr = document.createElement("tr");
+    tr.dataset.id = inc.id;
+    link(cell(tr, ""), "#/incident/" + inc.id, "#" + inc.id);
+    cell(tr, inc.priority, "prio " + inc.priority);
+    cell(tr, inc.title);
+    cell(tr, inc.status, "status");
+    cell(tr, inc.opened_at ? new Date(inc.opened_at).toLocaleString() : "");
+    cell(tr, inc.resolved_at ? new Date(inc.resolved_at).toLocaleString() :
+      "");
+    return tr;
+  }));
+}
+
+function fillCompare() {
+  const sel = $("check-compare");
+  const opts = [["", "+ another check's metric…"]];
+  for (const c of checkList)
+    if (c.name !== checkView.name)
+      for (const m of c.metrics || [])
+        opts.push([JSON.stringify({ check: c.name, metric: m.name }),
+          c.name + ": " + m.name]);
+  sel.replaceChildren(...opts.map(([v, label]) => {
+    const o = document.createElement("option");
+    o.value = v;
+    o.textContent = label;
+    return o;
+  }));
+}
+
+function drawCheckChart(c) {
+  const series = checkView.chosen.map((m) => ({ check: c.name, metric: m }))
+    .concat(checkView.extra);
+  drawChart("check-chart-box", series.slice(0, 16),
+    $("check-range").dataset.range || "",
+    checkView.extra.length ? [] : metricLines(c, checkView.chosen));
+  lastCharts = Date.now();
+}
+
+/* ---- #/incident/ID ---- */
+
+async function showIncident(id) {
+  const r = await api("/api/v1/incidents/" + encodeURIComponent(id));
+  const note = $("inc-note");
+  $("inc-id").textContent = "#" + id;
+  $("inc-body").hidden = r.status !== 200;
+  if (r.status !== 200) {
+    note.textContent = (r.body && r.body.error) || "HTTP " + r.status;
+    note.hidden = false;
+    $("inc-title").textContent = "";
+    return;
+  }
+  note.hidden = true;
+  const inc = r.body;
+  $("inc-title").textContent = inc.title;
+  detailRows($("inc-details").tBodies[0], [
+    ["Status", inc.status + (inc.acknowledged_by ? " by " +
+      inc.acknowledged_by : "")],
+    ["Priority", inc.priority + " (impact " + inc.impact + ", urgency " +
+      inc.urgency + ")"],
+    ["Root cause", inc.root_cause], ["Group", inc.group],
+    ["Opened", when(inc.opened_at)], ["Acknowledged", when(inc.acknowledged_at)],
+    ["Resolved", when(inc.resolved_at)], ["Closed", when(inc.closed_at)],
+    ["Flapping", inc.flapping ? "yes" : null]]);
+  document.querySelector("#inc-details tbody tr td").className =
+    "status";
+  $("inc-ack").hidden = inc.status !== "open";
+  $("inc-resolve").hidden = !(inc.status === "open" ||
+    inc.status === "acknowledged");
+  $("inc-comment-form").hidden = inc.status === "closed";
+  setRows($("inc-checks").tBodies[0], (inc.checks || []).map((c) => {
+    const tr = document.createElement("tr");
+    tr.dataset.check = c.name;
+    link(cell(tr, ""), "#/check/" + encodeURIComponent(c.name), c.name);
+    cell(tr, c.role.replace("_", " "));
+    cell(tr, c.state, "state " + c.state);
+    cell(tr, c.stored_state, "state " + c.stored_state);
+    return tr;
+  }));
+  $("inc-timeline").replaceChildren(...(inc.timeline || []).map((e) => {
+    const li = document.createElement("li");
+    li.dataset.kind = e.kind;
+    const t = document.createElement("time");
+    t.textContent = new Date(e.at).toLocaleString();
+    const k = document.createElement("b");
+    k.textContent = e.kind.replace("_", " ");
+    const x = document.createElement("span");
+    x.textContent = e.text;
+    li.append(t, " ", k, " ", x);
+    return li;
+  }));
+  const n = await api("/api/v1/notifications?incident=" +
+    encodeURIComponent(id) + "&limit=200");
+  const pages = n.status === 200 ? n.body.notifications || [] : [];
+  $("inc-pages-none").hidden = pages.length > 0;
+  $("inc-pages-none").textContent = n.status === 200 ?
+    "No notification for this incident." : absent(n.status) ?
+    "The notifier is not part of this tocsind." : "Notifications: HTTP " +
+    n.status;
+  if (n.status !== 200) $("inc-pages-none").hidden = false;
+  $("inc-pages").hidden = pages.length === 0;
+  setRows($("inc-pages").tBodies[0], pages.map((p) => {
+    const tr = document.createElement("tr");
+    cell(tr, p.event);
+    cell(tr, p.channel);
+    cell(tr, p.contact + (p.address ? " <" + p.address + ">" : ""));
+    cell(tr, p.status, "status " + p.status);
+    cell(tr, p.attempts, "num");
+    cell(tr, p.sent_at ? new Date(p.sent_at).toLocaleString() : "");
+    cell(tr, p.last_error || "");
+    return tr;
+  }));
+}
+
+/* ---- the router ---- */
+
+function route() {
+  const [h, query] = location.hash.replace(/^#\/?/, "").split("?");
+  const [what, ...rest] = h.split("/");
+  let arg = "";
+  try { arg = decodeURIComponent(rest.join("/")); } catch (e) { arg = ""; }
+  if (what === "checks") {
+    const st = new URLSearchParams(query || "").get("state");
+    return st === null ? { view: "checks" } : { view: "checks", state: st };
+  }
+  if (what === "check" && arg) return { view: "check", name: arg };
+  if (what === "incident" && arg) return { view: "incident", id: arg };
+  return { view: "home" };
+}
+
+function showView(v) {
+  for (const el of document.querySelectorAll(".view"))
+    el.hidden = el.id !== "view-" + v;
+  for (const a of document.querySelectorAll("nav a"))
+    a.className = a.dataset.nav === v ? "on" : "";
+}
+
 /*
  * The capacity report (GET /api/v1/capacity): the table, and for the
  * first CAPACITY_GRAPHS rows the metric's graph over 30 days with its
@@ -542,20 +847,40 @@ async function loadCapacity() {
 }
 
 async function refresh(force) {
+  const r = route();
+  showView(r.view);
   if (await loadStatus()) {
-    await Promise.all([loadIncidents(), loadProblems()]);
-    if (force || Date.now() - lastCharts > CHART_REFRESH_MS) {
+    const due = force || Date.now() - lastCharts > CHART_REFRESH_MS;
+    if (r.view === "home") {
+      await Promise.all([loadIncidents(), loadProblems()]);
+      if (due) {
+        await loadChecks();
+        loadGraphChecks();
+        showGraphs();
+      }
+      if (force || Date.now() - lastGraphs > GRAPH_REFRESH_MS) {
+        lastGraphs = Date.now();
+        await loadCapacity();
+      }
+    } else if (r.view === "checks") {
       await loadChecks();
-      loadGraphChecks();
-      showGraphs();
-    }
-    if (force || Date.now() - lastGraphs > GRAPH_REFRESH_MS) {
-      lastGraphs = Date.now();
-      await loadCapacity();
+      if (r.state !== undefined && !pendingFilterDone) {
+        fillSelect($("f-state"), STATES, ["", "every state"]);
+        $("f-state").value = r.state;
+        pendingFilterDone = true;
+      }
+      showChecks();
+    } else if (r.view === "check") {
+      if (due) await loadChecks();
+      await showCheck(r.name, due);
+    } else if (r.view === "incident") {
+      await showIncident(r.id);
     }
   }
   $("updated").textContent = "updated " + new Date().toLocaleTimeString();
 }
+
+let pendingFilterDone = false;
 
 $("token-form").addEventListener("submit", (ev) => {
   ev.preventDefault();
@@ -573,6 +898,54 @@ $("token-forget").addEventListener("click", () => {
 });
 $("graph-check").addEventListener("change", showGraphs);
 rangeButtons($("graph-range"), showGraphs);
+rangeButtons($("check-range"), () => drawCheckChart(checkView.check));
+$("check-compare").addEventListener("change", (ev) => {
+  const v = ev.target.value;
+  ev.target.value = "";
+  if (!v) return;
+  const s = JSON.parse(v);
+  if (!checkView.extra.some((x) => x.check === s.check &&
+      x.metric === s.metric)) checkView.extra.push(s);
+  drawCheckChart(checkView.check);
+});
+$("check-run").addEventListener("click", () => act("/api/v1/checks/" +
+  encodeURIComponent(checkView.name) + "/run", "run " + checkView.name));
+for (const id of ["f-state", "f-group", "f-type"])
+  $(id).addEventListener("change", showChecks);
+$("f-text").addEventListener("input", showChecks);
+$("check-filters").addEventListener("submit", (ev) => ev.preventDefault());
+$("f-clear").addEventListener("click", () => {
+  for (const id of ["f-state", "f-group", "f-type", "f-text"]) $(id).value = "";
+  showChecks();
+});
+for (const el of document.querySelectorAll("#summary .count[data-state]")) {
+  el.addEventListener("click", () => {
+    pendingFilterDone = false;
+    location.hash = "#/checks?state=" + el.dataset.state;
+  });
+  el.title = el.title || "list these checks";
+}
+$("inc-ack").addEventListener("click", () => {
+  const id = route().id;
+  act("/api/v1/incidents/" + id + "/ack", "acknowledge incident " + id);
+});
+$("inc-resolve").addEventListener("click", () => {
+  const id = route().id;
+  act("/api/v1/incidents/" + id + "/resolve", "resolve incident " + id);
+});
+$("inc-comment-form").addEventListener("submit", async (ev) => {
+  ev.preventDefault();
+  const id = route().id;
+  const text = $("inc-comment").value.trim();
+  if (!text) return;
+  if (await act("/api/v1/incidents/" + id + "/comment",
+      "comment on incident " + id, { comment: text }))
+    $("inc-comment").value = "";
+});
+window.addEventListener("hashchange", () => {
+  window.scrollTo(0, 0);
+  refresh(true);
+});
 if (token()) $("token").placeholder = "token saved";
 
 refresh(true);

@@ -1,9 +1,11 @@
 """The dashboard in a real headless Chromium (fx_browser)."""
+import json
 import os
 import shutil
 
 import harness
 from fx_browser import Browser
+from fx_notify import Webhook
 
 DYGRAPHS = "/usr/share/javascript/dygraphs"
 SCREENS = "/work/notes/screens"
@@ -164,4 +166,229 @@ def test_dashboard_serves_dygraphs_embedded(env):
     st, _, body = d.get_raw("/")
     assert b'src="/dashboard/dygraph.min.js"' in body
     assert b"//" not in body.split(b"<body>")[0].replace(b"://", b"")
+    d.stop()
+
+
+# checks of several states, groups and types for the list's filters
+LIST = (
+    'dummy "web-front" { state = critical  max_attempts = 1  '
+    'interval = 500ms  group = "shop"  text = "HTTP 503" }\n'
+    'dummy "web-api" { state = ok  interval = 500ms  group = "shop" }\n'
+    'dummy "db-main" { state = warning  max_attempts = 1  interval = 500ms '
+    ' group = "db"  text = "replication lag 40 s" }\n'
+    'exec "db-disk" { command = { "/bin/echo", "OK | used=41%;80;90" }  '
+    'interval = 500ms  group = "db" }\n'
+    'dummy "batch" { state = ok  interval = 1w }\n')
+
+
+def listed(b):
+    return b.execute("return Array.from(document.querySelectorAll("
+                     "'#checks tbody tr')).map(r => r.dataset.check);")
+
+
+def wait_listed(b, want, what):
+    return harness.wait_for(lambda: sorted(listed(b)) == sorted(want), 10,
+                            "%s: %s (shown: %s)" % (what, want, listed(b)),
+                            interval=0.1)
+
+
+def pick(b, css, value):
+    b.execute("const s = document.querySelector(arguments[0]);"
+              "s.value = arguments[1];"
+              "s.dispatchEvent(new Event('change'));", css, value)
+
+
+def test_dashboard_check_list_filters(env):
+    d = env.daemon(LIST)
+    d.start()
+    d.wait_for(lambda: all(c["last_check"] for c in d.checks()
+                           if c["name"] != "batch"), 10, "checks to run")
+    b = Browser(env.tmpdir)
+    b.get("http://127.0.0.1:%d/#/checks" % d.port)
+    b.execute(CATCH)
+    names = ["batch", "db-disk", "db-main", "web-api", "web-front"]
+    wait_listed(b, names, "every check")
+    assert b.text("#checks-count") == "(5)"
+    pick(b, "#f-state", "CRITICAL")
+    wait_listed(b, ["web-front"], "state CRITICAL")
+    assert b.text("#checks-count") == "(1 of 5)"
+    pick(b, "#f-state", "PENDING")
+    wait_listed(b, ["batch"], "state PENDING")
+    pick(b, "#f-state", "")
+    pick(b, "#f-group", "db")
+    wait_listed(b, ["db-disk", "db-main"], "group db")
+    shot(env, b, "dashboard-checks-group.png")
+    pick(b, "#f-type", "exec")
+    wait_listed(b, ["db-disk"], "group db, type exec")
+    b.click("#f-clear")
+    wait_listed(b, names, "cleared")
+    # free text: name, host, group or summary
+    b.type("#f-text", "replication")
+    wait_listed(b, ["db-main"], "text in the summary")
+    # the list refreshes itself without losing the filter
+    before = b.text("#updated")
+    harness.wait_for(lambda: b.text("#updated") != before, 15,
+                     "the page to refresh", interval=0.2)
+    assert listed(b) == ["db-main"], listed(b)
+    b.click("#f-clear")
+    wait_listed(b, names, "cleared")
+    shot(env, b, "dashboard-checks.png")
+    # the overview's counts open the list filtered by state
+    b.get("http://127.0.0.1:%d/" % d.port)
+    b.wait_text("#count-WARNING", "1")
+    b.click('.count[data-state="WARNING"]')
+    wait_listed(b, ["db-main"], "the WARNING count clicked")
+    # a name opens its check page
+    b.click('#checks tr[data-check="db-main"] a')
+    b.wait_text("#check-name", "db-main")
+    b.wait_text("#check-summary", "replication lag 40 s")
+    # a check that does not exist is a note, not an old check's page
+    b.get("http://127.0.0.1:%d/#/check/nosuch" % d.port)
+    b.wait_text("#check-note", lambda t: t and "nosuch" in t)
+    assert b.execute("return document.getElementById('check-body')"
+                     ".hidden;") is True
+    assert b.console_errors() == [], b.console_errors()
+    d.stop()
+
+
+# a check with three metrics that move, and a second one to compare
+METRICS = (
+    'exec "api" { command = { "/bin/sh", "-c", "echo \\"OK | '
+    'rtt=$(date +%S)ms;50;55 load=$(($(date +%s) % 7)).5;4;8 '
+    'used=41%\\"" }  '
+    'interval = 1s  group = "web" }\n'
+    'exec "peer" { command = { "/bin/sh", "-c", "echo \\"OK | '
+    'rtt=12ms\\"" }  interval = 2s }\n')
+
+
+def chart(b, expr):
+    return b.execute("const g = (window.tocsinCharts || {})"
+                     "['check-chart-box']; return g ? (%s) : null;" % expr)
+
+
+def test_dashboard_check_page_draws_an_interactive_chart(env):
+    d = env.daemon(METRICS)
+    d.start()
+    d.wait_for(lambda: len(d.check("api")["metrics"]) == 3, 10,
+               "api's metrics")
+    # some seconds of values
+    d.wait_for(lambda: sum(1 for p in d.get(
+        "/api/v1/series/api/rtt?since=2m")["points"] if p[1] is not None)
+        >= 8, 20, "stored values")
+    b = Browser(env.tmpdir, width=1280, height=1400)
+    b.get("http://127.0.0.1:%d/#/check/api" % d.port)
+    b.execute(CATCH)
+    b.wait_text("#check-name", "api")
+    b.wait_text("#check-state", "OK")
+    assert "web" in b.text("#check-details")
+    # the first metric is drawn, with its values
+    harness.wait_for(lambda: (chart(b, "g.numRows()") or 0) > 0, 15,
+                     "the chart")
+    assert chart(b, "g.getLabels()") == ["time", "rtt"]
+    vals = chart(b, "Array.from({length: g.numRows()}, (_, i) => "
+                    "g.getValue(i, 1)).filter(v => v !== null)")
+    # ms drawn in seconds (0..59 ms)
+    assert len(vals) >= 4 and all(0 <= v < 0.06 for v in vals), vals
+    # the ticks say the unit, scaled for people
+    ticks = b.execute("return Array.from(document.querySelectorAll("
+                      "'#check-chart-box .dygraph-axis-label-y'))"
+                      ".map(e => e.textContent);")
+    assert ticks and all(t.endswith("ms") for t in ticks), ticks
+    # several metrics on one chart: load joins on a second axis
+    b.click('#check-metrics tr[data-metric="load"] input')
+    harness.wait_for(lambda: chart(b, "g.getLabels()") ==
+                     ["time", "rtt", "load"], 10, "rtt and load")
+    assert chart(b, "g.getOption('series')") == {"load": {"axis": "y2"}}
+    # and another check's metric
+    pick(b, "#check-compare", json.dumps({"check": "peer",
+                                          "metric": "rtt"},
+                                         separators=(",", ":")))
+    harness.wait_for(lambda: chart(b, "g.getLabels()") ==
+                     ["time", "api rtt", "api load", "peer rtt"], 10,
+                     "peer's rtt on the chart")
+    # hover: the legend shows the values of the row under the mouse
+    legend = b.execute(
+        "const g = window.tocsinCharts['check-chart-box'];"
+        "let r = g.numRows() - 1;"
+        "while (r > 0 && g.getValue(r, 1) === null) r--;"
+        "g.setSelection(r);"
+        "return document.querySelector('#check-chart-box .chart-legend')"
+        ".textContent;")
+    assert "api rtt" in legend and "ms" in legend, legend
+    b.execute("document.getElementById('check-chart-box')"
+              ".scrollIntoView();")
+    shot(env, b, "dashboard-check-hover.png")
+    # zoom (as a drag does) and back (as a double-click does)
+    lo, hi = chart(b, "g.xAxisRange()")
+    mid = (lo + hi) / 2
+    b.execute("window.tocsinCharts['check-chart-box'].updateOptions("
+              "{dateWindow: [arguments[0], arguments[1]]});", mid - 5000,
+              mid + 5000)
+    assert chart(b, "g.isZoomed('x')") is True
+    b.execute("window.tocsinCharts['check-chart-box'].resetZoom();")
+    assert chart(b, "g.isZoomed('x')") is False
+    # the range picker: a day asks for a day
+    b.click('#check-range button[data-range="1d"]')
+    harness.wait_for(lambda: (lambda r: r and r[1] - r[0] > 86000e3)(
+        chart(b, "g.xAxisRange()")), 10, "a day's range")
+    b.click('#check-range button[data-range=""]')
+    harness.wait_for(lambda: (lambda r: r and r[1] - r[0] < 3600e3)(
+        chart(b, "g.xAxisRange()")), 10, "back to the data's range")
+    shot(env, b, "dashboard-check.png")
+    assert b.console_errors() == [], b.console_errors()
+    d.stop()
+
+
+def test_dashboard_incident_page_acks_comments_and_resolves(env):
+    hook = Webhook(env)
+    d = env.daemon(CHECKS +
+                   'channel "hook" { type = webhook  url = "%s" }\n'
+                   'contact "alice" { channels = { "hook" } }\n'
+                   'escalation "ops" { step { notify = { "contact:alice" } '
+                   '} }\n'
+                   'route "all" { escalation = "ops" }\n' % hook.url())
+    d.start()
+    st, _, _ = d.get_raw("/api/v1/incidents")
+    if st == 404:
+        raise harness.Skip("incident module not present")
+    inc = d.wait_for(
+        lambda: [i for i in d.get("/api/v1/incidents")["incidents"]
+                 if i["root_cause"] == "shop-frontpage"], 15,
+        "an open incident for shop-frontpage")[0]
+    b = Browser(env.tmpdir, width=1280, height=1200)
+    b.get("http://127.0.0.1:%d/" % d.port)
+    b.execute(CATCH)
+    b.type("#token", d.token)
+    b.click("#token-save")
+    # from the overview's list to the incident's page
+    b.wait_text('#incidents tr[data-id="%s"]' % inc["id"],
+                lambda t: t is not None and "shop-frontpage" in t)
+    b.click('#incidents tr[data-id="%s"] a' % inc["id"])
+    b.wait_text("#inc-title", inc["title"])
+    b.wait_text('#inc-checks tr[data-check="shop-frontpage"]',
+                lambda t: t and "root cause" in t and "CRITICAL" in t)
+    assert b.text('#inc-timeline li[data-kind="opened"]') is not None
+    # the page sent to alice's webhook
+    b.wait_text("#inc-pages tbody tr", lambda t: t and "incident.opened" in t
+                and "alice" in t and "sent" in t)
+    b.click("#inc-ack")
+    d.wait_for(lambda: d.get("/api/v1/incidents/%s" % inc["id"])[
+        "status"] == "acknowledged", 15, "the incident to be acknowledged")
+    assert d.get("/api/v1/incidents/%s" % inc["id"])[
+        "acknowledged_by"] == "dashboard"
+    b.wait_text('#inc-timeline li[data-kind="acknowledged"]',
+                lambda t: t is not None)
+    b.wait_text("#inc-details td.status",
+                lambda t: t and t.startswith("acknowledged"))
+    b.type("#inc-comment", "restarting the <app>")
+    b.click("#inc-comment-send")
+    b.wait_text('#inc-timeline li[data-kind="comment"]',
+                lambda t: t and "restarting the <app>" in t)
+    shot(env, b, "dashboard-incident-page.png")
+    b.click("#inc-resolve")
+    d.wait_for(lambda: d.get("/api/v1/incidents/%s" % inc["id"])[
+        "status"] == "resolved", 15, "the incident to be resolved")
+    b.wait_text("#inc-details td.status",
+                lambda t: t and t.startswith("resolved"))
+    assert b.console_errors() == [], b.console_errors()
     d.stop()
