@@ -202,7 +202,7 @@ async function loadProblems() {
  * second right; a third shares the left one, unlabelled).
  */
 const RANGES = [["", "Fit the data"], ["1h", "1 hour"], ["6h", "6 hours"],
-  ["1d", "1 day"], ["1w", "1 week"], ["30d", "30 days"], ["1y", "1 year"]];
+  ["1d", "1 day"], ["1w", "1 week"], ["30d", "30 days"], ["365d", "1 year"]];
 const charts = {};          // by box id: {g, series, range}
 window.tocsinCharts = {};   // by box id: the Dygraph (tests read it)
 

@@ -327,10 +327,17 @@ def test_dashboard_check_page_draws_an_interactive_chart(env):
     assert chart(b, "g.isZoomed('x')") is True
     b.execute("window.tocsinCharts['check-chart-box'].resetZoom();")
     assert chart(b, "g.isZoomed('x')") is False
-    # the range picker: a day asks for a day
-    b.click('#check-range button[data-range="1d"]')
-    harness.wait_for(lambda: (lambda r: r and r[1] - r[0] > 86000e3)(
-        chart(b, "g.xAxisRange()")), 10, "a day's range")
+    # the range picker: each range is drawn, from an hour to a year
+    for rng, secs in (("1h", 3600), ("6h", 6 * 3600), ("1d", 86400),
+                      ("1w", 7 * 86400), ("30d", 30 * 86400),
+                      ("365d", 365 * 86400)):
+        b.click('#check-range button[data-range="%s"]' % rng)
+        harness.wait_for(lambda: (lambda r: r and abs((r[1] - r[0]) / 1e3 -
+                                                      secs) < secs * 0.1)(
+            chart(b, "g.xAxisRange()")), 10, "the range %s" % rng)
+        assert b.execute("return document.querySelector("
+                         "'#check-chart-box .chart-note').hidden;"), \
+            b.text("#check-chart-box .chart-note")
     b.click('#check-range button[data-range=""]')
     harness.wait_for(lambda: (lambda r: r and r[1] - r[0] < 3600e3)(
         chart(b, "g.xAxisRange()")), 10, "back to the data's range")
