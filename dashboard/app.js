@@ -6,10 +6,12 @@
  * rest keeps working.  The token, pasted once, stays in localStorage and
  * goes with every request, so the page also works where reads need it.
  *
- * One page, four views chosen by the URL's hash: #/ (overview), #/checks
+ * One page, six views chosen by the URL's hash: #/ (overview), #/checks
  * (every check, filtered by state, group, type and text), #/check/NAME
- * (its details, metrics on an interactive chart, its incidents) and
- * #/incident/ID (timeline, checks, pages sent, ack/resolve/comment).
+ * (its details, metrics on an interactive chart, its incidents),
+ * #/incident/ID (timeline, checks, pages sent, ack/resolve/comment),
+ * #/problems (problem records) and #/changes (change events, those made
+ * in a change freeze marked).
  * Charts are dygraphs (Debian's libjs-dygraphs, embedded into tocsind at
  * build time) drawn from GET /api/v1/series.
  */
@@ -762,6 +764,80 @@ async function showIncident(id) {
   }));
 }
 
+/* ---- #/problems: problem records ---- */
+
+async function showProblems() {
+  const st = $("prob-status").value;
+  const r = await api("/api/v1/problems?status=" + (st || "all"));
+  const note = $("prob-note");
+  if (r.status !== 200) {
+    note.textContent = absent(r.status) ? "No problem records in this " +
+      "tocsind." : "GET /api/v1/problems: HTTP " + r.status;
+    note.hidden = false;
+    return;
+  }
+  note.hidden = true;
+  const list = (r.body.problems || []).filter((p) =>
+    st || p.status !== "resolved");
+  $("prob-count").textContent = "(" + list.length + ")";
+  $("prob-none").hidden = list.length > 0;
+  setRows($("prob-list").tBodies[0], list.map((p) => {
+    const tr = document.createElement("tr");
+    tr.dataset.problem = p.id;
+    cell(tr, String(p.id));
+    cell(tr, p.status.replace("_", " "), "problem " + p.status);
+    cell(tr, p.title);
+    const rc = cell(tr, "");
+    if (p.root_cause)
+      link(rc, "#/check/" + encodeURIComponent(p.root_cause), p.root_cause);
+    const td = cell(tr, "");
+    (p.incidents || []).forEach((id, k) => {
+      if (k > 0) td.appendChild(document.createTextNode(" "));
+      link(td, "#/incident/" + id, "#" + id);
+    });
+    cell(tr, p.opened_at ? age(p.opened_at) + " ago" : "");
+    cell(tr, p.workaround || "", "summary");
+    return tr;
+  }));
+}
+
+/* ---- #/changes: change events ---- */
+
+async function showChanges() {
+  const r = await api("/api/v1/changes?since=" + $("chg-since").value);
+  const note = $("chg-note");
+  if (r.status !== 200) {
+    note.textContent = absent(r.status) ? "No change events in this " +
+      "tocsind." : "GET /api/v1/changes: HTTP " + r.status;
+    note.hidden = false;
+    return;
+  }
+  note.hidden = true;
+  const list = (r.body.changes || []).slice().reverse();   // newest first
+  $("chg-count").textContent = "(" + list.length + ")";
+  $("chg-none").hidden = list.length > 0;
+  setRows($("chg-list").tBodies[0], list.map((c) => {
+    const tr = document.createElement("tr");
+    tr.dataset.change = c.id;
+    cell(tr, String(c.id));
+    cell(tr, (c.started_at || "").replace("T", " ").replace("Z", ""));
+    cell(tr, (c.ended_at || "").replace("T", " ").replace("Z", ""));
+    cell(tr, c.title);
+    cell(tr, c.by || "");
+    const td = cell(tr, "");
+    (c.checks || []).forEach((n) => {
+      link(td, "#/check/" + encodeURIComponent(n), n);
+      td.appendChild(document.createTextNode(" "));
+    });
+    const rest = (c.hosts || []).map((h) => "host " + h).concat(
+      (c.groups || []).map((g) => "group " + g));
+    td.appendChild(document.createTextNode(rest.join(", ")));
+    cell(tr, c.freeze || "", c.freeze ? "freeze" : "");
+    if (c.freeze) tr.className = "in-freeze";
+    return tr;
+  }));
+}
+
 /* ---- the router ---- */
 
 function route() {
@@ -773,6 +849,8 @@ function route() {
     const st = new URLSearchParams(query || "").get("state");
     return st === null ? { view: "checks" } : { view: "checks", state: st };
   }
+  if (what === "problems") return { view: "problems" };
+  if (what === "changes") return { view: "changes" };
   if (what === "check" && arg) return { view: "check", name: arg };
   if (what === "incident" && arg) return { view: "incident", id: arg };
   return { view: "home" };
@@ -875,6 +953,10 @@ async function refresh(force) {
       await showCheck(r.name, due);
     } else if (r.view === "incident") {
       await showIncident(r.id);
+    } else if (r.view === "problems") {
+      await showProblems();
+    } else if (r.view === "changes") {
+      await showChanges();
     }
   }
   $("updated").textContent = "updated " + new Date().toLocaleTimeString();
@@ -913,6 +995,10 @@ $("check-run").addEventListener("click", () => act("/api/v1/checks/" +
 for (const id of ["f-state", "f-group", "f-type"])
   $(id).addEventListener("change", showChecks);
 $("f-text").addEventListener("input", showChecks);
+$("prob-status").addEventListener("change", showProblems);
+$("chg-since").addEventListener("change", showChanges);
+for (const id of ["prob-filters", "chg-filters"])
+  $(id).addEventListener("submit", (ev) => ev.preventDefault());
 $("check-filters").addEventListener("submit", (ev) => ev.preventDefault());
 $("f-clear").addEventListener("click", () => {
   for (const id of ["f-state", "f-group", "f-type", "f-text"]) $(id).value = "";

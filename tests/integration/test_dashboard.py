@@ -2,6 +2,7 @@
 import json
 import os
 import shutil
+import time
 
 import harness
 from fx_browser import Browser
@@ -397,5 +398,69 @@ def test_dashboard_incident_page_acks_comments_and_resolves(env):
         "status"] == "resolved", 15, "the incident to be resolved")
     b.wait_text("#inc-details td.status",
                 lambda t: t and t.startswith("resolved"))
+    assert b.console_errors() == [], b.console_errors()
+    d.stop()
+
+
+def post_json(d, path, obj):
+    st, _, body = d.get_raw(path, method="POST", body=json.dumps(obj).encode(),
+                            headers={"Content-Type": "application/json"},
+                            token=True)
+    assert st in (200, 201), (path, st, body)
+    return json.loads(body)
+
+
+def rows(b, table, key):
+    return b.execute("return Array.from(document.querySelectorAll("
+                     "'#%s tbody tr')).map(r => r.dataset.%s);"
+                     % (table, key))
+
+
+def test_dashboard_problems_and_changes_views(env):
+    """#/problems lists the problem records (resolved ones on asking),
+    with their incidents and workaround; #/changes the change events,
+    newest first, those made inside a change freeze marked."""
+    now = time.time()
+    d = env.daemon(
+        'dummy "shop" { state = ok  interval = 1s  group = "web" }\n'
+        'maintenance "year-end" { groups = { "web" }  freeze = true\n'
+        '  start = "%s"  end = "%s" }\n' % (
+            time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(now - 3600)),
+            time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(now + 3600))))
+    d.start()
+    p1 = post_json(d, "/api/v1/problems", {"title": "slow checkout",
+                                           "root_cause": "shop"})
+    post_json(d, "/api/v1/problems/%d" % p1["id"], {
+        "status": "known_error", "workaround": "restart php-fpm on web1"})
+    p2 = post_json(d, "/api/v1/problems", {"title": "old one"})
+    post_json(d, "/api/v1/problems/%d" % p2["id"], {"status": "resolved"})
+    c1 = post_json(d, "/api/v1/changes", {"title": "deploy shop 2.3",
+                                          "by": "ci", "group": "web"})
+    c2 = post_json(d, "/api/v1/changes", {"title": "db tuning",
+                                          "group": "database"})
+    assert c1["freeze"] == "year-end" and c2["freeze"] is None
+    b = Browser(env.tmpdir)
+    b.get("http://127.0.0.1:%d/#/problems" % d.port)
+    b.execute(CATCH)
+    harness.wait_for(lambda: rows(b, "prob-list", "problem") ==
+                     [str(p1["id"])], 10, "the open problem listed")
+    row = b.text('#prob-list tr[data-problem="%d"]' % p1["id"])
+    assert "known error" in row and "restart php-fpm on web1" in row, row
+    assert b.find_all('#prob-list tr a[href="#/check/shop"]'), row
+    shot(env, b, "dashboard-problems.png")
+    pick(b, "#prob-status", "all")
+    harness.wait_for(lambda: sorted(rows(b, "prob-list", "problem")) ==
+                     sorted([str(p1["id"]), str(p2["id"])]), 10,
+                     "resolved ones too")
+    b.click('nav a[data-nav="changes"]')
+    harness.wait_for(lambda: rows(b, "chg-list", "change") ==
+                     [str(c2["id"]), str(c1["id"])], 10,
+                     "the changes, newest first")
+    assert b.text('#chg-list tr[data-change="%d"] td.freeze' %
+                  c1["id"]) == "year-end"
+    assert b.find_all("#chg-list tr.in-freeze") != []
+    assert len(b.find_all("#chg-list tr.in-freeze")) == 1
+    shot(env, b, "dashboard-changes.png")
+    assert b.execute("return window.__errors;") == []
     assert b.console_errors() == [], b.console_errors()
     d.stop()
