@@ -142,6 +142,45 @@ test_paths(void)
 	free(p);
 }
 
+/* since/until of graphs and series: what is read, what is refused. */
+static void
+test_parse_when(void)
+{
+	static const struct {
+		const char *text;
+		int rc;
+		time_t want;		/* with now = 2000000000 */
+	} cases[] = {
+		{ "1d", 0, 2000000000 - 86400 },
+		{ "-1d", 0, 2000000000 - 86400 },	/* rrdtool's spelling */
+		{ "90m", 0, 2000000000 - 5400 },
+		{ "-30s", 0, 2000000000 - 30 },
+		{ "3600", 0, 2000000000 - 3600 },	/* seconds back */
+		{ "1796432968", 0, 1796432968 },	/* a Unix time */
+		{ "now", 0, 2000000000 },
+		{ "0", 0, 2000000000 },
+		{ "", -1, 0 },
+		{ "-", -1, 0 },
+		{ "--1d", -1, 0 },
+		{ "-now", -1, 0 },
+		{ "1y", -1, 0 },		/* durations have no year */
+		{ "yesterday", -1, 0 },
+		{ "1d ", -1, 0 },
+		{ "-1e400d", -1, 0 },
+	};
+	time_t t;
+	unsigned i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		t = 0;
+		CHECK_NUM(metric_parse_when(cases[i].text, 2000000000, &t),
+		    cases[i].rc);
+		if (cases[i].rc == 0)
+			CHECK_NUM((long long)t, (long long)cases[i].want);
+	}
+	CHECK_NUM(metric_parse_when(NULL, 2000000000, &t), -1);
+}
+
 static void
 test_rra_layout(void)
 {
@@ -680,6 +719,7 @@ main(void)
 	cfg.state_dir = tmpdir;
 	RUN(test_ds_names);
 	RUN(test_paths);
+	RUN(test_parse_when);
 	RUN(test_rra_layout);
 	if (metric_init(NULL, &cfg) != 0) {
 		printf("Bail out! metric_init\n");
