@@ -33,6 +33,9 @@ struct config {
 	char *user;
 	bool allow_root;		/* may keep running as root (priv.c) */
 	char *rrdcached;		/* "unix:/path" or "host:port", or NULL */
+	int64_t rrd_flush_delay_ms;	/* a file's updates wait this long */
+	long rrd_cache_max;		/* updates held in the cache at most */
+	long rrd_create_rate;		/* new RRD files a second at most */
 	/* objects */
 	struct check **checks;		/* sorted by name */
 	unsigned nchecks;

@@ -1,7 +1,7 @@
 /*
  * conf_daemon.c — the daemon { } section: where state lives, where
  * plugins come from, logging, the account to run as, per-type caps on
- * runs in flight, rrdcached.  The core's own section, always registered
+ * runs in flight, rrdcached and the metric store's write-back cache.  The core's own section, always registered
  * first and loaded before the checks (conf_int.h); its values are the
  * struct config fields the rest of the daemon reads.
  */
@@ -24,6 +24,9 @@ static const struct tocsin_option daemon_options[] = {
 	{ "allow_root", TOCSIN_OPT_BOOL, "false", 0, NULL },
 	{ "concurrency", TOCSIN_OPT_STR_LIST, NULL, 0, NULL },
 	{ "rrdcached", TOCSIN_OPT_STR, NULL, 0, NULL },
+	{ "rrd_flush_delay", TOCSIN_OPT_DURATION, "5m", 0, NULL },
+	{ "rrd_cache_max", TOCSIN_OPT_INT, "1000000", 0, NULL },
+	{ "rrd_create_rate", TOCSIN_OPT_INT, "50", 0, NULL },
 	{ NULL, TOCSIN_OPT_END, NULL, 0, NULL },
 };
 
@@ -81,6 +84,20 @@ daemon_load(struct config *cf, struct tocsin_conf *sec, void **state)
 	if (cf->rrdcached != NULL && cf->rrdcached[0] == '\0')
 		tocsin_conf_error(sec, "rrdcached", "must be \"unix:/path\" or "
 		    "\"host:port\"");
+	cf->rrd_flush_delay_ms = tocsin_conf_duration_ms(sec,
+	    "rrd_flush_delay");
+	if (cf->rrd_flush_delay_ms < 0 ||
+	    cf->rrd_flush_delay_ms > 24 * 3600 * 1000)
+		tocsin_conf_error(sec, "rrd_flush_delay", "must be between 0 "
+		    "(write at once) and 1d");
+	cf->rrd_cache_max = tocsin_conf_int(sec, "rrd_cache_max");
+	if (cf->rrd_cache_max < 1000 || cf->rrd_cache_max > 100000000)
+		tocsin_conf_error(sec, "rrd_cache_max", "%ld is not between "
+		    "1000 and 100000000 updates", cf->rrd_cache_max);
+	cf->rrd_create_rate = tocsin_conf_int(sec, "rrd_create_rate");
+	if (cf->rrd_create_rate < 1 || cf->rrd_create_rate > 100000)
+		tocsin_conf_error(sec, "rrd_create_rate", "%ld is not between "
+		    "1 and 100000 files a second", cf->rrd_create_rate);
 	if ((cf->log_level = log_level_from_name(lv)) < 0)
 		tocsin_conf_error(sec, "log_level", "\"%s\" is not one of "
 		    "error, warning, notice, info, debug", lv);

@@ -82,6 +82,16 @@ void writer_run_now(struct mjob *j);
  * written without writing it.  Returns a new job (mjob_free), or NULL.
  */
 struct mjob *metric_take_job(const char *check);
+/* The write-back cache's figures (metric.c), for /metrics and the tests. */
+struct metric_cache_stats {
+	size_t updates;		/* held in the cache */
+	size_t files;		/* files with updates held */
+	uint64_t flushes, flushes_early, flushes_read;
+};
+void metric_cache_stats(struct metric_cache_stats *st);
+/* When check's cached updates are handed to the writer (mono_ms()); 0:
+ * none are cached.  For the unit tests. */
+int64_t metric_cache_due(const char *check);
 /*
  * The two halves of writer_run_now(): queue j first without waiting
  * (on the loop), then wait for it and free it (on any other thread).
@@ -93,6 +103,11 @@ void writer_wait(struct mjob *j);
 /* Wait until every job submitted so far is written. */
 void writer_barrier(void);
 size_t writer_queued(void);
+/* New files a second at most (0: no limit); files created; jobs waiting
+ * for their file's creation. */
+void writer_set_create_rate(unsigned per_s);
+uint64_t writer_created(void);
+size_t writer_create_waiting(void);
 uint64_t writer_written(void);
 uint64_t writer_errors(void);
 /* Write what is queued, stop the thread. */

@@ -174,7 +174,7 @@ class Daemon:
 
     def __init__(self, tmpdir, config_text, builddir, extra_plugins=(),
                  conf_name="tocsin.conf", with_plugins=True, api_extra="",
-                 nofile=None):
+                 nofile=None, rrd_flush_delay="1s"):
         self.tmpdir = os.path.abspath(tmpdir)
         self.builddir = os.path.abspath(builddir)
         self.binary = os.path.join(self.builddir, "tocsind")
@@ -195,6 +195,10 @@ class Daemon:
         self.api_extra = api_extra
         # RLIMIT_NOFILE (soft and hard) tocsind starts with, or None
         self.nofile = nofile
+        # daemon { rrd_flush_delay }: 1 s so that tests reading RRD files
+        # see values soon (the default, 5m, is tested in test_rrd_cache);
+        # None: the default
+        self.rrd_flush_delay = rrd_flush_delay
         self.last_stderr = ""
         self._log_fp = None
         self._out_fp = None
@@ -232,10 +236,12 @@ class Daemon:
                 '  state_dir = "%s"\n'
                 '  plugin_dir = "%s"\n'
                 '  log_level = "debug"\n'
-                '%s'
+                '%s%s'
                 '}\n'
                 'api { listen = "127.0.0.1:%d" %s}\n'
                 % (self.state_dir, self.plugin_dir,
+                   '  rrd_flush_delay = %s\n' % self.rrd_flush_delay
+                   if self.rrd_flush_delay is not None else '',
                    # tests run as root in CI: tocsind refuses that unless told
                    '  allow_root = true\n' if os.geteuid() == 0 else '',
                    self.port, self.api_extra + " " if self.api_extra

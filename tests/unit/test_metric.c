@@ -18,6 +18,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <event2/event.h>
 #include <rrd.h>
 
 #include "core/check.h"
@@ -26,6 +27,7 @@
 #include "metric/forecast.h"
 #include "metric/metric.h"
 #include "metric/metric_int.h"
+#include "core/util.h"
 #include "tap.h"
 
 static char tmpdir[256];
@@ -709,6 +711,206 @@ test_aberration_holt_winters(void)
 	free(path);
 }
 
+/* ---- the write-back cache (daemon.rrd_flush_delay) ------------------ */
+
+static struct event_base *eb;
+
+static bool
+file_exists(const char *check)
+{
+	char *p = metric_rrd_path(cfg.state_dir, check);
+	struct stat sb;
+	bool yes = stat(p, &sb) == 0;
+
+	free(p);
+	return yes;
+}
+
+/* Run the loop until cond() or for at most ms. */
+static bool
+loop_until(bool (*cond)(void), int64_t ms)
+{
+	int64_t until = mono_ms() + ms;
+	struct timeval tick = { 0, 20000 };
+
+	while (!cond() && mono_ms() < until) {
+		event_base_loopexit(eb, &tick);
+		event_base_dispatch(eb);
+	}
+	return cond();
+}
+
+/*
+ * 1 000 files, one update each: nothing is written before the delay, each
+ * file is due within the delay, and the due times are spread over it (its
+ * phase is a hash of its name), not in one wave.
+ */
+static void
+test_cache_spread(void)
+{
+	struct metric_cache_stats st;
+	struct fake f;
+	char name[16];
+	int64_t now = mono_ms(), d;
+	unsigned bucket[10] = { 0 }, i, lo = ~0u, hi = 0;
+	time_t t = time(NULL) - 600;
+	bool within = true;
+
+	for (i = 0; i < 1000; i++) {
+		snprintf(name, sizeof(name), "s%03u", i);
+		fake_init(&f, name, 60000);
+		fake_set(&f, 0, "a", i, 0);
+		metric_store(&f.c, t);
+		d = metric_cache_due(name) - now;
+		if (d <= 0 || d > 60000 + 100)
+			within = false;
+		else
+			bucket[d * 10 / 60100]++;
+	}
+	CHECK(within);
+	for (i = 0; i < 10; i++) {
+		if (bucket[i] < lo)
+			lo = bucket[i];
+		if (bucket[i] > hi)
+			hi = bucket[i];
+	}
+	printf("# due times over 10 tenths of the delay: %u..%u a tenth\n",
+	    lo, hi);
+	CHECK(lo >= 50 && hi <= 150);
+	metric_cache_stats(&st);
+	CHECK(st.files == 1000 && st.updates == 1000);
+	writer_barrier();
+	CHECK(!file_exists("s000") && !file_exists("s999"));
+	/* a reader's flush writes that file, and only it */
+	CHECK(metric_flush("s500") == 0);
+	CHECK(file_exists("s500") && !file_exists("s501"));
+	metric_cache_stats(&st);
+	CHECK(st.files == 999 && st.flushes_read == 1);
+}
+
+/* Past 1 024 updates a file is written early: nothing is dropped. */
+static void
+test_cache_file_cap(void)
+{
+	struct metric_cache_stats st0, st;
+	struct fake f;
+	time_t t0 = (time(NULL) - 20 * 3600) / 60 * 60;
+	unsigned i;
+
+	metric_cache_stats(&st0);
+	fake_init(&f, "big", 60000);
+	for (i = 1; i <= 1100; i++) {
+		fake_set(&f, 0, "a", i, 0);
+		metric_store(&f.c, t0 + i * 60);
+	}
+	metric_cache_stats(&st);
+	CHECK(st.flushes_early == st0.flushes_early + 1);
+	CHECK(st.updates == st0.updates + 1100 - 1024);
+	metric_flush("big");
+	CHECK_NUM(fetch_at("big", "AVERAGE", "a", t0 + 60, 60), 1);
+	CHECK_NUM(fetch_at("big", "AVERAGE", "a", t0 + 1024 * 60, 60), 1024);
+	CHECK_NUM(fetch_at("big", "AVERAGE", "a", t0 + 1100 * 60, 60), 1100);
+}
+
+/* A reload writes everything; then rrd_cache_max bounds the cache. */
+static void
+test_cache_total_cap(void)
+{
+	struct metric_cache_stats st0, st;
+	struct fake f;
+	char name[16];
+	time_t t0 = (time(NULL) - 3600) / 60 * 60;
+	unsigned i, k;
+	size_t most = 0;
+
+	cfg.rrd_cache_max = 1000;
+	metric_reconfigure(&cfg);
+	metric_cache_stats(&st0);
+	CHECK(st0.updates == 0 && st0.files == 0);
+	writer_barrier();
+	CHECK(file_exists("s000") && file_exists("s999"));
+	for (k = 1; k <= 10; k++)
+		for (i = 0; i < 200; i++) {
+			snprintf(name, sizeof(name), "t%03u", i);
+			fake_init(&f, name, 60000);
+			fake_set(&f, 0, "a", k, 0);
+			metric_store(&f.c, t0 + k * 60);
+			metric_cache_stats(&st);
+			if (st.updates > most)
+				most = st.updates;
+		}
+	printf("# 2000 updates, cap 1000: at most %zu cached, %llu files "
+	    "written early\n", most, (unsigned long long)(st.flushes_early -
+	    st0.flushes_early));
+	CHECK(most <= 1000);
+	CHECK(st.flushes_early > st0.flushes_early);
+	metric_flush_all();
+	CHECK_NUM(fetch_at("t000", "AVERAGE", "a", t0 + 10 * 60, 60), 10);
+	CHECK_NUM(fetch_at("t199", "AVERAGE", "a", t0 + 60, 60), 1);
+}
+
+static bool
+cache_empty(void)
+{
+	struct metric_cache_stats st;
+
+	metric_cache_stats(&st);
+	return st.files == 0;
+}
+
+static uint64_t created0;
+
+static bool
+all_created(void)
+{
+	return writer_created() - created0 >= 20 && metric_pending() == 0;
+}
+
+/* The loop's timer hands a file over when due; new files are paced. */
+static void
+test_cache_timer_and_pacing(void)
+{
+	struct fake f;
+	char name[16];
+	int64_t t;
+	time_t now = time(NULL);
+	unsigned i;
+	uint64_t first;
+
+	cfg.rrd_flush_delay_ms = 1000;
+	metric_reconfigure(&cfg);
+	fake_init(&f, "tick", 1000);
+	fake_set(&f, 0, "a", 3, 0);
+	metric_store(&f.c, now - 5);
+	t = mono_ms();
+	CHECK(loop_until(cache_empty, 3000));
+	CHECK(mono_ms() - t <= 1500);
+	writer_barrier();
+	CHECK(file_exists("tick"));
+	/* 20 new files at 5 a second: not all at once */
+	cfg.rrd_flush_delay_ms = 0;
+	cfg.rrd_create_rate = 5;
+	metric_reconfigure(&cfg);
+	sleep(1);	/* a full bucket: 5 at once, then 5 a second */
+	created0 = writer_created();
+	t = mono_ms();
+	for (i = 0; i < 20; i++) {
+		snprintf(name, sizeof(name), "p%02u", i);
+		fake_init(&f, name, 60000);
+		fake_set(&f, 0, "a", i, 0);
+		metric_store(&f.c, now - 60);
+	}
+	loop_until(cache_empty, 1000);
+	usleep(500000);
+	first = writer_created() - created0;
+	CHECK(loop_until(all_created, 10000));
+	printf("# 20 new files at 5/s: %llu in the first 0.5 s, all in "
+	    "%.1f s\n", (unsigned long long)first,
+	    (double)(mono_ms() - t) / 1000);
+	CHECK(first <= 9);
+	CHECK(mono_ms() - t >= 2500);
+}
+
 int
 main(void)
 {
@@ -735,6 +937,21 @@ main(void)
 	RUN(test_trend_daily_cycle);
 	RUN(test_aberration_holt_winters);
 	metric_shutdown();
+	if ((eb = event_base_new()) == NULL) {
+		printf("Bail out! event_base_new\n");
+		return 1;
+	}
+	cfg.rrd_flush_delay_ms = 60000;
+	if (metric_init(eb, &cfg) != 0) {
+		printf("Bail out! metric_init\n");
+		return 1;
+	}
+	RUN(test_cache_spread);
+	RUN(test_cache_file_cap);
+	RUN(test_cache_total_cap);
+	RUN(test_cache_timer_and_pacing);
+	metric_shutdown();
+	event_base_free(eb);
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", tmpdir);
 	if (system(cmd) != 0)
 		printf("# cannot remove %s\n", tmpdir);
