@@ -84,6 +84,14 @@ def test_readers_flush_the_file_first(env):
     f = d.get("/api/v1/forecast/g/value?window=5m")
     assert f["last"] == 6.0, f
     assert lastupdate(path) >= last_check(d, "g") - 1
+    # and a series read (the dashboard's charts): the newest row is there
+    harness.wait_for(lambda: last_check(d, "g") > lastupdate(path) + 1, 5,
+                     "newer results cached")
+    newest = last_check(d, "g")
+    s = d.get("/api/v1/series/g/value?since=2m&step=1")
+    rows = [p for p in s["points"] if p[1] is not None]
+    assert rows and rows[-1][0] >= newest - 1, (rows[-3:], newest)
+    assert lastupdate(other) == 0, "another file was written too"
     d.stop()
 
 
