@@ -49,7 +49,7 @@ struct sjob {
 	char *path;			/* owned */
 	char *metrics[SERIES_METRICS_MAX]; /* owned */
 	char ds[SERIES_METRICS_MAX][METRIC_DS_MAX + 1];
-	char unit[SERIES_METRICS_MAX][16];
+	char unit[SERIES_METRICS_MAX][24];	/* 16 bytes at most, and "/s" */
 	bool has_unit[SERIES_METRICS_MAX];
 	unsigned nm;
 	bool known;			/* the check is in the config */

@@ -137,3 +137,22 @@ def test_series_flushes_rrdcached_first(env):
     s = series(d, "/api/v1/series/c/value?since=5m")
     assert 5.0 in [p[1] for p in s["points"]], s["points"][-10:]
     d.stop()
+
+
+def test_series_unit_of_a_passive_result_is_whole(env):
+    """A passive result's unit may be 16 bytes: the series gives all of
+    them (a 16-byte buffer cut the last one)."""
+    d = env.daemon('dummy "pp" { interval = 1w }\n')   # never runs here
+    d.start()
+    unit = "abcdefghijklmnop"
+    st, _ = d.post("/api/v1/checks/pp/result", {
+        "state": "OK", "summary": "fine",
+        "metrics": [{"name": "m", "value": 1, "unit": unit}]})
+    assert st == 200
+
+    def answer():
+        st, _, body = d.get_raw("/api/v1/series/pp/m?since=30d")
+        return json.loads(body) if st == 200 else None
+    s = harness.wait_for(answer, 10, "the file of pp")
+    assert s["metrics"][0]["unit"] == unit, s["metrics"]
+    d.stop()
