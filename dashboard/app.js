@@ -240,6 +240,10 @@ function human(v, unit, ref) {
   return x.toExponential(2) + (u ? " " + u : "");
 }
 
+function escapeHTML(t) {
+  return String(t).replace(/[&<>"']/g, (c) => "&#" + c.charCodeAt(0) + ";");
+}
+
 function round3(x) {
   return String(Number(x.toPrecision(3)));
 }
@@ -361,11 +365,14 @@ async function drawChart(boxId, series, range, lines) {
   f.labels.slice(1).forEach((l, k) => {
     if (y2unit !== null && f.units[k] === y2unit) seriesOpts[l] = { axis: "y2" };
   });
-  // the chart's values are in base units already (s, B, %)
-  const fmt = (u) => (v) => human(v, u);
+  // the chart's values are in base units already (s, B, %).  dygraphs
+  // puts what these return into the page as HTML: a unit is API text (a
+  // passive result may send any 16 bytes), so it is escaped here
+  const fmt = (u) => (v) => escapeHTML(human(v, u));
   const tick = (u, axis) => (v, gran, o, g) => {
     const r = g.yAxisRange(axis);
-    return human(v, u, Math.max(Math.abs(r[0]), Math.abs(r[1])));
+    return escapeHTML(human(v, u, Math.max(Math.abs(r[0]),
+      Math.abs(r[1]))));
   };
   const span = dataSpan(f.data);
   let win = null;

@@ -3,6 +3,7 @@ import json
 import os
 import shutil
 import time
+import time
 
 import harness
 from fx_browser import Browser
@@ -462,5 +463,50 @@ def test_dashboard_problems_and_changes_views(env):
     assert len(b.find_all("#chg-list tr.in-freeze")) == 1
     shot(env, b, "dashboard-changes.png")
     assert b.execute("return window.__errors;") == []
+    assert b.console_errors() == [], b.console_errors()
+    d.stop()
+
+
+def test_dashboard_chart_shows_api_text_as_text(env):
+    """A metric's name and unit are API text (a passive result may send
+    any 16 bytes as a unit): the chart's key, hover values and ticks show
+    them as text, never as markup.  The page's fetch is given such a
+    series, as tocsind would answer it."""
+    d = env.daemon('dummy "p" { }\n')
+    d.start()
+    b = Browser(env.tmpdir)
+    b.get("http://127.0.0.1:%d/#/checks" % d.port)
+    b.execute(CATCH)
+    now = int(time.time())
+    reply = {"check": "p", "cf": "AVERAGE", "start": now - 9, "end": now,
+             "step": 1, "rows": 10,
+             "metrics": [{"name": "<i>m</i>", "ds": "m_x",
+                          "unit": "<svg onload=x>"}],
+             "points": [[now - 9 + k, float(k)] for k in range(10)]}
+    b.execute("""
+        const reply = arguments[0];
+        const real = window.fetch;
+        window.fetch = (url, o) => String(url).startsWith("/api/v1/series/")
+          ? Promise.resolve(new Response(JSON.stringify(reply),
+              {status: 200, headers: {"Content-Type": "application/json"}}))
+          : real(url, o);
+        const box = document.createElement("div");
+        box.id = "xss-box";
+        box.className = "chart-box";
+        document.querySelector("main").appendChild(box);
+        drawChart("xss-box", [{check: "p", metric: "<i>m</i>"}], "1h", []);
+        """, reply)
+    harness.wait_for(lambda: b.execute(
+        "const g = window.tocsinCharts['xss-box'];"
+        "return g ? g.numRows() : 0;") == 10, 10, "the chart")
+    b.execute("window.tocsinCharts['xss-box'].setSelection(9);")
+    legend = b.text("#xss-box .chart-legend")
+    assert "<i>m</i>" in legend and "9 <svg onload=x>" in legend, legend
+    assert b.find_all("#xss-box i") == [] and \
+        b.find_all("#xss-box svg") == [], "markup from API text"
+    ticks = b.execute("return Array.from(document.querySelectorAll("
+                      "'#xss-box .dygraph-axis-label-y'))"
+                      ".map(e => e.textContent);")
+    assert ticks and all(t.endswith("<svg onload=x>") for t in ticks), ticks
     assert b.console_errors() == [], b.console_errors()
     d.stop()
