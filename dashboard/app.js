@@ -201,7 +201,8 @@ async function loadProblems() {
  * duration back from now.  One GET /api/v1/series per check (its metrics
  * in one request); checks with other steps are merged on the union of
  * their times.  Units go on two axes at most (the first unit left, the
- * second right; a third shares the left one, unlabelled).
+ * second right); a series of a third unit is left out, and the chart
+ * says so.
  */
 const RANGES = [["", "Fit the data"], ["1h", "1 hour"], ["6h", "6 hours"],
   ["1d", "1 day"], ["1w", "1 week"], ["30d", "30 days"], ["365d", "1 year"]];
@@ -351,6 +352,22 @@ async function drawChart(boxId, series, range, lines) {
     note.className = "chart-note muted";
     box.appendChild(note);
   }
+  // two units at most, one per axis: a third on the left axis was drawn
+  // against the first one's ticks (41 % as "40 s"), so it is left out
+  const keepUnits = [...new Set(f.units)].slice(0, 2);
+  const drop = f.units.map((u, k) => keepUnits.includes(u) ? -1 : k)
+    .filter((k) => k >= 0);
+  if (drop.length) {
+    f.errors.push(drop.map((k) => f.labels[k + 1] + " (" + (f.units[k] ||
+      "no unit") + ")").join(", ") + " not drawn: a chart shows two " +
+      "units at most (" + keepUnits.map((u) => u || "no unit").join(", ") +
+      ")");
+    const keep = (row) => row.filter((v, i) => i === 0 ||
+      !drop.includes(i - 1));
+    f.labels = keep(f.labels);
+    f.data = f.data.map(keep);
+    f.units = f.units.filter((u, k) => !drop.includes(k));
+  }
   note.textContent = f.errors.join("; ");
   note.hidden = f.errors.length === 0;
   if (f.labels.length < 2) {
@@ -368,7 +385,11 @@ async function drawChart(boxId, series, range, lines) {
   // the chart's values are in base units already (s, B, %).  dygraphs
   // puts what these return into the page as HTML: a unit is API text (a
   // passive result may send any 16 bytes), so it is escaped here
-  const fmt = (u) => (v) => escapeHTML(human(v, u));
+  const unitOf = {};
+  f.labels.slice(1).forEach((l, k) => { unitOf[l] = f.units[k]; });
+  // hover values in each series' own unit
+  const fmt = (u) => (v, o, name) => escapeHTML(human(v,
+    name in unitOf ? unitOf[name] : u));
   const tick = (u, axis) => (v, gran, o, g) => {
     const r = g.yAxisRange(axis);
     return escapeHTML(human(v, u, Math.max(Math.abs(r[0]),
@@ -408,6 +429,24 @@ async function drawChart(boxId, series, range, lines) {
       y2: { valueFormatter: fmt(y2unit || ""),
             axisLabelFormatter: tick(y2unit || "", 1), axisLabelWidth: 70,
             independentTicks: true },
+    },
+    // the key: the values under the mouse, else each series' last one
+    legendFormatter: (data) => {
+      const g = data.dygraph;
+      const sel = data.x !== undefined;
+      const parts = data.series.map((x, k) => {
+        let y = x.y;
+        if (!sel) {
+          let r = g.numRows() - 1;
+          while (r >= 0 && g.getValue(r, k + 1) === null) r--;
+          y = r >= 0 ? g.getValue(r, k + 1) : null;
+        }
+        return "<span><b style='color: " + x.color + ";'>" + x.dashHTML +
+          " " + x.labelHTML + "</b>: " + escapeHTML(human(y,
+          unitOf[x.label])) + "</span>";
+      });
+      return (sel ? escapeHTML(data.xHTML) : "last") + ": " +
+        parts.join(" ");
     },
     colors: ["#1f77b4", "#2ca02c", "#9467bd", "#8c564b", "#17becf",
       "#7f7f7f", "#bcbd22", "#e377c2"],

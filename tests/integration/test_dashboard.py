@@ -308,7 +308,22 @@ def test_dashboard_check_page_draws_an_interactive_chart(env):
     harness.wait_for(lambda: chart(b, "g.getLabels()") ==
                      ["time", "api rtt", "api load", "peer rtt"], 10,
                      "peer's rtt on the chart")
-    # hover: the legend shows the values of the row under the mouse
+    # the key has each series' last value; hovering, the row's values
+    key = b.text("#check-chart-box .chart-legend")
+    assert key.startswith("last: ") and "api rtt" in key and \
+        "peer rtt: 12 ms" in key, key
+    # a third unit is not drawn against another's axis (41 % as "40 s"):
+    # the chart leaves it out and says so
+    b.click('#check-metrics tr[data-metric="used"] input')
+    b.wait_text("#check-chart-box .chart-note", lambda t: t and
+                "api used (%) not drawn: a chart shows two units at most"
+                in t)
+    assert chart(b, "g.getLabels()") == ["time", "api rtt", "api load",
+                                         "peer rtt"]
+    b.click('#check-metrics tr[data-metric="used"] input')
+    harness.wait_for(lambda: b.execute(
+        "return document.querySelector('#check-chart-box .chart-note')"
+        ".hidden;"), 10, "the note to go")
     legend = b.execute(
         "const g = window.tocsinCharts['check-chart-box'];"
         "let r = g.numRows() - 1;"
