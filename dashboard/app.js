@@ -200,7 +200,7 @@ async function loadProblems() {
  * the values start when they are younger, as the PNG graphs do), else a
  * duration back from now.  One GET /api/v1/series per check (its metrics
  * in one request); checks with other steps are merged on the union of
- * their times.  Units go on two axes at most (the first unit left, the
+ * their times (fetchSeries says how).  Units go on two axes at most (the first unit left, the
  * second right); a series of a third unit is left out, and the chart
  * says so.
  */
@@ -279,12 +279,18 @@ async function fetchSeries(series, range) {
       "?since=" + encodeURIComponent(since));
     return { check: check, list: list, r: r };
   }));
-  const rows = new Map();
+  /*
+   * Checks of different steps: each series' value at a time t is that of
+   * its own row covering t (the row ending at the next multiple of its
+   * step), so a 2 s check beside a 1 s one is a line, and a null is
+   * still a gap (no value, or a failed run), never bridged.
+   */
   const labels = ["time"];
   const units = [];
   const errors = [];
+  const got = [];
+  const times = new Set();
   let col = 0;
-  let steps = new Set();
   for (const p of parts) {
     if (p.r.status !== 200) {
       errors.push(p.check + ": " + ((p.r.body && p.r.body.error) ||
@@ -292,30 +298,36 @@ async function fetchSeries(series, range) {
       continue;
     }
     const b = p.r.body;
-    steps.add(b.step);
     const n = b.metrics.length;
     for (const m of b.metrics) {
       labels.push(byCheck.size > 1 || series.length !== p.list.length ?
         p.check + " " + m.name : m.name);
       units.push(m.unit);
     }
+    const byTime = new Map();
     for (const pt of b.points) {
-      let row = rows.get(pt[0]);
-      if (!row) rows.set(pt[0], row = []);
-      for (let k = 0; k < n; k++) row[col + k] = pt[k + 1];
+      byTime.set(pt[0], pt);
+      times.add(pt[0]);
     }
+    got.push({ col: col, n: n, step: Math.max(1, b.step), byTime: byTime });
     col += n;
   }
-  const data = [...rows.keys()].sort((a, b) => a - b).map((t) => {
-    const row = rows.get(t);
+  const data = [...times].sort((a, b) => a - b).map((t) => {
     const out = [new Date(t * 1000)];
-    for (let k = 0; k < col; k++) out.push(row[k] === undefined ||
-      row[k] === null ? null : baseUnit(row[k], units[k])[0]);
+    for (const g of got) {
+      const pt = g.byTime.get(t) ||
+        g.byTime.get(Math.ceil(t / g.step) * g.step);
+      for (let k = 0; k < g.n; k++) {
+        const v = pt ? pt[k + 1] : null;
+        out.push(v === null || v === undefined ? null :
+          baseUnit(v, units[g.col + k])[0]);
+      }
+    }
     return out;
   });
   return { labels: labels, units: units.map((u) => baseUnit(1, u)[1]),
-    data: data, errors: errors, mixedSteps: steps.size > 1,
-    step: Math.max(1, ...steps) };
+    data: data, errors: errors,
+    step: Math.max(1, ...got.map((g) => g.step)) };
 }
 
 // [first, last] time with a value, in ms, or null
@@ -418,7 +430,6 @@ async function drawChart(boxId, series, range, lines) {
     labelsKMB: false,
     showRangeSelector: true,
     rangeSelectorHeight: 30,
-    connectSeparatedPoints: f.mixedSteps,
     drawPoints: f.data.length < 120,
     strokeWidth: 1.5,
     axes: {

@@ -308,6 +308,14 @@ def test_dashboard_check_page_draws_an_interactive_chart(env):
     harness.wait_for(lambda: chart(b, "g.getLabels()") ==
                      ["time", "api rtt", "api load", "peer rtt"], 10,
                      "peer's rtt on the chart")
+    # peer's 2 s rows beside api's 1 s ones: a line, no gap every other
+    # row (nulls only after peer's last row)
+    peer = chart(b, "Array.from({length: g.numRows()}, (_, i) => "
+                    "g.getValue(i, 3))")
+    known = [i for i, v in enumerate(peer) if v is not None]
+    assert len(known) >= 4, peer[-40:]
+    assert all(peer[i] is not None
+               for i in range(known[0], known[-1] + 1)), peer[-40:]
     # the key has each series' last value; hovering, the row's values
     key = b.text("#check-chart-box .chart-legend")
     assert key.startswith("last: ") and "api rtt" in key and \
