@@ -201,7 +201,11 @@ def test_tampered_expired_and_the_public_listener(env):
         return base + "%s?%s" % (action, urllib.parse.urlencode(
             {"r": who, "e": exp, "s": sig}))
     e = int(q["e"])
-    bad = [url("acknowledge", "alice", e, q["s"][:-2] + "AA"),  # forged
+    # forged: one character of the signature changed (its last two were
+    # once replaced by "AA", which the real one ended in 1 time in 1 024)
+    s = q["s"]
+    forged = s[:5] + ("B" if s[5] != "B" else "C") + s[6:]
+    bad = [url("acknowledge", "alice", e, forged),              # forged
            url("acknowledge", "mallory", e, q["s"]),            # other who
            url("resolve", "alice", e, q["s"]),                  # other act
            url("acknowledge", "alice", e + 3600, q["s"]),       # later exp
