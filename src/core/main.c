@@ -387,7 +387,8 @@ main(int argc, char *argv[])
 	daemon_g.version = PACKAGE_VERSION;
 
 	if (api_register_config() != 0 || incident_register_config() != 0 ||
-	    maint_register_config() != 0 || capacity_register_config() != 0)
+	    maint_register_config() != 0 || capacity_register_config() != 0 ||
+	    cluster_register_config() != 0)
 		fatalx("cannot register the config sections");
 	if (forecast_register() != 0 || selfcheck_register() != 0 ||
 	    aberration_register() != 0)

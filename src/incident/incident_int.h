@@ -29,6 +29,17 @@ struct inc_conf {
 	int64_t problem_window_ms;
 };
 
+/* cluster { } as loaded (cluster_conf.c); enabled: the section is written. */
+struct cluster_conf {
+	bool enabled;
+	char *database;			/* libpq URI or conninfo */
+	char *node, *location;		/* location may be NULL */
+	int64_t lease_ms;
+};
+/* Register cluster { } with the config (before the first conf_load). */
+int cluster_register_config(void);
+void cluster_conf_free(void *cc);
+
 /* Register incidents { } with the config (before the first conf_load). */
 int incident_register_config(void);
 /* incidents { } as loaded, or its defaults (incident_conf.c). */

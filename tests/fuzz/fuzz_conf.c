@@ -54,7 +54,8 @@ setup(void)
 	if (api_register_config() != 0 || incident_register_config() != 0 ||
 	    maint_register_config() != 0 || notify_register_config() != 0 ||
 	    forecast_register() != 0 || selfcheck_register() != 0 ||
-	    capacity_register_config() != 0 || aberration_register() != 0)
+	    capacity_register_config() != 0 || aberration_register() != 0 ||
+	    cluster_register_config() != 0)
 		abort();
 	fuzz_register_plugins();
 	snprintf(dir, sizeof(dir), "/tmp/fuzz-conf-%d", (int)getpid());

@@ -299,3 +299,59 @@ def test_a_string_over_several_lines_is_still_valid(env):
                    '}\n')
     rc, out = d.check_config()
     assert rc == 0 and out.strip() == "config OK", out + d.last_stderr
+
+
+def test_cluster_section_errors_name_file_and_line(env):
+    # cluster { } (issue 19): every bad value is reported on its line.
+    d = env.daemon('cluster {\n'
+                   '  database = "postgresql://tocsin:s3cret@db/tocsin"\n'
+                   '  node = "mon a"\n'
+                   '  location = "eu/1"\n'
+                   '  lease = 500ms\n'
+                   '}\n')
+    lines = _errors(d)
+    want = ['%s:%d: cluster: database: holds a password; put it in a '
+            'passfile (PGPASSFILE or ~/.pgpass) instead' % (
+                d.conf, d.line_of("s3cret")),
+            '%s:%d: cluster: node: "mon a" is not a node name (1 to 63 '
+            'letters, digits, \'.\', \'_\', \'-\')' % (
+                d.conf, d.line_of("mon a")),
+            '%s:%d: cluster: location: "eu/1" is not a location name (1 '
+            'to 63 letters, digits, \'.\', \'_\', \'-\')' % (
+                d.conf, d.line_of("eu/1")),
+            '%s:%d: cluster: lease: must be at least 1s' % (
+                d.conf, d.line_of("500ms"))]
+    assert sorted(lines) == sorted(want), "\n".join(lines)
+    d = env.daemon('cluster {\n'
+                   '  node = "mon-a"\n'
+                   '}\n')
+    lines = _errors(d)
+    assert lines == ['%s:%d: cluster: node: database is required in '
+                     'cluster { } (a postgresql:// URI or a conninfo '
+                     'string)' % (d.conf, d.line_of("mon-a"))], \
+        "\n".join(lines)
+
+
+def test_cluster_section_is_refused_until_the_store_is_built(env):
+    # A valid cluster { } must not run silently as a lone SQLite node:
+    # this build says so on the database line and does not start.
+    d = env.daemon('dummy "a" { state = ok  interval = 1s }\n'
+                   'cluster {\n'
+                   '  database = "postgresql://tocsin@127.0.0.1/tocsin"\n'
+                   '  node     = "mon-a"\n'
+                   '  location = "eu-1"\n'
+                   '  lease    = 10s\n'
+                   '}\n')
+    lines = _errors(d)
+    assert lines == ['%s:%d: cluster: database: cluster { } is not '
+                     'supported by this build of tocsind yet (the '
+                     'PostgreSQL store is not built); remove the section '
+                     'to run as a single node' % (
+                         d.conf, d.line_of("postgresql://"))], \
+        "\n".join(lines)
+    # An empty section is no section.
+    d = env.daemon('dummy "a" { state = ok  interval = 1s }\n'
+                   'cluster {\n'
+                   '}\n')
+    rc, out = d.check_config()
+    assert rc == 0 and out.strip() == "config OK", out + d.last_stderr

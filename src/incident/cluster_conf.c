@@ -1,0 +1,171 @@
+/*
+ * cluster_conf.c — the cluster { } section: the PostgreSQL database the
+ * nodes of a cluster share, this node's name and location, and the lease
+ * after which a silent node counts as dead (issue 19).
+ *
+ * Only the section's syntax is here: its keys are read and checked with
+ * FILE:LINE errors.  The PostgreSQL store the section selects is not in
+ * this build yet, so a config that writes the section is refused (a
+ * config error on its "database" line) rather than run, silently, as a
+ * single node on SQLite.  Without cluster { } (or with an empty one)
+ * nothing changes.
+ */
+#include <ctype.h>
+#include <limits.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <tocsin/plugin.h>
+
+#include "core/conf.h"
+#include "incident/incident_int.h"
+
+static const struct tocsin_option cluster_options[] = {
+	{ "database", TOCSIN_OPT_STR, NULL, 0,
+	    "libpq URI (postgresql://…) or conninfo (\"host=… dbname=…\") "
+	    "of the database the nodes share; no password in it: libpq "
+	    "reads it from PGPASSFILE or ~/.pgpass" },
+	{ "node", TOCSIN_OPT_STR, NULL, 0,
+	    "this node's name, unique in the cluster; default: the host "
+	    "name" },
+	{ "location", TOCSIN_OPT_STR, NULL, 0,
+	    "where this node runs (\"eu-1\"); optional" },
+	{ "lease", TOCSIN_OPT_DURATION, "10s", 0,
+	    "a node whose heartbeat is older than this is dead" },
+	{ NULL, TOCSIN_OPT_END, NULL, 0, NULL },
+};
+
+void
+cluster_conf_free(void *p)
+{
+	struct cluster_conf *cc = p;
+
+	if (cc == NULL)
+		return;
+	free(cc->database);
+	free(cc->node);
+	free(cc->location);
+	free(cc);
+}
+
+/* A node or location name: 1..63 of [A-Za-z0-9._-]. */
+static bool
+cluster_name_ok(const char *s)
+{
+	size_t n = strlen(s), i;
+
+	if (n == 0 || n > 63)
+		return false;
+	for (i = 0; i < n; i++)
+		if (!isalnum((unsigned char)s[i]) && s[i] != '.' &&
+		    s[i] != '_' && s[i] != '-')
+			return false;
+	return true;
+}
+
+/* Does the connection string carry a password?  (It must not.) */
+static bool
+has_password(const char *db)
+{
+	const char *at, *colon, *p;
+
+	if (strncmp(db, "postgresql://", 13) == 0 ||
+	    strncmp(db, "postgres://", 11) == 0) {
+		p = strchr(db, '/') + 2;
+		at = strchr(p, '@');
+		colon = strchr(p, ':');
+		if (at != NULL && colon != NULL && colon < at &&
+		    strcspn(p, "/") > (size_t)(at - p))
+			return true;
+		return strstr(db, "password=") != NULL;
+	}
+	for (p = db; (p = strstr(p, "password")) != NULL; p += 8)
+		if ((p == db || isspace((unsigned char)p[-1])) &&
+		    p[8 + strspn(p + 8, " \t")] == '=')
+			return true;
+	return false;
+}
+
+static int
+cluster_conf_load(struct config *cf, struct tocsin_conf *sec, void **state)
+{
+	struct cluster_conf *cc;
+	const char *db, *node, *loc;
+	char host[HOST_NAME_MAX + 1];
+	int rc = 0;
+
+	(void)cf;
+	if ((cc = calloc(1, sizeof(*cc))) == NULL)
+		return -1;
+	*state = cc;
+	cc->lease_ms = tocsin_conf_duration_ms(sec, "lease");
+	if (!tocsin_conf_is_set(sec, "database") &&
+	    !tocsin_conf_is_set(sec, "node") &&
+	    !tocsin_conf_is_set(sec, "location") &&
+	    !tocsin_conf_is_set(sec, "lease"))
+		return 0;	/* no cluster { }: one node on SQLite */
+	cc->enabled = true;
+	db = tocsin_conf_str(sec, "database");
+	node = tocsin_conf_str(sec, "node");
+	loc = tocsin_conf_str(sec, "location");
+	if (db == NULL || db[0] == '\0') {
+		/* reported on a key written (an unset one has no line) */
+		tocsin_conf_error(sec, tocsin_conf_is_set(sec, "node") ?
+		    "node" : tocsin_conf_is_set(sec, "location") ?
+		    "location" : "lease", "database is required in cluster "
+		    "{ } (a postgresql:// URI or a conninfo string)");
+		rc = -1;
+	} else if (has_password(db)) {
+		tocsin_conf_error(sec, "database", "holds a password; put it "
+		    "in a passfile (PGPASSFILE or ~/.pgpass) instead");
+		rc = -1;
+	} else if ((cc->database = strdup(db)) == NULL)
+		return -1;
+	if (node == NULL) {
+		if (gethostname(host, sizeof(host)) != 0)
+			strcpy(host, "localhost");
+		host[sizeof(host) - 1] = '\0';
+		host[strcspn(host, ".")] = '\0';	/* short name */
+		node = host;
+	}
+	if (!cluster_name_ok(node)) {
+		tocsin_conf_error(sec, "node", "\"%.80s\" is not a node name "
+		    "(1 to 63 letters, digits, '.', '_', '-')", node);
+		rc = -1;
+	} else if ((cc->node = strdup(node)) == NULL)
+		return -1;
+	if (loc != NULL) {
+		if (!cluster_name_ok(loc)) {
+			tocsin_conf_error(sec, "location", "\"%.80s\" is not "
+			    "a location name (1 to 63 letters, digits, '.', "
+			    "'_', '-')", loc);
+			rc = -1;
+		} else if ((cc->location = strdup(loc)) == NULL)
+			return -1;
+	}
+	if (cc->lease_ms < 1000) {
+		tocsin_conf_error(sec, "lease", "must be at least 1s");
+		rc = -1;
+	}
+	if (rc == 0) {
+		tocsin_conf_error(sec, "database", "cluster { } is not "
+		    "supported by this build of tocsind yet (the PostgreSQL "
+		    "store is not built); remove the section to run as a "
+		    "single node");
+		rc = -1;
+	}
+	return rc;
+}
+
+static const struct conf_section cluster_section = {
+	"cluster", false, cluster_options, NULL, cluster_conf_load, NULL,
+	cluster_conf_free,
+};
+
+int
+cluster_register_config(void)
+{
+	return conf_section_register(&cluster_section);
+}
