@@ -35,6 +35,8 @@
 #include <curl/curl.h>
 #include <jansson.h>
 
+#include "ctl/migrate_store.h"
+
 #define CTL_DEFAULT_URL		"http://127.0.0.1:8470"
 #define CTL_MAX_REPLY		(64 * 1024 * 1024)
 #define CTL_CONF_MAX		(1024 * 1024)
@@ -108,6 +110,11 @@ help(void)
 	    "  problems [--all]            open problems and known errors\n"
 	    "  problem ID                  one problem, its workaround and "
 	    "incidents\n"
+	    "  migrate-store --to CONNINFO [--from FILE]\n"
+	    "                              copy incidents.db (default "
+	    "state_dir's)\n"
+	    "                              into an empty PostgreSQL "
+	    "database\n"
 	    "options:\n"
 	    "  -s URL     the API (default: $TOCSIN_URL, api.listen, %s)\n"
 	    "  -t TOKEN   the API token (default: $TOCSIN_TOKEN, the token "
@@ -1734,6 +1741,10 @@ main(int argc, char *argv[])
 	const char *conf = NULL, *s, *nocolor;
 	int ch, rc;
 
+	/* not an API command: its own options, no server, no token */
+	if (argc >= 2 && strcmp(argv[1], "migrate-store") == 0)
+		return ctl_migrate_store(argc - 1, argv + 1,
+		    TOCSIN_STATE_DIR "/incidents.db");
 	memset(&ctl, 0, sizeof(ctl));
 	ctl_g = &ctl;
 	while ((ch = getopt_long(argc, argv, "s:t:c:o:jh", longopts,

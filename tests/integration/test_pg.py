@@ -3,9 +3,14 @@ the cluster's tests run on (issue 19)."""
 import os
 import pwd
 import socket
+import sqlite3
+import subprocess
 
 import harness
 import fx_pg
+from harness import wait_for
+from fx_notify import Webhook, incidents
+from test_incident_log import hook_policy
 
 
 def test_pg_fixture_is_a_private_cluster(env):
@@ -40,3 +45,102 @@ def test_pg_fixture_survives_a_stop_and_start(env):
     d = pg.dir
     pg.cleanup()
     assert not os.path.exists(d), os.listdir(d)
+
+
+def _tocsinctl(env, *args):
+    p = subprocess.run([os.path.join(env.builddir, "tocsinctl")] +
+                       list(args), capture_output=True, text=True,
+                       timeout=120, stdin=subprocess.DEVNULL)
+    harness.assert_no_sanitizer_report(p.stdout + p.stderr, "tocsinctl")
+    return p.returncode, p.stdout, p.stderr
+
+
+def _pg_rows(pg, table, cols):
+    q = "SELECT %s FROM %s ORDER BY %s" % (
+        ", ".join("COALESCE(\"%s\"::text, '<NULL>')" % c for c in cols),
+        table, ", ".join('"%s"' % c for c in cols))
+    # rows end with a record separator, columns with a unit separator
+    p = subprocess.run(
+        [os.path.join(pg.bindir, "psql"), "-X", "-At", "-F", "\x1f",
+         "-R", "\x1e", "-v", "ON_ERROR_STOP=1", "-h", pg.dir, "-p",
+         str(pg.port), "-U", "tocsin", "-d", pg.dbname, "-c", q],
+        capture_output=True, text=True, timeout=60)
+    assert p.returncode == 0, p.stderr
+    out = p.stdout.rstrip("\n")
+    return [tuple(r.split("\x1f")) for r in out.split("\x1e")] if out \
+        else []
+
+
+def _sqlite_rows(path, table):
+    con = sqlite3.connect("file:%s?mode=ro" % path, uri=True)
+    cols = [r[1] for r in con.execute("PRAGMA table_info(%s)" % table)]
+    rows = con.execute("SELECT %s FROM %s ORDER BY %s" % (
+        ", ".join("COALESCE(CAST(\"%s\" AS TEXT), '<NULL>')" % c
+                  for c in cols),
+        table, ", ".join('"%s"' % c for c in cols))).fetchall()
+    con.close()
+    return cols, [tuple(r) for r in rows]
+
+
+TABLES = ["incidents", "incident_checks", "timeline", "events",
+          "check_state", "maintenance", "notify_outbox", "notify_esc",
+          "check_daily", "changes", "problems", "problem_incidents"]
+
+
+def test_pg_migrate_store_copies_the_incident_log(env):
+    hook = Webhook(env)
+    pg = fx_pg.Postgres(env)
+    d = env.daemon('dummy "web" { state = critical  interval = 1s  '
+                   'max_attempts = 1 }\n'
+                   'dummy "db" { state = ok  interval = 1s }\n' +
+                   hook_policy(hook.url()))
+    d.start(timeout=20)
+    wait_for(lambda: len(incidents(d, "open")) == 1, 20, "an incident")
+    inc = incidents(d, "open")[0]
+    st, _ = d.post("/api/v1/incidents/%d/ack" % inc["id"],
+                   {"by": "alice", "comment": "on it"})
+    assert st == 200, st
+    d.post("/api/v1/changes", {"title": "deploy 1.2",
+                               "checks": ["web"], "by": "ci"})
+    wait_for(lambda: hook.raw(), 20, "the page")
+    d.stop()
+    src = os.path.join(d.state_dir, "incidents.db")
+
+    rc, out, err = _tocsinctl(env, "migrate-store", "--to", pg.uri,
+                              "--from", src)
+    assert rc == 0, out + err
+    assert "schema migrated to version 1" in out, out
+    total = 0
+    for t in TABLES:
+        cols, want = _sqlite_rows(src, t)
+        got = _pg_rows(pg, t, cols)
+        assert got == want, (t, want, got)
+        total += len(want)
+    assert "copied %d rows from %s" % (total, src) in out, out
+    for t in ("incidents", "timeline", "events", "notify_outbox",
+              "changes", "check_state"):
+        assert _sqlite_rows(src, t)[1], "nothing in %s to copy" % t
+    assert pg.sql("SELECT version FROM tocsin_schema").strip() == "1"
+
+    # Never merged into a log: a second copy is refused, nothing added.
+    rc, out, err = _tocsinctl(env, "migrate-store", "--to", pg.uri,
+                              "--from", src)
+    assert rc == 1 and "already has rows: refused" in err, out + err
+    assert int(pg.sql("SELECT count(*) FROM incidents")) == 1
+
+    # A database newer than this tocsinctl is refused, left as it is.
+    pg.sql("CREATE DATABASE newer")
+    newer = pg.uri.rsplit("/", 1)[0] + "/newer"
+    pg.sql("CREATE TABLE tocsin_schema (one INT PRIMARY KEY DEFAULT 1, "
+           "version INT NOT NULL); INSERT INTO tocsin_schema (version) "
+           "VALUES (99)", db="newer")
+    rc, out, err = _tocsinctl(env, "migrate-store", "--to", newer,
+                              "--from", src)
+    assert rc == 1 and "schema version 99, newer than this tocsinctl's " \
+        "1: refused" in err, out + err
+    assert pg.sql("SELECT count(*) FROM pg_tables WHERE tablename = "
+                  "'incidents'", db="newer").strip() == "0"
+
+    # Usage errors exit 2.
+    rc, out, err = _tocsinctl(env, "migrate-store", "--from", src)
+    assert rc == 2 and "usage: tocsinctl migrate-store" in err, err
