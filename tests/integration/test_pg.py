@@ -1,10 +1,12 @@
 """The private PostgreSQL fixture (fx_pg.py) the PostgreSQL store's and
 the cluster's tests run on (issue 19)."""
+import json
 import os
 import pwd
 import socket
 import sqlite3
 import subprocess
+import time
 
 import harness
 import fx_pg
@@ -144,3 +146,71 @@ def test_pg_migrate_store_copies_the_incident_log(env):
     # Usage errors exit 2.
     rc, out, err = _tocsinctl(env, "migrate-store", "--from", src)
     assert rc == 2 and "usage: tocsinctl migrate-store" in err, err
+
+
+def _driver(env, *args):
+    return [os.path.join(env.builddir, "tests", "drivers", "pgc_driver")] + \
+        [str(a) for a in args]
+
+
+def _run_driver(env, *args, timeout=120):
+    p = subprocess.run(_driver(env, *args), capture_output=True, text=True,
+                       timeout=timeout, stdin=subprocess.DEVNULL)
+    harness.assert_no_sanitizer_report(p.stdout + p.stderr, "pgc_driver")
+    return p.returncode, json.loads(p.stdout), p.stderr
+
+
+def test_pg_conn_migrates_and_writes_a_pipelined_batch(env):
+    # pg_conn.c: asynchronous connect, the schema made on connect, then
+    # BEGIN, 2000 INSERTs and COMMIT as one pipelined batch; the loop's
+    # 10 ms timer is never held up long (nothing blocks it).
+    pg = fx_pg.Postgres(env)
+    rc, out, err = _run_driver(env, pg.conninfo, 2000)
+    assert rc == 0 and out["committed"], (out, err)
+    assert out["ok"] == 2001 and out["failed"] == 0, out
+    assert out["max_lag_ms"] < 200, out
+    assert "schema migrated to version 1" in err, err
+    assert pg.sql("SELECT version FROM tocsin_schema").strip() == "1"
+    assert pg.sql("SELECT count(*) FROM check_state").strip() == "2000"
+    # Over TCP too, and a current schema is left as it is.
+    rc, out, err = _run_driver(env, pg.uri, 0)
+    assert rc == 0 and out["committed"], (out, err)
+    assert "migrated" not in err, err
+
+
+def test_pg_conn_waits_through_an_outage_then_writes(env):
+    pg = fx_pg.Postgres(env)
+    pg.stop()
+    p = subprocess.Popen(_driver(env, pg.conninfo, 10, 60),
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                         text=True, stdin=subprocess.DEVNULL)
+    try:
+        time.sleep(2.5)
+        assert p.poll() is None, p.communicate()
+        pg.start()
+        out, err = p.communicate(timeout=60)
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+    harness.assert_no_sanitizer_report(out + err, "pgc_driver")
+    res = json.loads(out)
+    assert p.returncode == 0 and res["committed"], (res, err)
+    assert res["ok"] == 11 and res["max_lag_ms"] < 200, res
+    assert "postgresql: cannot connect" in err, err
+    assert "again in 1000 ms" in err and "again in 2000 ms" in err, err
+    assert "NOTICE" not in err, err     # the server's notices: debug log
+    assert pg.sql("SELECT count(*) FROM check_state").strip() == "10"
+
+
+def test_pg_conn_refuses_a_newer_schema(env):
+    pg = fx_pg.Postgres(env)
+    pg.sql("CREATE TABLE tocsin_schema (one INT PRIMARY KEY DEFAULT 1, "
+           "version INT NOT NULL); INSERT INTO tocsin_schema (version) "
+           "VALUES (99)")
+    rc, out, err = _run_driver(env, pg.conninfo, 1, 3)
+    assert rc == 1 and not out["committed"] and out["ups"] == 0, out
+    assert "schema version 99, newer than this tocsind's 1: refused" in \
+        err, err
+    assert pg.sql("SELECT count(*) FROM pg_tables WHERE tablename = "
+                  "'incidents'").strip() == "0"
