@@ -13,6 +13,7 @@ struct config;
 struct daemon {
 	struct event_base *base;
 	struct config *cf;		/* the config in force */
+	unsigned long cf_gen;		/* bumped each time cf is replaced */
 	time_t started;			/* wall clock */
 	const char *version;		/* PACKAGE_VERSION */
 	unsigned long nofile;		/* RLIMIT_NOFILE soft limit in force */

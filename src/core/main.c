@@ -262,6 +262,7 @@ reload(void)
 	sched_transfer(old, nw);
 	sched_stop(old);
 	daemon_g.cf = nw;
+	daemon_g.cf_gen++;
 	notify_reconfigure(nw);
 	log_set_level(nw->log_level);
 	/*

@@ -7,6 +7,7 @@ import re
 import urllib.parse
 
 from fx_api import tocsinctl
+from harness import wait_for
 
 CONFIG = ('heartbeat "nightly-backup" {\n  expect_every = 2s\n  grace = 1s\n'
           '  interval = 500ms\n  max_attempts = 1\n}\n'
@@ -205,4 +206,41 @@ def test_push_key_not_written_on_a_full_disk_is_made_again(env):
     st, data = push(d, path)
     assert st == 200, (st, data)
     d.stop()
+    d.assert_no_sanitizer_report()
+
+
+def test_push_urls_follow_reloads(env):
+    """The push URLs are found through an index of the config in force:
+    a heartbeat added by a reload takes pushes at once, one removed is
+    refused, one kept keeps its URL, and the last push of each is written
+    to push.json within a second (and at once at stop)."""
+    d = env.daemon(CONFIG)
+    d.require_plugin("heartbeat")
+    d.start()
+    _, old = push_url(d, "other-job")
+    st, _ = push(d, old)
+    assert st == 200
+    d.reload(CONFIG.replace('heartbeat "nightly-backup"',
+                            'heartbeat "new-job"'))
+    _, new = push_url(d, "new-job")
+    st, data = push(d, new, "?state=WARNING&summary=added")
+    assert st == 200, (st, data)
+    d.wait_check("new-job", "WARNING", pred=lambda c: c["summary"] == "added")
+    assert push_url(d, "other-job")[1] == old
+    st, _ = push(d, old)
+    assert st == 200
+    d.reload(CONFIG.replace('heartbeat "nightly-backup"',
+                            'heartbeat "new-job"').replace(
+        'heartbeat "other-job"', 'heartbeat "renamed-job"'))
+    st, _ = push(d, old)
+    assert st == 403
+    saved = lambda: json.load(open(d.state_dir + "/push.json"))
+    wait_for(lambda: any(p["check"] == "new-job" and p["summary"] == "added"
+                         for p in saved()), 5, "push.json written")
+    _, new2 = push_url(d, "renamed-job")
+    st, _ = push(d, new2, "?summary=last")
+    assert st == 200
+    d.stop()
+    assert any(p["check"] == "renamed-job" and p["summary"] == "last"
+               for p in saved()), saved()
     d.assert_no_sanitizer_report()
