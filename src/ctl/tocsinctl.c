@@ -44,7 +44,7 @@
 /* Options, each allowed only with the commands that take it. */
 enum {
 	OPT_ALL = 0x1, OPT_BY = 0x2, OPT_COMMENT = 0x4, OPT_SINCE = 0x8,
-	OPT_OUT = 0x10, OPT_HORIZON = 0x20, OPT_TARGET = 0x40,
+	OPT_OUT = 0x10, OPT_HORIZON = 0x20, OPT_TARGET = 0x40, OPT_MONTH = 0x80,
 };
 
 struct ctl {
@@ -55,7 +55,7 @@ struct ctl {
 	unsigned opts;			/* OPT_* given */
 	bool all;
 	json_t *target;			/* change: {"groups":[…],…} */
-	const char *by, *comment, *since, *out, *horizon;
+	const char *by, *comment, *since, *out, *horizon, *month;
 };
 
 struct reply {
@@ -99,7 +99,7 @@ help(void)
 	    "  reload                      reload the configuration\n"
 	    "  graph CHECK METRIC [--since 1d] -o FILE.png|FILE.svg|-\n"
 	    "  forecast CHECK METRIC\n"
-	    "  report [--since 30d]\n"
+	    "  report [--since 30d | --month 2026-11]\n"
 	    "  capacity [--horizon 90d] [--all]  what runs out first, and "
 	    "when\n"
 	    "  oncall\n"
@@ -1417,8 +1417,14 @@ cmd_report(struct ctl *ctl, char **argv)
 	size_t i;
 
 	(void)argv;
-	s = esc(ctl->since != NULL ? ctl->since : "30d");
-	if (asprintf(&path, "/api/v1/report?since=%s", s) < 0)
+	if (ctl->month != NULL && ctl->since != NULL) {
+		warnx_("report: give --month or --since, not both");
+		usage();
+	}
+	s = esc(ctl->month != NULL ? ctl->month : ctl->since != NULL ?
+	    ctl->since : "30d");
+	if (asprintf(&path, "/api/v1/report?%s=%s", ctl->month != NULL ?
+	    "month" : "since", s) < 0)
 		die("out of memory");
 	free(s);
 	o = ctl_get(ctl, path, NULL);
@@ -1709,7 +1715,7 @@ static const struct command {
 	{ "reload", 0, 0, cmd_reload },
 	{ "graph", 2, OPT_SINCE | OPT_OUT, cmd_graph },
 	{ "forecast", 2, 0, cmd_forecast },
-	{ "report", 0, OPT_SINCE, cmd_report },
+	{ "report", 0, OPT_SINCE | OPT_MONTH, cmd_report },
 	{ "capacity", 0, OPT_HORIZON | OPT_ALL, cmd_capacity },
 	{ "oncall", 0, 0, cmd_oncall },
 	{ "change", 1, OPT_TARGET | OPT_BY, cmd_change },
@@ -1728,6 +1734,7 @@ main(int argc, char *argv[])
 		{ "by", required_argument, NULL, 'b' },
 		{ "comment", required_argument, NULL, 'm' },
 		{ "since", required_argument, NULL, 'S' },
+		{ "month", required_argument, NULL, 'M' },
 		{ "output", required_argument, NULL, 'o' },
 		{ "horizon", required_argument, NULL, 'H' },
 		{ "group", required_argument, NULL, 'G' },
@@ -1777,6 +1784,10 @@ main(int argc, char *argv[])
 		case 'S':
 			ctl.opts |= OPT_SINCE;
 			ctl.since = optarg;
+			break;
+		case 'M':
+			ctl.opts |= OPT_MONTH;
+			ctl.month = optarg;
 			break;
 		case 'o':
 			ctl.opts |= OPT_OUT;

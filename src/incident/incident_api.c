@@ -25,6 +25,7 @@
 #include "core/daemon.h"
 #include "incident/incident.h"
 #include "incident/incident_int.h"
+#include "incident/maint.h"
 #include "core/log.h"
 #include "core/state.h"
 #include "incident/store.h"
@@ -370,9 +371,36 @@ struct avail {
 	char *name;
 	char *group;
 	int64_t down_s;
-	bool down_at_h;			/* down when the rolled-up days end */
+	int64_t maint_s;		/* down, inside maintenance: not counted */
+	int64_t unreachable_s;		/* the root cause's, not counted */
+	enum check_state state_at_h;	/* when the rolled-up days end */
 	bool seen;			/* has events after them */
 };
+
+/*
+ * a's check spent [from, to) in state st.  Down time counts, less what a
+ * maintenance window covered (windows of the config in force and those
+ * made through the API); UNREACHABLE time is the down parent's (counted
+ * in its own availability), not the check's.
+ */
+static void
+avail_add(struct avail *a, time_t from, time_t to, enum check_state st)
+{
+	int64_t m;
+
+	if (to <= from)
+		return;
+	if (st == STATE_UNREACHABLE) {
+		a->unreachable_s += to - from;
+		return;
+	}
+	if (!counts_as_down(st))
+		return;
+	m = maint_covered(daemon_g.cf != NULL ? conf_check(daemon_g.cf,
+	    a->name) : NULL, from, to);
+	a->maint_s += m;
+	a->down_s += (to - from) - m;
+}
 
 /* The entry for name in *av (added if new), or NULL (out of memory). */
 static struct avail *
@@ -440,7 +468,7 @@ report_dailies(time_t since, time_t until, struct avail **av, size_t *nav,
 		}
 		while (k < n && strcmp(dv[k].check, dv[i].check) == 0)
 			carry = dv[k++].end_state;
-		a->down_at_h = counts_as_down(carry);
+		a->state_at_h = carry;
 	}
 	store_dailies_free(dv, n);
 	return 0;
@@ -490,7 +518,7 @@ incident_report(time_t since, time_t until)
 	size_t nav = 0, i, j;
 	int64_t period = until - since, bt = 0, start;
 	struct avail *cur = NULL;
-	bool down = false;
+	enum check_state cst = STATE_OK;
 	time_t t0 = since;
 	int err = o == NULL || checks == NULL || groups == NULL;
 
@@ -518,28 +546,28 @@ incident_report(time_t since, time_t until)
 		if (at < bt)
 			continue;	/* its day is in the rollups */
 		if (cur == NULL || strcmp(cur->name, name) != 0) {
-			if (cur != NULL && down)
-				cur->down_s += until - t0;
+			if (cur != NULL)
+				avail_add(cur, t0, until, cst);
 			if ((cur = avail_get(&av, &nav, name)) == NULL) {
 				err = 1;
 				break;
 			}
 			cur->seen = true;
-			down = cur->down_at_h;
+			cst = cur->state_at_h;
 			t0 = start;
 		}
-		if (at > start && down)
-			cur->down_s += at - (t0 > start ? t0 : start);
-		down = counts_as_down(ch[r].state);
+		if (at > start)
+			avail_add(cur, t0 > start ? t0 : start, at, cst);
+		cst = ch[r].state;
 		t0 = at > start ? at : start;
 	}
 	store_changes_free(ch, nch);
-	if (cur != NULL && down)
-		cur->down_s += until - t0;
-	/* down when the rollups end, no change since: down to until */
+	if (cur != NULL)
+		avail_add(cur, t0, until, cst);
+	/* no change since the rollups end: their end state to until */
 	for (i = 0; !err && i < nav; i++)
-		if (!av[i].seen && av[i].down_at_h && until > start)
-			av[i].down_s += until - start;
+		if (!av[i].seen)
+			avail_add(&av[i], start, until, av[i].state_at_h);
 
 	/* every configured check appears, also those with no event */
 	for (i = 0; daemon_g.cf != NULL && i < daemon_g.cf->nchecks; i++) {
@@ -570,6 +598,9 @@ incident_report(time_t since, time_t until)
 		api_set(c, "name", api_str(av[i].name), &err);
 		api_set(c, "group", api_str(av[i].group), &err);
 		api_set(c, "downtime_s", json_integer(av[i].down_s), &err);
+		api_set(c, "maintenance_s", json_integer(av[i].maint_s), &err);
+		api_set(c, "unreachable_s", json_integer(av[i].unreachable_s),
+		    &err);
 		api_set(c, "availability", json_real(100.0 *
 		    (double)(period - av[i].down_s) / (double)period), &err);
 		api_append(checks, c, &err);
@@ -631,14 +662,168 @@ incident_report(time_t since, time_t until)
 	return o;
 }
 
-/* GET /api/v1/report[?since=30d][&until=RFC3339] */
+/* s as a CSV field: always quoted, quotes doubled. */
+static void
+csv_field(struct evbuffer *b, const char *s, const char *sep)
+{
+	evbuffer_add(b, "\"", 1);
+	for (; s != NULL && *s != '\0'; s++)
+		evbuffer_add(b, *s == '"' ? "\"\"" : s, *s == '"' ? 2 : 1);
+	evbuffer_add_printf(b, "\"%s", sep);
+}
+
+/* The report's checks as CSV, a header row first. */
+static struct evbuffer *
+report_csv(json_t *o)
+{
+	struct evbuffer *b = evbuffer_new();
+	json_t *c;
+	size_t i;
+
+	if (b == NULL)
+		return NULL;
+	evbuffer_add_printf(b, "check,group,availability,downtime_s,"
+	    "maintenance_s,unreachable_s,since,until\r\n");
+	json_array_foreach(json_object_get(o, "checks"), i, c) {
+		csv_field(b, json_string_value(json_object_get(c, "name")), ",");
+		csv_field(b, json_string_value(json_object_get(c, "group")),
+		    ",");
+		evbuffer_add_printf(b, "%.6f,%lld,%lld,%lld,%s,%s\r\n",
+		    json_number_value(json_object_get(c, "availability")),
+		    (long long)json_integer_value(json_object_get(c,
+		    "downtime_s")),
+		    (long long)json_integer_value(json_object_get(c,
+		    "maintenance_s")),
+		    (long long)json_integer_value(json_object_get(c,
+		    "unreachable_s")),
+		    json_string_value(json_object_get(o, "since")),
+		    json_string_value(json_object_get(o, "until")));
+	}
+	return b;
+}
+
+/* Text into b, HTML-escaped. */
+static void
+html_text(struct evbuffer *b, const char *s)
+{
+	char *e = evhttp_htmlescape(s != NULL ? s : "");
+
+	if (e != NULL)
+		evbuffer_add(b, e, strlen(e));
+	free(e);
+}
+
+/* The report as a printable, self-contained HTML page. */
+static struct evbuffer *
+report_html(json_t *o)
+{
+	struct evbuffer *b = evbuffer_new();
+	json_t *c, *v;
+	size_t i;
+
+	if (b == NULL)
+		return NULL;
+	evbuffer_add_printf(b, "<!DOCTYPE html>\n<html lang=\"en\"><head>"
+	    "<meta charset=\"utf-8\"><title>Availability report</title>"
+	    "<style>body{font:14px sans-serif;margin:2em}table{border-"
+	    "collapse:collapse;margin:1em 0}td,th{border:1px solid #999;"
+	    "padding:2px 8px;text-align:left}td.n{text-align:right}"
+	    "@media print{body{margin:0}}</style></head><body>\n"
+	    "<h1>Availability report</h1>\n<p>");
+	html_text(b, json_string_value(json_object_get(o, "since")));
+	evbuffer_add_printf(b, " to ");
+	html_text(b, json_string_value(json_object_get(o, "until")));
+	evbuffer_add_printf(b, " (UTC). Incidents opened: %lld, acknowledged:"
+	    " %lld, resolved: %lld.", (long long)json_integer_value(
+	    json_object_get(o, "incidents")), (long long)json_integer_value(
+	    json_object_get(o, "acknowledged")), (long long)
+	    json_integer_value(json_object_get(o, "resolved")));
+	if (json_is_number(v = json_object_get(o, "mtta_s")))
+		evbuffer_add_printf(b, " MTTA %.0f s.", json_number_value(v));
+	if (json_is_number(v = json_object_get(o, "mttr_s")))
+		evbuffer_add_printf(b, " MTTR %.0f s.", json_number_value(v));
+	evbuffer_add_printf(b, "</p>\n<p>Down time inside maintenance "
+	    "windows is not downtime; time UNREACHABLE behind a down parent "
+	    "is the parent's.</p>\n<h2>Checks</h2>\n<table><tr><th>Check</th>"
+	    "<th>Group</th><th>Availability %%</th><th>Downtime s</th>"
+	    "<th>In maintenance s</th><th>Unreachable s</th></tr>\n");
+	json_array_foreach(json_object_get(o, "checks"), i, c) {
+		evbuffer_add_printf(b, "<tr><td>");
+		html_text(b, json_string_value(json_object_get(c, "name")));
+		evbuffer_add_printf(b, "</td><td>");
+		html_text(b, json_string_value(json_object_get(c, "group")));
+		evbuffer_add_printf(b, "</td><td class=\"n\">%.3f</td><td "
+		    "class=\"n\">%lld</td><td class=\"n\">%lld</td><td "
+		    "class=\"n\">%lld</td></tr>\n",
+		    json_number_value(json_object_get(c, "availability")),
+		    (long long)json_integer_value(json_object_get(c,
+		    "downtime_s")),
+		    (long long)json_integer_value(json_object_get(c,
+		    "maintenance_s")),
+		    (long long)json_integer_value(json_object_get(c,
+		    "unreachable_s")));
+	}
+	evbuffer_add_printf(b, "</table>\n<h2>Groups</h2>\n<table><tr><th>"
+	    "Group</th><th>Checks</th><th>Availability %%</th></tr>\n");
+	json_array_foreach(json_object_get(o, "groups"), i, c) {
+		evbuffer_add_printf(b, "<tr><td>");
+		html_text(b, json_string_value(json_object_get(c, "name")));
+		evbuffer_add_printf(b, "</td><td class=\"n\">%lld</td><td "
+		    "class=\"n\">%.3f</td></tr>\n", (long long)
+		    json_integer_value(json_object_get(c, "checks")),
+		    json_number_value(json_object_get(c, "availability")));
+	}
+	evbuffer_add_printf(b, "</table>\n<h2>Problems</h2>\n<table><tr><th>#"
+	    "</th><th>Title</th><th>Status</th><th>Incidents</th><th>Time "
+	    "lost s</th></tr>\n");
+	json_array_foreach(json_object_get(o, "problems"), i, c) {
+		evbuffer_add_printf(b, "<tr><td>%lld</td><td>", (long long)
+		    json_integer_value(json_object_get(c, "id")));
+		html_text(b, json_string_value(json_object_get(c, "title")));
+		evbuffer_add_printf(b, "</td><td>");
+		html_text(b, json_string_value(json_object_get(c, "status")));
+		evbuffer_add_printf(b, "</td><td class=\"n\">%lld</td><td "
+		    "class=\"n\">%lld</td></tr>\n", (long long)
+		    json_integer_value(json_object_get(c, "incidents")),
+		    (long long)json_integer_value(json_object_get(c,
+		    "lost_s")));
+	}
+	evbuffer_add_printf(b, "</table>\n<p><small>tocsind</small></p>"
+	    "</body></html>\n");
+	return b;
+}
+
+/* "2026-11" into the month's [since, until).  RETURN VALUE: 0 or -1. */
+static int
+parse_month(const char *s, time_t *since, time_t *until)
+{
+	struct tm tm;
+	const char *end;
+
+	memset(&tm, 0, sizeof(tm));
+	if ((end = strptime(s, "%Y-%m", &tm)) == NULL || *end != '\0' ||
+	    tm.tm_year < 70)
+		return -1;
+	tm.tm_mday = 1;
+	*since = timegm(&tm);
+	tm.tm_mon++;
+	*until = timegm(&tm);		/* timegm normalises month 12 */
+	return *since == (time_t)-1 || *until == (time_t)-1 ? -1 : 0;
+}
+
+/*
+ * GET /api/v1/report[?since=30d][&until=RFC3339] or [?month=YYYY-MM],
+ * [&format=json|csv|html]
+ */
 static void
 report_get(struct evhttp_request *req, const char *rest, void *arg)
 {
 	struct evkeyvalq q;
-	const char *s, *u;
+	struct evbuffer *b;
+	const char *s, *u, *m, *f;
 	int64_t ms = 30LL * 86400 * 1000;
-	time_t now = time(NULL), until = now;
+	time_t now = time(NULL), until = now, since;
+	json_t *o;
 
 	(void)rest;
 	(void)arg;
@@ -646,6 +831,19 @@ report_get(struct evhttp_request *req, const char *rest, void *arg)
 		return;
 	s = query_get(&q, "since");
 	u = query_get(&q, "until");
+	m = query_get(&q, "month");
+	f = query_get(&q, "format");
+	if (f != NULL && strcmp(f, "json") != 0 && strcmp(f, "csv") != 0 &&
+	    strcmp(f, "html") != 0) {
+		api_error(req, HTTP_BADREQUEST, "format: \"%s\" is not json, "
+		    "csv or html", f);
+		goto out;
+	}
+	if (m != NULL && (s != NULL || u != NULL)) {
+		api_error(req, HTTP_BADREQUEST, "month: give either month or "
+		    "since/until");
+		goto out;
+	}
 	if (s != NULL && (conf_parse_duration(s, &ms) == -1 || ms < 1000)) {
 		api_error(req, HTTP_BADREQUEST, "since: \"%s\" is not a "
 		    "duration like 30d", s);
@@ -664,8 +862,31 @@ report_get(struct evhttp_request *req, const char *rest, void *arg)
 		}
 		until = timegm(&tm);
 	}
+	since = until - ms / 1000;
+	if (m != NULL && parse_month(m, &since, &until) == -1) {
+		api_error(req, HTTP_BADREQUEST, "month: \"%s\" is not a month "
+		    "like 2026-11", m);
+		goto out;
+	}
 	store_commit();
-	api_reply(req, HTTP_OK, incident_report(until - ms / 1000, until));
+	o = incident_report(since, until);
+	if (o == NULL || f == NULL || strcmp(f, "json") == 0) {
+		api_reply(req, HTTP_OK, o);
+		goto out;
+	}
+	b = f[0] == 'c' ? report_csv(o) : report_html(o);
+	json_decref(o);
+	if (b == NULL) {
+		api_reply(req, HTTP_INTERNAL, NULL);
+		goto out;
+	}
+	if (f[0] == 'h')
+		evhttp_add_header(evhttp_request_get_output_headers(req),
+		    "Content-Security-Policy", "default-src 'none'; "
+		    "style-src 'unsafe-inline'");
+	api_send_type(req, HTTP_OK, f[0] == 'c' ? "text/csv; charset=utf-8" :
+	    "text/html; charset=utf-8", b);
+	evbuffer_free(b);
 out:
 	evhttp_clear_headers(&q);
 }

@@ -191,6 +191,106 @@ maint_active(const struct check *c, time_t now)
 	return false;
 }
 
+/* Intervals [a, b), for maint_covered(). */
+struct span {
+	time_t a, b;
+};
+
+static int
+span_cmp(const void *x, const void *y)
+{
+	const struct span *p = x, *q = y;
+
+	return p->a < q->a ? -1 : p->a > q->a;
+}
+
+/* [s, e) cut to [a, b), appended to *v when something is left. */
+static int
+span_add(time_t s, time_t e, time_t a, time_t b, struct span **v, size_t *n,
+    size_t *cap)
+{
+	struct span *nv;
+	size_t nc;
+
+	s = s > a ? s : a;
+	e = e < b ? e : b;
+	if (e <= s)
+		return 0;
+	if (*n == *cap) {
+		nc = *cap ? *cap * 2 : 16;
+		if ((nv = reallocarray(*v, nc, sizeof(**v))) == NULL)
+			return -1;
+		*v = nv;
+		*cap = nc;
+	}
+	(*v)[(*n)++] = (struct span){ s, e };
+	return 0;
+}
+
+/* w's occurrences that meet [a, b), cut to it, appended to *v. */
+static int
+window_spans(const struct window *w, time_t a, time_t b, struct span **v,
+    size_t *n, size_t *cap)
+{
+	int64_t day, last;
+	struct tm tm;
+	time_t d0, s;
+
+	if (w->minute < 0)
+		return span_add(w->start, w->end, a, b, v, n, cap);
+	/* recurring: each day (or weekday) whose occurrence meets [a, b) */
+	last = (int64_t)b / 86400;
+	for (day = (int64_t)(a - w->duration_s) / 86400 - 1; day <= last;
+	    day++) {
+		d0 = (time_t)(day * 86400);
+		gmtime_r(&d0, &tm);
+		if (w->wday >= 0 && tm.tm_wday != w->wday)
+			continue;
+		s = d0 + w->minute * 60;
+		if (span_add(s, s + (time_t)w->duration_s, a, b, v, n,
+		    cap) == -1)
+			return -1;
+	}
+	return 0;
+}
+
+int64_t
+maint_covered(const struct check *c, time_t a, time_t b)
+{
+	const struct windows *cw;
+	struct span *v = NULL;
+	size_t n = 0, cap = 0, i;
+	time_t end = 0;
+	int64_t sum = 0;
+	unsigned k;
+
+	if (c == NULL || b <= a)
+		return 0;
+	cw = conf_section_state(daemon_g.cf, "maintenance");
+	for (k = 0; cw != NULL && k < cw->n; k++)
+		if (!cw->v[k].freeze && window_matches(&cw->v[k], c) &&
+		    window_spans(&cw->v[k], a, b, &v, &n, &cap) == -1)
+			goto out;
+	for (k = 0; k < api_windows.n; k++)
+		if (window_matches(&api_windows.v[k], c) &&
+		    window_spans(&api_windows.v[k], a, b, &v, &n, &cap) == -1)
+			goto out;
+	/* the union: overlapping windows count once */
+	if (n > 1)			/* v is NULL when there are none */
+		qsort(v, n, sizeof(*v), span_cmp);
+	for (i = 0; i < n; i++) {
+		time_t s = v[i].a > end ? v[i].a : end;
+
+		if (v[i].b > s)
+			sum += v[i].b - s;
+		if (v[i].b > end)
+			end = v[i].b;
+	}
+out:
+	free(v);
+	return sum;
+}
+
 const char *
 maint_freeze_at(time_t t, bool (*names)(int kind, const char *name,
     void *arg), void *arg)

@@ -8,6 +8,7 @@
 #define TOCSIN_MAINT_H
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <time.h>
 
 struct check;
@@ -28,6 +29,12 @@ void maint_shutdown(void);
 enum { MAINT_CHECK, MAINT_HOST, MAINT_GROUP };
 const char *maint_freeze_at(time_t t, bool (*names)(int kind,
     const char *name, void *arg), void *arg);
+/*
+ * Seconds of [a, b) inside a maintenance window (not a freeze) that
+ * covers c, from the config in force and the API's windows; overlapping
+ * windows count once.
+ */
+int64_t maint_covered(const struct check *c, time_t a, time_t b);
 /* Parse "2026-12-01T02:00:00Z" / "2026-12-01 02:00" (UTC). -1 if bad. */
 int maint_parse_time(const char *s, time_t *t);
 

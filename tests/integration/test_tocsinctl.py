@@ -265,6 +265,13 @@ def test_report_and_oncall_print_tables(env):
     assert any(l.split()[:2] == ["web", "shop"] for l in lines), out
     assert any(l.split()[:1] == ["shop"] and "%" in l for l in lines), out
     assert "- 1" not in out and "name:" not in out, out     # no list dump
+    rc, out, err = tocsinctl(env, d, "--json", "report", "--month",
+                             "2026-11")
+    assert rc == 0, err
+    assert json.loads(out)["since"] == "2026-11-01T00:00:00Z", out
+    rc, out, err = tocsinctl(env, d, "report", "--month", "2026-11",
+                             "--since", "1d")
+    assert rc == 2 and "not both" in err, (rc, out, err)
     rc, out, err = tocsinctl(env, d, "oncall")
     assert rc == 0, err
     lines = out.splitlines()
