@@ -44,6 +44,9 @@ struct api_gauge {
 };
 static struct api_gauge *api_gauges;
 static unsigned api_ngauges;
+#define API_PROM_MAX	8
+static api_prom_fn *api_proms[API_PROM_MAX];
+static unsigned api_nproms;
 
 /* The gauges every scrape shows, registered or not. */
 static const struct {
@@ -122,6 +125,21 @@ api_metrics_shutdown(void)
 	free(api_gauges);
 	api_gauges = NULL;
 	api_ngauges = 0;
+	api_nproms = 0;
+}
+
+int
+api_prom_register(api_prom_fn *fn)
+{
+	unsigned i;
+
+	for (i = 0; i < api_nproms; i++)
+		if (api_proms[i] == fn)
+			return 0;
+	if (api_nproms == API_PROM_MAX)
+		return -1;
+	api_proms[api_nproms++] = fn;
+	return 0;
 }
 
 /* ---- exposition ------------------------------------------------------ */
@@ -190,6 +208,20 @@ prom_sample(struct evbuffer *b, const char *name, const char *l1,
 		evbuffer_add(b, "\"}", 2);
 	}
 	prom_value(b, value);
+}
+
+void
+api_prom_family(struct evbuffer *b, const char *name, const char *type,
+    const char *help)
+{
+	prom_family(b, name, type, help);
+}
+
+void
+api_prom_sample(struct evbuffer *b, const char *name, const char *l1,
+    const char *v1, const char *l2, const char *v2, double value)
+{
+	prom_sample(b, name, l1, v1, l2, v2, value);
 }
 
 static void
@@ -361,6 +393,8 @@ prom_tail(struct evbuffer *b)
 		    api_gauge_value(api_gauges[i].name));
 	}
 	prom_process(b);
+	for (i = 0; i < api_nproms; i++)
+		api_proms[i](b);
 }
 
 /* One check's sample of the family of part. */

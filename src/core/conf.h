@@ -109,6 +109,12 @@ struct tocsin_conf *conf_sub(struct tocsin_conf *sec, const char *name,
 char *conf_key_path(struct tocsin_conf *sec, const char *key);
 /* Errors reported so far through tocsin_conf_error() on sec. */
 int conf_nerrors(struct tocsin_conf *sec);
+/*
+ * The config a section belongs to while it is loaded: in a check type's
+ * configure(), every check of it is there (sorted, conf_check() finds
+ * them) though not yet configured.  NULL outside a load.
+ */
+const struct config *conf_of(struct tocsin_conf *sec);
 
 /*
  * conf_load — read and validate path.  Plugins must be loaded (types

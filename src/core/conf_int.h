@@ -58,6 +58,7 @@ struct parse_ctx {
 	char **files;		/* interned file names */
 	unsigned nfiles;
 	int include_depth;
+	struct config *cf;	/* the config being built */
 	cfg_t *root;		/* the parse's root section */
 	bool partial;		/* parsing stopped at a syntax error */
 	cfg_value_t **taken;	/* check and host sections, in file order */

@@ -231,6 +231,7 @@ conf_load(const char *path, struct conf_errors *errs)
 		conf_errorf(errs, "%s: out of memory", path);
 		goto out;
 	}
+	ctx.cf = cf;
 	load_modules(cf, root, true);
 	conf_expand(cf, root);
 	conf_load_objects(cf, root);

@@ -159,6 +159,12 @@ conf_nerrors(struct tocsin_conf *cf)
 	return cf->nerrors;
 }
 
+const struct config *
+conf_of(struct tocsin_conf *sec)
+{
+	return sec != NULL && sec->ctx != NULL ? sec->ctx->cf : NULL;
+}
+
 const char *
 tocsin_check_name(const struct tocsin_check *chk)
 {

@@ -39,6 +39,7 @@
 #include "notify/notify.h"
 #include "core/daemon.h"
 #include "metric/aberration.h"
+#include "incident/slo.h"
 #include "metric/capacity.h"
 #include "metric/forecast.h"
 #include "metric/metric.h"
@@ -392,7 +393,7 @@ main(int argc, char *argv[])
 	    cluster_register_config() != 0)
 		fatalx("cannot register the config sections");
 	if (forecast_register() != 0 || selfcheck_register() != 0 ||
-	    aberration_register() != 0)
+	    aberration_register() != 0 || slo_register() != 0)
 		fatalx("cannot register the built-in check types");
 	if (notify_register_config() != 0)
 		fatalx("cannot register the notifier's config sections");

@@ -110,6 +110,8 @@ help(void)
 	    "  problems [--all]            open problems and known errors\n"
 	    "  problem ID                  one problem, its workaround and "
 	    "incidents\n"
+	    "  slos                        service-level objectives: budget "
+	    "left, burn rates\n"
 	    "  migrate-store --to CONNINFO [--from FILE]\n"
 	    "                              copy incidents.db (default "
 	    "state_dir's)\n"
@@ -1645,6 +1647,64 @@ cmd_problems(struct ctl *ctl, char **argv)
 	return 0;
 }
 
+/* A percentage with 3 decimals, or "-" (null: no member yet). */
+static char *
+pct(json_t *v)
+{
+	char *s;
+
+	if (!json_is_number(v))
+		return xstrdup("-");
+	if (asprintf(&s, "%.3f%%", json_number_value(v)) < 0)
+		die("out of memory");
+	return s;
+}
+
+/* slos: each SLO's availability, budget left, burn rates, status */
+static int
+cmd_slos(struct ctl *ctl, char **argv)
+{
+	struct table t = { 7, 0, NULL, -1 };
+	json_t *o, *x, *v;
+	const char *k;
+	size_t i;
+
+	(void)argv;
+	o = ctl_get(ctl, "/api/v1/slos", NULL);
+	if (ctl->json) {
+		print_json(o);
+		json_decref(o);
+		return 0;
+	}
+	table_row(&t, xstrdup("NAME"), xstrdup("OBJECTIVE"), xstrdup("WINDOW"),
+	    xstrdup("AVAILABILITY"), xstrdup("BUDGET LEFT"), xstrdup("BURN"),
+	    xstrdup("STATUS"));
+	json_array_foreach(json_object_get(o, "slos"), i, x) {
+		char *burn = xstrdup(""), *b;
+
+		json_object_foreach(json_object_get(x, "burn_rates"), k, v) {
+			if (asprintf(&b, "%s%s%s=%.2fx", burn, *burn ? " " : "",
+			    k, json_number_value(v)) < 0)
+				die("out of memory");
+			free(burn);
+			burn = b;
+		}
+		table_row(&t, field(x, "name"), pct(json_object_get(x,
+		    "objective")), field(x, "window"), pct(json_object_get(x,
+		    "availability")), pct(json_object_get(x,
+		    "error_budget_remaining")), burn, field(x, "status"));
+	}
+	if (t.nrow == 1) {
+		printf("no SLOs configured\n");
+		for (i = 0; i < t.ncol; i++)
+			free(t.cell[i]);
+		free(t.cell);
+	} else
+		table_print(ctl, &t);
+	json_decref(o);
+	return 0;
+}
+
 /* problem ID: one problem, its workaround and incidents */
 static int
 cmd_problem(struct ctl *ctl, char **argv)
@@ -1722,6 +1782,7 @@ static const struct command {
 	{ "changes", 0, OPT_SINCE, cmd_changes },
 	{ "problems", 0, OPT_ALL, cmd_problems },
 	{ "problem", 1, 0, cmd_problem },
+	{ "slos", 0, 0, cmd_slos },
 	{ NULL, 0, 0, NULL },
 };
 

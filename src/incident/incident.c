@@ -55,6 +55,7 @@
 #include "core/plugin.h"
 #include "incident/maint.h"
 #include "incident/problem.h"
+#include "incident/slo.h"
 #include "incident/store.h"
 #include "core/state.h"
 #include "core/stats.h"
@@ -451,6 +452,22 @@ inc_attach(struct inc *inc, const char *name, enum inc_role role,
 	return ic;
 }
 
+/*
+ * The impact and urgency of an incident c opens in state: its own, but
+ * an SLO's ticket (WARNING: a slow burn) is low and low, so routes by
+ * match_priority send it where tickets go and a page is a new incident.
+ */
+static int
+inc_levels(const struct check *c, enum check_state state, enum level3 *imp,
+    enum level3 *urg)
+{
+	*imp = c->impact;
+	*urg = c->urgency;
+	if (check_is_slo(c) && state == STATE_WARNING)
+		*imp = *urg = LEVEL_LOW;
+	return incident_priority(incident_conf(), *imp, *urg);
+}
+
 static struct inc *
 inc_open(struct check *c, enum check_state state, time_t now, bool flapping,
     const char *summary)
@@ -463,9 +480,7 @@ inc_open(struct check *c, enum check_state state, time_t now, bool flapping,
 	if ((inc = calloc(1, sizeof(*inc))) == NULL)
 		return NULL;
 	inc->status = INC_OPEN;
-	inc->impact = c->impact;
-	inc->urgency = c->urgency;
-	inc->priority = incident_priority(cfg, c->impact, c->urgency);
+	inc->priority = inc_levels(c, state, &inc->impact, &inc->urgency);
 	inc->flapping = flapping;
 	inc->opened_at = now;
 	inc->opened_mono = mono_now();
@@ -616,7 +631,8 @@ group_incident(const char *group, time_t now)
 	TAILQ_FOREACH_REVERSE(inc, &inc_g.active, inc_list, link)
 		if (is_active(inc) && inc->group != NULL &&
 		    strcmp(inc->group, group) == 0 &&
-		    mono_now() - inc->opened_mono <= gw)
+		    mono_now() - inc->opened_mono <= gw &&
+		    !check_is_slo(conf_check(daemon_g.cf, inc->root)))
 			return inc;
 	return NULL;
 }
@@ -630,6 +646,7 @@ on_failure(struct check *c, enum check_state state, time_t now,
 	struct inc *inc;
 	struct check *root;
 	struct inc_check *ic;
+	enum level3 imp, urg;
 
 	if (state == STATE_UNREACHABLE &&
 	    (root = check_root_cause(c)) != c) {
@@ -650,12 +667,15 @@ on_failure(struct check *c, enum check_state state, time_t now,
 
 	inc = ref_get(inc_g.by_root, c->name);
 	if (inc != NULL && inc->status == INC_RESOLVED &&
-	    mono_now() - inc->resolved_mono <= cfg->reopen_window_ms) {
+	    mono_now() - inc->resolved_mono <= cfg->reopen_window_ms &&
+	    inc->priority <= inc_levels(c, state, &imp, &urg)) {
 		inc_reopen(inc, c, state, now, summary);
 		return inc;
 	}
 
-	if (c->group != NULL && (inc = group_incident(c->group, now)) != NULL) {
+	/* an SLO's burn is its own incident, whatever its group does */
+	if (c->group != NULL && !check_is_slo(c) &&
+	    (inc = group_incident(c->group, now)) != NULL) {
 		ic = inc_attach(inc, c->name, ROLE_MEMBER, state, now);
 		if (ic == NULL)
 			return NULL;
@@ -718,6 +738,7 @@ on_change(const struct state_event *ev)
 	enum check_state st = ev->new_state;
 	struct inc *inc = ref_get(inc_g.by_check, c->name);
 	struct inc_check *ic;
+	enum level3 imp, urg;
 
 	if (inc != NULL && !is_active(inc))
 		inc = NULL;
@@ -737,6 +758,13 @@ on_change(const struct state_event *ev)
 	if (inc != NULL && (ic = inc_check_get(inc, c->name)) != NULL &&
 	    late_root_cause(inc, ic, c, st, ev->at)) {
 		/* its parent went down after it: the parent's incident */
+		inc = NULL;
+	}
+	if (inc != NULL && check_is_slo(c) && st == STATE_CRITICAL &&
+	    inc->priority > inc_levels(c, st, &imp, &urg)) {
+		/* an SLO's ticket whose burn now pages: a paging incident */
+		inc_resolve(inc, ev->at, NULL, "the burn now pages: a paging "
+		    "incident follows");
 		inc = NULL;
 	}
 	if (inc != NULL && (ic = inc_check_get(inc, c->name)) != NULL) {
@@ -1459,6 +1487,7 @@ incident_reconfigure(struct config *cf)
 {
 	(void)cf;
 	/* the indexes hold names, not check pointers: nothing to redo */
+	slo_reconfigure();
 }
 
 void

@@ -28,6 +28,7 @@
 #include "incident/maint.h"
 #include "core/log.h"
 #include "core/state.h"
+#include "incident/slo.h"
 #include "incident/store.h"
 
 #define LIST_DEFAULT	100
@@ -375,6 +376,7 @@ struct avail {
 	int64_t unreachable_s;		/* the root cause's, not counted */
 	enum check_state state_at_h;	/* when the rolled-up days end */
 	bool seen;			/* has events after them */
+	bool slo;			/* an SLO: not a service, not listed */
 };
 
 /*
@@ -592,7 +594,12 @@ incident_report(time_t since, time_t until)
 		if (ck->group != NULL)
 			av[j].group = strdup(ck->group);
 	}
+	/* SLOs report their own figures (GET /api/v1/slos) */
+	for (i = 0; i < nav; i++)
+		av[i].slo = check_is_slo(conf_check(daemon_g.cf, av[i].name));
 	for (i = 0; !err && i < nav; i++) {
+		if (av[i].slo)
+			continue;
 		if ((c = json_object()) == NULL)
 			break;
 		api_set(c, "name", api_str(av[i].name), &err);
@@ -610,16 +617,16 @@ incident_report(time_t since, time_t until)
 		double sum = 0;
 		unsigned k = 0;
 
-		if (av[i].group == NULL)
+		if (av[i].group == NULL || av[i].slo)
 			continue;
 		for (j = 0; j < i; j++)
-			if (av[j].group != NULL &&
+			if (av[j].group != NULL && !av[j].slo &&
 			    strcmp(av[j].group, av[i].group) == 0)
 				break;
 		if (j < i)
 			continue;
 		for (j = i; j < nav; j++)
-			if (av[j].group != NULL &&
+			if (av[j].group != NULL && !av[j].slo &&
 			    strcmp(av[j].group, av[i].group) == 0) {
 				sum += 100.0 * (double)(period - av[j].down_s) /
 				    (double)period;

@@ -20,6 +20,7 @@
 #include "incident/incident_int.h"
 #include "incident/maint.h"
 #include "incident/problem.h"
+#include "incident/slo.h"
 #include "incident/store.h"
 
 int
@@ -44,8 +45,14 @@ incident_init(struct event_base *base, struct config *cf)
 		store_close();
 		return -1;
 	}
+	if (slo_start() == -1) {
+		incident_stop();
+		store_close();
+		return -1;
+	}
 	if (incident_api_init() == -1 || maint_api_init() == -1 ||
-	    change_api_init() == -1 || problem_api_init() == -1) {
+	    change_api_init() == -1 || problem_api_init() == -1 ||
+	    slo_api_init() == -1) {
 		log_warnx("incidents: out of memory");
 		return -1;
 	}
@@ -57,6 +64,7 @@ incident_init(struct event_base *base, struct config *cf)
 void
 incident_shutdown(void)
 {
+	slo_stop();
 	incident_stop();
 	store_close();
 }
