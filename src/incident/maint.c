@@ -28,6 +28,8 @@
 #include "core/conf.h"
 #include "core/daemon.h"
 #include "core/log.h"
+#include "core/util.h"
+#include "incident/incident_int.h"
 #include "incident/maint.h"
 #include "incident/store.h"
 #include "lib/strv.h"
@@ -190,6 +192,9 @@ maint_active(const struct check *c, time_t now)
 			return true;
 	return false;
 }
+
+/* Ended API windows stay listed this long (GET /api/v1/maintenance). */
+#define MAINT_LISTED_ENDED	86400
 
 /* Intervals [a, b), for maint_covered(). */
 struct span {
@@ -549,8 +554,11 @@ maint_get(struct evhttp_request *req, const char *rest, void *arg)
 	(void)arg;
 	for (i = 0; cw != NULL && i < cw->n; i++)
 		api_append(a, window_json(&cw->v[i], now), &err);
+	/* ended ones are kept as history (reports, SLOs), listed a day */
 	for (i = 0; i < api_windows.n; i++)
-		api_append(a, window_json(&api_windows.v[i], now), &err);
+		if (api_windows.v[i].end >= now - MAINT_LISTED_ENDED)
+			api_append(a, window_json(&api_windows.v[i], now),
+			    &err);
 	if (o != NULL)
 		api_set(o, "windows", a, &err);
 	else
@@ -723,13 +731,19 @@ out:
 	json_decref(body);
 }
 
-/* DELETE /api/v1/maintenance/ID */
+/*
+ * DELETE /api/v1/maintenance/ID: a window yet to begin is removed; one
+ * under way ends now, and what it covered so far stays maintenance for
+ * the report and SLOs; one that has ended is history (409).
+ */
 static void
 maint_delete(struct evhttp_request *req, const char *rest, void *arg)
 {
-	char *end;
+	char *end, at[32];
 	long long id;
 	unsigned i;
+	time_t now = time(NULL);
+	struct window *w;
 
 	(void)arg;
 	id = strtoll(rest, &end, 10);
@@ -746,10 +760,30 @@ maint_delete(struct evhttp_request *req, const char *rest, void *arg)
 		    id);
 		return;
 	}
+	w = &api_windows.v[i];
+	if (w->end <= now) {
+		rfc3339(w->end, at, sizeof(at));
+		api_error(req, 409, "maintenance window %lld ended at %s: it "
+		    "is history now (reports and SLOs count it)", id, at);
+		return;
+	}
 	if (store_commit() == -1) {
 		/* earlier writes wait for the disk: change nothing now */
 		api_error(req, HTTP_SERVUNAVAIL, "the incident log cannot be "
 		    "written; the window was not deleted");
+		return;
+	}
+	if (w->start < now) {
+		/* under way: it ends now */
+		if (store_maint_end(id, now) == -1 || store_commit() == -1) {
+			store_discard();
+			api_error(req, HTTP_INTERNAL, "cannot end the window");
+			return;
+		}
+		w->end = now;
+		log_notice("maintenance window #%lld ended early", id);
+		api_reply(req, HTTP_OK, json_pack("{s:I,s:o}", "deleted",
+		    (json_int_t)id, "ended_at", api_time(now)));
 		return;
 	}
 	if (store_maint_delete(id) == -1 || store_commit() == -1) {
@@ -765,16 +799,23 @@ maint_delete(struct evhttp_request *req, const char *rest, void *arg)
 	api_reply(req, HTTP_OK, json_pack("{s:I}", "deleted", (json_int_t)id));
 }
 
-/* API windows from the store, ended ones dropped. */
+/*
+ * API windows from the store.  Ended ones are kept for incidents {
+ * retention } (0: for good), as the events they explain: a report or an
+ * SLO over a past month subtracts them after a restart too.
+ */
 static int
 maint_load_db(void)
 {
+	const struct inc_conf *ic = incident_conf();
 	struct store_maint *rows;
 	struct window w, *v;
 	size_t n, i;
 	int rc = 0;
 
-	store_maint_purge(time(NULL) - 86400);
+	if (ic != NULL && ic->retention_ms > 0)
+		store_maint_purge(time(NULL) - (time_t)(ic->retention_ms /
+		    1000));
 	if (store_maints(&rows, &n) == -1)
 		return -1;
 	for (i = 0; i < n; i++) {

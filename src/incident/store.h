@@ -243,6 +243,8 @@ struct store_maint {
 /* RETURN VALUE: the new window's id (> 0), or -1. */
 int64_t store_maint_insert(const struct store_maint *w);
 int store_maint_delete(int64_t id);
+/* A window that has begun ends at at (the part before stays history). */
+int store_maint_end(int64_t id, time_t at);
 /* Drop the windows that ended before before. */
 int store_maint_purge(time_t before);
 /* RETURN VALUE: 0 (*v: a new array, store_maints_free()), or -1. */

@@ -1087,6 +1087,13 @@ store_maint_delete(int64_t id)
 }
 
 int
+store_maint_end(int64_t id, time_t at)
+{
+	return idb_write("UPDATE maintenance SET ends_at = ? WHERE id = ?",
+	    "ii", (int64_t)at, id) < 0 ? -1 : 0;
+}
+
+int
 store_maint_purge(time_t before)
 {
 	return idb_write("DELETE FROM maintenance WHERE ends_at < ?", "i",

@@ -5,6 +5,7 @@ HTML page.  exec checks whose exit code the test writes drive tocsind."""
 import csv
 import io
 import json
+import sqlite3
 import time
 
 import harness
@@ -90,5 +91,74 @@ def test_report_of_a_month_as_json_csv_and_html(env):
                     ("format=xml", "format:")):
         st, _, body = d.get_raw("/api/v1/report?" + q)
         assert st == 400 and want in json.loads(body)["error"], (q, body)
+    d.stop()
+    d.assert_no_sanitizer_report()
+
+
+def test_past_maintenance_stays_history_for_reports_and_slos(env):
+    """Maintenance windows made through the API are kept as history for
+    incidents { retention }: a report or an SLO over a period they
+    covered subtracts them also after a restart, days later (they were
+    dropped a day after they ended before).  DELETE ends a window under
+    way instead of erasing what it covered."""
+    svc = env.file("svc.state", "0\n")
+    d = env.daemon(ctl_check("svc", svc, '  max_attempts = 1\n'
+                             '  group = "shop"\n') +
+                   'slo "shop" { group = "shop"  objective = 99  '
+                   'window = 7d  interval = 1s }\n')
+    d.start()
+    d.wait_check("svc", "OK", pred=lambda c: c["last_check"])
+    now = int(time.time())
+
+    def utc(t):
+        return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(t))
+    # a window three to two days ago, and svc down inside it then
+    st, past = post(d, "/api/v1/maintenance", {
+        "checks": ["svc"], "start": utc(now - 3 * 86400),
+        "end": utc(now - 2 * 86400), "comment": "datacenter move"})
+    assert st == 201, past
+    d.stop()
+    con = sqlite3.connect("%s/incidents.db" % d.state_dir, timeout=5)
+    con.executemany(
+        "INSERT INTO events (at, check_name, old_state, new_state) "
+        "VALUES (?, 'svc', ?, ?)",
+        [(now - 3 * 86400 + 3600, "OK", "CRITICAL"),
+         (now - 3 * 86400 + 7200, "CRITICAL", "OK")])
+    con.commit()
+    con.close()
+    d.start()
+    d.wait_check("shop", "OK", pred=lambda c: c["last_check"])
+    rep = d.get("/api/v1/report?since=4d")
+    s = check_row(rep, "svc")
+    assert s["downtime_s"] <= 1 and s["maintenance_s"] >= 3599, s
+    slo = d.get("/api/v1/slos/shop")
+    assert slo["availability"] == 100, slo
+    # listed for a day after it ends, kept longer
+    ids = [w.get("id") for w in d.get("/api/v1/maintenance")["windows"]]
+    assert past["id"] not in ids, ids
+    # ended: history, not deletable
+    st, _, raw = d.get_raw("/api/v1/maintenance/%d" % past["id"], "DELETE",
+                           headers={"Authorization": "Bearer " + d.token})
+    assert st == 409 and b"history" in raw, raw
+
+    # a window under way, svc down in it, then DELETE: it ends now
+    st, w = post(d, "/api/v1/maintenance", {"checks": ["svc"],
+                                            "duration": "1h"})
+    assert st == 201, w
+    harness.write_file(svc, "2\n")
+    d.wait_check("svc", "CRITICAL", "hard", timeout=10)
+    time.sleep(3)
+    st, _, raw = d.get_raw("/api/v1/maintenance/%d" % w["id"], "DELETE",
+                           headers={"Authorization": "Bearer " + d.token})
+    assert st == 200, raw
+    assert json.loads(raw)["ended_at"], raw
+    time.sleep(2)       # down outside the window now
+    harness.write_file(svc, "0\n")
+    d.wait_check("svc", "OK", "hard", timeout=10)
+    d.stop()
+    d.start()
+    rep = d.get("/api/v1/report?since=1h")
+    s = check_row(rep, "svc")
+    assert s["maintenance_s"] >= 3 and 2 <= s["downtime_s"] <= 6, s
     d.stop()
     d.assert_no_sanitizer_report()
