@@ -130,6 +130,49 @@ async function loadStatus() {
   return true;
 }
 
+/* ---- the SLO tiles of the overview ---- */
+
+function pct(v) {
+  return typeof v === "number" ? v.toFixed(3) + " %" : "–";
+}
+
+function sloTile(s) {
+  const a = document.createElement("a");
+  a.className = "slo";
+  a.dataset.slo = s.name;
+  a.dataset.status = s.status;
+  a.href = "#/check/" + encodeURIComponent(s.name);
+  const add = (tag, text, cls) => {
+    const e = document.createElement(tag);
+    e.textContent = text;
+    if (cls) e.className = cls;
+    a.append(e);
+    return e;
+  };
+  add("span", s.name, "name");
+  add("b", pct(s.availability), "availability");
+  add("div", "objective " + s.objective + " % over " + s.window, "muted");
+  add("div", "error budget left " + pct(s.error_budget_remaining),
+      "budget");
+  const burns = Object.entries(s.burn_rates || {})
+    .map(([w, v]) => w + " " + (typeof v === "number" ? v.toFixed(2) : "–") +
+      "×").join(" · ");
+  add("div", "burn " + burns, "burn muted");
+  add("span", s.status === "ok" ? "within budget" : s.status, "status");
+  return a;
+}
+
+async function loadSlos() {
+  const r = await api("/api/v1/slos");
+  const sec = $("slo-section");
+  if (r.status !== 200 || !r.body.slos || r.body.slos.length === 0) {
+    sec.hidden = true;
+    return;
+  }
+  sec.hidden = false;
+  $("slos").replaceChildren(...r.body.slos.map(sloTile));
+}
+
 async function loadIncidents() {
   const r = await api("/api/v1/incidents");
   const note = $("incidents-note");
@@ -987,7 +1030,7 @@ async function refresh(force) {
   if (await loadStatus()) {
     const due = force || Date.now() - lastCharts > CHART_REFRESH_MS;
     if (r.view === "home") {
-      await Promise.all([loadIncidents(), loadProblems()]);
+      await Promise.all([loadIncidents(), loadProblems(), loadSlos()]);
       if (due) {
         await loadChecks();
         loadGraphChecks();

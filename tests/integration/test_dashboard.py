@@ -533,3 +533,56 @@ def test_dashboard_chart_shows_api_text_as_text(env):
     assert ticks and all(t.endswith("<svg onload=x>") for t in ticks), ticks
     assert b.console_errors() == [], b.console_errors()
     d.stop()
+
+
+def test_dashboard_shows_slo_tiles(env):
+    """The overview has a tile per SLO: availability, objective, budget
+    left, burn rates and status, coloured by status; a tile leads to the
+    SLO's check page (its availability and burn graphs).  No SLO: no
+    section."""
+    d = env.daemon(
+        'dummy "shop" { state = critical  max_attempts = 1  '
+        'interval = 500ms  group = "web" }\n'
+        'dummy "dns" { state = ok  interval = 500ms  group = "infra" }\n'
+        'slo "shop-slo" { group = "web"  objective = 90  window = 1h\n'
+        '  interval = 1s  page_burn = { "2x 20s 5s" }\n'
+        '  ticket_burn = { "1x 40s 10s" } }\n'
+        'slo "infra-slo" { group = "infra"  objective = 99.5  '
+        'interval = 1s }\n')
+    d.start()
+    b = Browser(env.tmpdir)
+    b.get("http://127.0.0.1:%d/" % d.port)
+    b.execute(CATCH)
+
+    def status(name):
+        return b.execute("const t = document.querySelector("
+                         "'#slos a[data-slo=\"' + arguments[0] + '\"]');"
+                         "return t ? t.dataset.status : null;", name)
+    harness.wait_for(lambda: status("shop-slo") == "page", 30,
+                     "the burning SLO's tile says page")
+    assert status("infra-slo") == "ok"
+    tile = b.text('#slos a[data-slo="shop-slo"]')
+    assert "objective 90 % over 1h" in tile and "20s" in tile, tile
+    assert "error budget left" in tile and "PAGE" in tile.upper(), tile
+    ok = b.text('#slos a[data-slo="infra-slo"]')
+    assert "100.000 %" in ok and "WITHIN BUDGET" in ok.upper(), ok
+    border = b.execute("return getComputedStyle(document.querySelector("
+                       "'#slos a[data-slo=\"shop-slo\"]')).borderLeftColor;")
+    okb = b.execute("return getComputedStyle(document.querySelector("
+                    "'#slos a[data-slo=\"infra-slo\"]')).borderLeftColor;")
+    assert border != okb, (border, okb)
+    shot(env, b, "dashboard-slos.png")
+    b.click('#slos a[data-slo="shop-slo"]')
+    harness.wait_for(lambda: b.execute("return location.hash;") ==
+                     "#/check/shop-slo", 10, "the SLO's check page")
+    assert b.execute("return window.__errors;") == []
+    assert b.console_errors() == [], b.console_errors()
+    d.stop()
+    # without SLOs the section stays hidden
+    d2 = env.daemon('dummy "x" { state = ok  interval = 500ms }\n')
+    d2.start()
+    b.get("http://127.0.0.1:%d/" % d2.port)
+    harness.wait_for(lambda: b.text("#count-OK") == "1", 10, "the counts")
+    assert b.execute("return document.getElementById('slo-section')"
+                     ".hidden;") is True
+    d2.stop()
