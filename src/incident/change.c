@@ -512,6 +512,29 @@ out:
 	evhttp_clear_headers(&q);
 }
 
+json_t *
+change_freeze_report(time_t since, time_t until)
+{
+	struct store_change_event *v = NULL;
+	json_t *a;
+	size_t i, n = 0;
+	int err = 0;
+
+	if (store_change_events(since, until, CHANGE_LIST_MAX, &v, &n) == -1)
+		return NULL;
+	a = json_array();
+	err = a == NULL;
+	for (i = 0; !err && i < n; i++)
+		if (change_freeze(&v[i]) != NULL)
+			api_append(a, change_json(&v[i], 0), &err);
+	store_change_events_free(v, n);
+	if (err) {
+		json_decref(a);
+		return NULL;
+	}
+	return a;
+}
+
 int
 change_api_init(void)
 {

@@ -17,6 +17,12 @@ struct metric_mark;
 /* The routes under /api/v1/changes.  RETURN VALUE: 0 or -1. */
 int change_api_init(void);
 /*
+ * The changes of [since, until) made inside a change freeze (as
+ * GET /api/v1/changes shows them, oldest first, at most 1000), for the
+ * report.  Returns a new reference, or NULL (read error, memory).
+ */
+json_t *change_freeze_report(time_t since, time_t until);
+/*
  * Incident id opened at opened_at with root cause c: one timeline line
  * of kind "change" for each change of c (by name, host or group) within
  * window_s before it ("possible cause: change #12 'deploy' by ci, 4 min

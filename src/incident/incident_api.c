@@ -23,6 +23,7 @@
 #include "core/check.h"
 #include "core/conf.h"
 #include "core/daemon.h"
+#include "incident/change.h"
 #include "incident/incident.h"
 #include "incident/incident_int.h"
 #include "incident/maint.h"
@@ -659,6 +660,8 @@ incident_report(time_t since, time_t until)
 		api_set(o, "groups", groups, &err);
 		checks = groups = NULL;
 		api_set(o, "problems", report_problems(since, until), &err);
+		api_set(o, "changes_in_freeze", change_freeze_report(since,
+		    until), &err);
 	}
 	json_decref(checks);
 	json_decref(groups);
@@ -794,6 +797,22 @@ report_html(json_t *o)
 		    json_integer_value(json_object_get(c, "incidents")),
 		    (long long)json_integer_value(json_object_get(c,
 		    "lost_s")));
+	}
+	evbuffer_add_printf(b, "</table>\n<h2>Changes made during a change "
+	    "freeze</h2>\n<table><tr><th>#</th><th>Started</th><th>Title</th>"
+	    "<th>By</th><th>Freeze</th></tr>\n");
+	json_array_foreach(json_object_get(o, "changes_in_freeze"), i, c) {
+		evbuffer_add_printf(b, "<tr><td>%lld</td><td>", (long long)
+		    json_integer_value(json_object_get(c, "id")));
+		html_text(b, json_string_value(json_object_get(c,
+		    "started_at")));
+		evbuffer_add_printf(b, "</td><td>");
+		html_text(b, json_string_value(json_object_get(c, "title")));
+		evbuffer_add_printf(b, "</td><td>");
+		html_text(b, json_string_value(json_object_get(c, "by")));
+		evbuffer_add_printf(b, "</td><td>");
+		html_text(b, json_string_value(json_object_get(c, "freeze")));
+		evbuffer_add_printf(b, "</td></tr>\n");
 	}
 	evbuffer_add_printf(b, "</table>\n<p><small>tocsind</small></p>"
 	    "</body></html>\n");

@@ -200,6 +200,15 @@ def test_a_change_freeze_marks_changes_made_inside_it(env):
         '(made during the change freeze "year-end")'), tl
     page = wait_for(lambda: hook.received(), 15, "the page")[0][2]
     assert page["recent_changes"][0]["freeze"] == "year-end", page
+
+    # the report lists the changes made during a freeze, JSON and HTML
+    rep = d.get("/api/v1/report?since=1h")
+    assert [(c["id"], c["freeze"]) for c in rep["changes_in_freeze"]] == \
+        [(ch["id"], "year-end")], rep["changes_in_freeze"]
+    st, _, html = d.get_raw("/api/v1/report?since=1h&format=html")
+    assert st == 200 and b"Changes made during a change freeze" in html
+    assert b"<td>hotfix</td><td>ci</td><td>year-end</td>" in html, html
+    assert b"db tuning" not in html
     d.stop()
     d.assert_no_sanitizer_report()
 
