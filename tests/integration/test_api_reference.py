@@ -41,7 +41,8 @@ def covers(route, docs):
 def test_every_route_and_series_is_in_the_reference(env):
     text = reference(env)
     docs = documented(text)
-    d = env.daemon('dummy "x" { }\n')
+    d = env.daemon('dummy "x" { group = "g" }\n'
+                   'slo "s" { group = "g"  objective = 99 }\n')
     d.start()
     routes = [(r["method"], r["path"]) for r in
               d.get("/api/v1/routes")["routes"]]
