@@ -721,6 +721,24 @@ table_print(const struct ctl *ctl, struct table *t)
 	t->nrow = 0;
 }
 
+/* The table, or none (a line saying so) when it has only its header. */
+static void
+table_or_none(struct ctl *ctl, struct table *t, const char *none)
+{
+	unsigned i;
+
+	if (t->nrow > 1) {
+		table_print(ctl, t);
+		return;
+	}
+	printf("%s\n", none);
+	for (i = 0; i < t->nrow * t->ncol; i++)
+		free(t->cell[i]);
+	free(t->cell);
+	t->cell = NULL;
+	t->nrow = 0;
+}
+
 static char *
 field(json_t *o, const char *key)
 {
@@ -930,13 +948,7 @@ cmd_incidents(struct ctl *ctl, char **argv)
 		    field(inc, "status"), ago(json_object_get(inc,
 		    "opened_at")), field(inc, "root_cause"), field(inc,
 		    "title"));
-	if (t.nrow == 1) {
-		printf("no %sincidents\n", ctl->all ? "" : "open ");
-		for (i = 0; i < t.ncol; i++)
-			free(t.cell[i]);
-		free(t.cell);
-	} else
-		table_print(ctl, &t);
+	table_or_none(ctl, &t, ctl->all ? "no incidents" : "no open incidents");
 	json_decref(o);
 	return 0;
 }
@@ -1256,16 +1268,27 @@ percent_text(json_t *v)
 	return s;
 }
 
+/* v as 4 significant digits (or a percentage with 3 decimals), "-"
+ * when it is not a number. */
 static char *
-num_text(json_t *v)
+num_fmt(json_t *v, bool percent)
 {
 	char *s;
+	int rc;
 
 	if (!json_is_number(v))
 		return xstrdup("-");
-	if (asprintf(&s, "%.4g", json_number_value(v)) < 0)
+	rc = percent ? asprintf(&s, "%.3f%%", json_number_value(v)) :
+	    asprintf(&s, "%.4g", json_number_value(v));
+	if (rc < 0)
 		die("out of memory");
 	return s;
+}
+
+static char *
+num_text(json_t *v)
+{
+	return num_fmt(v, false);
 }
 
 /*
@@ -1636,13 +1659,7 @@ cmd_problems(struct ctl *ctl, char **argv)
 		table_row(&t, field(x, "id"), field(x, "status"), n,
 		    field(x, "root_cause"), field(x, "title"));
 	}
-	if (t.nrow == 1) {
-		printf("no %sproblems\n", ctl->all ? "" : "open ");
-		for (i = 0; i < t.ncol; i++)
-			free(t.cell[i]);
-		free(t.cell);
-	} else
-		table_print(ctl, &t);
+	table_or_none(ctl, &t, ctl->all ? "no problems" : "no open problems");
 	json_decref(o);
 	return 0;
 }
@@ -1651,13 +1668,7 @@ cmd_problems(struct ctl *ctl, char **argv)
 static char *
 pct(json_t *v)
 {
-	char *s;
-
-	if (!json_is_number(v))
-		return xstrdup("-");
-	if (asprintf(&s, "%.3f%%", json_number_value(v)) < 0)
-		die("out of memory");
-	return s;
+	return num_fmt(v, true);
 }
 
 /* slos: each SLO's availability, budget left, burn rates, status */
@@ -1694,13 +1705,7 @@ cmd_slos(struct ctl *ctl, char **argv)
 		    "availability")), pct(json_object_get(x,
 		    "error_budget_remaining")), burn, field(x, "status"));
 	}
-	if (t.nrow == 1) {
-		printf("no SLOs configured\n");
-		for (i = 0; i < t.ncol; i++)
-			free(t.cell[i]);
-		free(t.cell);
-	} else
-		table_print(ctl, &t);
+	table_or_none(ctl, &t, "no SLOs configured");
 	json_decref(o);
 	return 0;
 }
