@@ -53,6 +53,7 @@
 #include "incident/maint.h"
 #include "incident/slo.h"
 #include "incident/store.h"
+#include "lib/strv.h"
 
 #define SLO_BURNS_MAX	8	/* alerts of one severity */
 #define SLO_WINDOWS_MAX	(4 * SLO_BURNS_MAX + 1)
@@ -312,13 +313,10 @@ static void
 slo_free(void *priv)
 {
 	struct slo *s = priv;
-	unsigned i;
 
 	if (s == NULL)
 		return;
-	for (i = 0; i < s->nchecks; i++)
-		free(s->checks[i]);
-	free(s->checks);
+	strv_free(s->checks, s->nchecks);
 	free(s);
 }
 
