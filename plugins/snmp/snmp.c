@@ -2,11 +2,13 @@
  * plugins/snmp/snmp.c — the "snmp" check type: polls an agent with
  * net-snmp's single-session asynchronous API on the daemon's loop.
  *
- * A run opens one session (a UDP socket), sends a request with
- * snmp_sess_async_send(), watches the socket with a libevent read event
- * and the session's retransmission deadline (snmp_sess_select_info2())
- * with a libevent timer, and hands readiness back to net-snmp with
- * snmp_sess_read2() / snmp_sess_timeout().  The blocking helpers
+ * Runs share sessions: one per agent (peer, credentials, timing), kept
+ * open across runs and checks (struct snmp_agent), so a run is requests,
+ * not a socket opened and closed.  A request goes out with
+ * snmp_sess_async_send(); the session's socket is watched with a
+ * libevent read event and its retransmission deadline
+ * (snmp_sess_select_info2()) with a libevent timer, and readiness goes
+ * back to net-snmp with snmp_sess_read2() / snmp_sess_timeout().  The blocking helpers
  * (snmp_synch_response, the v3 engineID probe inside snmp_sess_open) are
  * never used: sessions open with SNMP_FLAGS_DONT_PROBE and the probe is
  * one more asynchronous request.
@@ -32,11 +34,13 @@
 #include <ctype.h>
 #include <dlfcn.h>
 #include <math.h>
+#include <search.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/queue.h>
 #include <time.h>
 
 #include <event2/dns.h>
@@ -109,6 +113,8 @@ struct snmp_prev {
 };
 
 struct snmp_job;
+struct snmp_agent;
+static void agent_unref(struct snmp_agent *);
 
 struct snmp_check {
 	char *name;			/* the check's, for logs */
@@ -151,6 +157,7 @@ struct snmp_check {
 	int64_t prev_ms;
 	double prev_uptime;
 	struct snmp_job *job;		/* the run in flight */
+	struct snmp_agent *agent;	/* the session its runs use (a ref) */
 };
 
 static struct evdns_base *snmp_dns;	/* made on first need, on the loop */
@@ -161,16 +168,15 @@ enum job_step { ST_WAIT, ST_NEXT, ST_DONE, ST_FAIL };
 
 struct snmp_job {
 	struct tocsin_run *run;
-	struct snmp_check *c;
-	void *sess;
-	struct event *ev_read;
-	struct event *ev_timer;
+	struct snmp_check *c;		/* NULL once orphaned */
+	struct snmp_agent *a;		/* attached to (a ref), or NULL */
+	TAILQ_ENTRY(snmp_job) link;	/* a->jobs */
+	int orphan;			/* cancelled, its request pending */
 	enum job_phase phase;
 	enum job_step step;
 	struct evdns_getaddrinfo_request *dns_req;
 	char peer[128];			/* the resolved peername */
 	int probed;			/* engineID just learnt */
-	int closing;			/* inside snmp_sess_close() */
 	enum tocsin_state fail_state;
 	char fail[512];
 	struct snmp_value uptime;
@@ -434,6 +440,8 @@ snmp_free(void *priv)
 		free(c->th[i].metric);
 		free(c->th[i].range);
 	}
+	if (c->agent != NULL)
+		agent_unref(c->agent);
 	free(c->items);
 	free(c->if_names);
 	free(c->th);
@@ -670,11 +678,245 @@ oom:
 
 /* ---- a run: session, events, requests ----------------------------- */
 
-static void job_read(evutil_socket_t, short, void *);
-static void job_timer(evutil_socket_t, short, void *);
 static void job_advance(struct snmp_job *);
-
 static void job_close(struct snmp_job *);
+
+/* ---- agents: one session per agent, kept across runs and checks ---- */
+
+/*
+ * An agent is a net-snmp session (one UDP socket) to one peer with one
+ * set of credentials and timing (retries and timeout are the session's,
+ * not a request's): the key says which.  Every v1/v2c check of that
+ * peer and community runs its requests on it, one after another or many
+ * at once: net-snmp matches each reply to its request by request-id and
+ * calls that request's callback (job_cb, magic = the job).  A v3 check
+ * has an agent of its own: its session carries the engineID it learnt
+ * and the keys localised for it, and is opened again when they change.
+ *
+ * The socket is watched by one read event and one timer (the session's
+ * next retransmission) for all the jobs on it.  An agent lives while a
+ * check refers to it (c->agent) or a job is attached; at zero it closes
+ * from an event of its own, never inside net-snmp's calls.  A run
+ * cancelled while its request is out (a reload, the core's timeout)
+ * leaves its job attached as an orphan until that request's last
+ * callback: the session stays open for the other checks.
+ */
+struct snmp_agent {
+	char *key;
+	void *sess;			/* NULL: opened at the next run */
+	struct event *ev_read;
+	struct event *ev_timer;
+	struct event *ev_close;
+	unsigned refs;			/* checks (c->agent) + jobs attached */
+	TAILQ_HEAD(, snmp_job) jobs;
+	size_t engine_len;		/* v3: the engineID it was opened with */
+	int closing;			/* inside snmp_sess_close() */
+	int in_tree;
+	LIST_ENTRY(snmp_agent) all;
+};
+
+static void *agent_tree;			/* by key: the ones to share */
+static LIST_HEAD(, snmp_agent) agent_all = LIST_HEAD_INITIALIZER(agent_all);
+static unsigned agent_open_count;		/* sessions open */
+
+static int
+agent_cmp(const void *x, const void *y)
+{
+	return strcmp(((const struct snmp_agent *)x)->key,
+	    ((const struct snmp_agent *)y)->key);
+}
+
+/* Closes the session; the agent stays (opened again when needed). */
+static void
+agent_shut(struct snmp_agent *a)
+{
+	if (a->ev_read != NULL) {
+		event_free(a->ev_read);
+		a->ev_read = NULL;
+	}
+	if (a->ev_timer != NULL)
+		evtimer_del(a->ev_timer);
+	if (a->sess != NULL) {
+		/*
+		 * snmp_sess_close() reports the requests still out to their
+		 * callbacks as timed out: orphans end there, the others are
+		 * ignored while closing is set.
+		 */
+		a->closing = 1;
+		snmp_sess_close(a->sess);
+		a->closing = 0;
+		a->sess = NULL;
+		agent_open_count--;
+	}
+}
+
+static void
+agent_destroy(struct snmp_agent *a)
+{
+	agent_shut(a);
+	if (a->in_tree) {
+		tdelete(a, &agent_tree, agent_cmp);
+		a->in_tree = 0;
+	}
+	LIST_REMOVE(a, all);
+	if (a->ev_timer != NULL)
+		event_free(a->ev_timer);
+	if (a->ev_close != NULL)
+		event_free(a->ev_close);
+	free(a->key);
+	free(a);
+}
+
+static void
+agent_close_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct snmp_agent *a = arg;
+
+	(void)fd;
+	(void)what;
+	if (a->refs == 0)
+		agent_destroy(a);
+}
+
+static void
+agent_unref(struct snmp_agent *a)
+{
+	if (a->refs == 0 || --a->refs > 0)
+		return;
+	/* no longer shared; closed from its own event */
+	if (a->in_tree) {
+		tdelete(a, &agent_tree, agent_cmp);
+		a->in_tree = 0;
+	}
+	event_active(a->ev_close, 0, 0);
+}
+
+static void agent_read(evutil_socket_t, short, void *);
+static void agent_timer(evutil_socket_t, short, void *);
+
+/* The agent of key (a new ref), made if there is none.  NULL: memory. */
+static struct snmp_agent *
+agent_get(const char *key)
+{
+	struct snmp_agent k = { 0 }, **found, *a;
+
+	k.key = (char *)key;
+	if ((found = tfind(&k, &agent_tree, agent_cmp)) != NULL) {
+		(*found)->refs++;
+		return *found;
+	}
+	if ((a = calloc(1, sizeof(*a))) == NULL ||
+	    (a->key = strdup(key)) == NULL ||
+	    (a->ev_timer = evtimer_new(tocsin_event_base(), agent_timer,
+	    a)) == NULL ||
+	    (a->ev_close = event_new(tocsin_event_base(), -1, 0,
+	    agent_close_cb, a)) == NULL ||
+	    tsearch(a, &agent_tree, agent_cmp) == NULL) {
+		if (a != NULL) {
+			if (a->ev_timer != NULL)
+				event_free(a->ev_timer);
+			if (a->ev_close != NULL)
+				event_free(a->ev_close);
+			free(a->key);
+		}
+		free(a);
+		return NULL;
+	}
+	a->in_tree = 1;
+	a->refs = 1;
+	TAILQ_INIT(&a->jobs);
+	LIST_INSERT_HEAD(&agent_all, a, all);
+	return a;
+}
+
+/* Arms the timer at the session's next retransmission deadline. */
+static void
+agent_arm(struct snmp_agent *a)
+{
+	netsnmp_large_fd_set fds;
+	struct timeval tv = { 0, 0 };
+	int numfds = 0, block = 1;
+
+	if (a->sess == NULL)
+		return;
+	/*
+	 * block = 1 on entry: "no deadline of mine".  With block = 0 the
+	 * library keeps tv if it is sooner than the session's deadline, and
+	 * a zero tv would make the timer fire at once, again and again.
+	 */
+	netsnmp_large_fd_set_init(&fds, FD_SETSIZE);
+	snmp_sess_select_info2(a->sess, &numfds, &fds, &tv, &block);
+	netsnmp_large_fd_set_cleanup(&fds);
+	if (block) {
+		/* nothing pending */
+		evtimer_del(a->ev_timer);
+		return;
+	}
+	evtimer_add(a->ev_timer, &tv);
+}
+
+/* After net-snmp ran the callbacks: move on the jobs they changed. */
+static void
+agent_wake(struct snmp_agent *a)
+{
+	struct snmp_job *j, *next;
+
+	a->refs++;		/* a job ending must not close it under us */
+	for (j = TAILQ_FIRST(&a->jobs); j != NULL; j = next) {
+		next = TAILQ_NEXT(j, link);
+		if (!j->orphan && j->step != ST_WAIT)
+			job_advance(j);	/* may free j (not another job) */
+	}
+	agent_arm(a);
+	agent_unref(a);
+}
+
+static void
+agent_read(evutil_socket_t fd, short what, void *arg)
+{
+	struct snmp_agent *a = arg;
+	netsnmp_large_fd_set fds;
+
+	(void)what;
+	netsnmp_large_fd_set_init(&fds, fd + 1);
+	NETSNMP_LARGE_FD_SET(fd, &fds);
+	snmp_sess_read2(a->sess, &fds);
+	netsnmp_large_fd_set_cleanup(&fds);
+	agent_wake(a);
+}
+
+static void
+agent_timer(evutil_socket_t fd, short what, void *arg)
+{
+	struct snmp_agent *a = arg;
+
+	(void)fd;
+	(void)what;
+	if (a->sess != NULL)
+		snmp_sess_timeout(a->sess);
+	agent_wake(a);
+}
+
+/* A job joins a (taking a ref) / leaves it. */
+static void
+job_attach(struct snmp_job *j, struct snmp_agent *a)
+{
+	a->refs++;
+	j->a = a;
+	TAILQ_INSERT_TAIL(&a->jobs, j, link);
+}
+
+static void
+job_detach(struct snmp_job *j)
+{
+	struct snmp_agent *a = j->a;
+
+	if (a == NULL)
+		return;
+	TAILQ_REMOVE(&a->jobs, j, link);
+	j->a = NULL;
+	agent_unref(a);
+}
 
 static void
 job_free(struct snmp_job *j)
@@ -685,8 +927,6 @@ job_free(struct snmp_job *j)
 		j->dns_req = NULL;
 	}
 	job_close(j);
-	if (j->ev_timer != NULL)
-		event_free(j->ev_timer);
 	snmp_walk_free(&j->walk);
 	free(j->vals);
 	if (j->c != NULL && j->c->job == j)
@@ -858,7 +1098,26 @@ job_cb(int op, netsnmp_session *ss, int reqid, netsnmp_pdu *pdu,
 	int rpt;
 
 	(void)reqid;
-	if (j->closing || j->step != ST_WAIT)
+	if (j->orphan) {
+		/*
+		 * Its run was cancelled: free it at its request's last
+		 * callback (a report that net-snmp answers by sending again
+		 * is not the last).
+		 */
+		if (op == NETSNMP_CALLBACK_OP_RECEIVED_MESSAGE && pdu != NULL &&
+		    pdu->command == SNMP_MSG_REPORT &&
+		    ((rpt = snmpv3_get_report_type(pdu)) ==
+		    SNMPERR_NOT_IN_TIME_WINDOW ||
+		    rpt == SNMPERR_UNKNOWN_ENG_ID))
+			return 1;
+		if (op == NETSNMP_CALLBACK_OP_RECEIVED_MESSAGE ||
+		    op == NETSNMP_CALLBACK_OP_TIMED_OUT ||
+		    op == NETSNMP_CALLBACK_OP_SEC_ERROR ||
+		    op == NETSNMP_CALLBACK_OP_DISCONNECT)
+			job_free(j);
+		return 1;
+	}
+	if ((j->a != NULL && j->a->closing) || j->step != ST_WAIT)
 		return 1;
 	if (snmp_debug)
 		tocsin_log(TOCSIN_LOG_DEBUG, "check %s: net-snmp op %d phase %d "
@@ -973,9 +1232,10 @@ job_send(struct snmp_job *j)
 		return -1;
 	}
 	j->step = ST_WAIT;
-	if (snmp_sess_async_send(j->sess, pdu, job_cb, j) == 0) {
+	if (snmp_sess_async_send(j->a->sess, pdu, job_cb, j) == 0) {
 		job_failf(j, TOCSIN_UNKNOWN, "cannot send to %s: %s", c->where,
-		    snmp_api_errstring(snmp_sess_session(j->sess)->s_snmp_errno));
+		    snmp_api_errstring(snmp_sess_session(
+		    j->a->sess)->s_snmp_errno));
 		snmp_free_pdu(pdu);
 		return -1;
 	}
@@ -985,37 +1245,21 @@ fail:
 	return -1;
 }
 
-/* Arms the timer at the session's next retransmission deadline. */
 static void
 job_arm(struct snmp_job *j)
 {
-	netsnmp_large_fd_set fds;
-	struct timeval tv = { 0, 0 };
-	int numfds = 0, block = 1;
-
-	/*
-	 * block = 1 on entry: "no deadline of mine".  With block = 0 the
-	 * library keeps tv if it is sooner than the session's deadline, and
-	 * a zero tv would make the timer fire at once, again and again.
-	 */
-	netsnmp_large_fd_set_init(&fds, FD_SETSIZE);
-	snmp_sess_select_info2(j->sess, &numfds, &fds, &tv, &block);
-	netsnmp_large_fd_set_cleanup(&fds);
-	if (block) {
-		/* nothing pending (should not happen while waiting) */
-		tv.tv_sec = 0;
-		tv.tv_usec = 100000;
-	}
-	evtimer_add(j->ev_timer, &tv);
+	if (j->a != NULL)
+		agent_arm(j->a);
 }
 
 static int job_open(struct snmp_job *);
 
-/* After v3 discovery: a new session that knows the engine and the keys. */
+/* After v3 discovery: the session again, knowing the engine and keys. */
 static int
 job_learn_engine(struct snmp_job *j)
 {
-	job_close(j);
+	if (j->a != NULL)
+		agent_shut(j->a);
 	return job_open(j);
 }
 
@@ -1048,46 +1292,31 @@ job_advance(struct snmp_job *j)
 	job_finish(j);
 }
 
+/* The key of c's agent at peer (see struct snmp_agent). */
 static void
-job_read(evutil_socket_t fd, short what, void *arg)
+agent_key(const struct snmp_check *c, const char *peer, char *buf,
+    size_t size)
 {
-	struct snmp_job *j = arg;
-	netsnmp_large_fd_set fds;
-
-	(void)what;
-	netsnmp_large_fd_set_init(&fds, fd + 1);
-	NETSNMP_LARGE_FD_SET(fd, &fds);
-	snmp_sess_read2(j->sess, &fds);
-	netsnmp_large_fd_set_cleanup(&fds);
-	job_advance(j);
-}
-
-static void
-job_timer(evutil_socket_t fd, short what, void *arg)
-{
-	struct snmp_job *j = arg;
-
-	(void)fd;
-	(void)what;
-	snmp_sess_timeout(j->sess);
-	job_advance(j);
+	if (c->version == SNMP_VERSION_3)
+		snprintf(buf, size, "3 %p %s", (const void *)c, peer);
+	else
+		snprintf(buf, size, "%ld %d %ld %s %s", c->version, c->retries,
+		    c->try_us, peer, c->community);
 }
 
 /*
- * Opens the run's session and watches its socket.  For v3 with an
- * unknown engineID the session is only good for the probe; job_advance
- * opens a second one once the engineID is known.  RETURN VALUE: 0 or -1
- * with the job failed.
+ * Opens a's session for c (v3: with the engineID c knows, if any).
+ * RETURN VALUE: 0; -1 net-snmp refused (*err: its error); -2 no event.
  */
 static int
-job_open(struct snmp_job *j)
+agent_open(struct snmp_agent *a, struct snmp_check *c, const char *peer,
+    int *err)
 {
-	struct snmp_check *c = j->c;
 	netsnmp_session s;
 	netsnmp_transport *t;
 
 	snmp_sess_init(&s);
-	s.peername = c->peer != NULL ? c->peer : j->peer;
+	s.peername = (char *)peer;
 	s.version = c->version;
 	s.retries = c->retries;
 	s.timeout = c->try_us;
@@ -1132,55 +1361,94 @@ job_open(struct snmp_job *j)
 			s.contextEngineID = c->engine;
 			s.contextEngineIDLen = c->engine_len;
 		}
-		j->phase = c->engine_len > 0 ? PH_GET : PH_PROBE;
 	} else {
 		s.community = (u_char *)c->community;
 		s.community_len = strlen(c->community);
-		j->phase = PH_GET;
 	}
-	if ((j->sess = snmp_sess_open(&s)) == NULL) {
-		job_failf(j, TOCSIN_UNKNOWN, "cannot open a session to %s: %s",
-		    c->where, snmp_api_errstring(s.s_snmp_errno));
+	if ((a->sess = snmp_sess_open(&s)) == NULL) {
+		*err = s.s_snmp_errno;
 		return -1;
 	}
+	agent_open_count++;
+	tocsin_log(TOCSIN_LOG_DEBUG, "snmp: session to %s open (%u open)",
+	    peer, agent_open_count);
+	a->engine_len = c->version == SNMP_VERSION_3 ? c->engine_len : 0;
 	/*
 	 * snmp_sess_open() clears DONT_PROBE once open; without it the first
 	 * send would run a blocking "delayed probe" inside snmpv3_build.
 	 */
 	if (c->version == SNMP_VERSION_3)
-		snmp_sess_session(j->sess)->flags |= SNMP_FLAGS_DONT_PROBE;
-	if ((t = snmp_sess_transport(j->sess)) == NULL || t->sock < 0 ||
-	    (j->ev_read = event_new(tocsin_event_base(), t->sock,
-	    EV_READ | EV_PERSIST, job_read, j)) == NULL ||
-	    event_add(j->ev_read, NULL) < 0) {
-		job_failf(j, TOCSIN_UNKNOWN, "snmp: cannot watch the socket "
-		    "for %s", c->where);
-		return -1;
+		snmp_sess_session(a->sess)->flags |= SNMP_FLAGS_DONT_PROBE;
+	if ((t = snmp_sess_transport(a->sess)) == NULL || t->sock < 0 ||
+	    (a->ev_read = event_new(tocsin_event_base(), t->sock,
+	    EV_READ | EV_PERSIST, agent_read, a)) == NULL ||
+	    event_add(a->ev_read, NULL) < 0) {
+		agent_shut(a);
+		return -2;
 	}
 	return 0;
 }
 
-/* Closes the session of the run (never from inside its callback). */
+/*
+ * Attaches the run to its check's agent, opening the session if it is
+ * not open (or, v3, was opened for another engineID).  RETURN VALUE: 0,
+ * or -1 with the job failed.
+ */
+static int
+job_open(struct snmp_job *j)
+{
+	struct snmp_check *c = j->c;
+	const char *peer = c->peer != NULL ? c->peer : j->peer;
+	struct snmp_agent *a = c->agent;
+	char key[512];
+	int rc, err = 0;
+
+	agent_key(c, peer, key, sizeof(key));
+	if (a == NULL || strcmp(a->key, key) != 0) {
+		if (a != NULL) {
+			c->agent = NULL;
+			agent_unref(a);
+		}
+		if ((a = c->agent = agent_get(key)) == NULL) {
+			job_failf(j, TOCSIN_UNKNOWN, "snmp: out of memory");
+			return -1;
+		}
+	}
+	if (a->sess != NULL && c->version == SNMP_VERSION_3 &&
+	    a->engine_len != c->engine_len)
+		agent_shut(a);		/* its own agent: no other job on it */
+	if (a->sess == NULL && (rc = agent_open(a, c, peer, &err)) != 0) {
+		if (rc == -1)
+			job_failf(j, TOCSIN_UNKNOWN, "cannot open a session to "
+			    "%s: %s", c->where, snmp_api_errstring(err));
+		else
+			job_failf(j, TOCSIN_UNKNOWN, "snmp: cannot watch the "
+			    "socket for %s", c->where);
+		return -1;
+	}
+	if (j->a == NULL)
+		job_attach(j, a);
+	j->phase = c->version == SNMP_VERSION_3 && c->engine_len == 0 ?
+	    PH_PROBE : PH_GET;
+	return 0;
+}
+
+/*
+ * The run leaves its agent (never from inside net-snmp's callback).  A
+ * v3 run that failed closes its session, as it may hold a stale engine
+ * or keys; a shared v1/v2c session stays open for the next run.
+ */
 static void
 job_close(struct snmp_job *j)
 {
-	if (j->ev_read != NULL) {
-		event_free(j->ev_read);
-		j->ev_read = NULL;
-	}
-	if (j->ev_timer != NULL)
-		evtimer_del(j->ev_timer);
-	if (j->sess != NULL) {
-		/*
-		 * snmp_sess_close() reports still-pending requests to their
-		 * callback as timed out; ST_FAIL/ST_DONE/closing make job_cb
-		 * ignore them.
-		 */
-		j->closing = 1;
-		snmp_sess_close(j->sess);
-		j->closing = 0;
-		j->sess = NULL;
-	}
+	struct snmp_agent *a = j->a;
+
+	if (a == NULL)
+		return;
+	if (j->c != NULL && j->c->version == SNMP_VERSION_3 &&
+	    j->step != ST_DONE)
+		agent_shut(a);
+	job_detach(j);
 }
 
 static void
@@ -1264,11 +1532,6 @@ snmp_start(struct tocsin_run *run, void *priv)
 	j->c = c;
 	c->job = j;
 	snmp_walk_init(&j->walk);
-	if ((j->ev_timer = evtimer_new(tocsin_event_base(), job_timer,
-	    j)) == NULL) {
-		job_failf(j, TOCSIN_UNKNOWN, "snmp: out of memory");
-		goto fail;
-	}
 	tocsin_run_set_data(run, j);
 	if (c->peer == NULL) {
 		job_resolve(j);
@@ -1293,8 +1556,18 @@ snmp_cancel(struct tocsin_run *run, void *priv)
 	struct snmp_job *j = tocsin_run_data(run);
 
 	(void)priv;
-	if (j != NULL)
-		job_free(j);
+	if (j == NULL)
+		return;
+	if (j->a != NULL && j->step == ST_WAIT && j->c != NULL &&
+	    j->c->version != SNMP_VERSION_3) {
+		/* its request is out on a shared session: wait for it */
+		j->orphan = 1;
+		j->run = NULL;
+		j->c->job = NULL;
+		j->c = NULL;
+		return;
+	}
+	job_free(j);
 }
 
 /* ---- results ------------------------------------------------------ */
@@ -1748,6 +2021,11 @@ snmp_plugin_init(void)
 static void
 snmp_plugin_fini(void)
 {
+	struct snmp_agent *a;
+
+	/* orphans end inside agent_shut(); checks are freed by now */
+	while ((a = LIST_FIRST(&agent_all)) != NULL)
+		agent_destroy(a);
 	if (snmp_dns != NULL) {
 		evdns_base_free(snmp_dns, 0);
 		snmp_dns = NULL;

@@ -375,3 +375,87 @@ def test_snmp_name_that_does_not_resolve(env):
     assert d.alive()
     d.stop()
     d.assert_no_sanitizer_report()
+
+
+def udp_sockets(pid):
+    """The inodes of the UDP (IPv4 and IPv6) sockets process pid holds."""
+    inodes = set()
+    for fd in os.listdir("/proc/%d/fd" % pid):
+        try:
+            target = os.readlink("/proc/%d/fd/%s" % (pid, fd))
+        except OSError:
+            continue        # closed meanwhile
+        if target.startswith("socket:["):
+            inodes.add(target[8:-1])
+    udp = set()
+    for table in ("/proc/net/udp", "/proc/net/udp6"):
+        with open(table) as f:
+            for line in f.readlines()[1:]:
+                fields = line.split()
+                if fields[9] in inodes:
+                    udp.add(fields[9])
+    return udp
+
+
+def test_snmp_checks_of_one_agent_share_one_kept_session(env):
+    """20 checks of one agent at 1 s: one UDP socket, the same one from
+    run to run (no socket opened and closed per run); a reload that
+    removes the checks closes it."""
+    s = fx_snmp.Snmpd(env.tmpdir)
+    s.set("gauge", 10)
+    other = 'dummy "other" { interval = 1s }\n'
+    cfg = other + "".join(
+        check("g%02d" % i, s.address(),
+              v2c(["load=%s" % fx_snmp.GAUGE_OID]))
+        for i in range(20))
+    d = start(env, cfg)
+    for i in range(20):
+        d.wait_check("g%02d" % i, "OK", pred=lambda c: c["last_check"])
+    pid = d.proc.pid
+    seen = set()
+    runs0 = sum(d.check("g%02d" % i)["attempt"] >= 0 for i in range(20))
+    t0 = d.check("g00")["last_check"]
+    end = time.monotonic() + 3
+    while time.monotonic() < end:
+        socks = udp_sockets(pid)
+        assert len(socks) <= 1, socks
+        seen |= socks
+        time.sleep(0.05)
+    assert len(seen) == 1, ("a socket per run, not one kept", seen)
+    assert d.check("g00")["last_check"] != t0, "no run in 3 s"
+    assert runs0 == 20
+    # the checks gone, the session goes
+    d.reload(other)
+    d.wait_for(lambda: not udp_sockets(pid), 10, "the session closed")
+    d.stop()
+    d.assert_no_sanitizer_report()
+
+
+def test_snmp_shared_session_survives_a_dead_agent_and_cancelled_runs(
+        env):
+    """The agent stops answering (runs time out, some are cancelled by a
+    reload while their request is out) and comes back: the kept session
+    answers again, nothing leaks or crashes."""
+    s = fx_snmp.Snmpd(env.tmpdir)
+    s.set("gauge", 10)
+    def cfg(timeout):
+        return "".join(check("h%d" % i, s.address(),
+                             v2c(["load=%s" % fx_snmp.GAUGE_OID],
+                                 '  timeout = %ds\n' % timeout))
+                       for i in range(5))
+    d = start(env, cfg(3))
+    for i in range(5):
+        d.wait_check("h%d" % i, "OK", pred=lambda c: c["last_check"])
+    s.stop()
+    d.wait_check("h0", "CRITICAL", timeout=20)
+    # reloads that change the checks while requests are out: those runs
+    # are cancelled, their requests still out on the old session
+    for k in range(4):
+        d.reload(cfg(4 + k % 2))
+        time.sleep(0.4)
+    s.start()
+    for i in range(5):
+        d.wait_check("h%d" % i, "OK", timeout=30)
+    assert len(udp_sockets(d.proc.pid)) == 1
+    d.stop()
+    d.assert_no_sanitizer_report()
