@@ -1,8 +1,9 @@
 /*
  * bench/snmp_client.c — the reference of bench/snmp: a bare net-snmp
- * asynchronous client doing what one tocsind snmp run does (open a
- * session, GET sysUpTime.0 + sysName.0, close), with C of them in
- * flight at once, for a fixed time, on a plain select() loop.
+ * asynchronous client doing what tocsind's snmp runs do (GET sysUpTime.0
+ * + sysName.0 on one kept session per agent), with C requests in flight
+ * on that one session at once, for a fixed time, on a plain select()
+ * loop.
  *
  *   snmp_client PEER COMMUNITY CONCURRENCY SECONDS
  *
@@ -19,13 +20,9 @@
 #include <sys/select.h>
 #include <time.h>
 
-struct slot {
-	void *sess;
-	int busy;
-};
-
 static const char *peer, *community;
-static long gets, timeouts;
+static void *sess;
+static long gets, timeouts, done;	/* done: answered since the last send */
 static int stop;
 
 static double
@@ -40,56 +37,44 @@ now(void)
 static int
 cb(int op, netsnmp_session *ss, int reqid, netsnmp_pdu *pdu, void *magic)
 {
-	struct slot *s = magic;
-
 	(void)ss;
 	(void)reqid;
 	(void)pdu;
+	(void)magic;
 	if (op == NETSNMP_CALLBACK_OP_RECEIVED_MESSAGE)
 		gets++;
 	else if (op == NETSNMP_CALLBACK_OP_TIMED_OUT)
 		timeouts++;
-	s->busy = 0;		/* closed and reopened by the loop */
+	else
+		return 1;
+	done++;			/* the loop sends another */
 	return 1;
 }
 
 static void
-slot_start(struct slot *s)
+send_one(void)
 {
 	static const oid up[] = { 1, 3, 6, 1, 2, 1, 1, 3, 0 };
 	static const oid svc[] = { 1, 3, 6, 1, 2, 1, 1, 5, 0 };	/* sysName.0 */
-	netsnmp_session ss;
 	netsnmp_pdu *pdu;
 
-	snmp_sess_init(&ss);
-	ss.peername = (char *)peer;
-	ss.version = SNMP_VERSION_2c;
-	ss.community = (u_char *)community;
-	ss.community_len = strlen(community);
-	ss.timeout = 1000000;
-	ss.retries = 1;
-	if ((s->sess = snmp_sess_open(&ss)) == NULL) {
-		fprintf(stderr, "snmp_sess_open failed\n");
-		exit(1);
-	}
 	pdu = snmp_pdu_create(SNMP_MSG_GET);
 	snmp_add_null_var(pdu, up, OID_LENGTH(up));
 	snmp_add_null_var(pdu, svc, OID_LENGTH(svc));
-	if (snmp_sess_async_send(s->sess, pdu, cb, s) == 0) {
+	if (snmp_sess_async_send(sess, pdu, cb, NULL) == 0) {
 		fprintf(stderr, "send failed\n");
 		exit(1);
 	}
-	s->busy = 1;
 }
 
 int
 main(int argc, char **argv)
 {
-	struct slot *slots;
+	netsnmp_session ss;
 	struct rusage ru;
 	double t0, t1, cpu, last_timeouts = 0;
-	int check_timeouts;
-	int c, i, secs;
+	long inflight;
+	int c, i, secs, fd;
 
 	if (argc != 5) {
 		fprintf(stderr, "usage: %s PEER COMMUNITY CONCURRENCY SECONDS\n",
@@ -104,53 +89,46 @@ main(int argc, char **argv)
 	    NETSNMP_DS_LIB_DONT_READ_CONFIGS, 1);
 	snmp_disable_log();
 	init_snmp("bench");
-	slots = calloc((size_t)c, sizeof(*slots));
+	snmp_sess_init(&ss);
+	ss.peername = (char *)peer;
+	ss.version = SNMP_VERSION_2c;
+	ss.community = (u_char *)community;
+	ss.community_len = strlen(community);
+	ss.timeout = 2500000;
+	ss.retries = 1;
+	if ((sess = snmp_sess_open(&ss)) == NULL) {
+		fprintf(stderr, "snmp_sess_open failed\n");
+		return 1;
+	}
+	fd = snmp_sess_transport(sess)->sock;
 	t0 = now();
 	for (i = 0; i < c; i++)
-		slot_start(&slots[i]);
+		send_one();
+	inflight = c;
 	while (!stop) {
-		{
-			fd_set rfds;
-			struct timeval tv = { 0, 100000 };
-			int maxfd = -1, fd;
+		fd_set rfds;
+		struct timeval tv = { 0, 100000 };
 
-			FD_ZERO(&rfds);
-			for (i = 0; i < c; i++) {
-				if (slots[i].sess == NULL)
-					continue;
-				fd = snmp_sess_transport(slots[i].sess)->sock;
-				FD_SET(fd, &rfds);
-				if (fd > maxfd)
-					maxfd = fd;
-			}
-			if (select(maxfd + 1, &rfds, NULL, NULL, &tv) < 0)
-				break;
-			/* retransmissions: looked at ten times a second */
-			check_timeouts = now() - last_timeouts > 0.1;
-			if (check_timeouts)
-				last_timeouts = now();
-			for (i = 0; i < c; i++) {
-				if (slots[i].sess == NULL)
-					continue;
-				fd = snmp_sess_transport(slots[i].sess)->sock;
-				if (FD_ISSET(fd, &rfds))
-					snmp_sess_read(slots[i].sess, &rfds);
-				else if (check_timeouts)
-					snmp_sess_timeout(slots[i].sess);
-				if (!slots[i].busy) {
-					snmp_sess_close(slots[i].sess);
-					if (now() - t0 < secs)
-						slot_start(&slots[i]);
-					else
-						slots[i].sess = NULL;
-				}
-			}
-			/* sessions stop being restarted after SECONDS */
-			for (i = 0; i < c && slots[i].sess == NULL; i++)
-				;
-			if (i == c)
-				stop = 1;
+		FD_ZERO(&rfds);
+		FD_SET(fd, &rfds);
+		if (select(fd + 1, &rfds, NULL, NULL, &tv) < 0)
+			break;
+		if (FD_ISSET(fd, &rfds))
+			snmp_sess_read(sess, &rfds);
+		/* retransmissions: looked at ten times a second */
+		if (now() - last_timeouts > 0.1) {
+			last_timeouts = now();
+			snmp_sess_timeout(sess);
 		}
+		inflight -= done;
+		/* keep C in flight until SECONDS, then drain */
+		for (; done > 0; done--)
+			if (now() - t0 < secs) {
+				send_one();
+				inflight++;
+			}
+		if (inflight == 0)
+			stop = 1;
 	}
 	t1 = now();
 	getrusage(RUSAGE_SELF, &ru);
@@ -158,7 +136,7 @@ main(int argc, char **argv)
 	    ru.ru_stime.tv_sec + ru.ru_stime.tv_usec / 1e6;
 	printf("gets %ld seconds %.3f cpu %.3f timeouts %ld\n", gets, t1 - t0,
 	    cpu, timeouts);
-	free(slots);
+	snmp_sess_close(sess);
 	snmp_shutdown("bench");
 	return 0;
 }

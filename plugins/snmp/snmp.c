@@ -171,6 +171,8 @@ struct snmp_job {
 	struct snmp_check *c;		/* NULL once orphaned */
 	struct snmp_agent *a;		/* attached to (a ref), or NULL */
 	TAILQ_ENTRY(snmp_job) link;	/* a->jobs */
+	TAILQ_ENTRY(snmp_job) rlink;	/* a->ready, while ready */
+	int ready;			/* its callback moved it on */
 	int orphan;			/* cancelled, its request pending */
 	enum job_phase phase;
 	enum job_step step;
@@ -709,6 +711,7 @@ struct snmp_agent {
 	struct event *ev_close;
 	unsigned refs;			/* checks (c->agent) + jobs attached */
 	TAILQ_HEAD(, snmp_job) jobs;
+	TAILQ_HEAD(, snmp_job) ready;	/* to move on after net-snmp returns */
 	size_t engine_len;		/* v3: the engineID it was opened with */
 	int closing;			/* inside snmp_sess_close() */
 	int in_tree;
@@ -825,19 +828,27 @@ agent_get(const char *key)
 	a->in_tree = 1;
 	a->refs = 1;
 	TAILQ_INIT(&a->jobs);
+	TAILQ_INIT(&a->ready);
 	LIST_INSERT_HEAD(&agent_all, a, all);
 	return a;
 }
 
-/* Arms the timer at the session's next retransmission deadline. */
+/*
+ * Arms the timer at the session's next retransmission deadline, unless
+ * it is armed: every request of a session has the session's timeout, so
+ * a request sent later is due later, and a timer that fires before the
+ * (answered) request it was set for looks again.  Asking net-snmp walks
+ * every request out: once per deadline, not once per reply.
+ */
 static void
-agent_arm(struct snmp_agent *a)
+agent_arm(struct snmp_agent *a, int force)
 {
 	netsnmp_large_fd_set fds;
 	struct timeval tv = { 0, 0 };
 	int numfds = 0, block = 1;
 
-	if (a->sess == NULL)
+	if (a->sess == NULL ||
+	    (!force && evtimer_pending(a->ev_timer, NULL)))
 		return;
 	/*
 	 * block = 1 on entry: "no deadline of mine".  With block = 0 the
@@ -857,17 +868,17 @@ agent_arm(struct snmp_agent *a)
 
 /* After net-snmp ran the callbacks: move on the jobs they changed. */
 static void
-agent_wake(struct snmp_agent *a)
+agent_wake(struct snmp_agent *a, int timer)
 {
-	struct snmp_job *j, *next;
+	struct snmp_job *j;
 
 	a->refs++;		/* a job ending must not close it under us */
-	for (j = TAILQ_FIRST(&a->jobs); j != NULL; j = next) {
-		next = TAILQ_NEXT(j, link);
-		if (!j->orphan && j->step != ST_WAIT)
-			job_advance(j);	/* may free j (not another job) */
+	while ((j = TAILQ_FIRST(&a->ready)) != NULL) {
+		TAILQ_REMOVE(&a->ready, j, rlink);
+		j->ready = 0;
+		job_advance(j);	/* may free j (not another job) */
 	}
-	agent_arm(a);
+	agent_arm(a, timer);
 	agent_unref(a);
 }
 
@@ -882,7 +893,7 @@ agent_read(evutil_socket_t fd, short what, void *arg)
 	NETSNMP_LARGE_FD_SET(fd, &fds);
 	snmp_sess_read2(a->sess, &fds);
 	netsnmp_large_fd_set_cleanup(&fds);
-	agent_wake(a);
+	agent_wake(a, 0);
 }
 
 static void
@@ -894,7 +905,7 @@ agent_timer(evutil_socket_t fd, short what, void *arg)
 	(void)what;
 	if (a->sess != NULL)
 		snmp_sess_timeout(a->sess);
-	agent_wake(a);
+	agent_wake(a, 1);
 }
 
 /* A job joins a (taking a ref) / leaves it. */
@@ -913,6 +924,10 @@ job_detach(struct snmp_job *j)
 
 	if (a == NULL)
 		return;
+	if (j->ready) {
+		TAILQ_REMOVE(&a->ready, j, rlink);
+		j->ready = 0;
+	}
 	TAILQ_REMOVE(&a->jobs, j, link);
 	j->a = NULL;
 	agent_unref(a);
@@ -1089,9 +1104,9 @@ take_engine(struct snmp_job *j, const netsnmp_pdu *pdu)
 	j->step = ST_NEXT;
 }
 
-/* net-snmp's callback: record, never close the session here. */
+/* What a request's callback says, recorded in the job. */
 static int
-job_cb(int op, netsnmp_session *ss, int reqid, netsnmp_pdu *pdu,
+job_record(int op, netsnmp_session *ss, int reqid, netsnmp_pdu *pdu,
     void *magic)
 {
 	struct snmp_job *j = magic;
@@ -1183,6 +1198,28 @@ job_cb(int op, netsnmp_session *ss, int reqid, netsnmp_pdu *pdu,
 	}
 }
 
+/*
+ * net-snmp's callback: record, and queue the job for agent_wake() to
+ * move on once the library has returned (never close a session here).
+ */
+static int
+job_cb(int op, netsnmp_session *ss, int reqid, netsnmp_pdu *pdu,
+    void *magic)
+{
+	struct snmp_job *j = magic;
+	int orphan = j->orphan, rc;
+
+	rc = job_record(op, ss, reqid, pdu, magic);
+	if (orphan)
+		return rc;		/* j may be freed */
+	if (j->step != ST_WAIT && !j->ready && j->a != NULL &&
+	    !j->a->closing) {
+		TAILQ_INSERT_TAIL(&j->a->ready, j, rlink);
+		j->ready = 1;
+	}
+	return rc;
+}
+
 /* Builds and sends the request of the current phase. */
 static int
 job_send(struct snmp_job *j)
@@ -1249,7 +1286,7 @@ static void
 job_arm(struct snmp_job *j)
 {
 	if (j->a != NULL)
-		agent_arm(j->a);
+		agent_arm(j->a, 0);
 }
 
 static int job_open(struct snmp_job *);
@@ -1870,7 +1907,9 @@ job_finish(struct snmp_job *j)
 		return;
 	}
 
-	memset(&r, 0, sizeof(r));
+	/* not memset: 10 KiB of buffers per run, only their first bytes */
+	r.problems[0] = r.values[0] = r.long_out[0] = '\0';
+	r.nmetrics = 0;
 	r.run = run;
 	r.c = c;
 	r.state = TOCSIN_OK;
