@@ -3,9 +3,12 @@
  * client doing what one http check does (a fresh connection per request,
  * "Connection: close", body counted and dropped), with no daemon around.
  *
- *   http_bare URL TOTAL CONCURRENCY
+ *   http_bare URL TOTAL CONCURRENCY [RATE]
  *
- * Prints "requests=N errors=N seconds=S cpu=S" on one line.
+ * With RATE (requests a second), a request starts only when the elapsed
+ * time allows it (at most CONCURRENCY at once), as a scheduler would
+ * start checks: CPU per request measured at a given rate, not only at
+ * the client's own ceiling.  Prints "requests=N errors=N seconds=S cpu=S" on one line.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,6 +26,24 @@ sink(char *p, size_t size, size_t n, void *arg)
 }
 
 static size_t body;
+static struct timespec t0;
+
+static double
+elapsed(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (double)(t.tv_sec - t0.tv_sec) + (t.tv_nsec - t0.tv_nsec) / 1e9;
+}
+
+/* May another request start now? (always, without a rate) */
+static int
+may_start(double rate, long started)
+{
+	return rate <= 0 || started < rate * elapsed();
+}
+
 static struct curl_slist *hdrs;
 
 static CURL *
@@ -45,25 +66,31 @@ int
 main(int argc, char **argv)
 {
 	long total, conc, started = 0, done = 0, errors = 0, i;
-	struct timespec t0, t1;
+	struct timespec t1;
+	double rate = 0;
+	long inflight = 0;
 	struct rusage ru;
 	CURLMsg *m;
 	CURLM *multi;
 	int running, left;
 
-	if (argc != 4) {
-		fprintf(stderr, "usage: http_bare URL TOTAL CONCURRENCY\n");
+	if (argc != 4 && argc != 5) {
+		fprintf(stderr,
+		    "usage: http_bare URL TOTAL CONCURRENCY [RATE]\n");
 		return 2;
 	}
 	total = atol(argv[2]);
 	conc = atol(argv[3]);
+	if (argc == 5)
+		rate = atof(argv[4]);
 	curl_global_init(CURL_GLOBAL_DEFAULT);
 	hdrs = curl_slist_append(NULL, "Connection: close");
 	multi = curl_multi_init();
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-	for (i = 0; i < conc && started < total; i++, started++)
-		curl_multi_add_handle(multi, easy(argv[1]));
 	while (done < total) {
+		for (i = inflight; i < conc && started < total &&
+		    may_start(rate, started); i++, started++, inflight++)
+			curl_multi_add_handle(multi, easy(argv[1]));
 		curl_multi_perform(multi, &running);
 		while ((m = curl_multi_info_read(multi, &left)) != NULL) {
 			long code = 0;
@@ -77,13 +104,27 @@ main(int argc, char **argv)
 			curl_multi_remove_handle(multi, m->easy_handle);
 			curl_easy_cleanup(m->easy_handle);
 			done++;
-			if (started < total) {
+			inflight--;
+			if (started < total && inflight < conc &&
+			    may_start(rate, started)) {
 				curl_multi_add_handle(multi, easy(argv[1]));
 				started++;
+				inflight++;
 			}
 		}
-		if (done < total)
-			curl_multi_poll(multi, NULL, 0, 100, NULL);
+		if (done < total) {
+			int ms = 100;
+
+			/* wake up for the next start when paced */
+			if (rate > 0 && started < total && inflight < conc) {
+				double due = started / rate - elapsed();
+
+				ms = due <= 0 ? 0 : (int)(due * 1000) + 1;
+				if (ms > 100)
+					ms = 100;
+			}
+			curl_multi_poll(multi, NULL, 0, ms, NULL);
+		}
 	}
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	getrusage(RUSAGE_SELF, &ru);
