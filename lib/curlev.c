@@ -9,6 +9,10 @@
  * callback may start or abandon other transfers.
  *
  * Owns the multi handle, its timer and one event per socket curl watches.
+ * At thousands of transfers a second the per-transfer and per-socket
+ * records were a visible share of the allocator's time, so finished ones
+ * wait on free lists (at most CURLEV_SPARE each) and are used again; a
+ * socket's event is re-assigned, not made anew.
  * Name resolution is curl's resolver (threaded or c-ares), never on the
  * loop; knows nothing of what the transfers are for.
  */
@@ -21,6 +25,8 @@
 
 #include "lib/curlev.h"
 
+#define CURLEV_SPARE	256	/* records kept on each free list */
+
 /* A socket curl asked us to watch; curl_multi_assign()ed to its fd. */
 struct curlev_sock {
 	struct curlev		*cm;
@@ -32,6 +38,7 @@ struct curlev_sock {
 struct curlev_xfer {
 	curlev_done_cb		*cb;
 	void			*arg;
+	struct curlev_xfer	*next;		/* on the free list */
 };
 
 struct curlev {
@@ -39,8 +46,13 @@ struct curlev {
 	CURLM			*multi;
 	struct event		*timer;
 	struct curlev_sock	*socks;
+	struct curlev_sock	*spare_socks;	/* next-linked, events kept */
+	unsigned		 nspare_socks;
+	struct curlev_xfer	*spare_xfers;
+	unsigned		 nspare_xfers;
 };
 
+/* Stop watching cs's socket; keep cs for the next socket if there is room. */
 static void
 curlev_sock_free(struct curlev_sock *cs)
 {
@@ -52,8 +64,30 @@ curlev_sock_free(struct curlev_sock *cs)
 		cm->socks = cs->next;
 	if (cs->next != NULL)
 		cs->next->prev = cs->prev;
+	if (cm->nspare_socks < CURLEV_SPARE) {
+		event_del(cs->ev);
+		cs->prev = NULL;
+		cs->next = cm->spare_socks;
+		cm->spare_socks = cs;
+		cm->nspare_socks++;
+		return;
+	}
 	event_free(cs->ev);
 	free(cs);
+}
+
+static void
+curlev_xfer_free(struct curlev *cm, struct curlev_xfer *x)
+{
+	if (x == NULL)
+		return;
+	if (cm->nspare_xfers < CURLEV_SPARE) {
+		x->next = cm->spare_xfers;
+		cm->spare_xfers = x;
+		cm->nspare_xfers++;
+		return;
+	}
+	free(x);
 }
 
 /* Hand every finished transfer to its owner (see the file comment). */
@@ -78,7 +112,7 @@ curlev_collect(struct curlev *cm)
 			continue;	/* cannot happen: every easy has one */
 		curl_easy_setopt(easy, CURLOPT_PRIVATE, NULL);
 		x->cb(easy, rc, x->arg);
-		free(x);
+		curlev_xfer_free(cm, x);
 	}
 }
 
@@ -130,7 +164,16 @@ curlev_socket_cb(CURL *easy, curl_socket_t s, int what, void *userp,
 		kind |= EV_READ;
 	if (what & CURL_POLL_OUT)
 		kind |= EV_WRITE;
-	if (cs == NULL) {
+	if (cs == NULL && (cs = cm->spare_socks) != NULL) {
+		cm->spare_socks = cs->next;
+		cm->nspare_socks--;
+		event_assign(cs->ev, cm->base, s, kind, curlev_on_socket, cm);
+		cs->next = cm->socks;
+		if (cm->socks != NULL)
+			cm->socks->prev = cs;
+		cm->socks = cs;
+		curl_multi_assign(cm->multi, s, cs);
+	} else if (cs == NULL) {
 		if ((cs = calloc(1, sizeof(*cs))) == NULL)
 			return -1;
 		cs->cm = cm;
@@ -192,15 +235,19 @@ curlev_add(struct curlev *cm, CURL *easy, curlev_done_cb *cb, void *arg)
 {
 	struct curlev_xfer *x;
 
-	if ((x = calloc(1, sizeof(*x))) == NULL)
+	if ((x = cm->spare_xfers) != NULL) {
+		cm->spare_xfers = x->next;
+		cm->nspare_xfers--;
+	} else if ((x = malloc(sizeof(*x))) == NULL)
 		return -1;
+	x->next = NULL;
 	x->cb = cb;
 	x->arg = arg;
 	curl_easy_setopt(easy, CURLOPT_PRIVATE, x);
 	/* arms the timer through curlev_timer_cb; the transfer starts there */
 	if (curl_multi_add_handle(cm->multi, easy) != CURLM_OK) {
 		curl_easy_setopt(easy, CURLOPT_PRIVATE, NULL);
-		free(x);
+		curlev_xfer_free(cm, x);
 		return -1;
 	}
 	return 0;
@@ -214,18 +261,30 @@ curlev_remove(struct curlev *cm, CURL *easy)
 	curl_easy_getinfo(easy, CURLINFO_PRIVATE, (char **)&x);
 	curl_multi_remove_handle(cm->multi, easy);
 	curl_easy_setopt(easy, CURLOPT_PRIVATE, NULL);
-	free(x);
+	curlev_xfer_free(cm, x);
 }
 
 void
 curlev_free(struct curlev *cm)
 {
+	struct curlev_sock *cs;
+	struct curlev_xfer *x;
+
 	if (cm == NULL)
 		return;
 	if (cm->multi != NULL)
 		curl_multi_cleanup(cm->multi);	/* may close cached sockets */
 	while (cm->socks != NULL)
 		curlev_sock_free(cm->socks);
+	while ((cs = cm->spare_socks) != NULL) {
+		cm->spare_socks = cs->next;
+		event_free(cs->ev);
+		free(cs);
+	}
+	while ((x = cm->spare_xfers) != NULL) {
+		cm->spare_xfers = x->next;
+		free(x);
+	}
 	if (cm->timer != NULL)
 		event_free(cm->timer);
 	free(cm);
