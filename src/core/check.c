@@ -5,18 +5,70 @@
  * one place outside the state machine that sets a check's status (a
  * state restored at start).
  */
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "core/check.h"
 
+/*
+ * Metric names, units and thresholds repeat run after run ("time_total",
+ * "s"): metric_str() keeps each once in an arena that lives as long as the
+ * process, so a result costs no allocation for them.  The arena and its
+ * index are bounded: strings longer than MSTR_LONG, or any once it is full
+ * (a plugin inventing names), are strdup()ed as before.  metric_clear()
+ * tells the two apart by address.  Loop thread only.
+ */
+#define MSTR_ARENA	(64 * 1024)
+#define MSTR_SLOTS	4096		/* a power of two; used up to 3/4 */
+#define MSTR_LONG	64
+
+static char	 mstr_arena[MSTR_ARENA];
+static size_t	 mstr_used;
+static char	*mstr_slot[MSTR_SLOTS];
+static unsigned	 mstr_n;
+
+char *
+metric_str(const char *s)
+{
+	size_t len = strlen(s);
+	uint32_t h = 2166136261u;
+	unsigned i;
+	char *p;
+
+	if (len >= MSTR_LONG)
+		return strdup(s);
+	for (i = 0; i < len; i++)
+		h = (h ^ (unsigned char)s[i]) * 16777619u;
+	for (i = h & (MSTR_SLOTS - 1); mstr_slot[i] != NULL;
+	    i = (i + 1) & (MSTR_SLOTS - 1))
+		if (strcmp(mstr_slot[i], s) == 0)
+			return mstr_slot[i];
+	if (mstr_n >= MSTR_SLOTS / 4 * 3 || mstr_used + len + 1 > MSTR_ARENA)
+		return strdup(s);
+	p = mstr_arena + mstr_used;
+	memcpy(p, s, len + 1);
+	mstr_used += len + 1;
+	mstr_slot[i] = p;
+	mstr_n++;
+	return p;
+}
+
+static void
+mstr_free(char *p)
+{
+	if ((uintptr_t)p - (uintptr_t)mstr_arena < MSTR_ARENA)
+		return;		/* metric_str()'s: kept */
+	free(p);
+}
+
 void
 metric_clear(struct metric *m)
 {
-	free(m->name);
-	free(m->unit);
-	free(m->warn);
-	free(m->crit);
+	mstr_free(m->name);
+	mstr_free(m->unit);
+	mstr_free(m->warn);
+	mstr_free(m->crit);
 }
 
 char *

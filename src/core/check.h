@@ -92,6 +92,10 @@ struct check {
 	time_t next_check;		/* wall clock of the next due run */
 	uint64_t runs;			/* finished runs */
 
+	/* the metric store's record of this check's file (metric.c) */
+	void *metric_file;		/* valid while metric_gen matches */
+	unsigned long metric_gen;
+
 	/* scheduling (sched.c) */
 	struct event *timer;
 	int64_t due_ms;			/* monotonic due time of the next run */
@@ -154,6 +158,12 @@ void check_restore(struct check *c, const struct check_status *saved,
 /* Hard non-OK: the state that makes dependants UNREACHABLE. */
 bool check_is_down(const struct check *c);
 
+/*
+ * metric_str — s for a struct metric's name, unit, warn or crit: a
+ * shared copy for a string seen before (never to be freed but by
+ * metric_clear()), else a strdup(); NULL when out of memory.
+ */
+char *metric_str(const char *s);
 /* Free what a metric or a result owns (not the struct itself). */
 void metric_clear(struct metric *m);
 void result_clear(struct result *r);
