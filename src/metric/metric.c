@@ -370,6 +370,13 @@ on_handoff(evutil_socket_t fd, short what, void *arg)
 	arm(true);
 }
 
+/*
+ * Bumped whenever an rfile is freed (and at shutdown), never reset: a
+ * check's metric_file pointer is used only while its metric_gen is this,
+ * which saves a tfind() per result.
+ */
+static unsigned long rf_gen = 1;
+
 static struct rfile *
 rf_get(const char *check, unsigned long step)
 {
@@ -408,8 +415,16 @@ metric_store(const struct check *c, time_t t)
 	if (r->nmetrics == 0 || ms.dir == NULL)
 		return;
 	step = c->interval_ms >= 2000 ? (unsigned long)(c->interval_ms / 1000) : 1;
-	if ((rf = rf_get(c->name, step)) == NULL)
+	if (c->metric_gen == rf_gen && c->metric_file != NULL)
+		rf = c->metric_file;
+	else if ((rf = rf_get(c->name, step)) == NULL)
 		return;
+	else {
+		/* const: only the store's own cache fields are written */
+		((struct check *)c)->metric_file = rf;
+		((struct check *)c)->metric_gen = rf_gen;
+	}
+	rf->step = step;	/* the interval may have changed */
 	rf->hw = c->aberration;
 	if (t <= rf->last) {
 		/* same second: the newest value wins while still queued */
@@ -561,6 +576,7 @@ metric_take_job(const char *check)
 	arm(true);
 	tdelete(rf, &ms.files, rf_cmp);
 	rf_free(rf);
+	rf_gen++;
 	return j;
 }
 
@@ -791,6 +807,7 @@ metric_shutdown(void)
 	if (ms.ev != NULL)
 		event_free(ms.ev);
 	tdestroy(ms.files, rf_free);
+	rf_gen++;
 	free(ms.heap);
 	free(ms.cached_addr);
 	free(ms.dir);
