@@ -71,8 +71,8 @@ struct check {
 	struct host *host;		/* NULL if no host */
 	struct check **deps;		/* ndepends entries */
 
-	/* where it was defined, for messages */
-	char *file;
+	/* where it was defined, for messages (conf_objects.c keeps it) */
+	const char *file;
 	int line;
 	char *rule;			/* the apply rule that made it, or NULL */
 	unsigned idx;			/* position in config->checks */
@@ -113,7 +113,7 @@ struct host {
 	char **parents;
 	unsigned nparents;
 	struct host **parent_hosts;	/* resolved */
-	char *file;
+	const char *file;		/* kept by conf_objects.c */
 	int line;
 	unsigned idx;			/* position in config->hosts */
 	void *sec;			/* conf.c: its cfg_t, during load only */

@@ -43,6 +43,7 @@ struct run {
 	void *data;			/* the plugin's */
 	struct metric *metrics;
 	unsigned nmetrics;
+	unsigned mcap;			/* room in metrics */
 	char *long_output;
 	int64_t started_ms;
 };
@@ -104,8 +105,16 @@ metric_copy(struct metric *dst, const struct tocsin_metric *m)
 	return 0;
 }
 
+/*
+ * Adds m to v (n used, *cap room).  The first allocation makes room for
+ * hint (the check's previous result's count: a check reports the same
+ * metrics run after run), so that the array the check keeps as its last
+ * result is the size it needs: at 100 000 checks, 8 slots of 64 bytes
+ * for http's 5 metrics were 19 MB of nothing.
+ */
 static int
-metrics_add(struct metric **v, unsigned *n, const struct tocsin_metric *m)
+metrics_add(struct metric **v, unsigned *n, unsigned *cap, unsigned hint,
+    const struct tocsin_metric *m)
 {
 	struct metric *nv;
 	unsigned i;
@@ -126,16 +135,15 @@ metrics_add(struct metric **v, unsigned *n, const struct tocsin_metric *m)
 		}
 	if (*n >= METRICS_MAX)
 		return -1;
-	/*
-	 * Room for 8 at first, then doubled, so that a result's usual
-	 * handful costs one allocation: *n is the size's only record (the
-	 * size is 8, or the power of two at or above *n).
-	 */
-	if (*n == 0 || (*n >= 8 && (*n & (*n - 1)) == 0)) {
-		if ((nv = reallocarray(*v, *n == 0 ? 8 : *n * 2,
-		    sizeof(*nv))) == NULL)
+	if (*n == *cap) {
+		unsigned ncap = *cap == 0 ? (hint > 0 ? hint : 4) : *cap * 2;
+
+		if (ncap > METRICS_MAX)
+			ncap = METRICS_MAX;
+		if ((nv = reallocarray(*v, ncap, sizeof(*nv))) == NULL)
 			return -1;
 		*v = nv;
+		*cap = ncap;
 	}
 	nv = *v;
 	if (metric_copy(&nv[*n], m) != 0)
@@ -149,7 +157,8 @@ tocsin_run_metric(struct tocsin_run *r, const struct tocsin_metric *m)
 {
 	struct run *run = (struct run *)r;
 
-	return metrics_add(&run->metrics, &run->nmetrics, m);
+	return metrics_add(&run->metrics, &run->nmetrics, &run->mcap,
+	    run->chk != NULL ? run->chk->last.nmetrics : 0, m);
 }
 
 static int
@@ -248,12 +257,20 @@ tocsin_run_finish(struct tocsin_run *r, enum tocsin_state state,
 	res.summary = summary != NULL ? result_text(summary,
 	    RESULT_SUMMARY_MAX, true) : strdup("");
 	res.long_output = run->long_output;
+	if (run->mcap > run->nmetrics && run->nmetrics > 0) {
+		/* more (or fewer) metrics than last time: kept at their size */
+		struct metric *nv = reallocarray(run->metrics, run->nmetrics,
+		    sizeof(*nv));
+
+		if (nv != NULL)
+			run->metrics = nv;
+	}
 	res.metrics = run->metrics;
 	res.nmetrics = run->nmetrics;
 	res.duration_ms = mono_ms() - run->started_ms;
 	run->long_output = NULL;
 	run->metrics = NULL;
-	run->nmetrics = 0;
+	run->nmetrics = run->mcap = 0;
 	c = run_end(run);
 	run_free(run);
 	sched_result(c, &res);

@@ -51,8 +51,7 @@
 #define CACHE_MAX_DEFAULT	1000000	/* daemon.rrd_cache_max when unset */
 
 struct rfile {
-	char *check;
-	char *path;
+	char *check;		/* its path is made when a job is (not kept) */
 	unsigned long step;	/* seconds: the check's interval */
 	bool hw;		/* aberration = yes: Holt-Winters archives */
 	struct mds *ds;		/* every DS ever seen, in order of appearance */
@@ -167,7 +166,6 @@ rf_free(void *p)
 	rf_clear_queue(rf);
 	free(rf->ds);
 	free(rf->check);
-	free(rf->path);
 	free(rf);
 }
 
@@ -299,7 +297,7 @@ rf_job(struct rfile *rf)
 	if (rf->nq > 0)
 		ms.flushes++;
 	if ((j = calloc(1, sizeof(*j))) == NULL ||
-	    (j->path = strdup(rf->path)) == NULL ||
+	    (j->path = metric_rrd_path(ms.state_dir, rf->check)) == NULL ||
 	    (j->check = strdup(rf->check)) == NULL ||
 	    (rf->nds > 0 && (j->ds = calloc(rf->nds, sizeof(*j->ds))) ==
 	    NULL)) {
@@ -390,12 +388,9 @@ rf_get(const char *check, unsigned long step)
 	}
 	if ((rf = calloc(1, sizeof(*rf))) == NULL ||
 	    (rf->check = strdup(check)) == NULL ||
-	    (rf->path = metric_rrd_path(ms.state_dir, check)) == NULL ||
 	    tsearch(rf, &ms.files, rf_cmp) == NULL) {
-		if (rf != NULL) {
+		if (rf != NULL)
 			free(rf->check);
-			free(rf->path);
-		}
 		free(rf);
 		return NULL;
 	}
