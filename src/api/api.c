@@ -638,8 +638,6 @@ api_dispatch(struct evhttp_request *req, void *arg)
 	if (want == EVHTTP_REQ_HEAD)
 		want = EVHTTP_REQ_GET;
 	api_conn_request(req);		/* busy until its reply is sent */
-	if (api_presync != NULL)
-		api_presync();
 	for (i = 0; i < api_nroutes; i++) {
 		if (api->public_only && (api_routes[i].flags &
 		    (API_SIGNED | API_OUTSIDE)) != (API_SIGNED | API_OUTSIDE))
@@ -647,6 +645,13 @@ api_dispatch(struct evhttp_request *req, void *arg)
 		if ((rest = api_route_match(&api_routes[i], path)) == NULL)
 			continue;
 		if (api_routes[i].method == want) {
+			unsigned fl = api_routes[i].flags;
+
+			/* a change starts from a committed log (api.h) */
+			if (api_presync != NULL && !(fl & API_BATCHED) &&
+			    ((fl & API_MUTATES) || ((fl & API_SIGNED) &&
+			    want != EVHTTP_REQ_GET)))
+				api_presync();
 			if (api_authorized(req, &api_routes[i]))
 				api_routes[i].handler(req, rest,
 				    api_routes[i].arg);

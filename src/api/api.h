@@ -70,6 +70,12 @@ typedef void api_handler(struct evhttp_request *req, const char *rest,
  * api.listen.
  */
 #define API_OUTSIDE	0x8
+/*
+ * API_BATCHED: the handler's writes join the loop iteration's batch with
+ * the checks' results (a heartbeat's push): no commit before it; its
+ * reply waits for the batch's commit like every reply.
+ */
+#define API_BATCHED	0x10
 
 /*
  * api_route_add — serve method + path with handler.  Routes are tried in
@@ -80,8 +86,12 @@ int api_route_add(enum evhttp_cmd_type method, const char *path,
     unsigned flags, api_handler *handler, void *arg);
 void api_routes_clear(void);
 /*
- * fn runs before every request is handled: the incident log commits its
- * pending writes there, so whatever a client is shown is durable.
+ * fn runs before a request that changes something is handled (a route
+ * with API_MUTATES, or any method but GET to a signed route, unless it
+ * has API_BATCHED): the incident log commits its pending writes there,
+ * so an operator action's own commit holds nothing but the action, and
+ * a failed one can be dropped alone.  Replies wait for the commit anyway
+ * (api_set_commit_gate() in api_json.h).
  */
 void api_set_presync(void (*fn)(void));
 /*

@@ -3,7 +3,15 @@
  * (text that is not UTF-8, NaN, times), replies with the same headers and
  * error shape ({"error":"message"}), and reading a request's name, query
  * and JSON body.  Used by the server (api.c), streamed replies
- * (api_stream.c) and every module's handlers; calls none of them.
+ * (api_stream.c) and every module's handlers; calls none of them, but
+ * api_conn.c to know when a held reply's connection is gone.
+ *
+ * A reply is held back while the incident log has writes not yet
+ * committed (api_set_commit_gate()): the log commits its batch on the
+ * next loop iteration and api_release_held() then sends every held
+ * reply.  So what a client is told (a push taken, an incident shown) is
+ * on disk before the client can read it, one commit serves every request
+ * of an iteration, and no request has to commit before it is handled.
  *
  * Never blocks: it only fills evbuffers and hands them to evhttp.
  */
@@ -23,6 +31,7 @@
 #include <event2/keyvalq_struct.h>
 #include <jansson.h>
 
+#include "api/api_conn.h"
 #include "api/api_json.h"
 #include "core/log.h"
 
@@ -214,6 +223,92 @@ api_send(struct evhttp_request *req, int code, struct evbuffer *buf)
 	api_send_type(req, code, "application/json", buf);
 }
 
+/* A reply waiting for the incident log's commit. */
+struct held {
+	TAILQ_ENTRY(held) link;
+	struct evhttp_request *req;
+	int code;
+	struct evbuffer *body;		/* NULL: no body (HEAD) */
+};
+static TAILQ_HEAD(, held) held_q = TAILQ_HEAD_INITIALIZER(held_q);
+static bool (*held_gate)(void);
+static unsigned long held_total;
+
+void
+api_set_commit_gate(bool (*uncommitted)(void))
+{
+	held_gate = uncommitted;
+}
+
+unsigned long
+api_held_total(void)
+{
+	return held_total;
+}
+
+/* The held reply's connection is gone (evhttp frees its request). */
+static void
+held_gone(void *arg)
+{
+	struct held *h = arg;
+
+	TAILQ_REMOVE(&held_q, h, link);
+	if (h->body != NULL)
+		evbuffer_free(h->body);
+	free(h);
+}
+
+void
+api_release_held(void)
+{
+	struct held *h;
+
+	while ((h = TAILQ_FIRST(&held_q)) != NULL) {
+		TAILQ_REMOVE(&held_q, h, link);
+		api_conn_unwatch(h->req);
+		evhttp_send_reply(h->req, h->code, NULL, h->body);
+		if (h->body != NULL)
+			evbuffer_free(h->body);
+		free(h);
+	}
+}
+
+/*
+ * Hold the reply until the commit, if anything is uncommitted: 1, held
+ * (buf's content moved); 0, send it now.
+ */
+static int
+held_add(struct evhttp_request *req, int code, struct evbuffer *buf)
+{
+	struct held *h;
+
+	if (held_gate == NULL || !held_gate())
+		return 0;
+	if ((h = calloc(1, sizeof(*h))) == NULL)
+		return 0;
+	if (buf != NULL && ((h->body = evbuffer_new()) == NULL ||
+	    evbuffer_add_buffer(h->body, buf) == -1)) {
+		if (h->body != NULL)
+			evbuffer_free(h->body);
+		free(h);
+		return 0;
+	}
+	h->req = req;
+	h->code = code;
+	/* a connection we do not track cannot tell us it went: send now */
+	if (api_conn_watch(req, held_gone, h) == -1) {
+		if (h->body != NULL) {
+			evbuffer_add_buffer(buf, h->body);
+			evbuffer_free(h->body);
+		}
+		free(h);
+		return 0;
+	}
+	TAILQ_INSERT_TAIL(&held_q, h, link);
+	held_total++;
+	return 1;
+}
+
 void
 api_send_type(struct evhttp_request *req, int code, const char *type,
     struct evbuffer *buf)
@@ -230,9 +325,10 @@ api_send_type(struct evhttp_request *req, int code, const char *type,
 	 */
 	snprintf(len, sizeof(len), "%zu", evbuffer_get_length(buf));
 	evhttp_add_header(h, "Content-Length", len);
-	if (evhttp_request_get_command(req) == EVHTTP_REQ_HEAD)
-		evhttp_send_reply(req, code, NULL, NULL);
-	else
+	if (evhttp_request_get_command(req) == EVHTTP_REQ_HEAD) {
+		if (held_add(req, code, NULL) == 0)
+			evhttp_send_reply(req, code, NULL, NULL);
+	} else if (held_add(req, code, buf) == 0)
 		evhttp_send_reply(req, code, NULL, buf);
 }
 

@@ -367,10 +367,10 @@ tocsin_check_push(const struct tocsin_check *chk, struct tocsin_push *out)
 int
 api_push_init(void)
 {
-	if (api_route_add(EVHTTP_REQ_GET, "/api/v1/push/", API_SIGNED,
-	    push_handle, NULL) != 0 ||
-	    api_route_add(EVHTTP_REQ_POST, "/api/v1/push/", API_SIGNED,
-	    push_handle, NULL) != 0)
+	if (api_route_add(EVHTTP_REQ_GET, "/api/v1/push/",
+	    API_SIGNED | API_BATCHED, push_handle, NULL) != 0 ||
+	    api_route_add(EVHTTP_REQ_POST, "/api/v1/push/",
+	    API_SIGNED | API_BATCHED, push_handle, NULL) != 0)
 		return -1;
 	return 0;
 }

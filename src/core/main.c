@@ -483,6 +483,8 @@ main(int argc, char *argv[])
 	}
 	/* what a client is shown is committed first (nothing lost on -9) */
 	api_set_presync(incident_presync);
+	api_set_commit_gate(incident_uncommitted);
+	incident_on_commit(api_release_held);
 	api_set_sync(incident_commit);
 	if ((api = api_new(daemon_g.base, api_conf(daemon_g.cf)->listen)) ==
 	    NULL) {

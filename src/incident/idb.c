@@ -233,6 +233,7 @@ static struct {
 	unsigned nops;
 	uint64_t dropped;	/* writes lost to IDB_BACKLOG_MAX */
 	void (*flushed[4])(void); /* after a backlog was committed */
+	void (*committed)(void);  /* after each commit (idb_on_commit) */
 
 	/* the checkpointer: its own thread and connection */
 	pthread_t ckpt;
@@ -1023,8 +1024,37 @@ idb_begin(void)
 	return 0;
 }
 
+/*
+ * idb_commit() with the after-commit hook: whatever was waiting for the
+ * batch (an API reply) goes once no transaction is open any more, the
+ * commit having succeeded or the batch having gone to the retry queue.
+ */
+static int idb_commit_run(void);
+
 int
 idb_commit(void)
+{
+	int rc = idb_commit_run();
+
+	if (!idb_g.in_txn && idb_g.committed != NULL)
+		idb_g.committed();
+	return rc;
+}
+
+bool
+idb_txn_open(void)
+{
+	return idb_g.in_txn;
+}
+
+void
+idb_on_commit(void (*fn)(void))
+{
+	idb_g.committed = fn;
+}
+
+static int
+idb_commit_run(void)
 {
 	int64_t t0;
 	unsigned n = idb_g.nops;
@@ -1086,6 +1116,8 @@ idb_discard(void)
 	idb_ops_clear();
 	if (idb_g.commit_ev != NULL)
 		evtimer_del(idb_g.commit_ev);
+	if (!idb_g.in_txn && idb_g.committed != NULL)
+		idb_g.committed();
 }
 
 int64_t

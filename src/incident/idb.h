@@ -32,6 +32,11 @@ sqlite3 *incident_db(void);
  */
 int idb_begin(void);
 int idb_commit(void);
+/* Is a batch open (written, not yet committed)? */
+bool idb_txn_open(void);
+/* fn runs after each idb_commit() or idb_discard() that leaves no batch
+ * open (one function). */
+void idb_on_commit(void (*fn)(void));
 /* Drop the batch's writes (a failed operator action: nothing applies). */
 void idb_discard(void);
 /* Is the last commit good (no writes waiting for the disk)? */

@@ -87,6 +87,13 @@ int incident_subscribe(incident_fn *fn, void *arg);
  */
 int incident_begin(void);
 int incident_commit(void);
+/*
+ * Is something written but not yet committed (this iteration's batch)?
+ * fn runs after each commit that leaves nothing uncommitted: the API
+ * sends then the replies it held back until then.
+ */
+bool incident_uncommitted(void);
+void incident_on_commit(void (*fn)(void));
 
 /*
  * Operator actions (the API calls these).  by: who (may be NULL).

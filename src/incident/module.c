@@ -80,3 +80,15 @@ incident_commit(void)
 {
 	return store_commit();
 }
+
+bool
+incident_uncommitted(void)
+{
+	return store_txn_open();
+}
+
+void
+incident_on_commit(void (*fn)(void))
+{
+	store_on_commit(fn);
+}

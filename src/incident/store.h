@@ -63,6 +63,9 @@ bool store_ok(void);
  * four functions).  RETURN VALUE: 0 or -1.
  */
 int store_on_flush(void (*fn)(void));
+/* Is a batch open, and fn to run once it is committed (or kept). */
+bool store_txn_open(void);
+void store_on_commit(void (*fn)(void));
 
 /* ---- incidents ---------------------------------------------------------- */
 

@@ -166,6 +166,18 @@ store_commit(void)
 	return idb_commit();
 }
 
+bool
+store_txn_open(void)
+{
+	return idb_txn_open();
+}
+
+void
+store_on_commit(void (*fn)(void))
+{
+	idb_on_commit(fn);
+}
+
 /* ---- incidents -------------------------------------------------------- */
 
 int64_t
