@@ -970,6 +970,9 @@ idb_outage(const char *what)
 	idb_g.down = true;
 	idb_rollback();
 	evtimer_add(idb_g.retry_ev, &retry);
+	/* what waited for a commit waits no more: it is kept, not on disk */
+	if (idb_g.committed != NULL)
+		idb_g.committed();
 }
 
 int
@@ -1036,15 +1039,20 @@ idb_commit(void)
 {
 	int rc = idb_commit_run();
 
-	if (!idb_g.in_txn && idb_g.committed != NULL)
+	if (!idb_txn_open() && idb_g.committed != NULL)
 		idb_g.committed();
 	return rc;
 }
 
+/*
+ * Written, not committed yet: a batch is open, or writes wait for the
+ * retry a moment away (the checkpointer held the lock).  Writes kept
+ * through an outage do not count: nobody can wait for those.
+ */
 bool
 idb_txn_open(void)
 {
-	return idb_g.in_txn;
+	return idb_g.in_txn || (idb_g.ops != NULL && !idb_g.down);
 }
 
 void
@@ -1116,7 +1124,7 @@ idb_discard(void)
 	idb_ops_clear();
 	if (idb_g.commit_ev != NULL)
 		evtimer_del(idb_g.commit_ev);
-	if (!idb_g.in_txn && idb_g.committed != NULL)
+	if (!idb_txn_open() && idb_g.committed != NULL)
 		idb_g.committed();
 }
 

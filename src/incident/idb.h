@@ -32,7 +32,8 @@ sqlite3 *incident_db(void);
  */
 int idb_begin(void);
 int idb_commit(void);
-/* Is a batch open (written, not yet committed)? */
+/* Written but not committed yet: a batch open, or writes waiting for a
+ * retry in a moment (not for the end of an outage)? */
 bool idb_txn_open(void);
 /* fn runs after each idb_commit() or idb_discard() that leaves no batch
  * open (one function). */
