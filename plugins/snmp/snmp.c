@@ -51,6 +51,7 @@
 #include "snmp_int.h"
 
 #define SNMP_OIDS_MAX		64	/* one GET PDU */
+#define MERGE_VARS		40	/* varbinds of a merged GET, at most */
 #define SNMP_ENGINE_MAX		32	/* RFC 3411: engineID is 5..32 bytes */
 #define SNMP_SUMMARY_MAX	1024
 
@@ -82,6 +83,9 @@ static const struct tocsin_option snmp_options[] = {
 	  "\"metric=RANGE\" CRITICAL thresholds (Nagios ranges)" },
 	{ "max_repetitions", TOCSIN_OPT_INT, "10", 0,
 	  "rows per GETBULK of the interface walk (1..100)" },
+	{ "combine_requests", TOCSIN_OPT_BOOL, "true", 0,
+	  "v1/v2c: the GETs of checks of this agent that are due together "
+	  "go in one request (false: one request per check)" },
 	{ NULL, TOCSIN_OPT_END, NULL, 0, NULL },
 };
 
@@ -139,6 +143,7 @@ struct snmp_check {
 	int retries;
 	long try_us;
 	int max_rep;
+	int combine;			/* combine_requests */
 	struct snmp_item *items;
 	unsigned nitems;
 	int if_all;
@@ -184,6 +189,19 @@ struct snmp_job {
 	struct snmp_value uptime;
 	struct snmp_value *vals;	/* one per item */
 	struct snmp_walk walk;
+	TAILQ_ENTRY(snmp_job) glink;	/* a->gets, while queued */
+	int queued;			/* its GET waits for agent_flush() */
+	int solo;			/* its GET goes alone, not merged */
+};
+
+/*
+ * A GET PDU carrying the GETs of several jobs of one agent (see
+ * agent_flush()): sysUpTime.0 once, then each job's items from pos[k].
+ */
+struct snmp_batch {
+	unsigned n;
+	struct snmp_job *jobs[MERGE_VARS];
+	unsigned pos[MERGE_VARS];
 };
 
 /* ---- small helpers ------------------------------------------------ */
@@ -582,6 +600,7 @@ snmp_configure(struct tocsin_check *chk, struct tocsin_conf *cf,
 		bad = 1;
 	}
 	c->max_rep = (int)v;
+	c->combine = tocsin_conf_bool(cf, "combine_requests");
 	/*
 	 * All tries of one request fit in 90 % of the check's timeout, so an
 	 * agent that never answers gives our "no response" result rather than
@@ -682,6 +701,8 @@ oom:
 
 static void job_advance(struct snmp_job *);
 static void job_close(struct snmp_job *);
+static void job_ready(struct snmp_job *);
+static int job_send(struct snmp_job *);
 
 /* ---- agents: one session per agent, kept across runs and checks ---- */
 
@@ -712,6 +733,8 @@ struct snmp_agent {
 	unsigned refs;			/* checks (c->agent) + jobs attached */
 	TAILQ_HEAD(, snmp_job) jobs;
 	TAILQ_HEAD(, snmp_job) ready;	/* to move on after net-snmp returns */
+	TAILQ_HEAD(, snmp_job) gets;	/* GETs to merge (agent_flush()) */
+	struct event *ev_flush;		/* active while gets is not empty */
 	size_t engine_len;		/* v3: the engineID it was opened with */
 	int closing;			/* inside snmp_sess_close() */
 	int in_tree;
@@ -766,6 +789,8 @@ agent_destroy(struct snmp_agent *a)
 		event_free(a->ev_timer);
 	if (a->ev_close != NULL)
 		event_free(a->ev_close);
+	if (a->ev_flush != NULL)
+		event_free(a->ev_flush);
 	free(a->key);
 	free(a);
 }
@@ -829,6 +854,7 @@ agent_get(const char *key)
 	a->refs = 1;
 	TAILQ_INIT(&a->jobs);
 	TAILQ_INIT(&a->ready);
+	TAILQ_INIT(&a->gets);
 	LIST_INSERT_HEAD(&agent_all, a, all);
 	return a;
 }
@@ -928,6 +954,10 @@ job_detach(struct snmp_job *j)
 		TAILQ_REMOVE(&a->ready, j, rlink);
 		j->ready = 0;
 	}
+	if (j->queued) {
+		TAILQ_REMOVE(&a->gets, j, glink);
+		j->queued = 0;
+	}
 	TAILQ_REMOVE(&a->jobs, j, link);
 	j->a = NULL;
 	agent_unref(a);
@@ -996,13 +1026,14 @@ describe_index(struct snmp_job *j, long idx, char *buf, size_t size)
 		snprintf(buf, size, "varbind %ld", idx);
 }
 
+static void got_get_vbs(struct snmp_job *, const netsnmp_variable_list *,
+    const netsnmp_variable_list *);
+
 static void
 got_get(struct snmp_job *j, const netsnmp_pdu *pdu)
 {
 	struct snmp_check *c = j->c;
-	const netsnmp_variable_list *vb;
-	char what[400], num[256];
-	unsigned i;
+	char what[400];
 
 	if (pdu->errstat != SNMP_ERR_NOERROR) {
 		describe_index(j, pdu->errindex, what, sizeof(what));
@@ -1018,14 +1049,25 @@ got_get(struct snmp_job *j, const netsnmp_pdu *pdu)
 			    c->where, snmp_errstring(pdu->errstat), what);
 		return;
 	}
-	vb = pdu->variables;
-	if (vb == NULL) {
+	if (pdu->variables == NULL) {
 		job_failf(j, TOCSIN_UNKNOWN, "%s sent an empty response",
 		    c->where);
 		return;
 	}
-	snmp_vb_value(vb, &j->uptime);
-	for (i = 0, vb = vb->next_variable; i < c->nitems && vb != NULL;
+	got_get_vbs(j, pdu->variables, pdu->variables->next_variable);
+}
+
+/* The values of j's GET: sysUpTime.0 in up, its items from vb on. */
+static void
+got_get_vbs(struct snmp_job *j, const netsnmp_variable_list *up,
+    const netsnmp_variable_list *vb)
+{
+	struct snmp_check *c = j->c;
+	char what[400], num[256];
+	unsigned i;
+
+	snmp_vb_value(up, &j->uptime);
+	for (i = 0; i < c->nitems && vb != NULL;
 	    i++, vb = vb->next_variable) {
 		const struct snmp_item *it = &c->items[i];
 
@@ -1212,12 +1254,170 @@ job_cb(int op, netsnmp_session *ss, int reqid, netsnmp_pdu *pdu,
 	rc = job_record(op, ss, reqid, pdu, magic);
 	if (orphan)
 		return rc;		/* j may be freed */
+	job_ready(j);
+	return rc;
+}
+
+static void agent_flush(evutil_socket_t, short, void *);
+
+/*
+ * A GET on a shared (v1/v2c) session waits for the end of this round of
+ * callbacks: the checks of one agent that are due together (the timers
+ * that expired at one wake-up) go as one PDU, merged by agent_flush().
+ * At thousands of checks of one device a second, that is a fraction of
+ * the packets, for tocsind and for the agent.
+ */
+static int
+job_queue_get(struct snmp_job *j)
+{
+	struct snmp_agent *a = j->a;
+
+	if (a->ev_flush == NULL && (a->ev_flush = event_new(
+	    tocsin_event_base(), -1, 0, agent_flush, a)) == NULL)
+		return -1;
+	j->step = ST_WAIT;
+	j->queued = 1;
+	TAILQ_INSERT_TAIL(&a->gets, j, glink);
+	event_active(a->ev_flush, EV_TIMEOUT, 1);
+	return 0;
+}
+
+static void
+job_ready(struct snmp_job *j)
+{
 	if (j->step != ST_WAIT && !j->ready && j->a != NULL &&
 	    !j->a->closing) {
 		TAILQ_INSERT_TAIL(&j->a->ready, j, rlink);
 		j->ready = 1;
 	}
-	return rc;
+}
+
+/*
+ * net-snmp's callback for a merged GET: each job takes its share of the
+ * response.  An error status (tooBig, a v1 noSuchName, genErr) says
+ * nothing of the other jobs' OIDs: each job then sends its own GET, so
+ * its result is what it would have been alone.  Anything else (a
+ * timeout, a cancelled run's orphan) is what job_record() does per job.
+ */
+static int
+batch_cb(int op, netsnmp_session *ss, int reqid, netsnmp_pdu *pdu,
+    void *magic)
+{
+	struct snmp_batch *b = magic;
+	int final = op == NETSNMP_CALLBACK_OP_RECEIVED_MESSAGE ||
+	    op == NETSNMP_CALLBACK_OP_TIMED_OUT ||
+	    op == NETSNMP_CALLBACK_OP_SEC_ERROR ||
+	    op == NETSNMP_CALLBACK_OP_DISCONNECT;
+	unsigned k;
+
+	for (k = 0; k < b->n; k++) {
+		struct snmp_job *j = b->jobs[k];
+
+		if (j == NULL)
+			continue;
+		if (op == NETSNMP_CALLBACK_OP_RECEIVED_MESSAGE && pdu != NULL &&
+		    pdu->command == SNMP_MSG_RESPONSE && !j->orphan &&
+		    j->a != NULL && !j->a->closing && j->step == ST_WAIT) {
+			const netsnmp_variable_list *vb = pdu->variables;
+			unsigned i;
+
+			if (pdu->errstat != SNMP_ERR_NOERROR) {
+				j->solo = 1;
+				j->step = ST_NEXT;
+			} else {
+				for (i = 0; i < b->pos[k] && vb != NULL; i++)
+					vb = vb->next_variable;
+				if (pdu->variables == NULL || vb == NULL)
+					job_failf(j, TOCSIN_UNKNOWN, "%s answered "
+					    "0 of %u values", j->c->where,
+					    j->c->nitems);
+				else
+					got_get_vbs(j, pdu->variables, vb);
+			}
+		} else {
+			int orphan = j->orphan;
+
+			job_record(op, ss, reqid, pdu, j);
+			if (orphan) {	/* freed at its last callback */
+				if (final)
+					b->jobs[k] = NULL;
+				continue;
+			}
+		}
+		job_ready(j);
+	}
+	if (final)
+		free(b);
+	return 1;
+}
+
+/*
+ * Sends the GETs queued on a: as many jobs as fit MERGE_VARS varbinds
+ * (sysUpTime.0 once) in each PDU; a job alone goes as before.
+ */
+static void
+agent_flush(evutil_socket_t fd, short what, void *arg)
+{
+	static const oid uptime[] = { 1, 3, 6, 1, 2, 1, 1, 3, 0 };
+	struct snmp_agent *a = arg;
+	struct snmp_job *j;
+
+	(void)fd;
+	(void)what;
+	a->refs++;
+	while ((j = TAILQ_FIRST(&a->gets)) != NULL) {
+		struct snmp_batch *b;
+		netsnmp_pdu *pdu = NULL;
+		struct snmp_job *n = TAILQ_NEXT(j, glink);
+		unsigned vars = 1, k, i;
+
+		if (n == NULL || vars + j->c->nitems + n->c->nitems >
+		    MERGE_VARS || a->sess == NULL ||
+		    (b = calloc(1, sizeof(*b))) == NULL) {
+			/* alone: its own request, as without merging */
+			TAILQ_REMOVE(&a->gets, j, glink);
+			j->queued = 0;
+			j->solo = 1;
+			if (a->sess == NULL)
+				job_failf(j, TOCSIN_UNKNOWN, "no session to %s",
+				    j->c->where);
+			else if (job_send(j) < 0)
+				job_failf(j, TOCSIN_UNKNOWN, "cannot build a "
+				    "request for %s", j->c->where);
+			job_ready(j);
+			continue;
+		}
+		if ((pdu = snmp_pdu_create(SNMP_MSG_GET)) == NULL ||
+		    snmp_add_null_var(pdu, uptime, OID_LENGTH(uptime)) == NULL)
+			goto fail;
+		while ((j = TAILQ_FIRST(&a->gets)) != NULL &&
+		    b->n < MERGE_VARS && vars + j->c->nitems <= MERGE_VARS) {
+			TAILQ_REMOVE(&a->gets, j, glink);
+			j->queued = 0;
+			b->jobs[b->n] = j;
+			b->pos[b->n++] = vars;
+			for (i = 0; i < j->c->nitems; i++)
+				if (snmp_add_null_var(pdu, j->c->items[i].o,
+				    j->c->items[i].len) == NULL)
+					goto fail;
+			vars += j->c->nitems;
+		}
+		if (snmp_sess_async_send(a->sess, pdu, batch_cb, b) != 0)
+			continue;
+fail:
+		for (k = 0; k < b->n; k++) {
+			job_failf(b->jobs[k], TOCSIN_UNKNOWN, "cannot send to "
+			    "%s: %s", b->jobs[k]->c->where, a->sess == NULL ?
+			    "no session" : snmp_api_errstring(snmp_sess_session(
+			    a->sess)->s_snmp_errno));
+			job_ready(b->jobs[k]);
+		}
+		if (pdu != NULL)
+			snmp_free_pdu(pdu);
+		free(b);
+	}
+	agent_wake(a, 0);
+	agent_unref(a);
 }
 
 /* Builds and sends the request of the current phase. */
@@ -1241,6 +1441,9 @@ job_send(struct snmp_job *j)
 		pdu->securityModel = SNMP_SEC_MODEL_USM;
 		break;
 	case PH_GET:
+		if (c->version != SNMP_VERSION_3 && c->combine && !j->solo &&
+		    j->a != NULL && c->nitems + 1 < MERGE_VARS)
+			return job_queue_get(j);
 		if ((pdu = snmp_pdu_create(SNMP_MSG_GET)) == NULL)
 			return -1;
 		if (snmp_add_null_var(pdu, uptime, OID_LENGTH(uptime)) == NULL)
@@ -1595,7 +1798,7 @@ snmp_cancel(struct tocsin_run *run, void *priv)
 	(void)priv;
 	if (j == NULL)
 		return;
-	if (j->a != NULL && j->step == ST_WAIT && j->c != NULL &&
+	if (j->a != NULL && j->step == ST_WAIT && !j->queued && j->c != NULL &&
 	    j->c->version != SNMP_VERSION_3) {
 		/* its request is out on a shared session: wait for it */
 		j->orphan = 1;

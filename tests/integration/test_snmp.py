@@ -4,6 +4,7 @@ and every way an agent can fail or misbehave."""
 import os
 import random
 import socket
+import subprocess
 import threading
 import time
 
@@ -457,5 +458,96 @@ def test_snmp_shared_session_survives_a_dead_agent_and_cancelled_runs(
     for i in range(5):
         d.wait_check("h%d" % i, "OK", timeout=30)
     assert len(udp_sockets(d.proc.pid)) == 1
+    d.stop()
+    d.assert_no_sanitizer_report()
+
+
+def same_phase_names(prefix, n, interval_ms=1000):
+    """n check names whose first runs fall on the same millisecond of
+    the interval (tocsind's phase: FNV-1a of the name modulo the
+    interval), so that their runs are due together."""
+    def fnv(s):
+        h = 2166136261
+        for ch in s.encode():
+            h = ((h ^ ch) * 16777619) & 0xffffffff
+        return h
+    by_phase = {}
+    i = 0
+    while True:
+        name = "%s%d" % (prefix, i)
+        names = by_phase.setdefault(fnv(name) % interval_ms, [])
+        names.append(name)
+        if len(names) == n:
+            return names
+        i += 1
+
+
+def agent_packets(s):
+    """snmpInPkts.0 of the private snmpd (our own snmpget counts one)."""
+    r = subprocess.run(
+        ["snmpget", "-v2c", "-c", fx_snmp.COMMUNITY, "-t", "2", "-r", "1",
+         "-Oqv", s.address(), ".1.3.6.1.2.1.11.1.0"],
+        capture_output=True, text=True, env=s.env(), timeout=30)
+    assert r.returncode == 0, r.stderr
+    return int(r.stdout.split()[0])
+
+
+def test_snmp_checks_due_together_share_one_request(env):
+    """Checks of one agent that are due together go as one GET PDU
+    (combine_requests, the default): 12 checks at 1 s cost the agent a
+    few requests a second, not 12; each check still gets its own values,
+    and an OID one of them asks for that the agent lacks fails that check
+    alone (v2c: its exception; v1: the merged request's noSuchName makes
+    each check ask alone).  combine_requests = false: one request each."""
+    s = fx_snmp.Snmpd(env.tmpdir)
+    s.set("gauge", 7)
+    s.set("text", "rack 7")
+    names = same_phase_names("m", 12)
+    v1names = same_phase_names("v", 3)
+    solo = same_phase_names("solo", 4)
+    cfg = "".join(check(n, s.address(),
+                        v2c(["load=%s" % fx_snmp.GAUGE_OID,
+                             "up=sysUpTime.0"])) for n in names[:10])
+    cfg += check(names[10], s.address(),
+                 v2c(["gone=1.3.6.1.2.1.1.99.0"]))
+    cfg += check(names[11], s.address(), v2c(["text=%s" % fx_snmp.TEXT_OID]))
+    v1 = lambda oids: v2c(oids).replace('version = "2c"', 'version = "1"')
+    cfg += check(v1names[0], s.address(), v1(["load=%s" % fx_snmp.GAUGE_OID]))
+    cfg += check(v1names[1], s.address(), v1(["gone=1.3.6.1.2.1.1.99.0"]))
+    cfg += check(v1names[2], s.address(), v1(["load=%s" % fx_snmp.GAUGE_OID]))
+    d = start(env, cfg)
+    for n in names[:10]:
+        d.wait_check(n, "OK", pred=lambda c: metric(c, "load") == 7)
+    c = d.wait_check(names[10], "UNKNOWN")
+    assert c["summary"].startswith("noSuchObject: gone (1.3.6.1.2.1.1.99.0)"
+                                   ), c
+    d.wait_check(names[11], "OK", pred=lambda c: "rack 7" in c["summary"])
+    c = d.wait_check(v1names[1], "UNKNOWN")
+    assert c["summary"].startswith("noSuchName: gone (1.3.6.1.2.1.1.99.0)"), c
+    for n in (v1names[0], v1names[2]):
+        d.wait_check(n, "OK", pred=lambda c: metric(c, "load") == 7)
+    # the agent's count of requests over 3 s against the runs made
+    runs0 = {n: d.check(n)["last_check"] for n in names}
+    p0 = agent_packets(s)
+    time.sleep(3)
+    p1 = agent_packets(s)
+    assert all(d.check(n)["last_check"] != runs0[n] for n in names)
+    # 15 checks at 1 s (+ the v1 one that asks alone, twice) is ~50
+    # requests in 3 s one by one; merged, the 12 v2c ones are one
+    took = p1 - p0 - 1
+    assert took <= 25, "%d requests in 3 s for 15 checks at 1 s" % took
+    # combine_requests = false: a request per check
+    d.reload(cfg + "".join(
+        check(n, s.address(), v2c(["load=%s" % fx_snmp.GAUGE_OID],
+                                   extra="  combine_requests = false\n"))
+        for n in solo))
+    for n in solo:
+        d.wait_check(n, "OK", pred=lambda c: metric(c, "load") == 7)
+    p0 = agent_packets(s)
+    time.sleep(3)
+    p1 = agent_packets(s)
+    more = p1 - p0 - 1 - took
+    assert more >= 9, ("4 checks that do not combine took %d more "
+                       "requests in 3 s" % more)
     d.stop()
     d.assert_no_sanitizer_report()
