@@ -519,6 +519,7 @@ out:
 	notify_shutdown();
 	incident_shutdown();
 	maint_shutdown();
+	api_release_held();	/* the log is closed: nothing left to wait for */
 	api_free(api);
 	api_free(papi);
 	if (watchdog_ev != NULL)
