@@ -169,10 +169,11 @@ def test_capacity_report_ranks_the_estate(env):
     d.stop()
 
 
-def hw_history(path, ds, start, end, extra_at, step=300):
-    """Updates of a daily cycle with noise (+extra_at(t))."""
+def hw_history(path, ds, start, end, extra_at, shift, step=300):
+    """Updates of a daily cycle with noise (+extra_at(t)), the cycle
+    moved by shift seconds."""
     r = random.Random(3)
-    ups = ["%d:%.6f" % (t, 100 + extra_at(t) + cyc(t, 50) +
+    ups = ["%d:%.6f" % (t, 100 + extra_at(t) + cyc(t - shift, 50) +
                         r.uniform(-5, 5))
            for t in range(start, end + 1, step)]
     for k in range(0, len(ups), 200):
@@ -185,11 +186,17 @@ def test_aberration_raises_and_clears(env):
     path = env.path("state", "rrd", "web.rrd")
     now = int(time.time()) // 300 * 300
     t0, spike = now - 14 * DAY, now - 150 * 60
+    # The cycle's phase at "now" decides how fast the values come back
+    # into the band after the spike: with the cycle on the wall clock
+    # the test failed when run between about 11:00 and 12:30 UTC (the
+    # values climbing back while the band still falls).  Now "now" is
+    # midnight of the cycle, whatever the hour (22:00-02:00 all pass).
+    shift = now % DAY
     rrdtool("create", path, "--step", 300, "--start", t0 - 300,
             "DS:req:GAUGE:600:U:U", "RRA:AVERAGE:0.5:1:4032",
             "RRA:MAX:0.5:1:4032", "RRA:HWPREDICT:4032:0.1:0.0035:288")
     hw_history(path, "req", t0, spike + 35 * 60,
-               lambda t: 80 if t >= spike else 0)
+               lambda t: 80 if t >= spike else 0, shift)
     d = env.daemon(
         'dummy "web" { interval = 5m  aberration = yes }\n'
         'aberration "web-hw" { source = "web:req"  interval = 1s  '
@@ -213,7 +220,7 @@ def test_aberration_raises_and_clears(env):
     c = d.wait_check("plain-hw", "UNKNOWN", pred=lambda c: c["last_check"])
     assert "plain:value" in c["summary"], c
     # the values come back into the cycle: it clears
-    hw_history(path, "req", spike + 40 * 60, now, lambda t: 0)
+    hw_history(path, "req", spike + 40 * 60, now, lambda t: 0, shift)
     c = d.wait_check("web-hw", "OK", "hard")
     assert "within the expected band" in c["summary"], c
     d.stop()
