@@ -232,18 +232,11 @@ struct held {
 };
 static TAILQ_HEAD(, held) held_q = TAILQ_HEAD_INITIALIZER(held_q);
 static bool (*held_gate)(void);
-static unsigned long held_total;
 
 void
 api_set_commit_gate(bool (*uncommitted)(void))
 {
 	held_gate = uncommitted;
-}
-
-unsigned long
-api_held_total(void)
-{
-	return held_total;
 }
 
 /* The held reply's connection is gone (evhttp frees its request). */
@@ -282,30 +275,24 @@ held_add(struct evhttp_request *req, int code, struct evbuffer *buf)
 {
 	struct held *h;
 
-	if (held_gate == NULL || !held_gate())
+	if (held_gate == NULL || !held_gate() ||
+	    (h = calloc(1, sizeof(*h))) == NULL)
 		return 0;
-	if ((h = calloc(1, sizeof(*h))) == NULL)
-		return 0;
-	if (buf != NULL && ((h->body = evbuffer_new()) == NULL ||
-	    evbuffer_add_buffer(h->body, buf) == -1)) {
-		if (h->body != NULL)
-			evbuffer_free(h->body);
-		free(h);
-		return 0;
-	}
-	h->req = req;
-	h->code = code;
 	/* a connection we do not track cannot tell us it went: send now */
-	if (api_conn_watch(req, held_gone, h) == -1) {
-		if (h->body != NULL) {
-			evbuffer_add_buffer(buf, h->body);
+	if (api_conn_watch(req, held_gone, h) == -1 ||
+	    (buf != NULL && ((h->body = evbuffer_new()) == NULL ||
+	    evbuffer_add_buffer(h->body, buf) == -1))) {
+		api_conn_unwatch(req);
+		if (h->body != NULL) {	/* buf whole again, sent now */
+			evbuffer_prepend_buffer(buf, h->body);
 			evbuffer_free(h->body);
 		}
 		free(h);
 		return 0;
 	}
+	h->req = req;
+	h->code = code;
 	TAILQ_INSERT_TAIL(&held_q, h, link);
-	held_total++;
 	return 1;
 }
 

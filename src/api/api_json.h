@@ -28,11 +28,9 @@ void api_send(struct evhttp_request *req, int code, struct evbuffer *buf);
 /*
  * While uncommitted() says the incident log has writes not on disk yet,
  * replies are held; api_release_held() (after the commit) sends them.
- * api_held_total(): replies held so far.
  */
 void api_set_commit_gate(bool (*uncommitted)(void));
 void api_release_held(void);
-unsigned long api_held_total(void);
 /* The same with another Content-Type (a PNG, text/plain, HTML). */
 void api_send_type(struct evhttp_request *req, int code, const char *type,
     struct evbuffer *buf);
