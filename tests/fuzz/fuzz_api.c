@@ -424,13 +424,19 @@ connect_retry(const struct sockaddr_in *sa)
 			close(fd);
 		} else
 			err = errno;
+		/*
+		 * EINTR: libFuzzer's SIGALRM (its -timeout watchdog, every
+		 * timeout/2 + 1 s, installed without SA_RESTART) lands in the
+		 * blocking connect now and then; try again.
+		 */
 		if (err != EADDRNOTAVAIL && err != EADDRINUSE &&
-		    err != EMFILE && err != ENFILE &&
+		    err != EMFILE && err != ENFILE && err != EINTR &&
 		    err != EAGAIN && err != ECONNREFUSED)
 			break;
 		usleep(10000);
 	}
-	fprintf(stderr, "fuzz_api: cannot connect to the API: %s\n",
+	/* "ERROR:" so that tests/fuzz/run shows the line */
+	fprintf(stderr, "ERROR: fuzz_api: cannot connect to the API: %s\n",
 	    strerror(err));
 	abort();
 }
@@ -457,9 +463,12 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	sa.sin_port = htons(port);
 	fd = connect_retry(&sa);
 	/* loopback: the kernel buffers the whole request (max_len is small) */
-	while (evbuffer_get_length(req) > 0)
-		if (evbuffer_write(req, fd) <= 0)
+	while (evbuffer_get_length(req) > 0) {
+		int n = evbuffer_write(req, fd);
+
+		if (n == 0 || (n < 0 && errno != EINTR))	/* EINTR: above */
 			abort();
+	}
 	evbuffer_free(req);
 	if (evutil_make_socket_nonblocking(fd) != 0 ||
 	    (c.reply = evbuffer_new()) == NULL ||
