@@ -34,6 +34,7 @@
 #include "metric/aberration.h"
 #include "metric/metric.h"
 #include "metric/pool.h"
+#include "metric/rrdio.h"
 
 /* The newest known value of column col of cf over [start, end]. */
 static int
@@ -48,7 +49,7 @@ fetch_last(const char *path, const char *cf, const char *ds, time_t start,
 	*v = NAN;
 	*at = 0;
 	rrd_clear_error();
-	if (rrd_fetch_r(path, cf, &start, &end, &step, &nds, &names,
+	if (rrdio_fetch(path, cf, &start, &end, &step, &nds, &names,
 	    &data) != 0) {
 		snprintf(err, errlen, "%s", rrd_get_error());
 		return -1;

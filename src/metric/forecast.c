@@ -38,6 +38,7 @@
 #include "core/log.h"
 #include "metric/metric.h"
 #include "metric/pool.h"
+#include "metric/rrdio.h"
 #include "core/util.h"
 
 /* Least squares through n points: slope, intercept at x = 0, and R². */
@@ -128,7 +129,7 @@ fetch(const char *path, const char *cf, const char *ds, time_t *start,
 	*names = NULL;
 	*data = NULL;
 	rrd_clear_error();
-	if (rrd_fetch_r(path, cf, start, end, step, nds, names, data) != 0) {
+	if (rrdio_fetch(path, cf, start, end, step, nds, names, data) != 0) {
 		snprintf(err, errlen, "%s", rrd_get_error());
 		*step = 0;
 		return -1;
@@ -550,7 +551,7 @@ fc_work(void *arg)
 	j->rc = forecast_trend(j->path, j->f.ds, j->now -
 	    (time_t)(j->f.window_ms / 1000), j->now, j->f.falling, &j->fc,
 	    j->err, sizeof(j->err));
-	j->exists = access(j->path, F_OK) == 0;
+	j->exists = rrdio_exists(j->path) == 1;
 }
 
 static void

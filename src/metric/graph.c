@@ -43,6 +43,7 @@
 #include "metric/forecast.h"
 #include "metric/metric.h"
 #include "metric/pool.h"
+#include "metric/rrdio.h"
 
 #define GRAPH_MAX_METRICS	8
 
@@ -138,7 +139,7 @@ has_ds(const char *path, const char *ds)
 
 	snprintf(key, sizeof(key), "ds[%s].index", ds);
 	rrd_clear_error();
-	if ((info = rrd_info_r(path)) == NULL)
+	if ((info = rrdio_info(path)) == NULL)
 		return -1;
 	for (i = info; i != NULL; i = i->next)
 		if (strcmp(i->key, key) == 0)
@@ -405,7 +406,7 @@ graph_stats(const struct gjob *g, const char *ds, double scale,
 		graph_range(g, &start, &end);
 	rrd_clear_error();
 	metric_lock();
-	if (rrd_fetch_r(g->path, "AVERAGE", &start, &end, &step, &nds, &names,
+	if (rrdio_fetch(g->path, "AVERAGE", &start, &end, &step, &nds, &names,
 	    &data) != 0) {
 		metric_unlock();
 		return;
@@ -635,6 +636,10 @@ graph_finish_args(struct gjob *g)
 	    asprintf(&g->own[g->nown], "--title=%s%s",
 	    g->title, g->note) >= 0)
 		g->args[g->nargs++] = g->own[g->nown++];
+	/* files on a remote rrdcached: librrd fetches the DEFs there */
+	if (rrdio_remote() != NULL && g->nown < 80 && g->nargs < 80 &&
+	    asprintf(&g->own[g->nown], "--daemon=%s", rrdio_remote()) >= 0)
+		g->args[g->nargs++] = g->own[g->nown++];
 }
 
 /*
@@ -687,7 +692,7 @@ has_hw(const char *path)
 	rrd_value_t *data = NULL;
 
 	rrd_clear_error();
-	if (rrd_fetch_r(path, "HWPREDICT", &start, &end, &step, &nds, &names,
+	if (rrdio_fetch(path, "HWPREDICT", &start, &end, &step, &nds, &names,
 	    &data) != 0)
 		return false;
 	for (k = 0; k < nds; k++)
@@ -708,6 +713,12 @@ graph_work(void *arg)
 
 	metric_flush_wait(g->flush);
 	g->flush = NULL;
+	if (rrdio_remote() != NULL && rrdio_exists(g->path) == -1) {
+		g->code = HTTP_SERVUNAVAIL;
+		snprintf(g->msg, sizeof(g->msg), "cannot read %s: %s", g->path,
+		    rrd_get_error());
+		return;
+	}
 	for (k = 0; k < g->nm; k++) {
 		char ds[METRIC_DS_MAX + 1];
 

@@ -45,6 +45,7 @@
 #include "core/log.h"
 #include "metric/metric.h"
 #include "metric/metric_int.h"
+#include "metric/rrdio.h"
 #include "core/util.h"
 
 #define QUEUE_MAX	1024	/* updates kept per file: more write it early */
@@ -139,7 +140,11 @@ metric_rrd_path(const char *state_dir, const char *check)
 	if (strlen(esc) > 200) {	/* NAME_MAX: keep a prefix + hash */
 		snprintf(esc + 190, 11, "~%08x", (unsigned)hash_str(check));
 	}
-	if (asprintf(&out, "%s/rrd/%s.rrd", state_dir, esc) < 0)
+	/* on a remote rrdcached: relative to its base directory (-b) */
+	if (rrdio_remote() != NULL) {
+		if (asprintf(&out, "%s.rrd", esc) < 0)
+			out = NULL;
+	} else if (asprintf(&out, "%s/rrd/%s.rrd", state_dir, esc) < 0)
 		out = NULL;
 	free(esc);
 	return out;
@@ -722,7 +727,17 @@ metric_reconfigure(struct config *cf)
 	handoff(INT64_MAX, 0, 0);
 	arm(true);
 	cache_config(cf);
-	if ((a == NULL) != (ms.cached_addr == NULL) ||
+	if ((rrdio_remote() != NULL || rrdio_is_network(a)) &&
+	    (a == NULL || ms.cached_addr == NULL ||
+	    strcmp(a, ms.cached_addr) != 0)) {
+		/* the files are where they were: moving them is a restart */
+		log_warnx("metrics: daemon.rrdcached changed to %s%s%s; the "
+		    "files stay %s%s until tocsind restarts",
+		    a != NULL ? "\"" : "", a != NULL ? a : "nothing",
+		    a != NULL ? "\"" : "", rrdio_remote() != NULL ?
+		    "on rrdcached at " : "in ", rrdio_remote() != NULL ?
+		    rrdio_remote() : ms.dir);
+	} else if ((a == NULL) != (ms.cached_addr == NULL) ||
 	    (a != NULL && strcmp(a, ms.cached_addr) != 0)) {
 		writer_set_cached(a);
 		free(ms.cached_addr);
@@ -747,6 +762,7 @@ metric_init(struct event_base *base, struct config *cf)
 		return -1;
 	}
 	ms.cached_addr = xstrdup(cf->rrdcached);
+	rrdio_set_remote(ms.cached_addr);
 	if (base != NULL &&
 	    (ms.ev = evtimer_new(base, on_handoff, NULL)) == NULL)
 		return -1;
@@ -788,9 +804,14 @@ metric_init(struct event_base *base, struct config *cf)
 	api_gauge_register("tocsin_rrd_errors",
 	    "RRD jobs that failed (file not created, extended or updated)",
 	    g_errors);
-	log_info("metrics: RRD files in %s, written %s after %lld ms", ms.dir,
-	    ms.cached_addr != NULL ? "through rrdcached" : "with librrd",
-	    (long long)ms.delay_ms);
+	if (rrdio_remote() != NULL)
+		log_info("metrics: RRD files on rrdcached at %s (created, "
+		    "written and read through it), written after %lld ms",
+		    rrdio_remote(), (long long)ms.delay_ms);
+	else
+		log_info("metrics: RRD files in %s, written %s after %lld ms",
+		    ms.dir, ms.cached_addr != NULL ? "through rrdcached" :
+		    "with librrd", (long long)ms.delay_ms);
 	return 0;
 }
 

@@ -44,6 +44,7 @@
 
 #include "core/log.h"
 #include "metric/metric_int.h"
+#include "metric/rrdio.h"
 #include "core/util.h"
 
 /* What the writer knows of one file. */
@@ -51,6 +52,7 @@ struct fstate {
 	char *path;
 	unsigned long step;
 	char (*names)[METRIC_DS_MAX + 1];	/* the file's DS, in order */
+	bool *counter;		/* and which of them are DERIVE */
 	unsigned nfile;
 	time_t flast;		/* last update in the file */
 	bool ready;		/* names/flast are what the file holds */
@@ -87,6 +89,7 @@ static struct {
 	char *conn;		/* rrdcached connected to, or NULL */
 	time_t retry;
 	bool warned;
+	bool unreachable;	/* the stop dropped for want of rrdcached */
 } wk = {
 	.mu = PTHREAD_MUTEX_INITIALIZER,
 	.work = PTHREAD_COND_INITIALIZER,
@@ -137,6 +140,7 @@ fs_free(void *p)
 
 	free(fs->path);
 	free(fs->names);
+	free(fs->counter);
 	free(fs);
 }
 
@@ -183,8 +187,9 @@ cached(const char *addr)
 	if (rrdc_connect(addr) != 0 || !rrdc_is_connected(addr)) {
 		if (!wk.warned)
 			log_warnx("metrics: cannot connect to rrdcached at "
-			    "%s: %s; writing the files directly until it is "
-			    "back", addr, rrd_err());
+			    "%s: %s; %s until it is back", addr, rrd_err(),
+			    rrdio_remote() != NULL ? "updates wait (up to "
+			    "1024 a file)" : "writing the files directly");
 		wk.warned = true;
 		return false;
 	}
@@ -223,9 +228,16 @@ move_aside(const struct mjob *j, bool cache, const char *why)
 	return rc;
 }
 
+/*
+ * Create j's file with j's DS.  source: remake it from that file (on a
+ * remote rrdcached, where no file can be renamed: CREATE with -r, which
+ * carries the values of every DS and archive that still fits, written to
+ * a temporary file and renamed by rrdcached).
+ */
 static int
-fs_create(struct fstate *fs, const struct mjob *j)
+fs_create(struct fstate *fs, const struct mjob *j, const char *source)
 {
+	const char *sources[2] = { source, NULL };
 	char rra[13][64], (*dsv)[64];
 	const char **argv;
 	int nrra, argc = 0, rc;
@@ -237,8 +249,12 @@ fs_create(struct fstate *fs, const struct mjob *j)
 	dsv = calloc(j->nds, sizeof(*dsv));
 	argv = calloc(j->nds + (unsigned)nrra, sizeof(*argv));
 	free(fs->names);
+	free(fs->counter);
 	fs->names = calloc(j->nds, sizeof(*fs->names));
-	if (dsv == NULL || argv == NULL || fs->names == NULL) {
+	fs->counter = calloc(j->nds, sizeof(*fs->counter));
+	fs->nfile = 0;
+	if (dsv == NULL || argv == NULL || fs->names == NULL ||
+	    fs->counter == NULL) {
 		free(dsv);
 		free(argv);
 		return -1;
@@ -247,27 +263,41 @@ fs_create(struct fstate *fs, const struct mjob *j)
 		ds_def(dsv[i], sizeof(dsv[i]), &j->ds[i], j->step);
 		argv[argc++] = dsv[i];
 		memcpy(fs->names[i], j->ds[i].name, sizeof(fs->names[i]));
+		fs->counter[i] = j->ds[i].counter;
 	}
 	for (i = 0; i < (unsigned)nrra; i++)
 		argv[argc++] = rra[i];
 	/* one step before the first value, so its whole step is known */
-	fs->flast = j->nq > 0 ? j->q[0].t - (time_t)j->step : time(NULL) - 10;
+	if (source == NULL)
+		fs->flast = j->nq > 0 ? j->q[0].t - (time_t)j->step :
+		    time(NULL) - 10;
 	rrd_clear_error();
-	rc = rrd_create_r(j->path, j->step, fs->flast, argc, argv);
+	if (rrdio_remote() != NULL)
+		rc = rrdc_create_r2(j->path, j->step, fs->flast,
+		    source == NULL, source != NULL ? sources : NULL, NULL,
+		    argc, argv);
+	else
+		rc = rrd_create_r(j->path, j->step, fs->flast, argc, argv);
 	if (rc != 0)
-		log_warnx("metrics: cannot create %s: %s", j->path, rrd_err());
+		log_warnx("metrics: cannot %s %s%s%s: %s", source != NULL ?
+		    "remake" : "create", j->path, rrdio_remote() != NULL ?
+		    " on rrdcached at " : "", rrdio_remote() != NULL ?
+		    rrdio_remote() : "", rrd_err());
 	else {
 		/* librrd 1.7 makes it 0644 whatever the umask: not for
 		 * every local user (issue 14) */
-		if (chmod(j->path, 0640) != 0)
+		if (rrdio_remote() == NULL && chmod(j->path, 0640) != 0)
 			log_warn("metrics: chmod 0640 %s", j->path);
 		fs->nfile = j->nds;
 		fs->step = j->step;
 		pthread_mutex_lock(&wk.mu);
 		wk.created++;
 		pthread_mutex_unlock(&wk.mu);
-		log_info("metrics: created %s (%u data source%s, step %lus)",
-		    j->path, j->nds, j->nds == 1 ? "" : "s", j->step);
+		log_info("metrics: %s %s%s%s (%u data source%s, step %lus)",
+		    source != NULL ? "remade" : "created", j->path,
+		    rrdio_remote() != NULL ? " on rrdcached at " : "",
+		    rrdio_remote() != NULL ? rrdio_remote() : "", j->nds,
+		    j->nds == 1 ? "" : "s", j->step);
 	}
 	free(dsv);
 	free(argv);
@@ -325,11 +355,11 @@ fs_read(struct fstate *fs, const struct mjob *j)
 	int rc = 0;
 
 	rrd_clear_error();
-	if ((info = rrd_info_r(j->path)) == NULL) {
+	if ((info = rrdio_info(j->path)) == NULL) {
 		int save = errno;
 
 		/* why?  librrd says so only in text; look at the header */
-		if (rrd_looks_like(j->path) == 0)
+		if (rrdio_remote() == NULL && rrd_looks_like(j->path) == 0)
 			return 2;
 		errno = save;
 		return -1;
@@ -339,7 +369,10 @@ fs_read(struct fstate *fs, const struct mjob *j)
 		    strstr(i->key, "].index") != NULL)
 			n++;
 	free(fs->names);
-	if ((fs->names = calloc(n + 1, sizeof(*fs->names))) == NULL) {
+	free(fs->counter);
+	fs->counter = calloc(n + 1, sizeof(*fs->counter));
+	if ((fs->names = calloc(n + 1, sizeof(*fs->names))) == NULL ||
+	    fs->counter == NULL) {
 		rrd_info_free(info);
 		return -1;
 	}
@@ -361,6 +394,12 @@ fs_read(struct fstate *fs, const struct mjob *j)
 			memcpy(fs->names[idx], key + 3, len);
 			fs->names[idx][len] = '\0';
 		}
+		if (strcmp(end, "].type") == 0 && i->type == RD_I_STR &&
+		    strcmp(i->value.u_str, "DERIVE") == 0)
+			for (k = 0; k < n; k++)	/* .index came before */
+				if (strlen(fs->names[k]) == len &&
+				    strncmp(fs->names[k], key + 3, len) == 0)
+					fs->counter[k] = true;
 		if (strcmp(end, "].type") == 0 && i->type == RD_I_STR)
 			for (k = 0; k < j->nds; k++)
 				if (strlen(j->ds[k].name) == len &&
@@ -410,6 +449,61 @@ fs_index(const struct fstate *fs, const char *name)
 }
 
 /*
+ * fs_prepare on a remote rrdcached: no file to stat, rename or tune.  A
+ * file that holds another step or DS type, or lacks a DS of j, is remade
+ * from itself (fs_create's source): the values that fit are carried over
+ * rather than the old file kept aside.
+ */
+static int
+fs_prepare_remote(struct fstate *fs, const struct mjob *j)
+{
+	struct mjob want = *j;
+	struct mds *ds;
+	unsigned k, f, n;
+	int rc;
+
+	if ((rc = rrdio_exists(j->path)) == 0)
+		return fs_create(fs, j, NULL);
+	if (rc == 1)
+		rc = fs_read(fs, j);
+	else
+		rc = -1;
+	if (rc == -1) {
+		unreadable(j);
+		return -2;
+	}
+	if (rc != 0) {
+		log_notice("metrics: check %s: its file has another step or "
+		    "data-source type (interval or metric kind changed); "
+		    "remaking it on rrdcached with the values that fit",
+		    j->check);
+		return fs_create(fs, j, j->path);
+	}
+	for (k = 0, n = 0; k < j->nds; k++)
+		if (fs_index(fs, j->ds[k].name) < 0)
+			n++;
+	if (n == 0)
+		return 0;
+	/* metrics that appeared later: the file's DS, then the new ones */
+	if ((ds = calloc(fs->nfile + n, sizeof(*ds))) == NULL)
+		return -1;
+	for (f = 0; f < fs->nfile; f++) {
+		memcpy(ds[f].name, fs->names[f], sizeof(ds[f].name));
+		ds[f].counter = fs->counter[f];
+	}
+	for (k = 0; k < j->nds; k++)
+		if (fs_index(fs, j->ds[k].name) < 0)
+			ds[f++] = j->ds[k];
+	want.ds = ds;
+	want.nds = f;
+	rc = fs_create(fs, &want, j->path);
+	free(ds);
+	if (rc != 0)
+		return -1;
+	return fs_read(fs, j) == 0 ? 0 : -1;
+}
+
+/*
  * Make the file hold every DS of j.  RETURN VALUE: 0, -1, or -2 when the
  * file could not be read this time (logged, rate-limited).
  */
@@ -422,12 +516,14 @@ fs_prepare(struct fstate *fs, const struct mjob *j, bool cache)
 	unsigned k, nnew = 0;
 	int rc, argc = 0;
 
+	if (rrdio_remote() != NULL)
+		return fs_prepare_remote(fs, j);
 	if (stat(j->path, &sb) != 0) {
 		if (errno != ENOENT) {
 			log_warn("metrics: %s", j->path);
 			return -1;
 		}
-		return fs_create(fs, j);
+		return fs_create(fs, j, NULL);
 	}
 	if (cache)	/* what rrdcached holds, before we look or change */
 		rrdc_flush(j->path);
@@ -444,13 +540,13 @@ fs_prepare(struct fstate *fs, const struct mjob *j, bool cache)
 	if (rc == 2) {
 		if (move_aside(j, cache, "its file is not an RRD file") != 0)
 			return -1;
-		return fs_create(fs, j);
+		return fs_create(fs, j, NULL);
 	}
 	if (rc == 1) {
 		if (move_aside(j, cache, "its file has another step or "
 		    "data-source type (interval or metric kind changed)") != 0)
 			return -1;
-		return fs_create(fs, j);
+		return fs_create(fs, j, NULL);
 	}
 	for (k = 0; k < j->nds; k++)
 		if (fs_index(fs, j->ds[k].name) < 0)
@@ -615,7 +711,48 @@ fs_get(const char *path)
 	return fs;
 }
 
-/* Write j.  RETURN VALUE: updates written, or -1 on an error. */
+/*
+ * A job whose files are on a remote rrdcached that cannot be reached now:
+ * it waits in wk.later (park) instead of being dropped.
+ */
+#define WRITE_LATER	(-3)
+
+/*
+ * The remote rrdcached is not connected and not to be tried again before
+ * *wait_us from now?  (Writer thread.)
+ */
+static bool
+remote_down(int64_t *wait_us)
+{
+	time_t now;
+
+	if (rrdio_remote() == NULL || wk.conn != NULL)
+		return false;
+	if ((now = time(NULL)) >= wk.retry)
+		return false;
+	*wait_us = (int64_t)(wk.retry - now) * 1000000;
+	return true;
+}
+
+/* After a failure: did the remote rrdcached's connection go with it? */
+static bool
+remote_lost(const char *addr)
+{
+	if (rrdio_remote() == NULL || rrdc_is_connected(addr))
+		return false;
+	if (!wk.warned)
+		log_warnx("metrics: lost rrdcached at %s (%s); updates wait "
+		    "until it is back", addr, rrd_err());
+	wk.warned = true;
+	free(wk.conn);
+	wk.conn = NULL;
+	return true;
+}
+
+/*
+ * Write j.  RETURN VALUE: updates written, -1 on an error, WRITE_LATER
+ * when the remote rrdcached cannot be reached (nothing written).
+ */
 static int
 job_write(const struct mjob *j, const char *addr)
 {
@@ -629,6 +766,8 @@ job_write(const struct mjob *j, const char *addr)
 		return 0;
 	if (j->nq == 0)
 		goto flush;
+	if (rrdio_remote() != NULL && !cache)
+		return WRITE_LATER;
 	if ((fs = fs_get(j->path)) == NULL)
 		return -1;
 	if (fs->ready && fs->step != j->step)
@@ -638,6 +777,8 @@ job_write(const struct mjob *j, const char *addr)
 			fs->ready = false;
 	if (!fs->ready) {
 		if ((rc = fs_prepare(fs, j, cache)) != 0) {
+			if (remote_lost(addr))
+				return WRITE_LATER;
 			if (rc == -1)
 				log_warnx("metrics: check %s: dropped %u "
 				    "update%s", j->check, j->nq,
@@ -670,7 +811,9 @@ job_write(const struct mjob *j, const char *addr)
 				break;
 			usleep(20000);
 		}
-		if (rc != 0) {
+		if (rc != 0 && remote_lost(addr))
+			rc = WRITE_LATER;
+		else if (rc != 0) {
 			log_warnx("metrics: update of %s failed: %s", j->path,
 			    rrd_err());
 			fs->ready = false;	/* look at the file again */
@@ -681,7 +824,7 @@ job_write(const struct mjob *j, const char *addr)
 		free((char *)argv[i]);
 	free(argv);
 	if (rc != 0)
-		return -1;
+		return rc == WRITE_LATER ? WRITE_LATER : -1;
 flush:
 	if (j->flush && cache) {
 		rrd_clear_error();
@@ -763,6 +906,92 @@ create_token(int64_t *wait_us)
 }
 
 /*
+ * j (not waited for) waits in wk.later: as the file's job there, or merged
+ * into it (newer updates after older; past LATER_MAX the oldest go).
+ * Writer thread, without wk.mu.
+ */
+static void
+later_join(struct fstate *fs, struct mjob *j)
+{
+	struct mjob *l = fs->later;
+
+	pthread_mutex_lock(&wk.mu);
+	if (l == NULL) {
+		fs->later = j;
+		TAILQ_INSERT_TAIL(&wk.later, j, link);
+		wk.nlater++;
+		pthread_mutex_unlock(&wk.mu);
+		return;
+	}
+	if (j->nds >= l->nds) {		/* the newer DS list */
+		struct mds *ds = l->ds;
+
+		l->ds = j->ds;
+		l->nds = j->nds;
+		j->ds = ds;
+	}
+	l->step = j->step;
+	l->hw = j->hw;
+	if (merge(l, j) != 0)
+		wk.queued -= j->nq;
+	if (l->nq > LATER_MAX) {	/* the oldest go */
+		unsigned drop = l->nq - LATER_MAX, i;
+
+		for (i = 0; i < drop; i++)
+			free(l->q[i].v);
+		memmove(l->q, l->q + drop, LATER_MAX * sizeof(*l->q));
+		l->nq = LATER_MAX;
+		wk.queued -= drop;
+		wk.later_dropped += drop;
+	}
+	pthread_mutex_unlock(&wk.mu);
+	mjob_free(j);
+}
+
+/*
+ * j could not be written for want of the remote rrdcached: its updates
+ * wait in wk.later.  A job a reader waits for gives its updates to a new
+ * job and stays (RETURN VALUE false, j->nq 0 — or its updates, when no
+ * memory was left for the copy); else j itself waits (true).
+ */
+static bool
+park(struct mjob *j)
+{
+	struct fstate *fs;
+	struct mjob *c = j;
+	bool own = !j->wait;
+
+	if (j->wait) {
+		if ((c = calloc(1, sizeof(*c))) == NULL ||
+		    (c->path = strdup(j->path)) == NULL ||
+		    (c->check = strdup(j->check)) == NULL ||
+		    (c->ds = calloc(j->nds + 1, sizeof(*c->ds))) == NULL) {
+			mjob_free(c);
+			return false;
+		}
+		memcpy(c->ds, j->ds, j->nds * sizeof(*c->ds));
+		c->nds = j->nds;
+		c->step = j->step;
+		c->hw = j->hw;
+		c->q = j->q;
+		c->nq = j->nq;
+		j->q = NULL;
+		j->nq = 0;
+	}
+	if ((fs = fs_get(c->path)) == NULL) {
+		pthread_mutex_lock(&wk.mu);
+		wk.queued -= c->nq;
+		wk.dropped += c->nq;
+		wk.errors++;
+		pthread_mutex_unlock(&wk.mu);
+		mjob_free(c);
+		return own;
+	}
+	later_join(fs, c);
+	return own;
+}
+
+/*
  * A job taken off the queue, before it is written: if its file waits for
  * its creation, j joins that job (RETURN VALUE NULL) or, when a reader
  * waits for j, that job's updates go in front of j's and j is written at
@@ -806,35 +1035,16 @@ pace(struct mjob *j)
 			mjob_free(l);
 			return j;
 		}
-		if (j->nds >= l->nds) {		/* the newer DS list */
-			struct mds *ds = l->ds;
-
-			l->ds = j->ds;
-			l->nds = j->nds;
-			j->ds = ds;
-		}
-		l->step = j->step;
-		l->hw = j->hw;
-		pthread_mutex_lock(&wk.mu);
-		if (merge(l, j) != 0)
-			wk.queued -= j->nq;
-		if (l->nq > LATER_MAX) {	/* the oldest go */
-			unsigned drop = l->nq - LATER_MAX, i;
-
-			for (i = 0; i < drop; i++)
-				free(l->q[i].v);
-			memmove(l->q, l->q + drop, LATER_MAX * sizeof(*l->q));
-			l->nq = LATER_MAX;
-			wk.queued -= drop;
-			wk.later_dropped += drop;
-		}
-		pthread_mutex_unlock(&wk.mu);
-		mjob_free(j);
+		later_join(fs, j);
 		return NULL;
 	}
 	if (fs->ready || j->wait || stop)
 		return j;
-	if (stat(j->path, &sb) == 0 || errno != ENOENT)
+	if (rrdio_remote() != NULL) {
+		/* down: job_write parks it; else is the file there? */
+		if (remote_down(&wait) || rrdio_exists(j->path) != 0)
+			return j;
+	} else if (stat(j->path, &sb) == 0 || errno != ENOENT)
 		return j;
 	pthread_mutex_lock(&wk.mu);
 	if (!(ok = create_token(&wait))) {
@@ -868,12 +1078,20 @@ writer_main(void *arg)
 			drop_all();
 			break;
 		}
+		/* a stop with only updates for an unreachable rrdcached */
+		if (wk.stop && head == NULL && !TAILQ_EMPTY(&wk.later) &&
+		    remote_down(&wait)) {
+			wk.unreachable = true;
+			drop_all();
+			break;
+		}
 		/*
 		 * Files waiting for their creation first (they are older),
 		 * as fast as allowed, or all before a barrier.
 		 */
-		if (!TAILQ_EMPTY(&wk.later) && ((head != NULL &&
-		    head->path == NULL) || create_token(&wait))) {
+		if (!TAILQ_EMPTY(&wk.later) && !remote_down(&wait) &&
+		    ((head != NULL && head->path == NULL) ||
+		    create_token(&wait))) {
 			struct fstate *fs;
 
 			j = TAILQ_FIRST(&wk.later);
@@ -912,6 +1130,14 @@ writer_main(void *arg)
 
 		n = job_write(j, addr);
 		free(addr);
+		if (n == WRITE_LATER) {
+			if (park(j)) {
+				pthread_mutex_lock(&wk.mu);
+				wk.cur = NULL;
+				continue;
+			}
+			n = j->nq == 0 ? 0 : -1;
+		}
 
 		pthread_mutex_lock(&wk.mu);
 		wk.cur = NULL;
@@ -1169,10 +1395,15 @@ writer_stop(void)
 	pthread_mutex_unlock(&wk.mu);
 	pthread_join(wk.th, NULL);
 	wk.running = false;
-	if (wk.dropped > 0)
+	if (wk.dropped > 0 && wk.unreachable)
+		log_warnx("metrics: %llu updates not written: rrdcached at "
+		    "%s could not be reached at stop",
+		    (unsigned long long)wk.dropped, rrdio_remote());
+	else if (wk.dropped > 0)
 		log_warnx("metrics: %llu updates not written: writing took "
 		    "longer than %d s at stop", (unsigned long long)wk.dropped,
 		    STOP_GRACE_S);
+	wk.unreachable = false;
 	free(wk.addr);
 	wk.addr = NULL;
 }

@@ -32,6 +32,7 @@
 #include "core/log.h"
 #include "metric/metric.h"
 #include "metric/pool.h"
+#include "metric/rrdio.h"
 
 #define SERIES_METRICS_MAX	8
 /*
@@ -174,7 +175,13 @@ series_work(void *arg)
 
 	metric_flush_wait(j->flush);
 	j->flush = NULL;
-	if (access(j->path, F_OK) != 0) {
+	if ((rc = rrdio_exists(j->path)) == -1) {
+		j->code = HTTP_SERVUNAVAIL;
+		snprintf(j->msg, sizeof(j->msg), "cannot read %s: %s", j->path,
+		    rrd_get_error());
+		return;
+	}
+	if (rc != 1) {
 		j->code = HTTP_NOTFOUND;
 		if (!j->known)
 			snprintf(j->msg, sizeof(j->msg), "no check %s",
@@ -191,7 +198,7 @@ series_work(void *arg)
 	 */
 	rrd_clear_error();
 	metric_lock();
-	rc = rrd_fetch_r(j->path, j->cf, &start, &end, &step, &nds, &names,
+	rc = rrdio_fetch(j->path, j->cf, &start, &end, &step, &nds, &names,
 	    &data);
 	metric_unlock();
 	if (rc != 0) {

@@ -114,30 +114,66 @@ class CachedDaemon(harness.Daemon):
 
 
 class Rrdcached:
-    """A real rrdcached on a unix socket in tmpdir (writes delayed 1 h)."""
+    """A real rrdcached on a unix socket in tmpdir (writes delayed 1 h), or
+    with tcp=True on 127.0.0.1 at a free port, its files in its own base
+    directory (self.base) that tocsind is never told of."""
 
-    def __init__(self, tmpdir):
+    def __init__(self, tmpdir, tcp=False):
         if not os.access(RRDCACHED, os.X_OK):
             raise harness.Skip("rrdcached not installed")
-        self.dir = os.path.join(os.path.abspath(tmpdir), "rrdcached")
+        self.dir = os.path.join(os.path.abspath(tmpdir),
+                                "rrdcached-tcp" if tcp else "rrdcached")
         os.makedirs(os.path.join(self.dir, "journal"), exist_ok=True)
         self.sock = os.path.join(self.dir, "sock")
-        self.addr = "unix:" + self.sock
+        self.tcp = tcp
+        if tcp:
+            self.port = harness.free_port()
+            self.addr = "127.0.0.1:%d" % self.port
+            self.base = os.path.join(self.dir, "files")
+            os.makedirs(self.base, exist_ok=True)
+        else:
+            self.addr = "unix:" + self.sock
+            self.base = self.dir
+        self.proc = None
         harness.register(self)
         self._log = open(os.path.join(self.dir, "log"), "ab")
+        self.start()
+
+    def start(self):
         self.proc = subprocess.Popen(
-            [RRDCACHED, "-g", "-l", self.addr, "-b", self.dir,
+            [RRDCACHED, "-g", "-l", self.addr, "-b", self.base,
              "-j", os.path.join(self.dir, "journal"),
              "-p", os.path.join(self.dir, "pid"), "-w", "3600", "-z", "1",
              "-F"],
             stdin=subprocess.DEVNULL, stdout=self._log, stderr=self._log)
-        harness.wait_for(lambda: os.path.exists(self.sock), 10,
-                         "rrdcached socket")
+        if self.tcp:
+            harness.wait_for(self._answers, 10, "rrdcached on TCP")
+        else:
+            harness.wait_for(lambda: os.path.exists(self.sock), 10,
+                             "rrdcached socket")
 
-    def stats(self):
+    def _answers(self):
+        try:
+            socket.create_connection(("127.0.0.1", self.port), 1).close()
+            return True
+        except OSError:
+            return False
+
+    def stop(self):
+        """SIGTERM: rrdcached writes what it holds and exits."""
+        self.proc.terminate()
+        self.proc.wait(20)
+
+    def _connect(self):
+        if self.tcp:
+            return socket.create_connection(("127.0.0.1", self.port), 5)
         s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         s.settimeout(5)
         s.connect(self.sock)
+        return s
+
+    def stats(self):
+        s = self._connect()
         s.sendall(b"STATS\n")
         buf = b""
         deadline = time.time() + 5

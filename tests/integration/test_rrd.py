@@ -237,6 +237,93 @@ def test_rrdcached_path_and_flush_before_read(env):
     assert "cannot connect" not in d.log()
 
 
+def test_rrdcached_over_tcp_holds_the_files(env):
+    """daemon.rrdcached = "host:port": the files live in rrdcached's base
+    directory, not in state_dir; tocsind creates them with CREATE, adds a
+    metric that appears later by remaking the file from itself (its values
+    kept), and reads graphs, series and forecasts with FETCH.  While
+    rrdcached is down the updates wait, and arrive when it is back."""
+    rc = Rrdcached(env.tmpdir, tcp=True)
+    out = os.path.join(env.tmpdir, "m.out")
+    with open(out, "w") as f:
+        f.write("OK | a=1\n")
+    d = CachedDaemon(env.tmpdir,
+                     'dummy "c" { value = 5  interval = 1s }\n'
+                     'exec "m" { command = { "/bin/cat", "%s" }  '
+                     'interval = 1s }\n' % out, env.builddir, rc.addr)
+    d.start()
+    remote = os.path.join(rc.base, "c.rrd")
+    harness.wait_for(lambda: os.path.exists(remote), 20,
+                     "c.rrd created in rrdcached's base directory")
+    assert not os.path.exists(rrd_path(d, "c"))
+    assert "on rrdcached at %s" % rc.addr in d.log()
+    harness.wait_for(lambda: rc.stats().get("UpdatesReceived", 0) >= 3, 15,
+                     "updates received by rrdcached")
+
+    def series(check, metric, q="since=5m"):
+        s = d.get("/api/v1/series/%s/%s?%s" % (check, metric, q))
+        return s, [(p[0], p[1]) for p in s["points"]]
+
+    # rrdcached holds the updates (-w 1h); FETCH flushes them first
+    _, pts = series("c", "value")
+    assert 5.0 in [v for _, v in pts], pts
+    # FETCH has no resolution: a longer step is consolidated by tocsind
+    s, pts = series("c", "value", "since=10m&step=60")
+    assert s["step"] == 60 and s["end"] % 60 == 0 and \
+        10 <= s["rows"] <= 11, s
+    assert 5.0 in [v for _, v in pts], pts
+    st, _, body = d.get_raw("/api/v1/graph/c/value.png?since=5m")
+    assert st == 200 and body[:4] == b"\x89PNG", body[:200]
+    st, _, body = d.get_raw("/api/v1/graph/c/nosuch.png?since=5m")
+    assert st == 404 and b"no metric nosuch stored" in body, body
+    st, _, body = d.get_raw("/api/v1/graph/nosuch/value.png")
+    assert st == 404, body
+    harness.wait_for(lambda: len([v for _, v in series("c", "value")[1]
+                                  if v == 5.0]) >= 3, 20, "3 values of c")
+    f = d.get("/api/v1/forecast/c/value?window=5m")
+    assert f["last"] == 5.0 and f["points"] >= 3, f
+
+    # a metric that appears later: the file is remade with both, a's
+    # values from before kept
+    mfile = os.path.join(rc.base, "m.rrd")
+    harness.wait_for(lambda: os.path.exists(mfile), 20, "m.rrd")
+    harness.wait_for(lambda: len([v for _, v in series("m", "a")[1]
+                                  if v == 1.0]) >= 3, 20, "a stored")
+    changed = time.time()
+    with open(out, "w") as f:
+        f.write("OK | a=1 b=2\n")
+    harness.wait_for(lambda: "b" in ds_list(mfile), 20, "b added to m.rrd")
+    harness.wait_for(lambda: 2.0 in [v for _, v in series("m", "b")[1]],
+                     20, "b's values")
+    _, pts = series("m", "a")
+    assert [t for t, v in pts if v == 1.0 and t < changed - 2], pts
+    assert "remade m.rrd on rrdcached" in d.log()
+
+    # rrdcached away for a while: the updates wait, none is lost
+    rc.stop()
+    down = time.time()
+    harness.wait_for(lambda: "lost rrdcached" in d.log() or
+                     "cannot connect to rrdcached" in d.log(), 15,
+                     "tocsind noticing rrdcached gone")
+    # a reader says rrdcached is away, not that the check has no data
+    st, _, body = d.get_raw("/api/v1/series/c/value?since=5m")
+    assert st == 503 and b"cannot read c.rrd" in body, (st, body)
+    st, _, body = d.get_raw("/api/v1/graph/c/value.png?since=5m")
+    assert st == 503, (st, body[:200])
+    time.sleep(2)
+    rc.start()
+    back = time.time()
+    harness.wait_for(lambda: [v for t, v in series("c", "value")[1]
+                              if t > back + 1 and v == 5.0], 30,
+                     "values after rrdcached is back")
+    _, pts = series("c", "value")
+    gap = [t for t, v in pts if down - 1 <= t <= back and v is None]
+    assert len(gap) <= 1, (down, back, gap, pts)
+    assert "updates wait" in d.log()
+    d.stop()
+    assert "dropped" not in d.log()
+
+
 def test_config_errors(env):
     d = env.daemon('forecast "f" { source = "nocolon"  threshold = 1 }\n'
                    'forecast "g" { source = "a:b" }\n'
