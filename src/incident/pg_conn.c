@@ -50,6 +50,9 @@ struct pgc {
 	struct pgq *sent, *sent_tail;		/* awaiting results */
 	unsigned nqueued, nsent, nsync;
 	int backoff_ms;
+	int backoff_max_ms;
+	int connect_ms;			/* the deadline to come up; 0: none */
+	struct event *deadline;		/* connect, migrate: not up by then */
 	void (*on_up)(void *, bool);
 	void *arg;
 };
@@ -116,8 +119,8 @@ pgc_retry_later(struct pgc *c)
 	tv.tv_usec = (c->backoff_ms % 1000) * 1000;
 	evtimer_add(c->retry, &tv);
 	c->backoff_ms *= 2;
-	if (c->backoff_ms > PGC_BACKOFF_MAX_MS)
-		c->backoff_ms = PGC_BACKOFF_MAX_MS;
+	if (c->backoff_ms > c->backoff_max_ms)
+		c->backoff_ms = c->backoff_max_ms;
 }
 
 /* The session is gone (or never came): fail what was sent, retry. */
@@ -142,6 +145,7 @@ pgc_lost(struct pgc *c, const char *why)
 	}
 	c->st = PGC_DOWN;
 	c->nsync = 0;
+	evtimer_del(c->deadline);
 	pgq_fail_all(&c->sent, &c->sent_tail, &c->nsent);
 	pgc_retry_later(c);
 	if (was_up && c->on_up != NULL)
@@ -253,6 +257,7 @@ pgc_up_now(struct pgc *c)
 	}
 	c->st = PGC_UP;
 	c->backoff_ms = PGC_BACKOFF_MIN_MS;
+	evtimer_del(c->deadline);
 	log_info("postgresql: connected, schema version %d",
 	    pg_schema_version);
 	if (pgc_watch(c, EV_READ) != 0) {
@@ -423,6 +428,12 @@ pgc_notice(void *arg, const char *msg)
 static void
 pgc_connect(struct pgc *c)
 {
+	if (c->connect_ms > 0) {
+		struct timeval tv = { c->connect_ms / 1000,
+		    (c->connect_ms % 1000) * 1000 };
+
+		evtimer_add(c->deadline, &tv);
+	}
 	c->conn = PQconnectStart(c->conninfo);
 	if (c->conn == NULL || PQstatus(c->conn) == CONNECTION_BAD) {
 		pgc_lost(c, "cannot connect");
@@ -432,6 +443,18 @@ pgc_connect(struct pgc *c)
 	c->st = PGC_CONNECTING;
 	if (pgc_watch(c, EV_WRITE) != 0)
 		pgc_lost(c, "cannot watch the socket");
+}
+
+/* Not up in time (a SYN into a partition waits minutes in the kernel). */
+static void
+pgc_deadline_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct pgc *c = arg;
+
+	(void)fd;
+	(void)what;
+	if (c->st == PGC_CONNECTING || c->st == PGC_MIGRATING)
+		pgc_lost(c, "not connected in time");
 }
 
 static void
@@ -454,8 +477,10 @@ pgc_new(struct event_base *base, const char *conninfo,
 	c->on_up = on_up;
 	c->arg = arg;
 	c->backoff_ms = PGC_BACKOFF_MIN_MS;
+	c->backoff_max_ms = PGC_BACKOFF_MAX_MS;
 	if ((c->conninfo = strdup(conninfo)) == NULL ||
 	    (c->retry = evtimer_new(base, pgc_retry_cb, c)) == NULL ||
+	    (c->deadline = evtimer_new(base, pgc_deadline_cb, c)) == NULL ||
 	    (c->kick = event_new(base, -1, 0, pgc_kick_cb, c)) == NULL) {
 		pgc_free(c);
 		return NULL;
@@ -473,6 +498,8 @@ pgc_free(struct pgc *c)
 		event_free(c->ev);
 	if (c->retry != NULL)
 		event_free(c->retry);
+	if (c->deadline != NULL)
+		event_free(c->deadline);
 	if (c->kick != NULL)
 		event_free(c->kick);
 	if (c->conn != NULL)
@@ -527,4 +554,22 @@ pgc_query(struct pgc *c, const char *sql, int n, const char *const *params,
 	if (c->st == PGC_UP)
 		event_active(c->kick, EV_TIMEOUT, 0);
 	return 0;
+}
+
+void
+pgc_set_limits(struct pgc *c, int backoff_max_ms, int connect_ms)
+{
+	c->backoff_max_ms = backoff_max_ms > PGC_BACKOFF_MIN_MS ?
+	    backoff_max_ms : PGC_BACKOFF_MIN_MS;
+	if (c->backoff_ms > c->backoff_max_ms)
+		c->backoff_ms = c->backoff_max_ms;
+	c->connect_ms = connect_ms > 0 ? connect_ms : 0;
+}
+
+void
+pgc_reset(struct pgc *c, const char *why)
+{
+	if (c->st == PGC_UP || c->st == PGC_CONNECTING ||
+	    c->st == PGC_MIGRATING)
+		pgc_lost(c, why);
 }

@@ -52,5 +52,19 @@ int pgc_query(struct pgc *c, const char *sql, int n,
     const char *const *params, pgc_result_fn fn, void *arg);
 /* Queries queued or in flight. */
 unsigned pgc_pending(const struct pgc *c);
+/*
+ * Retry at most every backoff_max_ms (at least 1 s; default 30 s), and
+ * give up a connect (and its schema check) not done in connect_ms (0: no
+ * deadline, the default; libpq's connect_timeout binds only its blocking
+ * calls).  Takes effect from the next attempt.
+ */
+void pgc_set_limits(struct pgc *c, int backoff_max_ms, int connect_ms);
+/*
+ * Drop the session now, as if it was lost (queries in flight get NULL,
+ * on_up(false) if it was up), and make it again after the backoff: for a
+ * caller whose answers stopped coming (a network partition that TCP
+ * has not noticed yet).  Nothing when it is down already.
+ */
+void pgc_reset(struct pgc *c, const char *why);
 
 #endif

@@ -107,6 +107,16 @@ const char *const pg_migrations[] = {
 	"  PRIMARY KEY (problem_id, incident_id));"
 	"CREATE INDEX problem_incidents_incident ON problem_incidents "
 	"  (incident_id);",
+
+	/* 2: the cluster's members (cluster.c), one heartbeat row a node */
+	"CREATE TABLE cluster_nodes ("
+	"  name TEXT PRIMARY KEY,"
+	"  location TEXT,"
+	"  config_hash TEXT NOT NULL,"
+	"  started_at BIGINT NOT NULL,"
+	"  last_seen TIMESTAMPTZ NOT NULL,"
+	"  backend_pid INT NOT NULL,"
+	"  checks INT NOT NULL DEFAULT 0);",
 };
 const int pg_schema_version =
     (int)(sizeof(pg_migrations) / sizeof(pg_migrations[0]));
