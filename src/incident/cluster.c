@@ -248,29 +248,34 @@ beat_cb(evutil_socket_t fd, short what, void *arg)
 	    "FROM cluster_nodes n ORDER BY n.name", 1, k, on_rows, c);
 }
 
-/* The server drops a silent session within about a lease (TCP only). */
+/*
+ * The server ends a silent session (TCP only) — and so releases the lock
+ * — no sooner than a lease and 2 s after the last packet it had from us:
+ * keepalives after ceil(lease) s of silence, two unanswered probes 1 s
+ * apart; unacknowledged data given up after lease + 2 s.  We stop
+ * counting ourselves the leader at most a lease after our last answered
+ * beat (a beat goes every lease/4, and one unanswered for lease/2 ends
+ * it), so two nodes never both lead, with 2 s to spare.
+ */
 static void
 on_up(void *arg, bool up)
 {
 	struct cluster *c = arg;
-	char idle[24], count[24], user[24];
-	const char *p[3] = { idle, count, user };
-	int64_t s = c->lease_ms / 1000;
+	char idle[24], user[24];
+	const char *p[2] = { idle, user };
 
 	if (!up) {
 		c->inflight = false;
 		set_leader(c, false, "its session to PostgreSQL is gone");
 		return;
 	}
-	snprintf(idle, sizeof(idle), "%lld", (long long)(s / 2 > 1 ?
-	    s / 2 : 1));
-	snprintf(count, sizeof(count), "%lld", (long long)(s / 4 > 2 ?
-	    s / 4 : 2));
-	snprintf(user, sizeof(user), "%lld", (long long)c->lease_ms);
+	snprintf(idle, sizeof(idle), "%lld",
+	    (long long)((c->lease_ms + 999) / 1000));
+	snprintf(user, sizeof(user), "%lld", (long long)(c->lease_ms + 2000));
 	pgc_query(c->pg, "SELECT set_config('tcp_keepalives_idle', $1, "
 	    "false), set_config('tcp_keepalives_interval', '1', false), "
-	    "set_config('tcp_keepalives_count', $2, false), "
-	    "set_config('tcp_user_timeout', $3, false)", 3, p, NULL, NULL);
+	    "set_config('tcp_keepalives_count', '2', false), "
+	    "set_config('tcp_user_timeout', $2, false)", 2, p, NULL, NULL);
 	beat_cb(-1, 0, c);
 }
 

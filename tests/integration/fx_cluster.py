@@ -6,6 +6,7 @@ cluster_driver, src/incident/cluster.c) on a private PostgreSQL.
     m.wait(lambda s: s["leader"], 10, "a leads")   # s: the last line
     m.kill()           # kill -9: its session ends with the process
     m.stop()           # SIGTERM
+    Member(..., netns=NAME) runs it in that network namespace.
 Every line the driver printed is kept (m.lines), with the local time it
 was read (m.times).
 """
@@ -21,10 +22,13 @@ import harness
 
 class Member:
     def __init__(self, env, database, node, location="-", lease_ms=2000,
-                 checks=300, config_hash="same"):
+                 checks=300, config_hash="same", netns=None):
         self.env = env
         self.node = node
-        self.argv = [os.path.join(env.builddir, "tests", "drivers",
+        # in a network namespace: "ip netns exec" execs the driver, so
+        # the pid is still the driver's (a kill -9 reaches it)
+        self.argv = (["ip", "netns", "exec", netns] if netns else []) + [
+            os.path.join(env.builddir, "tests", "drivers",
                                   "cluster_driver"), database, node,
                      location, str(lease_ms), str(checks), config_hash]
         self.lines, self.times = [], []

@@ -42,7 +42,11 @@ def pg_bindir():
 class Postgres:
     """A private PostgreSQL cluster, database and role "tocsin"."""
 
-    def __init__(self, env, user=None, dbname="tocsin"):
+    def __init__(self, env, user=None, dbname="tocsin", also_listen=None,
+                 trust_from=None):
+        """also_listen: one more address to listen on (a veth's, for a
+        member in a network namespace); trust_from: an address that may
+        connect over TCP with trust (that member's)."""
         self.bindir = pg_bindir()
         self.user = user or os.environ.get("TOCSIN_PG_USER", "nobody")
         pw = pwd.getpwnam(self.user)
@@ -59,12 +63,17 @@ class Postgres:
                        "-U", "tocsin", "-A", "trust", "-E", "UTF8",
                        "--no-sync", "--locale=C"])
         with open(os.path.join(self.data, "postgresql.conf"), "a") as f:
-            f.write("listen_addresses = '127.0.0.1'\n"
+            f.write("listen_addresses = '127.0.0.1%s'\n"
                     "port = %d\n"
                     "unix_socket_directories = '%s'\n"
                     "fsync = off\n"          # a test cluster, thrown away
                     "max_connections = 50\n"
-                    "shared_buffers = 16MB\n" % (self.port, self.dir))
+                    "shared_buffers = 16MB\n" % (
+                        ", " + also_listen if also_listen else "",
+                        self.port, self.dir))
+        if trust_from:
+            with open(os.path.join(self.data, "pg_hba.conf"), "a") as f:
+                f.write("host all all %s/32 trust\n" % trust_from)
         self.start()
         self.sql("CREATE DATABASE %s" % dbname, db="postgres")
         self.uri = "postgresql://tocsin@127.0.0.1:%d/%s" % (self.port,

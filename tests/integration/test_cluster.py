@@ -7,6 +7,7 @@ import time
 import fx_pg
 import harness
 from fx_cluster import Member
+from fx_ping import Netns, run
 
 LEASE = 2000
 N = 300
@@ -143,3 +144,54 @@ def test_postgres_restart_no_leader_meanwhile_checks_stay(env):
     _stable(ms, 2)
     assert time.time() - t1 < LEASE / 1000.0 + 5
     assert _owned(ms) == before
+
+
+def test_member_cut_off_from_postgres_loses_its_checks_then_takes_them_back(env):
+    """The leader, in a network namespace, is cut off from PostgreSQL
+    (a blackhole route each way: its packets vanish, nothing says so).
+    It stops counting itself the leader within a lease of its last
+    answered beat, 2 s before the server can end its session (keepalives
+    after ceil(lease) s, two probes) and let another take the lock; the
+    others take its checks after the lease.  Back on the network, it has
+    its checks again at its first beat, and the others let them go
+    within the lease: running them twice lasts at most that long."""
+    ns = Netns("cl")
+    pg = fx_pg.Postgres(env, also_listen=ns.host_ip, trust_from=ns.ns_ip)
+    uri_ns = "postgresql://tocsin@%s:%d/tocsin" % (ns.host_ip, pg.port)
+    c = Member(env, uri_ns, "c", "-", LEASE, N, netns=ns.name)
+    c.wait(lambda s: s["leader"], 20, "c leads")
+    ab = [Member(env, pg.uri, n, "-", LEASE, N) for n in "ab"]
+    ms = [c] + ab
+    _stable(ms, 3)
+    before = _owned(ms)
+    assert c.last()["leader"]
+    run("ip", "route", "add", "blackhole", ns.ns_ip + "/32")
+    ns.ns("ip", "route", "add", "blackhole", ns.host_ip + "/32")
+    t0 = time.time()
+    _stable(ab, 2)
+    new_leader = min(m.times[i] for m in ab for i, l in enumerate(m.lines)
+                     if m.times[i] > t0 and l["leader"])
+    c_stepped_down = min(at for l, at in zip(c.lines, c.times)
+                         if at > t0 and not l["leader"])
+    # never two leaders: c gave up before the lock could move
+    assert new_leader - c_stepped_down > 1.0, (c_stepped_down - t0,
+                                               new_leader - t0)
+    assert c_stepped_down - t0 < LEASE / 1000.0, c_stepped_down - t0
+    during = _owned(ab)
+    _partition(during)
+    for m in ab:
+        assert before[m.node] <= during[m.node]
+    # c, alone, keeps what it had (it cannot tell this from PostgreSQL
+    # being down for everyone)
+    assert set(c.last()["owned"]) == before["c"]
+    run("ip", "route", "del", "blackhole", ns.ns_ip + "/32")
+    ns.ns("ip", "route", "del", "blackhole", ns.host_ip + "/32")
+    t1 = time.time()
+    _stable(ms, 3)
+    assert _owned(ms) == before
+    back = min(at for l, at in zip(c.lines, c.times)
+               if at > t1 and len(l["live"]) == 3)
+    released = max(min(at for l, at in zip(m.lines, m.times)
+                       if at > t1 and set(l["owned"]) == before[m.node])
+                   for m in ab)
+    assert released - back < LEASE / 1000.0, released - back
