@@ -108,7 +108,7 @@ const char *const pg_migrations[] = {
 	"CREATE INDEX problem_incidents_incident ON problem_incidents "
 	"  (incident_id);",
 
-	/* 2: the cluster's members (cluster.c), one heartbeat row a node */
+	/* 2: the cluster: its members (cluster.c), one heartbeat row a node */
 	"CREATE TABLE cluster_nodes ("
 	"  name TEXT PRIMARY KEY,"
 	"  location TEXT,"
@@ -116,7 +116,16 @@ const char *const pg_migrations[] = {
 	"  started_at BIGINT NOT NULL,"
 	"  last_seen TIMESTAMPTZ NOT NULL,"
 	"  backend_pid INT NOT NULL,"
-	"  checks INT NOT NULL DEFAULT 0);",
+	"  checks INT NOT NULL DEFAULT 0);"
+	/* the nodes' events to the leader (cluster_events.c) */
+	"CREATE TABLE cluster_events ("
+	"  seq BIGSERIAL PRIMARY KEY,"
+	"  node TEXT NOT NULL,"
+	"  node_seq BIGINT NOT NULL,"
+	"  at_ms BIGINT NOT NULL,"
+	"  check_name TEXT NOT NULL,"
+	"  body TEXT NOT NULL,"
+	"  UNIQUE (node, node_seq));",
 };
 const int pg_schema_version =
     (int)(sizeof(pg_migrations) / sizeof(pg_migrations[0]));
