@@ -14,6 +14,7 @@
 #include "core/util.h"
 #include "incident/cluster.h"
 #include "incident/cluster_hash.h"
+#include "incident/cluster_locations.h"
 #include "incident/pg_conn.h"
 
 struct cl_node {
@@ -41,6 +42,7 @@ struct cluster {
 	struct cl_node *nodes;
 	size_t nnodes;
 	const char **live;	/* names of the alive nodes, sorted */
+	const char **live_locs;	/* and their locations (or NULL) */
 	size_t nlive;
 	char *leader_name;	/* of the last read, or NULL */
 	void (*on_change)(void *);
@@ -173,6 +175,15 @@ on_rows(void *arg, const PGresult *r)
 	}
 	qsort(live, nlive, sizeof(*live), name_cmp);
 	change = differs(live, nlive, leader, c);
+	free(c->live_locs);
+	c->live_locs = calloc(nlive + 1, sizeof(*c->live_locs));
+	for (i = 0; c->live_locs != NULL && i < nlive; i++) {
+		size_t k;
+
+		for (k = 0; k < n; k++)
+			if (v[k].name == live[i])
+				c->live_locs[i] = v[k].location;
+	}
 	if (change) {
 		char list[512];
 		size_t k, off = 0;
@@ -323,6 +334,7 @@ cluster_free(struct cluster *c)
 	pgc_free(c->pg);
 	nodes_free(c->nodes, c->nnodes);
 	free(c->live);
+	free(c->live_locs);
 	free(c->leader_name);
 	free(c->node);
 	free(c->location);
@@ -366,6 +378,18 @@ cluster_owns(const struct cluster *c, const char *check)
 	const char *o = cluster_owner_of(c, check);
 
 	return o != NULL && strcmp(o, c->node) == 0;
+}
+
+const char *
+cluster_owner_in(const struct cluster *c, const char *check, const char *loc)
+{
+	long i;
+
+	if (c->nlive == 0 || c->live_locs == NULL)	/* nothing read yet */
+		return c->location != NULL && strcmp(c->location, loc) == 0 ?
+		    c->node : NULL;
+	i = cluster_owner_at(check, loc, c->live, c->live_locs, c->nlive);
+	return i < 0 ? NULL : c->live[i];
 }
 
 void

@@ -65,6 +65,12 @@ bool cluster_connected(const struct cluster *c);
 const char *cluster_owner_of(const struct cluster *c, const char *check);
 /* Does this node own check? */
 bool cluster_owns(const struct cluster *c, const char *check);
+/*
+ * A check run from several places: the live node of location loc that
+ * runs it (cluster_locations.h), or NULL when no live node is there.
+ */
+const char *cluster_owner_in(const struct cluster *c, const char *check,
+    const char *loc);
 /* The live nodes' names, sorted; *n of them. */
 const char *const *cluster_live(const struct cluster *c, size_t *n);
 /* How many checks this node says it runs (in its row; 0 by default). */

@@ -3,7 +3,8 @@
  * a real PostgreSQL, for tests/integration/test_cluster.py and
  * bench/cluster:
  *
- *   cluster_driver CONNINFO NODE LOCATION|- LEASE_MS NCHECKS [CONFIG_HASH]
+ *   cluster_driver CONNINFO NODE LOCATION|- LEASE_MS NCHECKS [CONFIG_HASH
+ *       [LOCATIONS]]
  *
  * Runs until SIGTERM/SIGINT.  Prints one JSON line (flushed) at start and
  * whenever the live nodes, the leader or this node's leadership change,
@@ -11,7 +12,9 @@
  *   {"t": UNIX_MS, "node": N, "leader": B, "connected": B,
  *    "live": [NAMES], "owned": [I, ...], "cluster": {GET /api/v1/cluster}}
  * owned: the indexes i of the checks "check<i>" (0 <= i < NCHECKS) this
- * node owns by rendezvous hashing over the live nodes.
+ * node owns by rendezvous hashing over the live nodes.  With LOCATIONS
+ * ("eu-1,us-1"), every check runs in each of those places: owned lists
+ * the checks this node runs for its own location (cluster_owner_in).
  */
 #include <signal.h>
 #include <stdio.h>
@@ -28,7 +31,10 @@
 
 static struct event_base *base;
 static struct cluster *cl;
+static const char *node_name;
 static long nchecks;
+static const char *my_location;
+static bool located;
 
 static void
 report(void)
@@ -48,7 +54,9 @@ report(void)
 	owned = json_array();
 	for (k = 0; k < nchecks; k++) {
 		snprintf(name, sizeof(name), "check%ld", k);
-		if (cluster_owns(cl, name))
+		if (located ? my_location != NULL && (s = (char *)
+		    cluster_owner_in(cl, name, my_location)) != NULL &&
+		    strcmp(s, node_name) == 0 : cluster_owns(cl, name))
 			json_array_append_new(owned, json_integer(k));
 	}
 	o = json_pack("{s:I, s:b, s:b, s:o, s:o, s:o}", "t",
@@ -94,9 +102,9 @@ main(int argc, char *argv[])
 	struct event *t, *s1, *s2;
 	struct timeval sec = { 1, 0 };
 
-	if (argc < 6 || argc > 7) {
+	if (argc < 6 || argc > 8) {
 		fprintf(stderr, "usage: cluster_driver CONNINFO NODE "
-		    "LOCATION|- LEASE_MS NCHECKS [CONFIG_HASH]\n");
+		    "LOCATION|- LEASE_MS NCHECKS [CONFIG_HASH [LOCATIONS]]\n");
 		return 2;
 	}
 	memset(&o, 0, sizeof(o));
@@ -105,7 +113,10 @@ main(int argc, char *argv[])
 	o.location = strcmp(argv[3], "-") == 0 ? NULL : argv[3];
 	o.lease_ms = atol(argv[4]);
 	nchecks = atol(argv[5]);
-	o.config_hash = argc == 7 ? argv[6] : "same";
+	o.config_hash = argc >= 7 ? argv[6] : "same";
+	node_name = o.node;
+	my_location = o.location;
+	located = argc == 8;	/* the list itself: every check, everywhere */
 	log_init(true, LOG_INFO);
 	base = event_base_new();
 	if ((cl = cluster_new(base, &o, on_change, NULL)) == NULL) {

@@ -22,7 +22,8 @@ import harness
 
 class Member:
     def __init__(self, env, database, node, location="-", lease_ms=2000,
-                 checks=300, config_hash="same", netns=None):
+                 checks=300, config_hash="same", netns=None,
+                 locations=None):
         self.env = env
         self.node = node
         # in a network namespace: "ip netns exec" execs the driver, so
@@ -30,7 +31,8 @@ class Member:
         self.argv = (["ip", "netns", "exec", netns] if netns else []) + [
             os.path.join(env.builddir, "tests", "drivers",
                                   "cluster_driver"), database, node,
-                     location, str(lease_ms), str(checks), config_hash]
+                     location, str(lease_ms), str(checks), config_hash] + (
+                         [",".join(locations)] if locations else [])
         self.lines, self.times = [], []
         self.err = os.path.join(env.tmpdir, "cluster-%s.err" % node)
         self.proc = None

@@ -195,3 +195,36 @@ def test_member_cut_off_from_postgres_loses_its_checks_then_takes_them_back(env)
                        if at > t1 and set(l["owned"]) == before[m.node])
                    for m in ab)
     assert released - back < LEASE / 1000.0, released - back
+
+
+def test_checks_from_several_places_run_once_in_each_location(env):
+    """locations = { "eu-1", "us-1", "ap-1" }: every check runs on one
+    live node in each location; a node dying hands its checks to another
+    node of its own location, and no other place's checks move."""
+    pg = fx_pg.Postgres(env)
+    where = ["eu-1", "us-1", "ap-1"]
+    ms = [Member(env, pg.uri, "%s-%s" % (loc[:2], x), loc, LEASE, 60,
+                 locations=where) for loc in where for x in "ab"]
+    _stable(ms, 6)
+    by_loc = {loc: [m for m in ms if m.node.startswith(loc[:2])]
+              for loc in where}
+
+    def check_places(members_by_loc):
+        out = {}
+        for loc, mm in members_by_loc.items():
+            sets = [set(m.last()["owned"]) for m in mm]
+            assert set().union(*sets) == set(range(60)), loc
+            assert sum(len(x) for x in sets) == 60, loc
+            out.update({m.node: set(m.last()["owned"]) for m in mm})
+        return out
+    before = check_places(by_loc)
+    dead = by_loc["eu-1"][1]
+    dead.kill()
+    rest = [m for m in ms if m is not dead]
+    _stable(rest, 5)
+    after = check_places({loc: [m for m in mm if m is not dead]
+                          for loc, mm in by_loc.items()})
+    assert after["eu-a"] == set(range(60))
+    for m in rest:
+        if not m.node.startswith("eu"):
+            assert after[m.node] == before[m.node], m.node
