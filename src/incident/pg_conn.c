@@ -165,8 +165,11 @@ pgc_flush(struct pgc *c)
 
 /* ---- the schema ------------------------------------------------------- */
 
+/* Nodes starting together migrate one after the other (the lock is the
+ * transaction's), not into each other's CREATE TABLE. */
 static const char pgc_version_sql[] =
     "BEGIN;"
+    "SELECT pg_advisory_xact_lock(7630160);"
     "CREATE TABLE IF NOT EXISTS tocsin_schema ("
     "  one INT PRIMARY KEY DEFAULT 1 CHECK (one = 1),"
     "  version INT NOT NULL);"

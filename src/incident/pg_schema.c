@@ -125,7 +125,10 @@ const char *const pg_migrations[] = {
 	"  at_ms BIGINT NOT NULL,"
 	"  check_name TEXT NOT NULL,"
 	"  body TEXT NOT NULL,"
-	"  UNIQUE (node, node_seq));",
+	"  UNIQUE (node, node_seq));"
+	/* the leader's claim on a page (cluster_outbox.c) */
+	"ALTER TABLE notify_outbox ADD COLUMN claimed_by TEXT,"
+	"  ADD COLUMN resend BIGINT NOT NULL DEFAULT 0;",
 };
 const int pg_schema_version =
     (int)(sizeof(pg_migrations) / sizeof(pg_migrations[0]));
