@@ -128,7 +128,11 @@ const char *const pg_migrations[] = {
 	"  UNIQUE (node, node_seq));"
 	/* the leader's claim on a page (cluster_outbox.c) */
 	"ALTER TABLE notify_outbox ADD COLUMN claimed_by TEXT,"
-	"  ADD COLUMN resend BIGINT NOT NULL DEFAULT 0;",
+	"  ADD COLUMN resend BIGINT NOT NULL DEFAULT 0;"
+	/* what a takeover goes on from (cluster_checks.c) */
+	"ALTER TABLE check_state ADD COLUMN history TEXT,"
+	"  ADD COLUMN flap_percent DOUBLE PRECISION,"
+	"  ADD COLUMN last_run_ms BIGINT, ADD COLUMN node TEXT;",
 };
 const int pg_schema_version =
     (int)(sizeof(pg_migrations) / sizeof(pg_migrations[0]));
