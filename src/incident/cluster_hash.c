@@ -27,13 +27,17 @@ cluster_weight(const char *node, const char *check)
 }
 
 long
-cluster_owner(const char *check, const char *const *nodes, size_t n)
+cluster_owner_at(const char *check, const char *loc,
+    const char *const *nodes, const char *const *node_locs, size_t n)
 {
 	uint64_t best = 0, w;
 	long owner = -1;
 	size_t i;
 
 	for (i = 0; i < n; i++) {
+		if (loc != NULL && (node_locs[i] == NULL ||
+		    strcmp(node_locs[i], loc) != 0))
+			continue;
 		w = cluster_weight(nodes[i], check);
 		if (owner < 0 || w > best || (w == best &&
 		    strcmp(nodes[i], nodes[owner]) < 0)) {
@@ -42,4 +46,10 @@ cluster_owner(const char *check, const char *const *nodes, size_t n)
 		}
 	}
 	return owner;
+}
+
+long
+cluster_owner(const char *check, const char *const *nodes, size_t n)
+{
+	return cluster_owner_at(check, NULL, nodes, NULL, n);
 }

@@ -22,5 +22,12 @@ uint64_t cluster_weight(const char *node, const char *check);
  * The index in nodes[0..n) of the node that runs check, or -1 if n is 0.
  */
 long cluster_owner(const char *check, const char *const *nodes, size_t n);
+/*
+ * The same over the nodes of location loc only (node_locs[i] is node i's
+ * location, NULL for none; loc NULL: every node), or -1 when none is
+ * there: a check run from several places (cluster_locations.h).
+ */
+long cluster_owner_at(const char *check, const char *loc,
+    const char *const *nodes, const char *const *node_locs, size_t n);
 
 #endif

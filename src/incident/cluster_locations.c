@@ -1,33 +1,9 @@
 /*
- * cluster_locations.c — a check's node in each location, and its state by
- * quorum of locations (cluster_locations.h).
+ * cluster_locations.c — a check's state by quorum of locations
+ * (cluster_locations.h; the node of each location is cluster_hash.c's
+ * cluster_owner_at).
  */
-#include <stdint.h>
-#include <string.h>
-
-#include "incident/cluster_hash.h"
 #include "incident/cluster_locations.h"
-
-long
-cluster_owner_at(const char *check, const char *loc,
-    const char *const *nodes, const char *const *node_locs, size_t n)
-{
-	uint64_t best = 0, w;
-	long owner = -1;
-	size_t i;
-
-	for (i = 0; i < n; i++) {
-		if (node_locs[i] == NULL || strcmp(node_locs[i], loc) != 0)
-			continue;
-		w = cluster_weight(nodes[i], check);
-		if (owner < 0 || w > best || (w == best &&
-		    strcmp(nodes[i], nodes[owner]) < 0)) {
-			best = w;
-			owner = (long)i;
-		}
-	}
-	return owner;
-}
 
 enum check_state
 cluster_quorum_state(const enum check_state *states, size_t n, unsigned q,

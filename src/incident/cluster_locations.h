@@ -22,14 +22,7 @@
 #include <stddef.h>
 
 #include "core/state.h"
-
-/*
- * The index in nodes[0..n) of the node of location loc (node_locs[i] is
- * node i's location, NULL for none) that runs check, or -1 when no node
- * is there.
- */
-long cluster_owner_at(const char *check, const char *loc,
-    const char *const *nodes, const char *const *node_locs, size_t n);
+#include "incident/cluster_hash.h"	/* cluster_owner_at(): the node */
 
 /*
  * The state of a check from states[0..n) (one a location; STATE_UNKNOWN
