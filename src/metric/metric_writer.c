@@ -1056,6 +1056,21 @@ pace(struct mjob *j)
 	return ok ? j : NULL;
 }
 
+/*
+ * Is the first job waiting in wk.later for a file that exists (one parked
+ * while the remote rrdcached was away)?  It takes no creation token.
+ * Writer thread.
+ */
+static bool
+later_head_exists(void)
+{
+	struct fstate key, **found;
+
+	key.path = TAILQ_FIRST(&wk.later)->path;
+	found = tfind(&key, &wk.files, fs_cmp);
+	return found != NULL && (*found)->ready;
+}
+
 static void *
 writer_main(void *arg)
 {
@@ -1091,7 +1106,7 @@ writer_main(void *arg)
 		 */
 		if (!TAILQ_EMPTY(&wk.later) && !remote_down(&wait) &&
 		    ((head != NULL && head->path == NULL) ||
-		    create_token(&wait))) {
+		    later_head_exists() || create_token(&wait))) {
 			struct fstate *fs;
 
 			j = TAILQ_FIRST(&wk.later);

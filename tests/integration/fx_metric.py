@@ -101,15 +101,18 @@ def svg_size(text):
 class CachedDaemon(harness.Daemon):
     """A Daemon whose daemon { } section sends updates to rrdcached."""
 
-    def __init__(self, tmpdir, config_text, builddir, rrdcached, **kw):
+    def __init__(self, tmpdir, config_text, builddir, rrdcached,
+                 daemon_extra="", **kw):
         self.rrdcached = rrdcached
+        self.daemon_extra = daemon_extra
         super().__init__(tmpdir, config_text, builddir, **kw)
 
     def header(self):
         text = super().header()
         self.header_text = text.replace(
             '  log_level = "debug"\n',
-            '  log_level = "debug"\n  rrdcached = "%s"\n' % self.rrdcached)
+            '  log_level = "debug"\n  rrdcached = "%s"\n%s' % (
+                self.rrdcached, self.daemon_extra))
         return self.header_text
 
 

@@ -324,6 +324,51 @@ def test_rrdcached_over_tcp_holds_the_files(env):
     assert "dropped" not in d.log()
 
 
+def test_rrdcached_over_tcp_waiting_updates_go_at_once_when_it_is_back(env):
+    """Updates that waited for a remote rrdcached are written as soon as
+    it is back, all files at once: they are not new files, and the pace
+    of creations (daemon.rrd_create_rate, here 1 a second) is not theirs
+    to wait for."""
+    rc = Rrdcached(env.tmpdir, tcp=True)
+    checks = ["c%d" % i for i in range(6)]
+    d = CachedDaemon(env.tmpdir, "".join(
+        'dummy "%s" { value = 5  interval = 1s }\n' % c for c in checks),
+        env.builddir, rc.addr, daemon_extra="  rrd_create_rate = 1\n")
+    d.start()
+    harness.wait_for(lambda: all(os.path.exists(os.path.join(
+        rc.base, c + ".rrd")) for c in checks), 30, "6 files, 1 a second")
+
+    def newest(c):
+        # rrdcached's own LAST (what it holds): not through tocsind, whose
+        # readers would write a file's waiting updates first
+        out = subprocess.run(["rrdtool", "last", "--daemon", rc.addr,
+                              c + ".rrd"], capture_output=True, text=True,
+                             timeout=10)
+        return int(out.stdout.strip() or 0) if out.returncode == 0 else 0
+    harness.wait_for(lambda: all(newest(c) > time.time() - 5
+                                 for c in checks), 20,
+                     "values in every file")
+    connects = d.log().count("info: metrics: connected to rrdcached")
+    rc.stop()
+    harness.wait_for(lambda: "lost rrdcached" in d.log() or
+                     "cannot connect to rrdcached" in d.log(), 15,
+                     "tocsind noticing rrdcached gone")
+    time.sleep(3)
+    down_until = time.time()
+    rc.start()
+    # the writer tries again within 10 s; then every file at once, not
+    # one a second
+    harness.wait_for(lambda: d.log().count(
+        "info: metrics: connected to rrdcached") > connects, 15,
+        "reconnected")
+    t0 = time.time()
+    harness.wait_for(lambda: all(newest(c) >= int(down_until) - 1
+                                 for c in checks), 10,
+                     "the waiting updates of every file")
+    assert time.time() - t0 < 3.0, time.time() - t0
+    d.stop()
+
+
 def test_config_errors(env):
     d = env.daemon('forecast "f" { source = "nocolon"  threshold = 1 }\n'
                    'forecast "g" { source = "a:b" }\n'
