@@ -54,7 +54,11 @@ struct cev;
 struct cev *cev_new(struct event_base *base, struct pgc *pg,
     const char *node, const char *spool_path, uint64_t spool_max,
     void (*on_durable)(void *arg, int64_t node_seq), void *arg);
-/* Stop; what is not durable yet is lost (nobody was told it was). */
+/*
+ * Stop; what is not durable yet is lost (nobody was told it was).  The
+ * session goes first (pgc_free: the transaction in flight calls back
+ * into e as it fails), then e.
+ */
 void cev_free(struct cev *e);
 /*
  * Queue an event of check at at_ms with body (any text, JSON by

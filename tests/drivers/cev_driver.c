@@ -218,6 +218,8 @@ main(int argc, char *argv[])
 			rc = added == total && st.queued == 0 &&
 			    st.in_spool == 0 ? 0 : 1;
 		}
+		pgc_free(pg);	/* before cev: its callbacks go to cv */
+		pg = NULL;
 		cev_free(cv);
 	} else if (argc == 4 && strcmp(argv[1], "consume") == 0) {
 		batch = atol(argv[3]);
@@ -232,7 +234,7 @@ main(int argc, char *argv[])
 		    "SPOOL_MAX N RATE [WAIT_S] | consume CONNINFO BATCH\n");
 		return 2;
 	}
-	pgc_free(pg);
+	pgc_free(pg);		/* NULL: freed already */
 	if (t != NULL)
 		event_free(t);
 	if (s != NULL)
