@@ -567,6 +567,13 @@ pgc_set_limits(struct pgc *c, int backoff_max_ms, int connect_ms)
 	if (c->backoff_ms > c->backoff_max_ms)
 		c->backoff_ms = c->backoff_max_ms;
 	c->connect_ms = connect_ms > 0 ? connect_ms : 0;
+	if (c->connect_ms > 0 && (c->st == PGC_CONNECTING ||
+	    c->st == PGC_MIGRATING)) {	/* the attempt under way, too */
+		struct timeval tv = { c->connect_ms / 1000,
+		    (c->connect_ms % 1000) * 1000 };
+
+		evtimer_add(c->deadline, &tv);
+	}
 }
 
 void

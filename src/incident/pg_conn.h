@@ -56,7 +56,8 @@ unsigned pgc_pending(const struct pgc *c);
  * Retry at most every backoff_max_ms (at least 1 s; default 30 s), and
  * give up a connect (and its schema check) not done in connect_ms (0: no
  * deadline, the default; libpq's connect_timeout binds only its blocking
- * calls).  Takes effect from the next attempt.
+ * calls).  The backoff takes effect from the next attempt, the deadline
+ * for the attempt under way too.
  */
 void pgc_set_limits(struct pgc *c, int backoff_max_ms, int connect_ms);
 /*
