@@ -234,6 +234,8 @@ static struct {
 	uint64_t dropped;	/* writes lost to IDB_BACKLOG_MAX */
 	void (*flushed[4])(void); /* after a backlog was committed */
 	void (*committed)(void);  /* after each commit (idb_on_commit) */
+	void (*observe_commit)(void);	/* idb_observe: COMMIT succeeded */
+	void (*observe_rollback)(void);	/* and: a transaction rolled back */
 
 	/* the checkpointer: its own thread and connection */
 	pthread_t ckpt;
@@ -955,6 +957,15 @@ idb_rollback(void)
 	if (!sqlite3_get_autocommit(idb_g.db))
 		sqlite3_exec(idb_g.db, "ROLLBACK", NULL, NULL, NULL);
 	idb_g.in_txn = false;
+	if (idb_g.observe_rollback != NULL)
+		idb_g.observe_rollback();
+}
+
+void
+idb_observe(void (*committed)(void), void (*rolled_back)(void))
+{
+	idb_g.observe_commit = committed;
+	idb_g.observe_rollback = rolled_back;
 }
 
 /* The batch could not be committed: keep it, retry in a second. */
@@ -1093,6 +1104,8 @@ idb_commit_run(void)
 	}
 	idb_g.in_txn = false;
 	idb_ops_clear();
+	if (idb_g.observe_commit != NULL)
+		idb_g.observe_commit();
 	if ((int64_t)idb_g.wal_pages * IDB_PAGE_GUESS >= IDB_WAL_HARD) {
 		int nlog, nckpt;
 

@@ -38,6 +38,12 @@ bool idb_txn_open(void);
 /* fn runs after each idb_commit() or idb_discard() that leaves no batch
  * open (one function). */
 void idb_on_commit(void (*fn)(void));
+/*
+ * committed() right after each COMMIT of a batch that succeeded,
+ * rolled_back() after each ROLLBACK (an outage, a discard): for a mirror
+ * of the batches (store_mirror.c).  NULL, NULL: none.
+ */
+void idb_observe(void (*committed)(void), void (*rolled_back)(void));
 /* Drop the batch's writes (a failed operator action: nothing applies). */
 void idb_discard(void);
 /* Is the last commit good (no writes waiting for the disk)? */

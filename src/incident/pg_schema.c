@@ -132,7 +132,23 @@ const char *const pg_migrations[] = {
 	/* what a takeover goes on from (cluster_checks.c) */
 	"ALTER TABLE check_state ADD COLUMN history TEXT,"
 	"  ADD COLUMN flap_percent DOUBLE PRECISION,"
-	"  ADD COLUMN last_run_ms BIGINT, ADD COLUMN node TEXT;",
+	"  ADD COLUMN last_run_ms BIGINT, ADD COLUMN node TEXT;"
+	/* a batch's rows come table by table (store_mirror.c): the
+	 * references are checked at commit */
+	"ALTER TABLE incident_checks ALTER CONSTRAINT "
+	"  incident_checks_incident_id_fkey DEFERRABLE INITIALLY DEFERRED;"
+	"ALTER TABLE timeline ALTER CONSTRAINT "
+	"  timeline_incident_id_fkey DEFERRABLE INITIALLY DEFERRED;"
+	"ALTER TABLE events ALTER CONSTRAINT "
+	"  events_incident_id_fkey DEFERRABLE INITIALLY DEFERRED;"
+	"ALTER TABLE notify_outbox ALTER CONSTRAINT "
+	"  notify_outbox_incident_id_fkey DEFERRABLE INITIALLY DEFERRED;"
+	"ALTER TABLE notify_esc ALTER CONSTRAINT "
+	"  notify_esc_incident_id_fkey DEFERRABLE INITIALLY DEFERRED;"
+	"ALTER TABLE problem_incidents ALTER CONSTRAINT "
+	"  problem_incidents_problem_id_fkey DEFERRABLE INITIALLY DEFERRED,"
+	"  ALTER CONSTRAINT problem_incidents_incident_id_fkey DEFERRABLE "
+	"  INITIALLY DEFERRED;",
 };
 const int pg_schema_version =
     (int)(sizeof(pg_migrations) / sizeof(pg_migrations[0]));
