@@ -148,7 +148,12 @@ const char *const pg_migrations[] = {
 	"ALTER TABLE problem_incidents ALTER CONSTRAINT "
 	"  problem_incidents_problem_id_fkey DEFERRABLE INITIALLY DEFERRED,"
 	"  ALTER CONSTRAINT problem_incidents_incident_id_fkey DEFERRABLE "
-	"  INITIALLY DEFERRED;",
+	"  INITIALLY DEFERRED;"
+	/* the mirrored batches, for the followers' copies */
+	"CREATE TABLE store_log ("
+	"  seq BIGSERIAL PRIMARY KEY,"
+	"  changeset BYTEA NOT NULL,"
+	"  at TIMESTAMPTZ NOT NULL DEFAULT now());",
 };
 const int pg_schema_version =
     (int)(sizeof(pg_migrations) / sizeof(pg_migrations[0]));

@@ -21,6 +21,7 @@
 #define SM_TICK_MS	250
 #define SM_TABLES_MAX	32
 #define SM_COLS_MAX	64
+#define STORE_LOG_KEEP	"1 hour"
 
 struct sm_table {
 	char *name;
@@ -272,6 +273,39 @@ txn_done(void *arg, const PGresult *r)
 	event_active(sm.kick, EV_TIMEOUT, 0);
 }
 
+/*
+ * The changeset in flight into store_log too, in the same transaction,
+ * for the followers (store_follow.c); every 100th transaction also drops
+ * what is older than STORE_LOG_KEEP.
+ */
+static int
+log_changeset(void)
+{
+	static const char hex[] = "0123456789abcdef";
+	const unsigned char *b = sm.inflight;
+	const char *p[1];
+	char *text;
+	int i, rc;
+
+	if ((text = malloc((size_t)sm.ninflight * 2 + 3)) == NULL)
+		return -1;
+	text[0] = '\\';
+	text[1] = 'x';
+	for (i = 0; i < sm.ninflight; i++) {
+		text[2 + 2 * i] = hex[b[i] >> 4];
+		text[3 + 2 * i] = hex[b[i] & 15];
+	}
+	text[2 + 2 * sm.ninflight] = '\0';
+	p[0] = text;
+	rc = pgc_query(sm.pg, "INSERT INTO store_log (changeset) VALUES "
+	    "($1::bytea)", 1, p, NULL, NULL);
+	free(text);
+	if (rc == 0 && sm.st.txns % 100 == 99)
+		rc = pgc_query(sm.pg, "DELETE FROM store_log WHERE at < now() "
+		    "- interval '" STORE_LOG_KEEP "'", 0, NULL, NULL, NULL);
+	return rc;
+}
+
 /* The changeset in flight (or, first, everything pending) as one
  * transaction. */
 static void
@@ -302,6 +336,8 @@ send_pending(void)
 	while (rc == 0 && sqlite3changeset_next(it) == SQLITE_ROW)
 		rc = send_change(it);
 	sqlite3changeset_finalize(it);
+	if (rc == 0)
+		rc = log_changeset();
 	if (rc != 0) {
 		if (!sm.warned)
 			log_warnx("mirror: cannot translate a change; the "

@@ -13,7 +13,13 @@
  * before deleted; every 7th, an incident closed.  Then it waits until
  * PostgreSQL has every batch and prints {"batches", "synced", "txns",
  * "changes", "failed"}.  Exit 0 when synced, 1 after 120 s.
+ *
+ *   smirror_driver follow CONNINFO DBPATH STATE
+ *
+ * A follower (store_follow.c): applies the leader's changesets to the
+ * store at DBPATH, printing {"applied": SEQ} every 200 ms, until SIGTERM.
  */
+#include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,6 +34,7 @@
 #include "incident/idb.h"
 #include "incident/pg_conn.h"
 #include "incident/store.h"
+#include "incident/store_follow.h"
 #include "incident/store_mirror.h"
 
 static struct event_base *base;
@@ -148,6 +155,52 @@ tick(evutil_socket_t fd, short what, void *arg)
 		event_base_loopexit(base, NULL);
 }
 
+static void
+report(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	(void)arg;
+	printf("{\"applied\":%lld}\n", (long long)sfollow_applied());
+	fflush(stdout);
+}
+
+static void
+on_signal(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	(void)arg;
+	event_base_loopexit(base, NULL);
+}
+
+static int
+follow(const char *conninfo, const char *db, const char *state)
+{
+	struct timeval fifth = { 0, 200000 };
+	struct event *t, *sig;
+	struct pgc *pg;
+
+	if (store_open(base, db) != 0)
+		return 1;
+	pg = pgc_new(base, conninfo, NULL, NULL);
+	if (pg == NULL || sfollow_start(base, idb(), pg, state) != 0)
+		return 1;
+	t = event_new(base, -1, EV_PERSIST, report, NULL);
+	sig = evsignal_new(base, SIGTERM, on_signal, NULL);
+	event_add(t, &fifth);
+	event_add(sig, NULL);
+	event_base_dispatch(base);
+	report(-1, 0, NULL);
+	pgc_free(pg);
+	sfollow_stop();
+	store_close();
+	event_free(t);
+	event_free(sig);
+	event_base_free(base);
+	return 0;
+}
+
 int
 main(int argc, char *argv[])
 {
@@ -158,9 +211,14 @@ main(int argc, char *argv[])
 	long ms;
 	int rc;
 
+	if (argc == 5 && strcmp(argv[1], "follow") == 0) {
+		log_init(true, LOG_INFO);
+		base = event_base_new();
+		return follow(argv[2], argv[3], argv[4]);
+	}
 	if (argc != 5) {
 		fprintf(stderr, "usage: smirror_driver CONNINFO DBPATH ROUNDS "
-		    "INTERVAL_MS\n");
+		    "INTERVAL_MS | follow CONNINFO DBPATH STATE\n");
 		return 2;
 	}
 	log_init(true, LOG_INFO);

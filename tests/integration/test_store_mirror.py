@@ -96,3 +96,54 @@ def test_batches_wait_through_a_postgres_outage(env):
     assert p.returncode == 0, (out, err[-3000:])
     _same(pg, db)
     assert "postgresql:" in err and "again in" in err, err[-2000:]
+
+
+def test_a_follower_copies_the_log_through_kills(env):
+    """A follower applies the leader's changesets (store_log) to its own
+    SQLite file; killed with SIGKILL twice while doing so, it goes on
+    from where it was, and ends with the leader's rows in every table."""
+    pg = fx_pg.Postgres(env)
+    db = os.path.join(env.tmpdir, "leader.db")
+    fdb = os.path.join(env.tmpdir, "follower.db")
+    state = os.path.join(env.tmpdir, "follower.seq")
+    drv = os.path.join(env.builddir, "tests", "drivers", "smirror_driver")
+
+    def follower():
+        return subprocess.Popen([drv, "follow", pg.uri, fdb, state],
+                                stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, text=True,
+                                stdin=subprocess.DEVNULL)
+    lead = _run(env, pg, db, 150, 20)
+    f = follower()
+    for _ in range(2):
+        time.sleep(1.0)
+        f.kill()
+        f.communicate(timeout=20)
+        f = follower()
+    out, err = lead.communicate(timeout=150)
+    assert lead.returncode == 0, (out, err[-3000:])
+    last = int(pg.sql("SELECT max(seq) FROM store_log").strip())
+    harness.wait_for(lambda: os.path.exists(state) and
+                     int(open(state).read().strip() or 0) == last, 30,
+                     "the follower at seq %d" % last)
+    f.terminate()
+    fout, ferr = f.communicate(timeout=20)
+    harness.assert_no_sanitizer_report(fout + ferr, "smirror_driver follow")
+    leader, follower_t = _tables(db), _tables(fdb)
+    for t, (cols, pk, rows) in leader.items():
+        assert follower_t[t][2] == rows, (t, len(follower_t[t][2]),
+                                          len(rows))
+    assert sum(len(v[2]) for v in leader.values()) > 500
+    # every changeset applied a second time (a crash between an apply
+    # and the note of it, at every step): the same rows
+    with open(state, "w") as fh:
+        fh.write("0\n")
+    f = follower()
+    harness.wait_for(lambda: int(open(state).read().strip() or 0) == last,
+                     30, "the follower at seq %d again" % last)
+    f.terminate()
+    fout, ferr = f.communicate(timeout=20)
+    assert "cannot apply" not in ferr, ferr[-2000:]
+    again = _tables(fdb)
+    for t, (cols, pk, rows) in leader.items():
+        assert again[t][2] == rows, t
