@@ -73,6 +73,7 @@
 #include "api/api.h"
 #include "api/api_conf.h"
 #include "api/api_conn.h"
+#include "api/api_forward.h"
 #include "core/conf.h"
 #include "core/daemon.h"
 #include "core/log.h"
@@ -129,6 +130,7 @@ static struct api_route *api_routes;
 static unsigned api_nroutes;
 static void (*api_presync)(void);
 static int (*api_sync_fn)(void);
+static const char *(*api_fwd_target)(void);
 static bool api_core_added;
 
 static int api_core_routes(void);
@@ -162,6 +164,27 @@ api_route_add(enum evhttp_cmd_type method, const char *path, unsigned flags,
 	r->arg = arg;
 	api_nroutes++;
 	return 0;
+}
+
+unsigned
+api_route_count(void)
+{
+	return api_nroutes;
+}
+
+void
+api_routes_mark_leader(unsigned from)
+{
+	unsigned i;
+
+	for (i = from; i < api_nroutes; i++)
+		api_routes[i].flags |= API_LEADER;
+}
+
+void
+api_set_forward(const char *(*target)(void))
+{
+	api_fwd_target = target;
 }
 
 void
@@ -646,6 +669,18 @@ api_dispatch(struct evhttp_request *req, void *arg)
 			continue;
 		if (api_routes[i].method == want) {
 			unsigned fl = api_routes[i].flags;
+			const char *to;
+
+			/* a follower's leader routes are the leader's */
+			if ((fl & API_LEADER) && api_fwd_target != NULL &&
+			    (to = api_fwd_target()) != NULL) {
+				if (to[0] == '\0')
+					api_error(req, 503, "the cluster has no "
+					    "leader now; try again in a lease");
+				else
+					api_forward(req, to);
+				return;
+			}
 
 			/* a change starts from a committed log (api.h) */
 			if (api_presync != NULL && !(fl & API_BATCHED) &&

@@ -78,6 +78,12 @@ typedef void api_handler(struct evhttp_request *req, const char *rest,
 #define API_BATCHED	0x10
 
 /*
+ * API_LEADER: the route belongs to the cluster's leader (the incident log,
+ * paging); a follower passes it on to the leader (api_set_forward).  Set
+ * with api_routes_mark_leader(), not by modules.
+ */
+#define API_LEADER	0x20
+/*
  * api_route_add — serve method + path with handler.  Routes are tried in
  * the order added (the core's own first); see api.c for matching rules.
  * RETURN VALUE: 0, or -1 (out of memory).
@@ -85,6 +91,15 @@ typedef void api_handler(struct evhttp_request *req, const char *rest,
 int api_route_add(enum evhttp_cmd_type method, const char *path,
     unsigned flags, api_handler *handler, void *arg);
 void api_routes_clear(void);
+/* How many routes there are; every route added since from is the leader's. */
+unsigned api_route_count(void);
+void api_routes_mark_leader(unsigned from);
+/*
+ * A cluster node: target() says where a request to a leader route goes —
+ * NULL: served here (this node leads, or no cluster); "": nowhere (no
+ * leader now: 503); else the leader's API address (api_forward.h).
+ */
+void api_set_forward(const char *(*target)(void));
 /*
  * fn runs before a request that changes something is handled (a route
  * with API_MUTATES, or any method but GET to a signed route, unless it

@@ -99,6 +99,14 @@ api_metric_json(const struct metric *m)
 	return o;
 }
 
+static const char *(*api_check_node)(const struct check *c);
+
+void
+api_checks_set_node(const char *(*ran_by)(const struct check *c))
+{
+	api_check_node = ran_by;
+}
+
 /*
  * Returns a new CHECK object (docs/api.md, "Checks"), or NULL when out of
  * memory.
@@ -149,6 +157,8 @@ api_check_json(const struct check *c)
 	for (i = 0; a != NULL && i < c->last.nmetrics; i++)
 		api_append(a, api_metric_json(&c->last.metrics[i]), &err);
 	api_set(o, "metrics", a, &err);
+	if (api_check_node != NULL)
+		api_set(o, "node", api_str(api_check_node(c)), &err);
 
 	if (err) {
 		json_decref(o);

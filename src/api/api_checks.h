@@ -7,5 +7,11 @@
 
 /* Adds the routes (once, at start-up).  RETURN VALUE: 0 or -1. */
 int api_checks_init(void);
+/*
+ * A cluster node: every check gains "node", ran_by(c) — the node that
+ * ran its last result (NULL: none yet).  Not called: no "node" key.
+ */
+struct check;
+void api_checks_set_node(const char *(*ran_by)(const struct check *c));
 
 #endif

@@ -8,10 +8,12 @@
 struct sub {
 	bus_fn fn;
 	void *arg;
+	bool correlator;	/* bus_subscribe_correlator() */
 };
 
 static struct sub *subs;
 static unsigned nsubs;
+static bool split;		/* bus_split(): a cluster node */
 
 struct rsub {
 	bus_result_fn fn;
@@ -21,8 +23,8 @@ struct rsub {
 static struct rsub *rsubs;
 static unsigned nrsubs;
 
-int
-bus_subscribe(bus_fn fn, void *arg)
+static int
+sub_add(bus_fn fn, void *arg, bool correlator)
 {
 	struct sub *n;
 
@@ -31,8 +33,37 @@ bus_subscribe(bus_fn fn, void *arg)
 	subs = n;
 	subs[nsubs].fn = fn;
 	subs[nsubs].arg = arg;
+	subs[nsubs].correlator = correlator;
 	nsubs++;
 	return 0;
+}
+
+int
+bus_subscribe(bus_fn fn, void *arg)
+{
+	return sub_add(fn, arg, false);
+}
+
+int
+bus_subscribe_correlator(bus_fn fn, void *arg)
+{
+	return sub_add(fn, arg, true);
+}
+
+void
+bus_split(bool on)
+{
+	split = on;
+}
+
+void
+bus_publish_correlated(const struct state_event *ev)
+{
+	unsigned i;
+
+	for (i = 0; i < nsubs; i++)
+		if (subs[i].correlator)
+			subs[i].fn(ev, subs[i].arg);
 }
 
 void
@@ -52,7 +83,8 @@ bus_publish(const struct state_event *ev)
 	unsigned i;
 
 	for (i = 0; i < nsubs; i++)
-		subs[i].fn(ev, subs[i].arg);
+		if (!split || !subs[i].correlator)
+			subs[i].fn(ev, subs[i].arg);
 }
 
 int

@@ -29,6 +29,16 @@ typedef void (*bus_fn)(const struct state_event *ev, void *arg);
 int bus_subscribe(bus_fn fn, void *arg);
 void bus_unsubscribe_all(void);
 void bus_publish(const struct state_event *ev);
+/*
+ * The correlators (the incident log, the SLOs) subscribe here.  On one
+ * node they get every bus_publish() like any subscriber.  With
+ * bus_split(true) (a cluster node) bus_publish() no longer reaches them:
+ * the node's hard changes go to the cluster's leader, which hands every
+ * node's events to its own correlators with bus_publish_correlated().
+ */
+int bus_subscribe_correlator(bus_fn fn, void *arg);
+void bus_split(bool on);
+void bus_publish_correlated(const struct state_event *ev);
 
 
 /*

@@ -33,6 +33,8 @@
 #include "core/child.h"
 #include "core/conf.h"
 #include "incident/change.h"
+#include "incident/cluster_node.h"
+#include "api/api_forward.h"
 #include "incident/incident.h"
 #include "incident/incident_int.h"
 #include "incident/maint.h"
@@ -273,6 +275,10 @@ reload(void)
 	 */
 	event_base_update_cache_time(daemon_g.base);
 	incident_reconfigure(nw);
+	if (cnode_enabled(old) != cnode_enabled(nw))
+		log_warnx("reload: cluster { } was %s; that takes a restart "
+		    "of tocsind", cnode_enabled(nw) ? "added" : "removed");
+	cnode_reconfigure(nw);
 	metric_reconfigure(nw);
 	pool_init(daemon_g.base, api_conf(nw)->graph_workers,
 	    api_conf(nw)->graph_queue);
@@ -354,6 +360,7 @@ main(int argc, char *argv[])
 	bool foreground = false, check_only = false;
 	char *plugin_dir;
 	int ch, i, rc = 0;
+	unsigned nroutes;
 
 	/*
 	 * Nothing tocsind writes is for every local user: incident titles
@@ -462,10 +469,14 @@ main(int argc, char *argv[])
 	if (api_checks_init() != 0 || api_metrics_init() != 0 ||
 	    api_dashboard_init() != 0 || api_push_init() != 0)
 		fatalx("cannot add the API's routes");
+	/* a cluster follower forwards the incident log's and paging's routes */
+	api_forward_init(daemon_g.base);
+	nroutes = api_route_count();
 	if (incident_init(daemon_g.base, daemon_g.cf) != 0) {
 		rc = 1;
 		goto out;
 	}
+	api_routes_mark_leader(nroutes);
 	if (metric_init(daemon_g.base, daemon_g.cf) != 0 ||
 	    pool_init(daemon_g.base, api_conf(daemon_g.cf)->graph_workers,
 	    api_conf(daemon_g.cf)->graph_queue) != 0 ||
@@ -477,10 +488,12 @@ main(int argc, char *argv[])
 		goto out;
 	}
 	metric_graph_set_marks(change_graph_marks);	/* changes on graphs */
+	nroutes = api_route_count();
 	if (notify_init(daemon_g.base, daemon_g.cf) != 0) {
 		rc = 1;
 		goto out;
 	}
+	api_routes_mark_leader(nroutes);
 	/* what a client is shown is committed first (nothing lost on -9) */
 	api_set_presync(incident_presync);
 	api_set_commit_gate(incident_uncommitted);
@@ -501,6 +514,11 @@ main(int argc, char *argv[])
 		rc = 1;
 		goto out;
 	}
+	if (cnode_start(daemon_g.base, daemon_g.cf,
+	    api_conf(daemon_g.cf)->listen) != 0) {
+		rc = 1;
+		goto out;
+	}
 	sched_start(daemon_g.cf);
 	watchdog_init();
 	log_info("tocsind %s started: %u check%s, %u host%s, API on %s",
@@ -513,6 +531,7 @@ main(int argc, char *argv[])
 
 out:
 	sched_stop(daemon_g.cf);
+	cnode_stop();
 	capacity_shutdown();	/* a report still computing is dropped */
 	pool_shutdown();	/* its jobs wait for the metric writer */
 	metric_shutdown();

@@ -374,12 +374,32 @@ sched_start_run(struct check *c)
 	c->type->def->start((struct tocsin_run *)run, c->priv);
 }
 
+static bool (*sched_gate)(const struct check *c);
+
+void
+sched_set_gate(bool (*runs_here)(const struct check *c))
+{
+	sched_gate = runs_here;
+}
+
 /* The check is due: run it, or queue it behind the type's cap. */
 static void
 sched_begin(struct check *c)
 {
 	struct ctype *ct = c->type;
-	int64_t now = mono_ms();
+	int64_t now = mono_ms(), next;
+
+	if (sched_gate != NULL && !sched_gate(c)) {
+		/* another node runs it: keep its place on the grid */
+		if (c->interval_ms <= 0)
+			return;
+		next = c->due_ms != 0 ? c->due_ms : now;
+		if (next <= now)
+			next += c->interval_ms * ((now - next) /
+			    c->interval_ms + 1);
+		sched_arm(c, next);
+		return;
+	}
 
 	if (c->run != NULL) {	/* never overlap: run again afterwards */
 		c->run_asap = true;

@@ -37,5 +37,11 @@ void sched_run_now(struct check *c);
  * Takes ownership of r's contents.
  */
 void sched_result(struct check *c, struct result *r);
+/*
+ * sched_set_gate — a cluster node runs only the checks it owns: a due
+ * check for which runs_here() is false is not run, its timer moves on to
+ * its next slot.  NULL (the default): every check runs.
+ */
+void sched_set_gate(bool (*runs_here)(const struct check *c));
 
 #endif

@@ -21,6 +21,7 @@ struct cl_node {
 	char *name;
 	char *location;
 	char *config_hash;
+	char *api;		/* its API's address, or NULL */
 	int64_t age_ms;		/* server's now() - last_seen */
 	int64_t last_seen;	/* Unix ms, the server's clock */
 	int checks;
@@ -31,7 +32,7 @@ struct cl_node {
 struct cluster {
 	struct event_base *base;
 	struct pgc *pg;
-	char *node, *location, *config_hash;
+	char *node, *location, *config_hash, *api;
 	int64_t lease_ms;
 	int64_t started;	/* Unix s */
 	struct event *beat;
@@ -58,6 +59,7 @@ nodes_free(struct cl_node *v, size_t n)
 		free(v[i].name);
 		free(v[i].location);
 		free(v[i].config_hash);
+		free(v[i].api);
 	}
 	free(v);
 }
@@ -165,6 +167,8 @@ on_rows(void *arg, const PGresult *r)
 		v[i].last_seen = strtoll(PQgetvalue(r, (int)i, 4), NULL, 10);
 		v[i].checks = atoi(PQgetvalue(r, (int)i, 5));
 		v[i].leader = strcmp(PQgetvalue(r, (int)i, 6), "t") == 0;
+		v[i].api = PQgetisnull(r, (int)i, 7) ? NULL :
+		    xstrdup(PQgetvalue(r, (int)i, 7));
 		/* our row was written in this very batch */
 		v[i].alive = v[i].age_ms < c->lease_ms ||
 		    strcmp(v[i].name, c->node) == 0;
@@ -214,7 +218,7 @@ beat_cb(evutil_socket_t fd, short what, void *arg)
 	struct cluster *c = arg;
 	char started[24], checks[16], key[16];
 	const char *up[6] = { c->node, c->location, c->config_hash, started,
-	    checks, NULL };
+	    checks, c->api };
 	const char *k[1] = { key };
 
 	(void)fd;
@@ -242,20 +246,21 @@ beat_cb(evutil_socket_t fd, short what, void *arg)
 		    k, on_lock, c);
 	pgc_query(c->pg,
 	    "INSERT INTO cluster_nodes (name, location, config_hash, "
-	    "started_at, last_seen, backend_pid, checks) "
-	    "VALUES ($1, $2, $3, $4, now(), pg_backend_pid(), $5) "
+	    "started_at, last_seen, backend_pid, checks, api) "
+	    "VALUES ($1, $2, $3, $4, now(), pg_backend_pid(), $5, $6) "
 	    "ON CONFLICT (name) DO UPDATE SET location = EXCLUDED.location, "
 	    "config_hash = EXCLUDED.config_hash, "
 	    "started_at = EXCLUDED.started_at, last_seen = now(), "
-	    "backend_pid = pg_backend_pid(), checks = EXCLUDED.checks",
-	    5, up, on_upsert, c);
+	    "backend_pid = pg_backend_pid(), checks = EXCLUDED.checks, "
+	    "api = EXCLUDED.api",
+	    6, up, on_upsert, c);
 	pgc_query(c->pg,
 	    "SELECT n.name, n.location, n.config_hash, "
 	    "(EXTRACT(EPOCH FROM now() - n.last_seen) * 1000)::bigint, "
 	    "(EXTRACT(EPOCH FROM n.last_seen) * 1000)::bigint, n.checks, "
 	    "EXISTS (SELECT 1 FROM pg_locks l WHERE l.locktype = 'advisory' "
 	    "AND l.granted AND l.pid = n.backend_pid AND l.classid = 0 "
-	    "AND l.objid::bigint = $1::bigint AND l.objsubid = 1) "
+	    "AND l.objid::bigint = $1::bigint AND l.objsubid = 1), n.api "
 	    "FROM cluster_nodes n ORDER BY n.name", 1, k, on_rows, c);
 }
 
@@ -309,6 +314,7 @@ cluster_new(struct event_base *base, const struct cluster_opts *o,
 	c->location = xstrdup(o->location);
 	c->config_hash = xstrdup(o->config_hash != NULL ? o->config_hash :
 	    "");
+	c->api = xstrdup(o->api);
 	every = c->lease_ms / 4 > 100 ? c->lease_ms / 4 : 100;
 	tv.tv_sec = (time_t)(every / 1000);
 	tv.tv_usec = (suseconds_t)(every % 1000) * 1000;
@@ -339,6 +345,7 @@ cluster_free(struct cluster *c)
 	free(c->node);
 	free(c->location);
 	free(c->config_hash);
+	free(c->api);
 	free(c);
 }
 
@@ -392,6 +399,23 @@ cluster_owner_in(const struct cluster *c, const char *check, const char *loc)
 	return i < 0 ? NULL : c->live[i];
 }
 
+const char *
+cluster_leader_api(const struct cluster *c)
+{
+	size_t i;
+
+	for (i = 0; i < c->nnodes; i++)
+		if (c->nodes[i].leader && c->nodes[i].alive)
+			return c->nodes[i].api;
+	return NULL;
+}
+
+const char *
+cluster_node(const struct cluster *c)
+{
+	return c->node;
+}
+
 void
 cluster_set_checks(struct cluster *c, unsigned n)
 {
@@ -420,11 +444,11 @@ cluster_json(const struct cluster *c)
 
 		rfc3339((time_t)(n->last_seen / 1000), at, sizeof(at));
 		json_array_append_new(a, json_pack("{s:s, s:s?, s:b, s:b, "
-		    "s:i, s:s, s:s, s:b}", "name", n->name, "location",
+		    "s:i, s:s, s:s, s:b, s:s?}", "name", n->name, "location",
 		    n->location, "alive", n->alive, "leader", n->leader,
 		    "checks", n->checks, "last_seen", at, "config_hash",
 		    n->config_hash, "config_differs", ref != NULL &&
-		    strcmp(ref, n->config_hash) != 0));
+		    strcmp(ref, n->config_hash) != 0, "api", n->api));
 	}
 	json_object_set_new(o, "leader", c->leader_name != NULL ?
 	    json_string(c->leader_name) : json_null());

@@ -42,6 +42,7 @@ struct cluster_opts {
 	const char *node;		/* this node's name */
 	const char *location;		/* or NULL */
 	const char *config_hash;	/* of this node's configuration */
+	const char *api;		/* where its API answers, or NULL */
 	int64_t lease_ms;
 };
 
@@ -73,12 +74,17 @@ const char *cluster_owner_in(const struct cluster *c, const char *check,
     const char *loc);
 /* The live nodes' names, sorted; *n of them. */
 const char *const *cluster_live(const struct cluster *c, size_t *n);
+/* The API address of the live leader (NULL: none, or not said). */
+const char *cluster_leader_api(const struct cluster *c);
+/* This node's name. */
+const char *cluster_node(const struct cluster *c);
 /* How many checks this node says it runs (in its row; 0 by default). */
 void cluster_set_checks(struct cluster *c, unsigned n);
 /*
  * The membership as GET /api/v1/cluster shows it: {"leader": NAME|null,
  * "node": THIS, "connected": B, "nodes": [{"name", "location", "alive",
- * "leader", "checks", "last_seen", "config_hash", "config_differs"}]}.
+ * "leader", "checks", "last_seen", "config_hash", "config_differs",
+ * "api"}]}.
  */
 json_t *cluster_json(const struct cluster *c);
 

@@ -4,11 +4,8 @@
  * after which a silent node counts as dead (issue 19).
  *
  * Only the section's syntax is here: its keys are read and checked with
- * FILE:LINE errors.  The PostgreSQL store the section selects is not in
- * this build yet, so a config that writes the section is refused (a
- * config error on its "database" line) rather than run, silently, as a
- * single node on SQLite.  Without cluster { } (or with an empty one)
- * nothing changes.
+ * FILE:LINE errors; cluster_node.c runs the node.  Without cluster { }
+ * (or with an empty one) nothing changes.
  */
 #include <ctype.h>
 #include <limits.h>
@@ -32,6 +29,10 @@ static const struct tocsin_option cluster_options[] = {
 	    "name" },
 	{ "location", TOCSIN_OPT_STR, NULL, 0,
 	    "where this node runs (\"eu-1\"); optional" },
+	{ "api", TOCSIN_OPT_STR, NULL, 0,
+	    "HOST:PORT where the other nodes reach this node's API (a "
+	    "follower forwards the leader's routes there); default: "
+	    "api { listen }, which must then not be a wildcard address" },
 	{ "lease", TOCSIN_OPT_DURATION, "10s", 0,
 	    "a node whose heartbeat is older than this is dead" },
 	{ NULL, TOCSIN_OPT_END, NULL, 0, NULL },
@@ -47,6 +48,7 @@ cluster_conf_free(void *p)
 	free(cc->database);
 	free(cc->node);
 	free(cc->location);
+	free(cc->api);
 	free(cc);
 }
 
@@ -149,11 +151,15 @@ cluster_conf_load(struct config *cf, struct tocsin_conf *sec, void **state)
 		tocsin_conf_error(sec, "lease", "must be at least 1s");
 		rc = -1;
 	}
-	if (rc == 0) {
-		tocsin_conf_error(sec, "database", "cluster { } is not "
-		    "supported by this build of tocsind yet (the PostgreSQL "
-		    "store is not built); remove the section to run as a "
-		    "single node");
+	if (tocsin_conf_is_set(sec, "api") &&
+	    (cc->api = strdup(tocsin_conf_str(sec, "api"))) == NULL)
+		return -1;
+	if (cc->api != NULL && (strrchr(cc->api, ':') == NULL ||
+	    strrchr(cc->api, ':') == cc->api ||
+	    atoi(strrchr(cc->api, ':') + 1) <= 0 ||
+	    atoi(strrchr(cc->api, ':') + 1) > 65535)) {
+		tocsin_conf_error(sec, "api", "\"%.80s\" is not HOST:PORT",
+		    cc->api);
 		rc = -1;
 	}
 	return rc;

@@ -1474,7 +1474,7 @@ incident_start(struct event_base *base, struct config *cf)
 	    evtimer_add(inc_g.prune, &one) == -1 ||
 	    (inc_g.count = event_new(base, -1, 0, count_open_cb, NULL)) ==
 	    NULL ||
-	    bus_subscribe(incident_on_event, NULL) == -1) {
+	    bus_subscribe_correlator(incident_on_event, NULL) == -1) {
 		log_warnx("incidents: out of memory");
 		return -1;
 	}

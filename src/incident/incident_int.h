@@ -34,6 +34,7 @@ struct cluster_conf {
 	bool enabled;
 	char *database;			/* libpq URI or conninfo */
 	char *node, *location;		/* location may be NULL */
+	char *api;			/* advertised API address, or NULL */
 	int64_t lease_ms;
 };
 /* Register cluster { } with the config (before the first conf_load). */

@@ -154,6 +154,9 @@ const char *const pg_migrations[] = {
 	"  seq BIGSERIAL PRIMARY KEY,"
 	"  changeset BYTEA NOT NULL,"
 	"  at TIMESTAMPTZ NOT NULL DEFAULT now());",
+	/* 3: where a node serves its API (a follower forwards to the
+	 * leader's) */
+	"ALTER TABLE cluster_nodes ADD COLUMN api TEXT;",
 };
 const int pg_schema_version =
     (int)(sizeof(pg_migrations) / sizeof(pg_migrations[0]));

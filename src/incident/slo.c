@@ -724,7 +724,7 @@ int
 slo_start(void)
 {
 	if (!slo_g.subscribed) {
-		if (bus_subscribe(slo_on_event, NULL) == -1)
+		if (bus_subscribe_correlator(slo_on_event, NULL) == -1)
 			return -1;
 		slo_g.subscribed = true;
 	}

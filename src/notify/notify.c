@@ -361,6 +361,9 @@ esc_stop(int64_t id)
 	return epoch;
 }
 
+/* notify_set_active(false): a cluster node that does not lead */
+static bool nt_paused;
+
 static void
 esc_due(evutil_socket_t fd, short what, void *arg)
 {
@@ -371,6 +374,8 @@ esc_due(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 	(void)arg;
+	if (nt_paused)
+		return;		/* notify_set_active(true) re-arms */
 	if (!store_ok()) {
 		arm(nt_g.esc_ev, 1000);	/* the steps wait for the log */
 		return;
@@ -413,6 +418,18 @@ esc_rearm(void)
 		arm(nt_g.esc_ev, next - now_ms());
 	else
 		evtimer_del(nt_g.esc_ev);
+}
+
+void
+notify_set_active(bool on)
+{
+	if (nt_paused == !on)
+		return;
+	nt_paused = !on;
+	if (on && nt_g.up) {
+		arm(nt_g.out_ev, 0);
+		arm(nt_g.esc_ev, 0);
+	}
 }
 
 /* The incident log took its kept writes: send what waited. */
@@ -1220,7 +1237,7 @@ out_run(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 	(void)arg;
-	if (!nt_g.up)
+	if (!nt_g.up || nt_paused)
 		return;
 	/*
 	 * What we are about to send is on disk first (a crash re-sends).

@@ -13,6 +13,8 @@
 #ifndef TOCSIN_NOTIFY_H
 #define TOCSIN_NOTIFY_H
 
+#include <stdbool.h>
+
 struct event_base;
 struct config;
 
@@ -33,5 +35,11 @@ int notify_init(struct event_base *base, const struct config *cf);
 void notify_reconfigure(const struct config *cf);
 /* Abandons sends in flight (they stay pending in the outbox). */
 void notify_shutdown(void);
+/*
+ * A cluster node pages only while it leads: notify_set_active(false)
+ * stops sending and escalating (rows stay in the outbox), true starts
+ * again at once.  Active by default.
+ */
+void notify_set_active(bool on);
 
 #endif

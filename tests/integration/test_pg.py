@@ -111,7 +111,7 @@ def test_pg_migrate_store_copies_the_incident_log(env):
     rc, out, err = _tocsinctl(env, "migrate-store", "--to", pg.uri,
                               "--from", src)
     assert rc == 0, out + err
-    assert "schema migrated to version 2" in out, out
+    assert "schema migrated to version 3" in out, out
     total = 0
     for t in TABLES:
         cols, want = _sqlite_rows(src, t)
@@ -122,7 +122,7 @@ def test_pg_migrate_store_copies_the_incident_log(env):
     for t in ("incidents", "timeline", "events", "notify_outbox",
               "changes", "check_state"):
         assert _sqlite_rows(src, t)[1], "nothing in %s to copy" % t
-    assert pg.sql("SELECT version FROM tocsin_schema").strip() == "2"
+    assert pg.sql("SELECT version FROM tocsin_schema").strip() == "3"
 
     # Never merged into a log: a second copy is refused, nothing added.
     rc, out, err = _tocsinctl(env, "migrate-store", "--to", pg.uri,
@@ -169,8 +169,8 @@ def test_pg_conn_migrates_and_writes_a_pipelined_batch(env):
     assert rc == 0 and out["committed"], (out, err)
     assert out["ok"] == 2001 and out["failed"] == 0, out
     assert out["max_lag_ms"] < 200, out
-    assert "schema migrated to version 2" in err, err
-    assert pg.sql("SELECT version FROM tocsin_schema").strip() == "2"
+    assert "schema migrated to version 3" in err, err
+    assert pg.sql("SELECT version FROM tocsin_schema").strip() == "3"
     assert pg.sql("SELECT count(*) FROM check_state").strip() == "2000"
     # Over TCP too, and a current schema is left as it is.
     rc, out, err = _run_driver(env, pg.uri, 0)
@@ -210,7 +210,7 @@ def test_pg_conn_refuses_a_newer_schema(env):
            "VALUES (99)")
     rc, out, err = _run_driver(env, pg.conninfo, 1, 3)
     assert rc == 1 and not out["committed"] and out["ups"] == 0, out
-    assert "schema version 99, newer than this tocsind's 2: refused" in \
+    assert "schema version 99, newer than this tocsind's 3: refused" in \
         err, err
     assert pg.sql("SELECT count(*) FROM pg_tables WHERE tablename = "
                   "'incidents'").strip() == "0"

@@ -1,0 +1,660 @@
+/*
+ * cluster_node.c — tocsind as a node of a cluster (cluster { }, issue 19):
+ * the pieces of cluster.h, cluster_checks.h and cluster_events.h put to
+ * work on the daemon's checks, correlator and pager.
+ *
+ *   - Checks: a node runs only the checks it owns (sched_set_gate).  A
+ *     check it comes to own is held back until its state is loaded from
+ *     PostgreSQL (soft/hard, attempt, flap history, last result), then
+ *     run at once if overdue; every result of an owned check is saved
+ *     back (one upsert, pipelined with the loop iteration's others).  The
+ *     checks a node does not own show the state their owner saved,
+ *     refreshed every 2 s, so any node's /api/v1/checks is the cluster's.
+ *   - Events: the node's hard changes do not reach its own correlator
+ *     (bus_split); they go to PostgreSQL (cev, spooled on local disk while
+ *     it is away).  The leader consumes every node's events in order and
+ *     hands them to its correlator (bus_publish_correlated), committing
+ *     the incident log before the events' deletion commits: a leader that
+ *     dies in between leaves them to the next one, which applies them
+ *     again (the correlator takes a repeated hard change as no change).
+ *   - Paging: only the leader sends and escalates (notify_set_active).
+ *   - API: a follower passes the leader's routes (incidents, paging,
+ *     maintenance, changes, problems, SLOs) on to the leader's API
+ *     (api_set_forward); GET /api/v1/cluster shows the membership.
+ *   - PostgreSQL unreachable at start: after one lease without a
+ *     membership read the node runs every check (alone, as a single node
+ *     would) until it can read one.
+ *
+ * On the loop thread only.
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/time.h>
+
+#include <event2/event.h>
+#include <jansson.h>
+
+#include "api/api.h"
+#include "api/api_checks.h"
+#include "core/bus.h"
+#include "core/conf.h"
+#include "core/daemon.h"
+#include "core/log.h"
+#include "core/plugin.h"
+#include "core/sched.h"
+#include "core/util.h"
+#include "incident/cluster.h"
+#include "incident/cluster_checks.h"
+#include "incident/cluster_events.h"
+#include "incident/cluster_node.h"
+#include "incident/incident.h"
+#include "incident/incident_int.h"
+#include "incident/pg_conn.h"
+#include "notify/notify.h"
+
+/* a check's place on this node */
+enum { CN_OTHER = 0, CN_LOADING = 1, CN_MINE = 2 };
+
+#define CN_TICK_MS	250
+#define CN_REFRESH_MS	2000
+#define CN_CONSUME	500		/* events a consume takes at most */
+#define CN_SPOOL_MAX	(64ULL << 20)	/* bytes of spooled events */
+
+static struct {
+	struct event_base *base;
+	struct cluster *cl;
+	struct pgc *pg;		/* check states: saves, loads, refreshes */
+	struct pgc *pgev;	/* this node's events out */
+	struct pgc *pgcons;	/* the leader's consume */
+	struct cev *ev;
+	char *node;
+	char *api;		/* the address the others forward to */
+	struct config *cf;	/* the arrays below are this config's */
+	unsigned n;
+	uint8_t *place;		/* per check idx: CN_* */
+	char **ran_by;		/* per check idx: node of its last result */
+	unsigned long gen;	/* bumped on reconfigure: old loads dropped */
+	bool loads_wanted;	/* a takeover load failed: try again */
+	bool refreshing, consuming, leader, alone;
+	int64_t started_ms, last_refresh, lease_ms;
+	struct event *tick;
+} cn;
+
+static int64_t
+wall_ms(void)
+{
+	struct timeval tv;
+
+	gettimeofday(&tv, NULL);
+	return (int64_t)tv.tv_sec * 1000 + tv.tv_usec / 1000;
+}
+
+static void
+set_ran_by(unsigned idx, const char *node)
+{
+	if (idx >= cn.n || node == NULL)
+		return;
+	if (cn.ran_by[idx] != NULL && strcmp(cn.ran_by[idx], node) == 0)
+		return;
+	free(cn.ran_by[idx]);
+	cn.ran_by[idx] = strdup(node);
+}
+
+/* ---- the checks: who runs what ----------------------------------------- */
+
+static bool
+runs_here(const struct check *c)
+{
+	if (cn.cf != daemon_g.cf || c->idx >= cn.n)
+		return false;
+	return cn.place[c->idx] == CN_MINE;
+}
+
+static const char *
+ran_by(const struct check *c)
+{
+	if (cn.cf != daemon_g.cf || c->idx >= cn.n)
+		return NULL;
+	return cn.ran_by[c->idx];
+}
+
+/* A takeover's load: names asked for, under which gen. */
+struct cn_load {
+	unsigned long gen;
+	bool refresh;		/* the 2 s refresh of the others' checks */
+	size_t n;
+	char **names;
+};
+
+static void
+load_free(struct cn_load *l)
+{
+	size_t i;
+
+	for (i = 0; i < l->n; i++)
+		free(l->names[i]);
+	free(l->names);
+	free(l);
+}
+
+/* v (a row of check_state) into c. */
+static void
+apply_row(struct check *c, const struct ccs_state *v)
+{
+	c->st = v->st;
+	c->st_real = v->st;
+	c->local = false;
+	if (v->summary != NULL) {
+		free(c->last.summary);
+		c->last.summary = strdup(v->summary);
+	}
+	if (v->last_run_ms > 0)
+		c->last_check = (time_t)(v->last_run_ms / 1000);
+	set_ran_by(c->idx, v->node);
+}
+
+static void
+on_load(void *arg, const struct ccs_state *v, long k)
+{
+	struct cn_load *l = arg;
+	struct check *c;
+	int64_t now = wall_ms();
+	size_t i;
+	long j;
+
+	if (l->refresh)
+		cn.refreshing = false;
+	if (l->gen != cn.gen || cn.cf != daemon_g.cf) {
+		load_free(l);
+		return;
+	}
+	if (k < 0) {
+		if (!l->refresh)
+			cn.loads_wanted = true;	/* the tick tries again */
+		load_free(l);
+		return;
+	}
+	for (j = 0; j < k; j++) {
+		if ((c = conf_check(cn.cf, v[j].name)) == NULL)
+			continue;
+		if (l->refresh ? cn.place[c->idx] != CN_OTHER :
+		    cn.place[c->idx] != CN_LOADING)
+			continue;	/* its place changed meanwhile */
+		apply_row(c, &v[j]);
+	}
+	if (!l->refresh) {
+		/* the ones loaded (or never run anywhere) are ours now */
+		for (i = 0; i < l->n; i++) {
+			if ((c = conf_check(cn.cf, l->names[i])) == NULL ||
+			    cn.place[c->idx] != CN_LOADING)
+				continue;
+			cn.place[c->idx] = CN_MINE;
+			set_ran_by(c->idx, cn.node);
+			if (c->last_check == 0 || now - (int64_t)c->last_check *
+			    1000 >= c->interval_ms)
+				sched_run_now(c);	/* overdue */
+		}
+	}
+	load_free(l);
+}
+
+/* Ask for the rows of the checks in place want (CN_LOADING or CN_OTHER). */
+static void
+load_place(int want)
+{
+	struct cn_load *l;
+	unsigned i;
+
+	if ((l = calloc(1, sizeof(*l))) == NULL ||
+	    (l->names = calloc(cn.n + 1, sizeof(*l->names))) == NULL) {
+		free(l);
+		return;
+	}
+	l->gen = cn.gen;
+	l->refresh = want == CN_OTHER;
+	for (i = 0; i < cn.n; i++)
+		if (cn.place[i] == want &&
+		    (l->names[l->n] = strdup(cn.cf->checks[i]->name)) != NULL)
+			l->n++;
+	if (l->n == 0) {
+		load_free(l);
+		return;
+	}
+	if (ccs_load(cn.pg, (const char *const *)l->names, l->n, on_load, l)
+	    != 0) {
+		load_free(l);
+		return;
+	}
+	if (l->refresh)
+		cn.refreshing = true;
+}
+
+/* Membership or leadership changed (or a tick): who runs what now. */
+static void
+recompute(void)
+{
+	const char *const *live;
+	unsigned i, mine = 0;
+	bool takes = false;
+	size_t nlive;
+
+	if (cn.cf != daemon_g.cf)
+		return;
+	live = cluster_live(cn.cl, &nlive);
+	(void)live;
+	for (i = 0; i < cn.n; i++) {
+		struct check *c = cn.cf->checks[i];
+		bool own = nlive > 0 ? cluster_owns(cn.cl, c->name) :
+		    cn.alone;
+
+		if (!own)
+			cn.place[i] = CN_OTHER;
+		else if (cn.place[i] == CN_OTHER) {
+			cn.place[i] = CN_LOADING;
+			takes = true;
+		}
+		if (own)
+			mine++;
+	}
+	cluster_set_checks(cn.cl, mine);
+	if (takes) {
+		if (!cluster_connected(cn.cl) && cn.alone) {
+			/* nothing to load from: go on from what we have */
+			for (i = 0; i < cn.n; i++)
+				if (cn.place[i] == CN_LOADING) {
+					cn.place[i] = CN_MINE;
+					set_ran_by(i, cn.node);
+					sched_run_now(cn.cf->checks[i]);
+				}
+		} else
+			load_place(CN_LOADING);
+	}
+}
+
+static void
+on_change(void *arg)
+{
+	size_t nlive;
+
+	(void)arg;
+	if (cluster_live(cn.cl, &nlive) != NULL && nlive > 0 && cn.alone) {
+		log_info("cluster: membership read; node %s runs only its "
+		    "own checks again", cn.node);
+		cn.alone = false;
+	}
+	recompute();
+}
+
+/* ---- results and events ------------------------------------------------ */
+
+static void
+on_result(const struct check *c, void *arg)
+{
+	struct ccs_state s;
+
+	(void)arg;
+	if (!runs_here(c))
+		return;
+	memset(&s, 0, sizeof(s));
+	s.name = c->name;
+	s.type = ctype_name(c->type);
+	s.st = c->local ? c->st_real : c->st;
+	s.summary = c->last.summary;
+	s.last_run_ms = wall_ms();
+	if (ccs_save(cn.pg, cn.node, &s, NULL, NULL) != 0)
+		log_warnx("cluster: check %s: cannot save its state (out of "
+		    "memory)", c->name);
+	set_ran_by(c->idx, cn.node);
+}
+
+static void
+on_hard(const struct state_event *ev, void *arg)
+{
+	json_t *o;
+	char *body;
+
+	(void)arg;
+	o = json_pack("{s:s, s:s, s:b, s:b, s:I, s:s}", "old",
+	    state_name(ev->old_state), "new", state_name(ev->new_state),
+	    "flap_start", ev->flap_start, "flap_stop", ev->flap_stop, "at",
+	    (json_int_t)ev->at, "summary", ev->summary != NULL ? ev->summary :
+	    "");
+	if (o == NULL || (body = json_dumps(o, JSON_COMPACT)) == NULL) {
+		json_decref(o);
+		log_warnx("cluster: check %s: event lost (out of memory)",
+		    ev->check->name);
+		return;
+	}
+	json_decref(o);
+	if (cev_add(cn.ev, ev->check->name, (int64_t)ev->at * 1000, body) <
+	    0)
+		log_warnx("cluster: check %s: event lost (out of memory)",
+		    ev->check->name);
+	free(body);
+}
+
+/* The leader: every node's events, in order, into the correlator. */
+static void
+on_events(void *arg, const struct cev_row *rows, int n)
+{
+	int64_t now = wall_ms(), mnow = mono_ms();
+	int i;
+
+	(void)arg;
+	for (i = 0; i < n; i++) {
+		struct state_event ev;
+		struct check *c;
+		json_t *o;
+		const char *os, *ns, *sum;
+		int old, nw;
+
+		if ((c = conf_check(daemon_g.cf, rows[i].check)) == NULL) {
+			log_info("cluster: event of check %s from %s: no such "
+			    "check here (configurations differ?)",
+			    rows[i].check, rows[i].node);
+			continue;
+		}
+		if ((o = json_loads(rows[i].body, 0, NULL)) == NULL ||
+		    json_unpack(o, "{s:s, s:s, s:s}", "old", &os, "new", &ns,
+		    "summary", &sum) != 0 || (old = state_from_name(os)) < 0 ||
+		    (nw = state_from_name(ns)) < 0) {
+			log_warnx("cluster: event %" PRId64 " of check %s from "
+			    "%s is malformed; skipped", rows[i].seq, c->name,
+			    rows[i].node);
+			json_decref(o);
+			continue;
+		}
+		/* the leader's view of a check it does not run */
+		if (!runs_here(c)) {
+			c->st.hard_state = (enum check_state)nw;
+			c->st.state = (enum check_state)nw;
+			c->st.hard = true;
+			c->st.last_hard_change = (time_t)(rows[i].at_ms / 1000);
+			set_ran_by(c->idx, rows[i].node);
+		}
+		memset(&ev, 0, sizeof(ev));
+		ev.check = c;
+		ev.old_state = (enum check_state)old;
+		ev.new_state = (enum check_state)nw;
+		ev.flap_start = json_is_true(json_object_get(o, "flap_start"));
+		ev.flap_stop = json_is_true(json_object_get(o, "flap_stop"));
+		ev.at = (time_t)(rows[i].at_ms / 1000);
+		ev.at_mono = mnow - (now > rows[i].at_ms ? now -
+		    rows[i].at_ms : 0);
+		ev.summary = sum;
+		bus_publish_correlated(&ev);
+		json_decref(o);
+	}
+	/* on disk before the events' deletion commits */
+	if (n > 0 && incident_commit() == -1)
+		log_warnx("cluster: the incident log cannot be written; %d "
+		    "event%s kept in memory until it can", n, n == 1 ? "" :
+		    "s");
+}
+
+static void
+on_consumed(void *arg, bool committed, int n)
+{
+	(void)arg;
+	cn.consuming = false;
+	if (committed && n >= CN_CONSUME)
+		event_active(cn.tick, EV_TIMEOUT, 1);	/* more waiting */
+}
+
+/* ---- the tick ---------------------------------------------------------- */
+
+static void
+tick_cb(evutil_socket_t fd, short what, void *arg)
+{
+	int64_t now = mono_ms();
+	bool leader;
+
+	(void)fd;
+	(void)what;
+	(void)arg;
+	if (cn.cf != daemon_g.cf)
+		return;
+	leader = cluster_is_leader(cn.cl);
+	if (leader != cn.leader) {
+		cn.leader = leader;
+		notify_set_active(leader);
+		log_info("cluster: node %s %s", cn.node, leader ? "correlates "
+		    "and pages" : "no longer correlates or pages");
+	}
+	if (!cn.alone && now - cn.started_ms > cn.lease_ms) {
+		size_t nlive;
+
+		if (cluster_live(cn.cl, &nlive), nlive == 0) {
+			log_warnx("cluster: no membership read in a lease "
+			    "(PostgreSQL unreachable?): node %s runs every "
+			    "check until it can read one", cn.node);
+			cn.alone = true;
+			recompute();
+		}
+	}
+	if (cn.loads_wanted && cluster_connected(cn.cl)) {
+		cn.loads_wanted = false;
+		load_place(CN_LOADING);
+	}
+	if (leader && !cn.consuming && pgc_up(cn.pgcons)) {
+		cn.consuming = true;
+		if (cev_consume(cn.pgcons, CN_CONSUME, on_events, on_consumed,
+		    NULL) != 0)
+			cn.consuming = false;
+	}
+	if (!cn.refreshing && now - cn.last_refresh >= CN_REFRESH_MS &&
+	    pgc_up(cn.pg)) {
+		cn.last_refresh = now;
+		load_place(CN_OTHER);
+	}
+}
+
+/* ---- the API ----------------------------------------------------------- */
+
+static const char *
+forward_target(void)
+{
+	const char *a;
+
+	if (cn.cl == NULL || cluster_is_leader(cn.cl))
+		return NULL;
+	a = cluster_leader_api(cn.cl);
+	if (a == NULL)
+		return "";
+	if (cn.api != NULL && strcmp(a, cn.api) == 0)
+		return NULL;	/* our own row: we led a moment ago */
+	return a;
+}
+
+static void
+cluster_get(struct evhttp_request *req, const char *rest, void *arg)
+{
+	(void)rest;
+	(void)arg;
+	api_reply(req, HTTP_OK, cluster_json(cn.cl));
+}
+
+/* ---- start, reload, stop ----------------------------------------------- */
+
+/* What the nodes compare: the checks as configured (config_differs). */
+static char *
+config_hash(const struct config *cf)
+{
+	uint64_t h = 1469598103934665603ULL;
+	char buf[512], *out;
+	unsigned i;
+	size_t k, len;
+
+	for (i = 0; i < cf->nchecks; i++) {
+		const struct check *c = cf->checks[i];
+
+		len = (size_t)snprintf(buf, sizeof(buf), "%s|%s|%s|%s|%lld|"
+		    "%lld|%lld|%d\n", c->name, ctype_name(c->type),
+		    c->host_name != NULL ? c->host_name : "",
+		    c->group != NULL ? c->group : "",
+		    (long long)c->interval_ms, (long long)c->retry_ms,
+		    (long long)c->timeout_ms, c->max_attempts);
+		if (len >= sizeof(buf))
+			len = sizeof(buf) - 1;
+		for (k = 0; k < len; k++) {
+			h ^= (unsigned char)buf[k];
+			h *= 1099511628211ULL;
+		}
+	}
+	if (asprintf(&out, "%016" PRIx64, h) < 0)
+		return NULL;
+	return out;
+}
+
+static int
+arrays_for(struct config *cf)
+{
+	uint8_t *place;
+	char **rb;
+	unsigned i;
+
+	if ((place = calloc(cf->nchecks + 1, 1)) == NULL ||
+	    (rb = calloc(cf->nchecks + 1, sizeof(*rb))) == NULL) {
+		free(place);
+		return -1;
+	}
+	for (i = 0; i < cn.n; i++)
+		free(cn.ran_by[i]);
+	free(cn.ran_by);
+	free(cn.place);
+	cn.place = place;
+	cn.ran_by = rb;
+	cn.n = cf->nchecks;
+	cn.cf = cf;
+	cn.gen++;
+	return 0;
+}
+
+bool
+cnode_enabled(const struct config *cf)
+{
+	const struct cluster_conf *cc = conf_section_state(cf, "cluster");
+
+	return cc != NULL && cc->enabled;
+}
+
+int
+cnode_start(struct event_base *base, struct config *cf, const char *listen)
+{
+	const struct cluster_conf *cc = conf_section_state(cf, "cluster");
+	struct cluster_opts o;
+	struct timeval tv = { 0, CN_TICK_MS * 1000 };
+	char *spool = NULL, *hash;
+
+	if (cc == NULL || !cc->enabled)
+		return 0;
+	if (cc->api == NULL && (strncmp(listen, "0.0.0.0:", 8) == 0 ||
+	    strncmp(listen, "[::]:", 5) == 0 || listen[0] == ':')) {
+		log_errx("cluster: api { listen = \"%s\" } is no address the "
+		    "other nodes can reach; say which in cluster { api = "
+		    "\"HOST:PORT\" }", listen);
+		return -1;
+	}
+	memset(&cn, 0, sizeof(cn));
+	cn.base = base;
+	cn.node = strdup(cc->node);
+	cn.api = strdup(cc->api != NULL ? cc->api : listen);
+	cn.started_ms = mono_ms();
+	cn.lease_ms = cc->lease_ms;
+	cn.last_refresh = cn.started_ms;
+	hash = config_hash(cf);
+	if (cn.node == NULL || cn.api == NULL || hash == NULL ||
+	    arrays_for(cf) == -1 ||
+	    asprintf(&spool, "%s/cluster-events.spool", cf->state_dir) < 0) {
+		free(hash);
+		log_warnx("cluster: out of memory");
+		return -1;
+	}
+	memset(&o, 0, sizeof(o));
+	o.database = cc->database;
+	o.node = cc->node;
+	o.location = cc->location;
+	o.config_hash = hash;
+	o.lease_ms = cc->lease_ms;
+	o.api = cn.api;
+	/* before the first result: the correlator hears only the leader */
+	bus_split(true);
+	sched_set_gate(runs_here);
+	api_checks_set_node(ran_by);
+	api_set_forward(forward_target);
+	notify_set_active(false);
+	if (bus_subscribe(on_hard, NULL) != 0 ||
+	    bus_result_subscribe(on_result, NULL) != 0 ||
+	    api_route_add(EVHTTP_REQ_GET, "/api/v1/cluster", 0, cluster_get,
+	    NULL) != 0 ||
+	    (cn.cl = cluster_new(base, &o, on_change, NULL)) == NULL ||
+	    (cn.pg = pgc_new(base, cc->database, NULL, NULL)) == NULL ||
+	    (cn.pgev = pgc_new(base, cc->database, NULL, NULL)) == NULL ||
+	    (cn.pgcons = pgc_new(base, cc->database, NULL, NULL)) == NULL ||
+	    (cn.tick = event_new(base, -1, EV_PERSIST, tick_cb, NULL)) ==
+	    NULL || event_add(cn.tick, &tv) != 0) {
+		free(hash);
+		free(spool);
+		log_warnx("cluster: cannot start (out of memory)");
+		return -1;
+	}
+	free(hash);
+	pgc_set_limits(cn.pg, (int)(cc->lease_ms / 2), (int)cc->lease_ms);
+	pgc_set_limits(cn.pgev, (int)(cc->lease_ms / 2), (int)cc->lease_ms);
+	pgc_set_limits(cn.pgcons, (int)(cc->lease_ms / 2),
+	    (int)cc->lease_ms);
+	if ((cn.ev = cev_new(base, cn.pgev, cn.node, spool, CN_SPOOL_MAX,
+	    NULL, NULL)) == NULL) {
+		free(spool);
+		return -1;
+	}
+	free(spool);
+	log_info("cluster: node %s%s%s, lease %lld ms, API for the others "
+	    "on %s", cn.node, cc->location != NULL ? " in " : "",
+	    cc->location != NULL ? cc->location : "",
+	    (long long)cc->lease_ms, cn.api);
+	return 0;
+}
+
+void
+cnode_reconfigure(struct config *cf)
+{
+	if (cn.cl == NULL)
+		return;
+	if (arrays_for(cf) == -1) {
+		log_warnx("cluster: out of memory: no check runs here until "
+		    "the next reload");
+		return;
+	}
+	recompute();
+}
+
+void
+cnode_stop(void)
+{
+	unsigned i;
+
+	if (cn.cl == NULL)
+		return;
+	sched_set_gate(NULL);
+	api_set_forward(NULL);
+	if (cn.tick != NULL)
+		event_free(cn.tick);
+	/* sessions first: their callbacks still find cn whole */
+	pgc_free(cn.pgcons);
+	cn.pgcons = NULL;
+	pgc_free(cn.pg);
+	cn.pg = NULL;
+	pgc_free(cn.pgev);	/* cev_free(): its session first */
+	cev_free(cn.ev);
+	cluster_free(cn.cl);
+	for (i = 0; i < cn.n; i++)
+		free(cn.ran_by[i]);
+	free(cn.ran_by);
+	free(cn.place);
+	free(cn.node);
+	free(cn.api);
+	memset(&cn, 0, sizeof(cn));
+}

@@ -1,0 +1,207 @@
+"""Several real tocsind as one cluster on a private PostgreSQL (issue 19):
+checks spread over the nodes and run once, taken over when their node
+dies, one correlator, any node answering the whole API."""
+import json
+import os
+import re
+import time
+
+import harness
+import fx_pg
+from fx_http import HttpNginx
+from harness import wait_for
+
+LEASE = "2s"
+
+
+def q(s):
+    return json.dumps(s)
+
+
+def node_config(pg, name, checks, lease=LEASE, extra=""):
+    return ('cluster {\n  database = %s\n  node = %s\n  lease = %s\n%s}\n'
+            % (q(pg.uri), q(name), lease, extra)) + checks
+
+
+def http_checks(nginx, n, interval="2s", prefix="web", path="/c/%03d.html",
+                attempts=1):
+    out = ""
+    for i in range(n):
+        out += ('http %s {\n  url = %s\n  interval = %s\n'
+                '  max_attempts = %d\n}\n' % (
+                    q("%s-%03d" % (prefix, i)), q(nginx.url(path % i)),
+                    interval, attempts))
+    return out
+
+
+class Cluster:
+    """n tocsind on one PostgreSQL, sharing one API token."""
+
+    def __init__(self, env, pg, names, checks, lease=LEASE):
+        self.token_file = os.path.join(env.tmpdir, "cluster.token")
+        self.nodes = {}
+        for name in names:
+            d = harness.Daemon(
+                os.path.join(env.tmpdir, "node-" + name),
+                node_config(pg, name, checks, lease), env.builddir,
+                api_extra="token_file = %s" % q(self.token_file))
+            d.token_file = self.token_file
+            self.nodes[name] = d
+        for d in self.nodes.values():
+            d.require_plugin("http")
+            d.start()
+
+    def alive(self):
+        return {n: d for n, d in self.nodes.items() if d.alive()}
+
+    def any(self):
+        return next(iter(self.alive().values()))
+
+    def view(self, name=None):
+        d = self.nodes[name] if name else self.any()
+        return d.get("/api/v1/cluster")
+
+    def leader(self):
+        return self.view()["leader"]
+
+    def wait_members(self, names, timeout=20):
+        def ok():
+            for n in self.alive():
+                v = self.view(n)
+                live = sorted(x["name"] for x in v["nodes"] if x["alive"])
+                if live != sorted(names) or v["leader"] not in names:
+                    return False
+            return True
+        wait_for(ok, timeout, "every node sees %s live with a leader" %
+                 sorted(names))
+
+
+def access_counts(nginx, start):
+    """Requests per path in nginx's access log after byte offset start."""
+    counts = {}
+    for line in nginx.access_log()[start:].splitlines():
+        m = re.match(r'GET (\S+) ', line)
+        if m:
+            counts[m.group(1)] = counts.get(m.group(1), 0) + 1
+    return counts
+
+
+def test_cluster_runs_each_check_once_over_three_nodes(env):
+    pg = fx_pg.Postgres(env)
+    nginx = HttpNginx(env.tmpdir)
+    n = 300
+    for i in range(n):
+        nginx.put("c/%03d.html" % i, "ok\n")
+    cl = Cluster(env, pg, ["a", "b", "c"], http_checks(nginx, n))
+    cl.wait_members(["a", "b", "c"])
+
+    # every check is run, by one node each, and every node says which
+    def all_ran():
+        cs = cl.nodes["a"].checks()
+        return len(cs) == n and all(c["state"] == "OK" and c.get("node")
+                                    for c in cs)
+    wait_for(all_ran, 30, "all %d checks OK on node a's API" % n)
+    # each node's row says how many it runs (written every lease / 4)
+    def counted():
+        per = {x["name"]: x["checks"] for x in cl.view("b")["nodes"]}
+        return per if sum(per.values()) == n else None
+    per = wait_for(counted, 10, "the nodes' counts add up to %d" % n)
+    assert min(per.values()) > n // 10, per
+    # every node's API names the same node for each check (the one whose
+    # count includes it), once the new owners' results came in
+    def agree():
+        views = [{c["name"]: c["node"] for c in d.checks()}
+                 for d in cl.nodes.values()]
+        if any(v != views[0] for v in views):
+            return None
+        ran = {x: sum(1 for o in views[0].values() if o == x)
+               for x in cl.nodes}
+        return ran if ran == per else None
+    wait_for(agree, 15, "the nodes agree on who ran each check")
+
+    # nginx sees each URL once per interval (2 s), not two or three times
+    time.sleep(2.5)         # past any takeover's first run
+    off = len(nginx.access_log())
+    t0 = time.monotonic()
+    time.sleep(10)
+    counts = access_counts(nginx, off)
+    el = time.monotonic() - t0
+    urls = ["/c/%03d.html" % i for i in range(n)]
+    got = [counts.get(u, 0) for u in urls]
+    expect = el / 2.0
+    assert max(got) <= int(expect) + 1, sorted(
+        (c, u) for c, u in zip(got, urls))[-5:]
+    assert min(got) >= int(expect) - 1, sorted(
+        (c, u) for c, u in zip(got, urls))[:5]
+    for d in cl.nodes.values():
+        d.assert_no_sanitizer_report()
+
+
+def test_cluster_kill_of_a_node_moves_its_checks_and_keeps_hard_states(env):
+    pg = fx_pg.Postgres(env)
+    nginx = HttpNginx(env.tmpdir)
+    n = 40
+    for i in range(n):
+        nginx.put("c/%03d.html" % i, "ok\n")
+    # web-*: up; down-*: a 404 each, hard CRITICAL at the 2nd result
+    checks = http_checks(nginx, n) + http_checks(
+        nginx, 12, prefix="down", path="/missing/%03d", attempts=2)
+    cl = Cluster(env, pg, ["a", "b", "c"], checks)
+    cl.wait_members(["a", "b", "c"])
+    leader = cl.leader()
+
+    def hard_down():
+        cs = {c["name"]: c for c in cl.nodes[leader].checks()}
+        return all(cs["down-%03d" % i]["state"] == "CRITICAL" and
+                   cs["down-%03d" % i]["state_type"] == "hard"
+                   for i in range(12)) and cs
+    cs = wait_for(hard_down, 30, "down-* hard CRITICAL")
+
+    def incidents_of(d):
+        return d.get("/api/v1/incidents?status=all&limit=1000")[
+            "incidents"]
+    # one incident for the 12 (grouped) or one each: never one twice
+    def opened():
+        inc = incidents_of(cl.nodes[leader])
+        names = [c for i in inc for c in i.get("checks", [])]
+        return inc if all(("down-%03d" % i) in json.dumps(inc)
+                          for i in range(12)) else None
+    before = wait_for(opened, 20, "incidents for down-* on the leader")
+
+    # a follower answers the leader's incidents (forwarded)
+    follower = next(x for x in cl.nodes if x != leader)
+    assert incidents_of(cl.nodes[follower]) == incidents_of(
+        cl.nodes[leader])
+
+    # kill -9 a node that is not the leader and owns some down-* checks
+    victims = [x for x in cl.nodes if x != leader and any(
+        c["node"] == x for name, c in cs.items() if name.startswith(
+            "down-"))]
+    assert victims, {k: c["node"] for k, c in cs.items()}
+    victim = victims[0]
+    moved = sorted(name for name, c in cs.items() if c["node"] == victim)
+    last = {name: cs[name]["last_check"] for name in moved}
+    cl.nodes[victim].kill()
+    t_kill = time.monotonic()
+    survivors = [x for x in cl.nodes if x != victim]
+
+    def taken_over():
+        now = {c["name"]: c for c in cl.nodes[leader].checks()}
+        return all(now[m]["node"] in survivors and
+                   now[m]["last_check"] != last[m] for m in moved) and now
+    now = wait_for(taken_over, 2 + 2 + 8, "%d checks of %s run by the "
+                   "others" % (len(moved), victim))
+    took = time.monotonic() - t_kill
+    # within a lease plus an interval (2 s + 2 s), with the 2 s refresh
+    # of the API's view on top
+    assert took <= 2 + 2 + 2 + 1, took
+    for m in moved:
+        if m.startswith("down-"):
+            assert now[m]["state"] == "CRITICAL" and \
+                now[m]["state_type"] == "hard", now[m]
+    time.sleep(3)
+    after = incidents_of(cl.nodes[leader])
+    assert len(after) == len(before), (before, after)
+    assert [i["id"] for i in after] == [i["id"] for i in before]
+    for x in survivors:
+        cl.nodes[x].assert_no_sanitizer_report()
