@@ -34,6 +34,7 @@
 #include "core/conf.h"
 #include "incident/change.h"
 #include "incident/cluster_node.h"
+#include "incident/store_mirror.h"
 #include "api/api_forward.h"
 #include "incident/incident.h"
 #include "incident/incident_int.h"
@@ -200,6 +201,23 @@ static void
 incident_presync(void)
 {
 	incident_commit();
+}
+
+/*
+ * A reply waits until the incident log has what it tells on disk — and,
+ * on a cluster's leader, in PostgreSQL too.
+ */
+static bool
+reply_waits(void)
+{
+	return incident_uncommitted() || cnode_reply_waits();
+}
+
+static void
+reply_release(void)
+{
+	if (!reply_waits())
+		api_release_held();
 }
 
 /* libevent's own warnings go through our log, not straight to stderr. */
@@ -496,8 +514,10 @@ main(int argc, char *argv[])
 	api_routes_mark_leader(nroutes);
 	/* what a client is shown is committed first (nothing lost on -9) */
 	api_set_presync(incident_presync);
-	api_set_commit_gate(incident_uncommitted);
-	incident_on_commit(api_release_held);
+	api_set_commit_gate(reply_waits);
+	incident_on_commit(reply_release);
+	smirror_on_synced(reply_release);
+	cnode_on_release(reply_release);
 	api_set_sync(incident_commit);
 	if ((api = api_new(daemon_g.base, api_conf(daemon_g.cf)->listen)) ==
 	    NULL) {

@@ -51,11 +51,23 @@
 #include "incident/cluster_node.h"
 #include "incident/incident.h"
 #include "incident/incident_int.h"
+#include "incident/idb.h"
 #include "incident/pg_conn.h"
+#include "incident/slo.h"
+#include "incident/store.h"
+#include "incident/store_follow.h"
+#include "incident/store_mirror.h"
 #include "notify/notify.h"
 
 /* a check's place on this node */
 enum { CN_OTHER = 0, CN_LOADING = 1, CN_MINE = 2 };
+
+/* the node's part in the incident log */
+enum cn_role {
+	CN_FOLLOWER,	/* applies the leader's changesets (store_follow) */
+	CN_PROMOTING,	/* holds the lock, applying the rest of store_log */
+	CN_LEADER,	/* correlates, pages, mirrors (store_mirror) */
+};
 
 #define CN_TICK_MS	250
 #define CN_REFRESH_MS	2000
@@ -68,6 +80,10 @@ static struct {
 	struct pgc *pg;		/* check states: saves, loads, refreshes */
 	struct pgc *pgev;	/* this node's events out */
 	struct pgc *pgcons;	/* the leader's consume */
+	struct pgc *pgmir;	/* the leader's mirror of its log */
+	enum cn_role role;
+	int64_t promote_to;	/* store_log seq to apply first; -1 asking */
+	char *follow_state;	/* store_follow's state file */
 	struct cev *ev;
 	char *node;
 	char *api;		/* the address the others forward to */
@@ -79,6 +95,15 @@ static struct {
 	bool loads_wanted;	/* a takeover load failed: try again */
 	bool refreshing, consuming, leader, alone;
 	int64_t started_ms, last_refresh, lease_ms;
+	/*
+	 * A check's state is saved only once the events its results made
+	 * are durable: a save that overtook its event, then a kill, would
+	 * hand the next owner a hard state whose event nobody has.
+	 */
+	int64_t last_seq, durable_seq;	/* of this node's events */
+	struct cn_wait { unsigned idx; unsigned long gen; int64_t seq; } *waits;
+	size_t nwaits, capwaits, headwaits;
+	void (*release)(void);		/* replies held for events */
 	struct event *tick;
 } cn;
 
@@ -290,23 +315,79 @@ on_change(void *arg)
 /* ---- results and events ------------------------------------------------ */
 
 static void
-on_result(const struct check *c, void *arg)
+save_state(const struct check *c)
 {
 	struct ccs_state s;
 
-	(void)arg;
-	if (!runs_here(c))
-		return;
 	memset(&s, 0, sizeof(s));
 	s.name = c->name;
 	s.type = ctype_name(c->type);
 	s.st = c->local ? c->st_real : c->st;
 	s.summary = c->last.summary;
-	s.last_run_ms = wall_ms();
+	s.last_run_ms = c->last_check > 0 ? (int64_t)c->last_check * 1000 :
+	    wall_ms();
 	if (ccs_save(cn.pg, cn.node, &s, NULL, NULL) != 0)
 		log_warnx("cluster: check %s: cannot save its state (out of "
 		    "memory)", c->name);
+}
+
+static void
+on_result(const struct check *c, void *arg)
+{
+	struct cn_wait *v;
+
+	(void)arg;
+	if (!runs_here(c))
+		return;
 	set_ran_by(c->idx, cn.node);
+	if (cn.durable_seq >= cn.last_seq) {
+		save_state(c);
+		return;
+	}
+	/* after this node's events so far are durable (on_durable) */
+	if (cn.nwaits == cn.capwaits) {
+		size_t cap = cn.capwaits ? cn.capwaits * 2 : 64;
+
+		if (cn.headwaits > 0) {		/* compact first */
+			memmove(cn.waits, cn.waits + cn.headwaits,
+			    (cn.nwaits - cn.headwaits) * sizeof(*cn.waits));
+			cn.nwaits -= cn.headwaits;
+			cn.headwaits = 0;
+		}
+		if (cn.nwaits == cn.capwaits) {
+			if ((v = reallocarray(cn.waits, cap, sizeof(*v))) ==
+			    NULL) {
+				save_state(c);
+				return;
+			}
+			cn.waits = v;
+			cn.capwaits = cap;
+		}
+	}
+	cn.waits[cn.nwaits].idx = c->idx;
+	cn.waits[cn.nwaits].gen = cn.gen;
+	cn.waits[cn.nwaits].seq = cn.last_seq;
+	cn.nwaits++;
+}
+
+static void
+on_durable(void *arg, int64_t seq)
+{
+	(void)arg;
+	if (seq > cn.durable_seq)
+		cn.durable_seq = seq;
+	while (cn.headwaits < cn.nwaits &&
+	    cn.waits[cn.headwaits].seq <= cn.durable_seq) {
+		struct cn_wait *w = &cn.waits[cn.headwaits++];
+
+		if (w->gen == cn.gen && cn.cf == daemon_g.cf && w->idx < cn.n &&
+		    cn.place[w->idx] == CN_MINE)
+			save_state(cn.cf->checks[w->idx]);
+	}
+	if (cn.headwaits == cn.nwaits)
+		cn.headwaits = cn.nwaits = 0;
+	if (cn.durable_seq >= cn.last_seq && cn.release != NULL)
+		cn.release();
 }
 
 static void
@@ -314,6 +395,7 @@ on_hard(const struct state_event *ev, void *arg)
 {
 	json_t *o;
 	char *body;
+	int64_t seq;
 
 	(void)arg;
 	o = json_pack("{s:s, s:s, s:b, s:b, s:I, s:s}", "old",
@@ -328,10 +410,12 @@ on_hard(const struct state_event *ev, void *arg)
 		return;
 	}
 	json_decref(o);
-	if (cev_add(cn.ev, ev->check->name, (int64_t)ev->at * 1000, body) <
-	    0)
+	if ((seq = cev_add(cn.ev, ev->check->name, (int64_t)ev->at * 1000,
+	    body)) < 0)
 		log_warnx("cluster: check %s: event lost (out of memory)",
 		    ev->check->name);
+	else
+		cn.last_seq = seq;
 	free(body);
 }
 
@@ -387,11 +471,19 @@ on_events(void *arg, const struct cev_row *rows, int n)
 		bus_publish_correlated(&ev);
 		json_decref(o);
 	}
-	/* on disk before the events' deletion commits */
-	if (n > 0 && incident_commit() == -1)
-		log_warnx("cluster: the incident log cannot be written; %d "
-		    "event%s kept in memory until it can", n, n == 1 ? "" :
-		    "s");
+	/*
+	 * On disk, then into this very transaction: the incidents the events
+	 * made commit in PostgreSQL with the events' deletion, or neither
+	 * does (and the events are consumed again, by us or the next).
+	 */
+	if (n > 0 && (incident_commit() == -1 ||
+	    smirror_join(cn.pgcons) == -1)) {
+		log_warnx("cluster: the incident log could not be written or "
+		    "mirrored; %d event%s consumed again later", n, n == 1 ?
+		    "" : "s");
+		pgc_query(cn.pgcons, "DO $$BEGIN RAISE EXCEPTION 'the incident "
+		    "log could not be mirrored'; END$$", 0, NULL, NULL, NULL);
+	}
 }
 
 static void
@@ -399,8 +491,104 @@ on_consumed(void *arg, bool committed, int n)
 {
 	(void)arg;
 	cn.consuming = false;
+	smirror_joined(committed);
+	smirror_hold(false);
 	if (committed && n >= CN_CONSUME)
 		event_active(cn.tick, EV_TIMEOUT, 1);	/* more waiting */
+}
+
+/* ---- the incident log: follower, promoting, leader --------------------- */
+
+static void
+follow(void)
+{
+	if (sfollow_start(cn.base, idb(), cn.pg, cn.follow_state) != 0)
+		log_warnx("cluster: cannot follow the leader's incident log "
+		    "(%s)", cn.follow_state);
+	incident_set_active(false);
+	notify_set_active(false);
+	cn.role = CN_FOLLOWER;
+}
+
+static void
+on_log_end(void *arg, const PGresult *r)
+{
+	(void)arg;
+	if (cn.role != CN_PROMOTING)
+		return;
+	if (r == NULL || PQresultStatus(r) != PGRES_TUPLES_OK ||
+	    PQntuples(r) != 1) {
+		cn.promote_to = -2;	/* ask again */
+		return;
+	}
+	cn.promote_to = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
+}
+
+/* The rest of the former leader's log is applied: lead. */
+static void
+promote(void)
+{
+	sfollow_stop();
+	/* a page the former leader had in flight goes again, same key */
+	if (store_outbox_unsend() == -1)
+		log_warnx("cluster: cannot take back the pages in flight");
+	if (incident_reload(cn.base, daemon_g.cf) != 0)
+		log_warnx("cluster: cannot read the incident log back");
+	slo_stop();
+	(void)slo_start();
+	if (smirror_start(cn.base, idb(), cn.pgmir) != 0)
+		log_warnx("cluster: cannot mirror the incident log");
+	incident_set_active(true);
+	notify_set_active(true);
+	cn.role = CN_LEADER;
+	log_notice("cluster: node %s leads: %u incident%s open, applied the "
+	    "log to %lld", cn.node, incident_open_count(),
+	    incident_open_count() == 1 ? "" : "s", (long long)cn.promote_to);
+}
+
+static void
+demote(void)
+{
+	bool synced = smirror_synced();
+
+	smirror_stop();
+	if (!synced)
+		log_warnx("cluster: node %s lost the leadership with changes "
+		    "of the incident log not in PostgreSQL; the new leader "
+		    "does not have them", cn.node);
+	follow();
+}
+
+static void
+roles(bool leader)
+{
+	if (leader != cn.leader) {
+		cn.leader = leader;
+		log_info("cluster: node %s %s", cn.node, leader ?
+		    "holds the leadership; applying the rest of the log" :
+		    "does not lead");
+	}
+	if (!leader) {
+		if (cn.role == CN_LEADER)
+			demote();
+		else if (cn.role == CN_PROMOTING)
+			cn.role = CN_FOLLOWER;
+		return;
+	}
+	if (cn.role == CN_FOLLOWER) {
+		cn.role = CN_PROMOTING;
+		cn.promote_to = -2;
+	}
+	if (cn.role != CN_PROMOTING)
+		return;
+	if (cn.promote_to == -2 && pgc_up(cn.pg)) {
+		cn.promote_to = -1;
+		if (pgc_query(cn.pg, "SELECT COALESCE(max(seq), 0) FROM "
+		    "store_log", 0, NULL, on_log_end, NULL) != 0)
+			cn.promote_to = -2;
+	}
+	if (cn.promote_to >= 0 && sfollow_applied() >= cn.promote_to)
+		promote();
 }
 
 /* ---- the tick ---------------------------------------------------------- */
@@ -409,20 +597,13 @@ static void
 tick_cb(evutil_socket_t fd, short what, void *arg)
 {
 	int64_t now = mono_ms();
-	bool leader;
 
 	(void)fd;
 	(void)what;
 	(void)arg;
 	if (cn.cf != daemon_g.cf)
 		return;
-	leader = cluster_is_leader(cn.cl);
-	if (leader != cn.leader) {
-		cn.leader = leader;
-		notify_set_active(leader);
-		log_info("cluster: node %s %s", cn.node, leader ? "correlates "
-		    "and pages" : "no longer correlates or pages");
-	}
+	roles(cluster_is_leader(cn.cl));
 	if (!cn.alone && now - cn.started_ms > cn.lease_ms) {
 		size_t nlive;
 
@@ -438,17 +619,40 @@ tick_cb(evutil_socket_t fd, short what, void *arg)
 		cn.loads_wanted = false;
 		load_place(CN_LOADING);
 	}
-	if (leader && !cn.consuming && pgc_up(cn.pgcons)) {
+	if (cn.role == CN_LEADER && !cn.consuming && pgc_up(cn.pgcons) &&
+	    !smirror_busy()) {
 		cn.consuming = true;
+		smirror_hold(true);
 		if (cev_consume(cn.pgcons, CN_CONSUME, on_events, on_consumed,
-		    NULL) != 0)
+		    NULL) != 0) {
 			cn.consuming = false;
+			smirror_hold(false);
+		}
 	}
 	if (!cn.refreshing && now - cn.last_refresh >= CN_REFRESH_MS &&
 	    pgc_up(cn.pg)) {
 		cn.last_refresh = now;
 		load_place(CN_OTHER);
 	}
+}
+
+bool
+cnode_unmirrored(void)
+{
+	return cn.cl != NULL && cn.role == CN_LEADER && !smirror_synced();
+}
+
+bool
+cnode_reply_waits(void)
+{
+	return cnode_unmirrored() || (cn.cl != NULL &&
+	    cn.durable_seq < cn.last_seq);
+}
+
+void
+cnode_on_release(void (*fn)(void))
+{
+	cn.release = fn;
 }
 
 /* ---- the API ----------------------------------------------------------- */
@@ -458,13 +662,13 @@ forward_target(void)
 {
 	const char *a;
 
-	if (cn.cl == NULL || cluster_is_leader(cn.cl))
+	if (cn.cl == NULL || cn.role == CN_LEADER)
 		return NULL;
+	if (cn.role == CN_PROMOTING)
+		return "";	/* a moment: the log is being applied */
 	a = cluster_leader_api(cn.cl);
-	if (a == NULL)
-		return "";
-	if (cn.api != NULL && strcmp(a, cn.api) == 0)
-		return NULL;	/* our own row: we led a moment ago */
+	if (a == NULL || (cn.api != NULL && strcmp(a, cn.api) == 0))
+		return "";	/* none, or our own row from before */
 	return a;
 }
 
@@ -547,6 +751,7 @@ cnode_start(struct event_base *base, struct config *cf, const char *listen)
 	struct cluster_opts o;
 	struct timeval tv = { 0, CN_TICK_MS * 1000 };
 	char *spool = NULL, *hash;
+	void (*rel)(void);
 
 	if (cc == NULL || !cc->enabled)
 		return 0;
@@ -557,7 +762,9 @@ cnode_start(struct event_base *base, struct config *cf, const char *listen)
 		    "\"HOST:PORT\" }", listen);
 		return -1;
 	}
+	rel = cn.release;	/* set before the start */
 	memset(&cn, 0, sizeof(cn));
+	cn.release = rel;
 	cn.base = base;
 	cn.node = strdup(cc->node);
 	cn.api = strdup(cc->api != NULL ? cc->api : listen);
@@ -585,6 +792,7 @@ cnode_start(struct event_base *base, struct config *cf, const char *listen)
 	api_checks_set_node(ran_by);
 	api_set_forward(forward_target);
 	notify_set_active(false);
+	notify_set_hold(cnode_unmirrored);
 	if (bus_subscribe(on_hard, NULL) != 0 ||
 	    bus_result_subscribe(on_result, NULL) != 0 ||
 	    api_route_add(EVHTTP_REQ_GET, "/api/v1/cluster", 0, cluster_get,
@@ -593,6 +801,7 @@ cnode_start(struct event_base *base, struct config *cf, const char *listen)
 	    (cn.pg = pgc_new(base, cc->database, NULL, NULL)) == NULL ||
 	    (cn.pgev = pgc_new(base, cc->database, NULL, NULL)) == NULL ||
 	    (cn.pgcons = pgc_new(base, cc->database, NULL, NULL)) == NULL ||
+	    (cn.pgmir = pgc_new(base, cc->database, NULL, NULL)) == NULL ||
 	    (cn.tick = event_new(base, -1, EV_PERSIST, tick_cb, NULL)) ==
 	    NULL || event_add(cn.tick, &tv) != 0) {
 		free(hash);
@@ -605,8 +814,16 @@ cnode_start(struct event_base *base, struct config *cf, const char *listen)
 	pgc_set_limits(cn.pgev, (int)(cc->lease_ms / 2), (int)cc->lease_ms);
 	pgc_set_limits(cn.pgcons, (int)(cc->lease_ms / 2),
 	    (int)cc->lease_ms);
+	pgc_set_limits(cn.pgmir, (int)(cc->lease_ms / 2), (int)cc->lease_ms);
+	if (asprintf(&cn.follow_state, "%s/cluster-follow.state",
+	    cf->state_dir) < 0) {
+		cn.follow_state = NULL;
+		free(spool);
+		return -1;
+	}
+	follow();
 	if ((cn.ev = cev_new(base, cn.pgev, cn.node, spool, CN_SPOOL_MAX,
-	    NULL, NULL)) == NULL) {
+	    on_durable, NULL)) == NULL) {
 		free(spool);
 		return -1;
 	}
@@ -640,15 +857,22 @@ cnode_stop(void)
 		return;
 	sched_set_gate(NULL);
 	api_set_forward(NULL);
+	notify_set_hold(NULL);
 	if (cn.tick != NULL)
 		event_free(cn.tick);
-	/* sessions first: their callbacks still find cn whole */
+	/* sessions first: their callbacks still find cn, the mirror whole */
 	pgc_free(cn.pgcons);
 	cn.pgcons = NULL;
+	pgc_free(cn.pgmir);
+	cn.pgmir = NULL;
 	pgc_free(cn.pg);
 	cn.pg = NULL;
 	pgc_free(cn.pgev);	/* cev_free(): its session first */
 	cev_free(cn.ev);
+	if (cn.role == CN_LEADER)
+		smirror_stop();
+	else
+		sfollow_stop();
 	cluster_free(cn.cl);
 	for (i = 0; i < cn.n; i++)
 		free(cn.ran_by[i]);
@@ -656,5 +880,7 @@ cnode_stop(void)
 	free(cn.place);
 	free(cn.node);
 	free(cn.api);
+	free(cn.follow_state);
+	free(cn.waits);
 	memset(&cn, 0, sizeof(cn));
 }

@@ -24,5 +24,18 @@ int cnode_start(struct event_base *base, struct config *cf,
 /* A reload: cf's checks (call before sched_start(cf)). */
 void cnode_reconfigure(struct config *cf);
 void cnode_stop(void);
+/*
+ * The leader's incident log has changes not in PostgreSQL yet: replies
+ * and pages wait (what a client or a receiver is told is in PostgreSQL,
+ * where the next leader reads it).  False on a single node.
+ */
+bool cnode_unmirrored(void);
+/*
+ * A reply waits: the log is unmirrored, or events this node's checks made
+ * are not durable yet (in PostgreSQL or the local spool).  fn runs when
+ * that may have ended (cnode_on_release).
+ */
+bool cnode_reply_waits(void);
+void cnode_on_release(void (*fn)(void));
 
 #endif

@@ -953,6 +953,13 @@ static void incident_reconcile(time_t now);
  */
 #define INC_PRUNE_ROWS	500
 
+/* incident_set_active(false): a cluster follower's log is the leader's */
+static bool inc_passive;
+/* incident_start() subscribed to the bus (once a process) */
+static bool inc_subscribed;
+/* incident_start() restores the checks' states (not on a reload) */
+static bool inc_no_restore;
+
 static void
 incident_prune(evutil_socket_t fd, short what, void *arg)
 {
@@ -964,7 +971,7 @@ incident_prune(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 	(void)arg;
-	if (cfg->retention_ms > 0 && store_ok()) {
+	if (cfg->retention_ms > 0 && store_ok() && !inc_passive) {
 		more = store_prune(time(NULL) - cfg->retention_ms / 1000,
 		    INC_PRUNE_ROWS);
 		if (more != 0)
@@ -985,6 +992,8 @@ incident_tick(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 	(void)arg;
+	if (inc_passive)
+		return;		/* the leader's log: it resolves and closes */
 	for (inc = TAILQ_FIRST(&inc_g.active); inc != NULL; inc = next) {
 		next = TAILQ_NEXT(inc, link);
 		/* checks that left the config count as recovered */
@@ -1467,19 +1476,46 @@ incident_start(struct event_base *base, struct config *cf)
 		log_warnx("incidents: cannot read the incident log");
 		return -1;
 	}
-	restore_states(cf);
+	if (!inc_no_restore)
+		restore_states(cf);
 	if ((inc_g.tick = event_new(base, -1, EV_PERSIST, incident_tick,
 	    NULL)) == NULL || event_add(inc_g.tick, &one) == -1 ||
 	    (inc_g.prune = evtimer_new(base, incident_prune, NULL)) == NULL ||
 	    evtimer_add(inc_g.prune, &one) == -1 ||
 	    (inc_g.count = event_new(base, -1, 0, count_open_cb, NULL)) ==
-	    NULL ||
-	    bus_subscribe_correlator(incident_on_event, NULL) == -1) {
+	    NULL || (!inc_subscribed &&
+	    bus_subscribe_correlator(incident_on_event, NULL) == -1)) {
 		log_warnx("incidents: out of memory");
 		return -1;
 	}
+	inc_subscribed = true;
 	inc_g.up = true;
 	return 0;
+}
+
+void
+incident_set_active(bool on)
+{
+	inc_passive = !on;
+}
+
+int
+incident_reload(struct event_base *base, struct config *cf)
+{
+	struct subscriber *subs = inc_g.subs;
+	unsigned nsubs = inc_g.nsubs;
+	int rc;
+
+	/* the notifier's subscription stays; the working set is read again */
+	inc_g.subs = NULL;
+	inc_g.nsubs = 0;
+	incident_stop();
+	inc_g.subs = subs;
+	inc_g.nsubs = nsubs;
+	inc_no_restore = true;
+	rc = incident_start(base, cf);
+	inc_no_restore = false;
+	return rc;
 }
 
 void

@@ -60,6 +60,15 @@ struct check *incident_root_of(struct check *c);
  */
 int incident_start(struct event_base *base, struct config *cf);
 void incident_stop(void);
+/*
+ * A cluster follower's log is the leader's (applied from PostgreSQL):
+ * incident_set_active(false) stops its own resolving, closing and
+ * pruning.  incident_reload() reads the working set back from the store
+ * (a follower becoming the leader), keeping the subscribers and the
+ * checks' states.
+ */
+void incident_set_active(bool on);
+int incident_reload(struct event_base *base, struct config *cf);
 
 /* incident_api.c: the routes under /api/v1/incidents and /report. */
 int incident_api_init(void);

@@ -39,6 +39,10 @@ static struct {
 	int ninflight;
 	uint64_t inflight_batches;
 	bool sending;			/* its COMMIT's answer is awaited */
+	bool held;			/* smirror_hold(): no own send */
+	bool joined;			/* inflight is in a caller's txn */
+	struct pgc *to;			/* where send_change() queues */
+	void (*on_synced)(void);
 	struct event *kick, *tick;
 	struct sm_table tab[SM_TABLES_MAX];
 	int ntab;
@@ -242,18 +246,21 @@ send_change(sqlite3_changeset_iter *it)
 		put(&b, "\"");
 		np = put_where(&b, it, t, pk, p, bufs, np);
 	}
-	rc = b.ok ? pgc_query(sm.pg, b.s, np, p, NULL, NULL) : -1;
+	rc = b.ok ? pgc_query(sm.to, b.s, np, p, NULL, NULL) : -1;
 	free(b.s);
 	sm.st.changes++;
 	return rc;
 }
 
+/* The transaction that held sm.inflight ended: committed or not. */
 static void
-txn_done(void *arg, const PGresult *r)
+txn_end(bool committed, const PGresult *r)
 {
-	(void)arg;
+	if (sm.db == NULL)
+		return;		/* stopped meanwhile */
 	sm.sending = false;
-	if (r != NULL && PQresultStatus(r) == PGRES_COMMAND_OK) {
+	sm.joined = false;
+	if (committed) {
 		sm.st.txns++;
 		sm.st.synced += sm.inflight_batches;
 		sqlite3_free(sm.inflight);
@@ -271,6 +278,15 @@ txn_done(void *arg, const PGresult *r)
 		/* kept in sm.inflight: sent again, before anything newer */
 	}
 	event_active(sm.kick, EV_TIMEOUT, 0);
+	if (committed && smirror_synced() && sm.on_synced != NULL)
+		sm.on_synced();
+}
+
+static void
+txn_done(void *arg, const PGresult *r)
+{
+	(void)arg;
+	txn_end(r != NULL && PQresultStatus(r) == PGRES_COMMAND_OK, r);
 }
 
 /*
@@ -297,13 +313,36 @@ log_changeset(void)
 	}
 	text[2 + 2 * sm.ninflight] = '\0';
 	p[0] = text;
-	rc = pgc_query(sm.pg, "INSERT INTO store_log (changeset) VALUES "
+	rc = pgc_query(sm.to, "INSERT INTO store_log (changeset) VALUES "
 	    "($1::bytea)", 1, p, NULL, NULL);
 	free(text);
 	if (rc == 0 && sm.st.txns % 100 == 99)
-		rc = pgc_query(sm.pg, "DELETE FROM store_log WHERE at < now() "
+		rc = pgc_query(sm.to, "DELETE FROM store_log WHERE at < now() "
 		    "- interval '" STORE_LOG_KEEP "'", 0, NULL, NULL, NULL);
 	return rc;
+}
+
+/*
+ * Everything pending into sm.inflight (unless something is there
+ * already).  RETURN VALUE: 1, there is something in flight; 0, nothing
+ * to send; -1, it could not be merged.
+ */
+static int
+take_pending(void)
+{
+	if (sm.inflight != NULL)
+		return 1;
+	if (sm.npending == 0)
+		return 0;
+	if (sqlite3changegroup_output(sm.pending, &sm.ninflight,
+	    &sm.inflight) != SQLITE_OK) {
+		log_warnx("mirror: cannot merge the batches");
+		return -1;
+	}
+	sm.inflight_batches = sm.npending;
+	sqlite3changegroup_delete(sm.pending);
+	new_group();
+	return 1;
 }
 
 /* The changeset in flight (or, first, everything pending) as one
@@ -314,23 +353,12 @@ send_pending(void)
 	sqlite3_changeset_iter *it;
 	int rc;
 
-	if (!pgc_up(sm.pg))
+	if (!pgc_up(sm.pg) || sm.held || take_pending() != 1)
 		return;
-	if (sm.inflight == NULL) {
-		if (sm.npending == 0)
-			return;
-		if (sqlite3changegroup_output(sm.pending, &sm.ninflight,
-		    &sm.inflight) != SQLITE_OK) {
-			log_warnx("mirror: cannot merge the batches");
-			return;
-		}
-		sm.inflight_batches = sm.npending;
-		sqlite3changegroup_delete(sm.pending);
-		new_group();
-	}
 	if (sqlite3changeset_start(&it, sm.ninflight, sm.inflight) !=
 	    SQLITE_OK)
 		return;
+	sm.to = sm.pg;
 	pgc_query(sm.pg, "BEGIN", 0, NULL, NULL, NULL);
 	rc = 0;
 	while (rc == 0 && sqlite3changeset_next(it) == SQLITE_ROW)
@@ -397,6 +425,7 @@ smirror_start(struct event_base *base, sqlite3 *db, struct pgc *pg)
 	memset(&sm, 0, sizeof(sm));
 	sm.db = db;
 	sm.pg = pg;
+	sm.to = pg;
 	if (new_session() != 0 || new_group() != 0 ||
 	    (sm.kick = event_new(base, -1, 0, kick_cb, NULL)) == NULL ||
 	    (sm.tick = event_new(base, -1, EV_PERSIST, kick_cb, NULL)) ==
@@ -429,6 +458,62 @@ smirror_stop(void)
 			free(sm.tab[i].col[k]);
 	}
 	memset(&sm, 0, sizeof(sm));
+}
+
+void
+smirror_hold(bool on)
+{
+	sm.held = on;
+	if (!on && sm.kick != NULL)
+		event_active(sm.kick, EV_TIMEOUT, 0);
+}
+
+bool
+smirror_busy(void)
+{
+	return sm.sending;
+}
+
+int
+smirror_join(struct pgc *pg)
+{
+	sqlite3_changeset_iter *it;
+	int rc;
+
+	if (sm.db == NULL || sm.sending)
+		return -1;
+	if ((rc = take_pending()) != 1)
+		return rc;
+	if (sqlite3changeset_start(&it, sm.ninflight, sm.inflight) !=
+	    SQLITE_OK)
+		return -1;
+	sm.to = pg;
+	rc = 0;
+	while (rc == 0 && sqlite3changeset_next(it) == SQLITE_ROW)
+		rc = send_change(it);
+	sqlite3changeset_finalize(it);
+	if (rc == 0)
+		rc = log_changeset();
+	sm.to = sm.pg;
+	if (rc != 0)
+		return -1;	/* the caller's transaction must not commit */
+	sm.sending = true;
+	sm.joined = true;
+	return 1;
+}
+
+void
+smirror_joined(bool committed)
+{
+	if (!sm.joined)
+		return;
+	txn_end(committed, NULL);
+}
+
+void
+smirror_on_synced(void (*fn)(void))
+{
+	sm.on_synced = fn;
 }
 
 void

@@ -57,5 +57,24 @@ struct smirror_stats {
 void smirror_stats(struct smirror_stats *st);
 /* Is every batch committed so far in PostgreSQL? */
 bool smirror_synced(void);
+/* fn() each time the mirror becomes synced (a transaction committed). */
+void smirror_on_synced(void (*fn)(void));
+/*
+ * A caller that commits its own writes with the store's batches (the
+ * leader's consume of the cluster's events: the events' deletion and the
+ * incidents they made, in one transaction):
+ *   smirror_hold(true)   the mirror sends nothing of its own meanwhile
+ *   smirror_join(pg)     queue everything not sent yet on pg, inside the
+ *                        caller's open transaction: 1 queued, 0 nothing
+ *                        to send, -1 failed (the caller must not commit)
+ *   smirror_joined(ok)   its transaction committed (ok) or not (the
+ *                        batches then go again in the mirror's own)
+ *   smirror_hold(false)
+ * smirror_busy(): a transaction of the mirror's own is out; do not join.
+ */
+void smirror_hold(bool on);
+bool smirror_busy(void);
+int smirror_join(struct pgc *pg);
+void smirror_joined(bool committed);
 
 #endif

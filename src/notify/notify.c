@@ -363,6 +363,14 @@ esc_stop(int64_t id)
 
 /* notify_set_active(false): a cluster node that does not lead */
 static bool nt_paused;
+/* notify_set_hold(): the leader's log is not in PostgreSQL yet */
+static bool (*nt_hold)(void);
+
+void
+notify_set_hold(bool (*wait)(void))
+{
+	nt_hold = wait;
+}
 
 static void
 esc_due(evutil_socket_t fd, short what, void *arg)
@@ -1239,6 +1247,10 @@ out_run(evutil_socket_t fd, short what, void *arg)
 	(void)arg;
 	if (!nt_g.up || nt_paused)
 		return;
+	if (nt_hold != NULL && nt_hold()) {
+		arm(nt_g.out_ev, 20);	/* not in PostgreSQL yet */
+		return;
+	}
 	/*
 	 * What we are about to send is on disk first (a crash re-sends).
 	 * While the incident log cannot be written, nothing is sent: the

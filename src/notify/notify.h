@@ -41,5 +41,11 @@ void notify_shutdown(void);
  * again at once.  Active by default.
  */
 void notify_set_active(bool on);
+/*
+ * Nothing is sent while wait() is true (the cluster leader's incident log
+ * is not in PostgreSQL yet: a page must not go out for a row the next
+ * leader would not have).  NULL: never wait.
+ */
+void notify_set_hold(bool (*wait)(void));
 
 #endif

@@ -53,7 +53,8 @@ def test_members_share_the_checks_and_elect_one_leader(env):
     assert [n["name"] for n in cl["nodes"]] == ["a", "b", "c"], cl
     for n in cl["nodes"]:
         assert set(n) == {"name", "location", "alive", "leader", "checks",
-                          "last_seen", "config_hash", "config_differs"}, n
+                          "last_seen", "config_hash", "config_differs",
+                          "api"}, n
         assert n["alive"] and n["location"] == "eu-1", n
         assert not n["config_differs"], n
         assert n["last_seen"].endswith("Z") and "T" in n["last_seen"], n

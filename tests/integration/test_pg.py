@@ -139,7 +139,7 @@ def test_pg_migrate_store_copies_the_incident_log(env):
     rc, out, err = _tocsinctl(env, "migrate-store", "--to", newer,
                               "--from", src)
     assert rc == 1 and "schema version 99, newer than this tocsinctl's " \
-        "2: refused" in err, out + err
+        "3: refused" in err, out + err
     assert pg.sql("SELECT count(*) FROM pg_tables WHERE tablename = "
                   "'incidents'", db="newer").strip() == "0"
 
