@@ -332,23 +332,42 @@ def test_cluster_section_errors_name_file_and_line(env):
         "\n".join(lines)
 
 
-def test_cluster_section_is_refused_until_the_store_is_built(env):
-    # A valid cluster { } must not run silently as a lone SQLite node:
-    # this build says so on the database line and does not start.
+def test_cluster_section_valid_and_its_api_address(env):
+    # A valid cluster { } passes -t; "api" must be HOST:PORT.
     d = env.daemon('dummy "a" { state = ok  interval = 1s }\n'
                    'cluster {\n'
                    '  database = "postgresql://tocsin@127.0.0.1/tocsin"\n'
                    '  node     = "mon-a"\n'
                    '  location = "eu-1"\n'
                    '  lease    = 10s\n'
+                   '  api      = "10.0.0.1:8080"\n'
+                   '}\n')
+    rc, out = d.check_config()
+    assert rc == 0 and out.strip() == "config OK", out + d.last_stderr
+    d = env.daemon('cluster {\n'
+                   '  database = "postgresql://tocsin@127.0.0.1/tocsin"\n'
+                   '  api      = "10.0.0.1"\n'
                    '}\n')
     lines = _errors(d)
-    assert lines == ['%s:%d: cluster: database: cluster { } is not '
-                     'supported by this build of tocsind yet (the '
-                     'PostgreSQL store is not built); remove the section '
-                     'to run as a single node' % (
-                         d.conf, d.line_of("postgresql://"))], \
-        "\n".join(lines)
+    assert lines == ['%s:%d: cluster: api: "10.0.0.1" is not HOST:PORT' % (
+        d.conf, d.line_of('"10.0.0.1"'))], "\n".join(lines)
+    # api { listen } on every address: the others cannot be sent there
+    d = env.daemon('cluster {\n'
+                   '  database = "postgresql://tocsin@127.0.0.1:1/tocsin"\n'
+                   '}\n')
+    d.config_text = d.config_text.replace(
+        "127.0.0.1:%d" % d.port, "0.0.0.0:%d" % d.port)
+    harness.write_file(d.conf, d.config_text)
+    try:
+        d.start()
+    except harness.DaemonExited as e:
+        assert e.returncode == 1, e.returncode
+        assert 'cluster: api { listen = "0.0.0.0:%d" } is no address the '\
+            'other nodes can reach; say which in cluster { api = '\
+            '"HOST:PORT" }' % d.port in e.log, e.log[-2000:]
+    else:
+        raise AssertionError("a cluster node started on a wildcard API "
+                             "address with no cluster { api }")
     # An empty section is no section.
     d = env.daemon('dummy "a" { state = ok  interval = 1s }\n'
                    'cluster {\n'
