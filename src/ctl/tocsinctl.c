@@ -103,6 +103,8 @@ help(void)
 	    "  capacity [--horizon 90d] [--all]  what runs out first, and "
 	    "when\n"
 	    "  oncall\n"
+	    "  cluster                     the nodes of a cluster: leader, "
+	    "alive, checks\n"
 	    "  change TITLE --group G|--host H|--check C [--by WHO]\n"
 	    "                              record a change (a deploy, a "
 	    "config push)\n"
@@ -1555,6 +1557,51 @@ cmd_oncall(struct ctl *ctl, char **argv)
 	return 0;
 }
 
+/* The nodes of a cluster: who leads, who is alive, who runs how much. */
+static int
+cmd_cluster(struct ctl *ctl, char **argv)
+{
+	struct table t = { 7, 0, NULL, -1 };
+	json_t *o, *x;
+	size_t i;
+	char *checks, *flags;
+
+	(void)argv;
+	o = ctl_get(ctl, "/api/v1/cluster", NULL);
+	if (ctl->json) {
+		print_json(o);
+		json_decref(o);
+		return 0;
+	}
+	table_row(&t, xstrdup("NODE"), xstrdup("LOCATION"), xstrdup("ALIVE"),
+	    xstrdup("ROLE"), xstrdup("CHECKS"), xstrdup("LAST SEEN"),
+	    xstrdup("API"));
+	json_array_foreach(json_object_get(o, "nodes"), i, x) {
+		if (asprintf(&checks, "%lld", (long long)json_integer_value(
+		    json_object_get(x, "checks"))) < 0 ||
+		    asprintf(&flags, "%s%s",
+		    json_is_true(json_object_get(x, "leader")) ? "leader" :
+		    "follower", json_is_true(json_object_get(x,
+		    "config_differs")) ? ", config differs" : "") < 0)
+			die("out of memory");
+		table_row(&t, field(x, "name"),
+		    json_is_string(json_object_get(x, "location")) ?
+		    field(x, "location") : xstrdup("-"),
+		    xstrdup(json_is_true(json_object_get(x, "alive")) ? "yes" :
+		    "no"), flags, checks, ago(json_object_get(x, "last_seen")),
+		    json_is_string(json_object_get(x, "api")) ?
+		    field(x, "api") : xstrdup("-"));
+	}
+	table_print(ctl, &t);
+	if (!json_is_true(json_object_get(o, "connected")))
+		printf("(node %s cannot reach PostgreSQL now: this is what it "
+		    "last read)\n", json_string_value(json_object_get(o,
+		    "node")) != NULL ? json_string_value(json_object_get(o,
+		    "node")) : "?");
+	json_decref(o);
+	return 0;
+}
+
 /* change TITLE --group G|--host H|--check C … [--by WHO] */
 static int
 cmd_change(struct ctl *ctl, char **argv)
@@ -1783,6 +1830,7 @@ static const struct command {
 	{ "report", 0, OPT_SINCE | OPT_MONTH, cmd_report },
 	{ "capacity", 0, OPT_HORIZON | OPT_ALL, cmd_capacity },
 	{ "oncall", 0, 0, cmd_oncall },
+	{ "cluster", 0, 0, cmd_cluster },
 	{ "change", 1, OPT_TARGET | OPT_BY, cmd_change },
 	{ "changes", 0, OPT_SINCE, cmd_changes },
 	{ "problems", 0, OPT_ALL, cmd_problems },

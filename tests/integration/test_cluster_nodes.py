@@ -4,6 +4,7 @@ dies, one correlator, any node answering the whole API."""
 import json
 import os
 import re
+import subprocess
 import time
 
 import harness
@@ -129,6 +130,21 @@ def test_cluster_runs_each_check_once_over_three_nodes(env):
                for x in cl.nodes}
         return ran if ran == per else None
     wait_for(agree, 15, "the nodes agree on who ran each check")
+
+    # tocsinctl cluster: the same as a table
+    d = cl.nodes["c"]
+    p = subprocess.run([os.path.join(env.builddir, "tocsinctl"), "-s",
+                        "http://127.0.0.1:%d" % d.port, "cluster"],
+                       capture_output=True, text=True, timeout=30)
+    assert p.returncode == 0, p.stderr
+    rows = [l.split() for l in p.stdout.splitlines()]
+    assert rows[0][:5] == ["NODE", "LOCATION", "ALIVE", "ROLE", "CHECKS"], \
+        p.stdout
+    body = {r[0]: r for r in rows[1:]}
+    assert sorted(body) == ["a", "b", "c"], p.stdout
+    assert [r[3].rstrip(",") for r in body.values()].count("leader") == 1
+    for x in "abc":
+        assert body[x][2] == "yes" and int(body[x][4]) == per[x], p.stdout
 
     # nginx sees each URL once per interval (2 s), not two or three times
     time.sleep(2.5)         # past any takeover's first run
