@@ -12,6 +12,7 @@
 #include <libpq-fe.h>
 
 #include "core/log.h"
+#include "core/util.h"
 #include "incident/pg_conn.h"
 #include "incident/pg_schema.h"
 
@@ -51,6 +52,10 @@ struct pgc {
 	unsigned nqueued, nsent, nsync;
 	int backoff_ms;
 	int backoff_max_ms;
+	/* an outage is logged once a minute, not at every retry */
+	char last_err[512];
+	int64_t last_err_ms;		/* mono, when it was logged */
+	unsigned repeats;		/* not logged since */
 	int connect_ms;			/* the deadline to come up; 0: none */
 	struct event *deadline;		/* connect, migrate: not up by then */
 	void (*on_up)(void *, bool);
@@ -133,8 +138,30 @@ pgc_lost(struct pgc *c, const char *why)
 	snprintf(msg, sizeof(msg), "%s", c->conn != NULL ?
 	    PQerrorMessage(c->conn) : "");
 	msg[strcspn(msg, "\n")] = '\0';
-	log_warnx("postgresql: %s%s%s; again in %d ms", why,
-	    msg[0] ? ": " : "", msg, c->backoff_ms);
+	{
+		char line[512];
+		int64_t now = mono_ms();
+
+		snprintf(line, sizeof(line), "%s%s%s", why, msg[0] ? ": " : "",
+		    msg);
+		if (strcmp(line, c->last_err) == 0 &&
+		    now - c->last_err_ms < 60000) {
+			c->repeats++;
+			log_debug("postgresql: %s; again in %d ms", line,
+			    c->backoff_ms);
+		} else {
+			if (c->repeats > 0)
+				log_warnx("postgresql: %s; again in %d ms (%u "
+				    "more failures since the last line)",
+				    line, c->backoff_ms, c->repeats);
+			else
+				log_warnx("postgresql: %s; again in %d ms",
+				    line, c->backoff_ms);
+			snprintf(c->last_err, sizeof(c->last_err), "%s", line);
+			c->last_err_ms = now;
+			c->repeats = 0;
+		}
+	}
 	if (c->ev != NULL) {
 		event_free(c->ev);
 		c->ev = NULL;
@@ -261,8 +288,15 @@ pgc_up_now(struct pgc *c)
 	c->st = PGC_UP;
 	c->backoff_ms = PGC_BACKOFF_MIN_MS;
 	evtimer_del(c->deadline);
-	log_info("postgresql: connected, schema version %d",
-	    pg_schema_version);
+	if (c->last_err[0] != '\0')
+		log_info("postgresql: connected again, schema version %d (%u "
+		    "failed attempt%s not logged)", pg_schema_version,
+		    c->repeats, c->repeats == 1 ? "" : "s");
+	else
+		log_info("postgresql: connected, schema version %d",
+		    pg_schema_version);
+	c->last_err[0] = '\0';
+	c->repeats = 0;
 	if (pgc_watch(c, EV_READ) != 0) {
 		pgc_lost(c, "cannot watch the socket");
 		return;

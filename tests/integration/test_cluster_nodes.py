@@ -77,6 +77,19 @@ class Cluster:
                  sorted(names))
 
 
+def _settled(cl, n):
+    views = [{c["name"]: (c["node"], c["state"]) for c in d.checks()}
+             for d in cl.alive().values()]
+    if any(v != views[0] for v in views) or len(views[0]) != n:
+        return False
+    per = {}
+    for node, state in views[0].values():
+        if state != "OK":
+            return False
+        per[node] = per.get(node, 0) + 1
+    return sorted(per) == sorted(cl.alive())
+
+
 def all_incidents(d):
     out, off = [], 0
     while True:
@@ -86,6 +99,11 @@ def all_incidents(d):
         if len(page) < 1000:
             return out
         off += 1000
+
+
+Cluster.wait_settled = lambda self, n, timeout=20: wait_for(
+    lambda: _settled(self, n), timeout,
+    "every node's API: the same owner for each check, all OK")
 
 
 def access_counts(nginx, start):
@@ -297,3 +315,78 @@ def test_cluster_leader_killed_in_a_storm_loses_no_incident_or_page(env):
                     (at_kill, n, dup))
     for x in survivors:
         cl.nodes[x].assert_no_sanitizer_report()
+
+
+def test_cluster_postgres_down_30s_events_kept_in_order_pages_once(env):
+    from fx_notify import Webhook
+    from test_incident_log import hook_policy
+    pg = fx_pg.Postgres(env)
+    nginx = HttpNginx(env.tmpdir)
+    hook = Webhook(env)
+    n = 20
+    for i in range(n):
+        nginx.put("c/%03d.html" % i, "ok\n")
+    checks = http_checks(nginx, n, interval="1s") + hook_policy(
+        hook.url()) + 'incidents { group_window = 0s  resolve_delay = 0s }\n'
+    cl = Cluster(env, pg, ["a", "b", "c"], checks)
+    cl.wait_members(["a", "b", "c"])
+    cl.wait_settled(n)
+
+    pg.stop()
+    t_stop = time.monotonic()
+    time.sleep(2)
+    # web-000 .. 004 fail; then web-000 recovers; then 005 .. 009 fail
+    for i in range(5):
+        os.unlink(os.path.join(nginx.docroot, "c/%03d.html" % i))
+    time.sleep(4)
+    nginx.put("c/000.html", "ok\n")
+    time.sleep(4)
+    for i in range(5, 10):
+        os.unlink(os.path.join(nginx.docroot, "c/%03d.html" % i))
+    # the nodes keep running their checks meanwhile (from their APIs)
+    def seen_down():
+        cs = {c["name"]: c for c in cl.nodes["a"].checks()}
+        return all(cs["web-%03d" % i]["state"] == "CRITICAL"
+                   for i in range(5, 10) if cs["web-%03d" % i]["node"]
+                   == "a")
+    wait_for(seen_down, 10, "node a sees its checks down")
+    time.sleep(max(0, 30 - (time.monotonic() - t_stop)))
+    assert hook.received() == [], "paged while PostgreSQL was down"
+    pg.start()
+
+    d = cl.nodes["a"]
+
+    def settled():
+        inc = all_incidents(d)
+        by = {}
+        for i in inc:
+            for c in i["checks"]:
+                by.setdefault(c["name"] if isinstance(c, dict) else c,
+                              []).append(i)
+        if sorted(by) != ["web-%03d" % i for i in range(10)]:
+            return None
+        if by["web-000"][0]["status"] not in ("resolved", "closed"):
+            return None
+        if any(by["web-%03d" % i][0]["status"] != "open"
+               for i in range(1, 10)):
+            return None
+        return by
+    by = wait_for(settled, 40, "incidents for web-000..009, web-000 "
+                  "resolved")
+    assert all(len(v) == 1 for v in by.values()), by
+
+    def paged():
+        ev = [(b["event"], b["incident"]["id"], b["idempotency_key"])
+              for _, _, b, _ in hook.received()]
+        opened = {i for e, i, _ in ev if e == "incident.opened"}
+        return ev if opened >= {v[0]["id"] for v in by.values()} else None
+    ev = wait_for(paged, 30, "a page for each incident")
+    time.sleep(2)
+    ev = [(b["event"], b["incident"]["id"], b["idempotency_key"])
+          for _, _, b, _ in hook.received()]
+    keys = [k for _, _, k in ev]
+    assert len(keys) == len(set(keys)), ev
+    opened = [i for e, i, _ in ev if e == "incident.opened"]
+    assert len(opened) == len(set(opened)) == 10, ev
+    for x in cl.nodes.values():
+        x.assert_no_sanitizer_report()
