@@ -174,8 +174,13 @@ class Daemon:
 
     def __init__(self, tmpdir, config_text, builddir, extra_plugins=(),
                  conf_name="tocsin.conf", with_plugins=True, api_extra="",
-                 nofile=None, rrd_flush_delay="1s"):
+                 nofile=None, rrd_flush_delay="1s", api_host="127.0.0.1",
+                 netns=None):
         self.tmpdir = os.path.abspath(tmpdir)
+        # where its API listens and is asked (an address of its network
+        # namespace when netns names one: it runs in there)
+        self.api_host = api_host
+        self.netns = netns
         self.builddir = os.path.abspath(builddir)
         self.binary = os.path.join(self.builddir, "tocsind")
         if not os.access(self.binary, os.X_OK):
@@ -238,13 +243,13 @@ class Daemon:
                 '  log_level = "debug"\n'
                 '%s%s'
                 '}\n'
-                'api { listen = "127.0.0.1:%d" %s}\n'
+                'api { listen = "%s:%d" %s}\n'
                 % (self.state_dir, self.plugin_dir,
                    '  rrd_flush_delay = %s\n' % self.rrd_flush_delay
                    if self.rrd_flush_delay is not None else '',
                    # tests run as root in CI: tocsind refuses that unless told
                    '  allow_root = true\n' if os.geteuid() == 0 else '',
-                   self.port, self.api_extra + " " if self.api_extra
+                   self.api_host, self.port, self.api_extra + " " if self.api_extra
                    else ""))
         return self.header_text
 
@@ -314,8 +319,10 @@ class Daemon:
         def limits():
             if nofile is not None:
                 resource.setrlimit(resource.RLIMIT_NOFILE, (nofile, nofile))
+        # "ip netns exec" execs tocsind: the pid is still tocsind's
+        ns = ["ip", "netns", "exec", self.netns] if self.netns else []
         self.proc = subprocess.Popen(
-            self.wrapper() + [self.binary, "-f", "-c", self.conf],
+            ns + self.wrapper() + [self.binary, "-f", "-c", self.conf],
             stdin=subprocess.DEVNULL,
             stdout=self._out_fp, stderr=self._log_fp, env=self.env(),
             cwd="/", preexec_fn=limits if nofile is not None else None)
@@ -446,7 +453,7 @@ class Daemon:
             token = self.token
         if token is not None:
             headers["Authorization"] = "Bearer " + token
-        c = http.client.HTTPConnection("127.0.0.1", self.port,
+        c = http.client.HTTPConnection(self.api_host, self.port,
                                        timeout=timeout)
         try:
             c.request(method, path, body=body, headers=headers)

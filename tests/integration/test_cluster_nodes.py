@@ -19,9 +19,9 @@ def q(s):
     return json.dumps(s)
 
 
-def node_config(pg, name, checks, lease=LEASE, extra=""):
+def node_config(uri, name, checks, lease=LEASE, extra=""):
     return ('cluster {\n  database = %s\n  node = %s\n  lease = %s\n%s}\n'
-            % (q(pg.uri), q(name), lease, extra)) + checks
+            % (q(uri), q(name), lease, extra)) + checks
 
 
 def http_checks(nginx, n, interval="2s", prefix="web", path="/c/%03d.html",
@@ -44,7 +44,7 @@ class Cluster:
         for name in names:
             d = harness.Daemon(
                 os.path.join(env.tmpdir, "node-" + name),
-                node_config(pg, name, checks, lease), env.builddir,
+                node_config(pg.uri, name, checks, lease), env.builddir,
                 api_extra="token_file = %s" % q(self.token_file))
             d.token_file = self.token_file
             self.nodes[name] = d
@@ -240,6 +240,10 @@ def test_cluster_kill_of_a_node_moves_its_checks_and_keeps_hard_states(env):
     # within a lease plus an interval (2 s + 2 s), with the 2 s refresh
     # of the API's view on top
     assert took <= 2 + 2 + 2 + 1, took
+    if os.environ.get("TOCSIN_TEST_REPORT"):
+        with open(os.environ["TOCSIN_TEST_REPORT"], "a") as f:
+            f.write("owner killed: its checks seen run by others %.2f s "
+                    "after\n" % took)
     for m in moved:
         if m.startswith("down-"):
             assert now[m]["state"] == "CRITICAL" and \
@@ -390,3 +394,141 @@ def test_cluster_postgres_down_30s_events_kept_in_order_pages_once(env):
     assert len(opened) == len(set(opened)) == 10, ev
     for x in cl.nodes.values():
         x.assert_no_sanitizer_report()
+
+
+class _Unroute:
+    """Deletes the host's blackhole route to addr at the end of a test."""
+
+    def __init__(self, addr):
+        self.addr = addr
+
+    def cleanup(self):
+        import subprocess as sp
+        sp.run(["ip", "route", "del", "blackhole", self.addr + "/32"],
+               capture_output=True)
+
+
+class _LoggingNginx(HttpNginx):
+    """nginx on 127.0.0.1 and on addr too, logging each request's source
+    address and time."""
+
+    def __init__(self, tmpdir, addr):
+        self.addr = addr
+        super().__init__(tmpdir)
+
+    def _write_conf(self):
+        super()._write_conf()
+        with open(self.conf) as f:
+            text = f.read()
+        text = text.replace(
+            "    listen 127.0.0.1:%d;\n" % self.port,
+            "    listen 127.0.0.1:%d;\n    listen %s:%d;\n" % (
+                self.port, self.addr, self.port), 1)
+        text = text.replace("log_format t '", "log_format t '$msec "
+                            "$remote_addr ", 1)
+        harness.write_file(self.conf, text)
+
+    def requests(self):
+        """[(time, source address, path)]"""
+        out = []
+        for line in self.access_log().splitlines():
+            m = re.match(r'(\S+) (\S+) GET (\S+) ', line)
+            if m:
+                out.append((float(m.group(1)), m.group(2), m.group(3)))
+        return out
+
+
+def test_cluster_node_cut_off_from_postgres_loses_its_checks_then_back(env):
+    """Node c, in its own network namespace, reaches PostgreSQL over one
+    veth pair and the checked web server over another.  Cut off from
+    PostgreSQL only (blackhole routes: its packets vanish), it stops
+    being a member and a, b take its checks; back, the checks return to
+    it and none runs on two nodes for longer than the lease."""
+    import random
+    from fx_ping import Netns, run
+    ns = Netns("cn")
+    # a second veth pair: PostgreSQL's path only
+    tag = ns.host_if[:-1]
+    h2, n2 = tag + "H", tag + "N"
+    k = random.randrange(1, 16383) * 4
+    pg_ip = "10.251.%d.%d" % (k // 256, k % 256 + 1)
+    c_ip = "10.251.%d.%d" % (k // 256, k % 256 + 2)
+    run("ip", "link", "add", h2, "type", "veth", "peer", "name", n2)
+    run("ip", "link", "set", n2, "netns", ns.name)
+    run("ip", "addr", "add", pg_ip + "/30", "dev", h2)
+    run("ip", "link", "set", h2, "up")
+    ns.ns("ip", "addr", "add", c_ip + "/30", "dev", n2)
+    ns.ns("ip", "link", "set", n2, "up")
+    pg = fx_pg.Postgres(env, also_listen=pg_ip, trust_from=c_ip)
+    nginx = _LoggingNginx(env.tmpdir, ns.host_ip)
+    n = 30
+    for i in range(n):
+        nginx.put("c/%03d.html" % i, "ok\n")
+    checks = "".join('http "web-%03d" {\n  url = "http://%s:%d/c/%03d.html"\n'
+                     '  interval = 1s\n  max_attempts = 1\n}\n' % (
+                         i, ns.host_ip, nginx.port, i) for i in range(n))
+    token = os.path.join(env.tmpdir, "cluster.token")
+    nodes = {}
+    for name in "ab":
+        nodes[name] = harness.Daemon(
+            os.path.join(env.tmpdir, "node-" + name),
+            node_config(pg.uri, name, checks), env.builddir,
+            api_extra="token_file = %s" % q(token))
+    uri_c = "postgresql://tocsin@%s:%d/tocsin" % (pg_ip, pg.port)
+    nodes["c"] = harness.Daemon(
+        os.path.join(env.tmpdir, "node-c"), node_config(uri_c, "c", checks),
+        env.builddir, api_extra="token_file = %s  allow_remote_reads = "
+        "true" % q(token), api_host=ns.ns_ip, netns=ns.name)
+    cl = Cluster.__new__(Cluster)
+    cl.nodes = nodes
+    for d in nodes.values():
+        d.token_file = token
+        d.require_plugin("http")
+        d.start()
+    cl.wait_members(["a", "b", "c"])
+    cl.wait_settled(n)
+    mine_c = sorted(c["name"] for c in nodes["a"].checks()
+                    if c["node"] == "c")
+    assert mine_c
+    urls_c = {"/c/%s.html" % m[4:] for m in mine_c}
+
+    t0 = time.time()
+    harness.register(_Unroute(c_ip))
+    run("ip", "route", "add", "blackhole", c_ip + "/32")
+    ns.ns("ip", "route", "add", "blackhole", pg_ip + "/32")
+
+    def moved():
+        v = nodes["a"].get("/api/v1/cluster")
+        return sorted(x["name"] for x in v["nodes"] if x["alive"]) == \
+            ["a", "b"]
+    wait_for(moved, 10, "a and b see c gone")
+
+    def run_by_ab():
+        got = {p for t, src, p in nginx.requests()
+               if t > time.time() - 1.5 and src != ns.ns_ip}
+        return urls_c <= got
+    wait_for(run_by_ab, 10, "c's checks run by a and b")
+    took = time.time() - t0
+    # c is dead to the others a lease after its last beat, plus an interval
+    assert took < 2 + 0.5 + 1 + 2, took
+
+    run("ip", "route", "del", "blackhole", c_ip + "/32")
+    ns.ns("ip", "route", "del", "blackhole", pg_ip + "/32")
+    t1 = time.time()
+    cl.wait_members(["a", "b", "c"])
+    time.sleep(4)
+    # after the return: the last time a or b ran one of c's checks
+    last_ab = max([t for t, src, p in nginx.requests()
+                   if p in urls_c and src != ns.ns_ip and t > t1] or [t1])
+    assert last_ab - t1 < 2 + 1, last_ab - t1
+    # and c runs them again
+    recent = {p for t, src, p in nginx.requests()
+              if t > time.time() - 1.5 and src == ns.ns_ip}
+    assert urls_c <= recent, sorted(urls_c - recent)
+    if os.environ.get("TOCSIN_TEST_REPORT"):
+        with open(os.environ["TOCSIN_TEST_REPORT"], "a") as f:
+            f.write("partition: checks moved %.2f s after the cut; run "
+                    "twice %.2f s after the return\n" % (took,
+                                                          last_ab - t1))
+    for d in nodes.values():
+        d.assert_no_sanitizer_report()
