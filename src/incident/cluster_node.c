@@ -536,6 +536,8 @@ promote(void)
 		log_warnx("cluster: cannot read the incident log back");
 	slo_stop();
 	(void)slo_start();
+	/* check_state in PostgreSQL is the owners' (cluster_checks.h) */
+	smirror_skip("check_state");
 	if (smirror_start(cn.base, idb(), cn.pgmir) != 0)
 		log_warnx("cluster: cannot mirror the incident log");
 	incident_set_active(true);
@@ -882,5 +884,6 @@ cnode_stop(void)
 	free(cn.api);
 	free(cn.follow_state);
 	free(cn.waits);
+	smirror_skip(NULL);
 	memset(&cn, 0, sizeof(cn));
 }

@@ -190,6 +190,16 @@ put_where(struct sb *b, sqlite3_changeset_iter *it, const struct sm_table *t,
 	return np;
 }
 
+/* smirror_skip(): a table the mirror leaves to its other writer */
+static char *sm_skip;
+
+void
+smirror_skip(const char *table)
+{
+	free(sm_skip);
+	sm_skip = table != NULL ? strdup(table) : NULL;
+}
+
 /* One change as one statement on pg.  RETURN VALUE: 0 or -1. */
 static int
 send_change(sqlite3_changeset_iter *it)
@@ -202,8 +212,11 @@ send_change(sqlite3_changeset_iter *it)
 	int ncol, op, ind, i, np = 0, rc;
 	sqlite3_value *v;
 
-	if (sqlite3changeset_op(it, &tname, &ncol, &op, &ind) != SQLITE_OK ||
-	    sqlite3changeset_pk(it, &pk, &ncol) != SQLITE_OK ||
+	if (sqlite3changeset_op(it, &tname, &ncol, &op, &ind) != SQLITE_OK)
+		return -1;
+	if (sm_skip != NULL && strcmp(tname, sm_skip) == 0)
+		return 0;	/* another writer's table */
+	if (sqlite3changeset_pk(it, &pk, &ncol) != SQLITE_OK ||
 	    (t = table(tname)) == NULL || t->ncol != ncol)
 		return -1;
 	if (op == SQLITE_INSERT) {

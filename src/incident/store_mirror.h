@@ -46,6 +46,12 @@ struct sqlite3;
 int smirror_start(struct event_base *base, struct sqlite3 *db,
     struct pgc *pg);
 void smirror_stop(void);
+/*
+ * Leave table out of PostgreSQL (the changesets in store_log keep it):
+ * a cluster's check_state is written by each check's owner
+ * (cluster_checks.h), not by the leader's log.  NULL: mirror every table.
+ */
+void smirror_skip(const char *table);
 
 struct smirror_stats {
 	uint64_t batches;	/* committed in SQLite with changes */
