@@ -100,6 +100,13 @@ api_metric_json(const struct metric *m)
 }
 
 static const char *(*api_check_node)(const struct check *c);
+static void (*api_check_extra)(const struct check *c, json_t *o);
+
+void
+api_checks_set_extra(void (*add)(const struct check *c, json_t *o))
+{
+	api_check_extra = add;
+}
 
 void
 api_checks_set_node(const char *(*ran_by)(const struct check *c))
@@ -159,6 +166,8 @@ api_check_json(const struct check *c)
 	api_set(o, "metrics", a, &err);
 	if (api_check_node != NULL)
 		api_set(o, "node", api_str(api_check_node(c)), &err);
+	if (api_check_extra != NULL)
+		api_check_extra(c, o);
 
 	if (err) {
 		json_decref(o);

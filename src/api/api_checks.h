@@ -13,5 +13,8 @@ int api_checks_init(void);
  */
 struct check;
 void api_checks_set_node(const char *(*ran_by)(const struct check *c));
+/* And add(c, o) puts more keys in a check's object (its locations). */
+#include <jansson.h>
+void api_checks_set_extra(void (*add)(const struct check *c, json_t *o));
 
 #endif

@@ -58,6 +58,9 @@ struct check {
 	bool aberration_set;		/* given in its section (or template) */
 	char **depends_on;		/* names, ndepends of them */
 	unsigned ndepends;
+	char **locations;		/* run from these places (a cluster) */
+	unsigned nlocations;
+	int quorum;			/* 1..nlocations; 0 without locations */
 	int64_t interval_ms;
 	int64_t retry_ms;
 	int64_t timeout_ms;

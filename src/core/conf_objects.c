@@ -64,6 +64,7 @@ conf_check_free(struct check *c)
 	free(c->host_name);
 	free(c->group);
 	conf_strlist_free(c->depends_on, c->ndepends);
+	conf_strlist_free(c->locations, c->nlocations);
 	free(c->deps);
 	free(c->rule);
 	result_clear(&c->last);
@@ -168,6 +169,31 @@ check_build(struct ctype *ct, cfg_t *sec)
 	c->host_name = xstrdup(cfg_getstr(sec, "host"));
 	c->group = xstrdup(cfg_getstr(sec, "group"));
 	c->depends_on = conf_strlist(sec, "depends_on", &c->ndepends);
+	c->locations = conf_strlist(sec, "locations", &c->nlocations);
+	n = conf_opt_set(sec, "quorum") ? cfg_getint(sec, "quorum") : LONG_MIN;
+	if (c->nlocations == 0 && n != LONG_MIN) {
+		conf_err_at(sec, "quorum", "quorum: only with locations");
+		bad = 1;
+	} else if (c->nlocations > 0) {
+		unsigned i, j;
+
+		c->quorum = n == LONG_MIN ? (int)(c->nlocations / 2 + 1) :
+		    (int)n;
+		if (n != LONG_MIN && (n < 1 || n > (long)c->nlocations)) {
+			conf_err_at(sec, "quorum", "quorum: %ld is not between "
+			    "1 and the %u locations", n, c->nlocations);
+			bad = 1;
+		}
+		for (i = 0; i < c->nlocations; i++)
+			for (j = 0; j < i; j++)
+				if (strcmp(c->locations[i],
+				    c->locations[j]) == 0) {
+					conf_err_at(sec, "locations",
+					    "locations: \"%s\" twice",
+					    c->locations[i]);
+					bad = 1;
+				}
+	}
 
 	if ((c->interval_ms = duration_min(sec, "interval", 10)) < 0)
 		bad = 1;

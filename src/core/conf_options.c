@@ -43,6 +43,12 @@ const struct tocsin_option conf_common_options[] = {
 	{ "aberration", TOCSIN_OPT_BOOL, "false", 0,
 	    "the check's RRD file carries Holt-Winters archives (read by an "
 	    "aberration check)" },
+	{ "locations", TOCSIN_OPT_STR_LIST, NULL, 0,
+	    "a cluster runs it on one node in each of these locations "
+	    "(cluster { location }) and combines their results" },
+	{ "quorum", TOCSIN_OPT_INT, NULL, 0,
+	    "with locations: down only when at least this many locations "
+	    "see it down (default: a majority)" },
 	{ "use", TOCSIN_OPT_STR_LIST, NULL, 0,
 	    "templates whose keys this check takes (later ones win; its own "
 	    "keys win over all)" },

@@ -527,6 +527,43 @@ sched_local_result(struct check *c, const struct result *r, int64_t mnow)
 	sched_arm(c, mnow + c->retry_ms);
 }
 
+static bool (*sched_take)(struct check *c, struct result *r);
+static bool sched_taking = true;
+
+void
+sched_set_result_hook(bool (*take)(struct check *c, struct result *r))
+{
+	sched_take = take;
+}
+
+/* After a result: the check's next run (sched_result's end). */
+static void
+sched_next(struct check *c, int64_t mnow)
+{
+	if (c->timer == NULL)	/* a passive result before sched_start */
+		return;
+	if (c->run_asap) {
+		c->run_asap = false;
+		event_del(c->timer);
+		c->due_ms = mnow;
+		sched_begin(c);
+		return;
+	}
+	/* a passive result does not move an armed timer */
+	if (evtimer_pending(c->timer, NULL) && c->run == NULL &&
+	    c->due_ms > mnow)
+		return;
+	sched_arm(c, next_due(c, mnow));
+}
+
+void
+sched_result_combined(struct check *c, struct result *r)
+{
+	sched_taking = false;
+	sched_result(c, r);
+	sched_taking = true;
+}
+
 void
 sched_result(struct check *c, struct result *r)
 {
@@ -534,6 +571,16 @@ sched_result(struct check *c, struct result *r)
 	struct state_event ev;
 	time_t now = time(NULL);
 	int64_t mnow = mono_ms();
+
+	if (sched_taking && sched_take != NULL && sched_take(c, r)) {
+		/* one place's result, combined elsewhere: run on */
+		c->type->runs_total++;
+		stats_g.runs_total++;
+		c->runs++;
+		result_clear(r);
+		sched_next(c, mnow);
+		return;
+	}
 
 	c->type->runs_total++;
 	stats_g.runs_total++;
@@ -583,21 +630,7 @@ sched_result(struct check *c, struct result *r)
 	bus_publish_result(c);
 	if (c->st.state != STATE_OK && !c->st.hard)
 		run_upstream(c);
-
-	if (c->timer == NULL)	/* a passive result before sched_start */
-		return;
-	if (c->run_asap) {
-		c->run_asap = false;
-		event_del(c->timer);
-		c->due_ms = mnow;
-		sched_begin(c);
-		return;
-	}
-	/* a passive result does not move an armed timer */
-	if (evtimer_pending(c->timer, NULL) && c->run == NULL &&
-	    c->due_ms > mnow)
-		return;
-	sched_arm(c, next_due(c, mnow));
+	sched_next(c, mnow);
 }
 
 void

@@ -43,5 +43,14 @@ void sched_result(struct check *c, struct result *r);
  * its next slot.  NULL (the default): every check runs.
  */
 void sched_set_gate(bool (*runs_here)(const struct check *c));
+/*
+ * sched_set_result_hook — a check run from several places: take(c, r)
+ * sees every result first; true, it took r (it is one place's, combined
+ * elsewhere; r's contents are cleared after) and the state machine does
+ * not see it, the check just runs on.  sched_result_combined() feeds the
+ * combined result in past the hook.
+ */
+void sched_set_result_hook(bool (*take)(struct check *c, struct result *r));
+void sched_result_combined(struct check *c, struct result *r);
 
 #endif

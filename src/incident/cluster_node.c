@@ -48,6 +48,7 @@
 #include "incident/cluster.h"
 #include "incident/cluster_checks.h"
 #include "incident/cluster_events.h"
+#include "incident/cluster_locations.h"
 #include "incident/cluster_node.h"
 #include "incident/incident.h"
 #include "incident/incident_int.h"
@@ -74,6 +75,20 @@ enum cn_role {
 #define CN_CONSUME	500		/* events a consume takes at most */
 #define CN_SPOOL_MAX	(64ULL << 20)	/* bytes of spooled events */
 
+/* One place's last result of a check (check_locations). */
+struct cn_loc {
+	int state;		/* -1: none */
+	char *summary, *node;
+	int64_t at_ms;
+};
+
+/* A located check: its places' results, and what was combined. */
+struct cn_locs {
+	struct cn_loc *v;	/* c->nlocations */
+	int64_t combined_ms;	/* newest place result combined so far */
+	int64_t combined_at;	/* mono, when */
+};
+
 static struct {
 	struct event_base *base;
 	struct cluster *cl;
@@ -86,7 +101,14 @@ static struct {
 	char *follow_state;	/* store_follow's state file */
 	struct cev *ev;
 	char *node;
+	char *location;		/* this node's, or NULL */
 	char *api;		/* the address the others forward to */
+	/* checks run from several places (locations = { … }) */
+	uint8_t *runs_loc;	/* per check idx: this node runs it for its
+				 * location */
+	struct cn_locs *locs;	/* per check idx: each place's last result */
+	bool loc_reading;
+	unsigned nlocated;
 	struct config *cf;	/* the arrays below are this config's */
 	unsigned n;
 	uint8_t *place;		/* per check idx: CN_* */
@@ -134,7 +156,29 @@ runs_here(const struct check *c)
 {
 	if (cn.cf != daemon_g.cf || c->idx >= cn.n)
 		return false;
+	if (c->nlocations > 0)
+		return cn.runs_loc[c->idx] != 0;
 	return cn.place[c->idx] == CN_MINE;
+}
+
+/* Is c's state machine this node's (it owns c, or combines its places)? */
+static bool
+owns_state(const struct check *c)
+{
+	return cn.cf == daemon_g.cf && c->idx < cn.n &&
+	    cn.place[c->idx] == CN_MINE;
+}
+
+/* Does this node's location run c? */
+static bool
+in_locations(const struct check *c)
+{
+	unsigned i;
+
+	for (i = 0; cn.location != NULL && i < c->nlocations; i++)
+		if (strcmp(c->locations[i], cn.location) == 0)
+			return true;
+	return false;
 }
 
 static const char *
@@ -274,6 +318,20 @@ recompute(void)
 		bool own = nlive > 0 ? cluster_owns(cn.cl, c->name) :
 		    cn.alone;
 
+		if (c->nlocations > 0) {
+			const char *r = NULL;
+			bool run;
+
+			if (in_locations(c))
+				r = nlive > 0 ? cluster_owner_in(cn.cl, c->name,
+				    cn.location) : cn.alone ? cn.node : NULL;
+			run = r != NULL && strcmp(r, cn.node) == 0;
+			if (run && !cn.runs_loc[i]) {
+				cn.runs_loc[i] = 1;
+				sched_run_now(c);	/* its place's first */
+			}
+			cn.runs_loc[i] = run;
+		}
 		if (!own)
 			cn.place[i] = CN_OTHER;
 		else if (cn.place[i] == CN_OTHER) {
@@ -312,6 +370,208 @@ on_change(void *arg)
 	recompute();
 }
 
+/* ---- checks run from several places ------------------------------------ */
+
+/* A PostgreSQL text[] literal of the located checks' names. */
+static char *
+located_names(void)
+{
+	size_t len = 3, i;
+	char *out, *p;
+	const char *q;
+
+	for (i = 0; i < cn.n; i++)
+		if (cn.cf->checks[i]->nlocations > 0)
+			len += 2 * strlen(cn.cf->checks[i]->name) + 3;
+	if ((out = p = malloc(len)) == NULL)
+		return NULL;
+	*p++ = '{';
+	for (i = 0; i < cn.n; i++) {
+		if (cn.cf->checks[i]->nlocations == 0)
+			continue;
+		if (p[-1] != '{')
+			*p++ = ',';
+		*p++ = '"';
+		for (q = cn.cf->checks[i]->name; *q != '\0'; q++) {
+			if (*q == '"' || *q == '\\')
+				*p++ = '\\';
+			*p++ = *q;
+		}
+		*p++ = '"';
+	}
+	*p++ = '}';
+	*p = '\0';
+	return out;
+}
+
+/* A place's result: into check_locations, not the state machine. */
+static bool
+take_result(struct check *c, struct result *r)
+{
+	char state[8], at[24];
+	const char *p[6] = { c->name, cn.location, state, r->summary, at,
+	    cn.node };
+
+	if (cn.cl == NULL || c->nlocations == 0 || !in_locations(c))
+		return false;
+	snprintf(state, sizeof(state), "%d", (int)(r->local_err != 0 ?
+	    STATE_UNKNOWN : r->state));
+	snprintf(at, sizeof(at), "%lld", (long long)wall_ms());
+	if (pgc_query(cn.pg, "INSERT INTO check_locations AS l (name, "
+	    "location, state, summary, at_ms, node) VALUES ($1, $2, $3, $4, "
+	    "$5, $6) ON CONFLICT (name, location) DO UPDATE SET state = "
+	    "EXCLUDED.state, summary = EXCLUDED.summary, at_ms = "
+	    "EXCLUDED.at_ms, node = EXCLUDED.node WHERE l.at_ms <= "
+	    "EXCLUDED.at_ms", 6, p, NULL, NULL) != 0)
+		log_warnx("cluster: check %s: its result from %s is lost (out "
+		    "of memory)", c->name, cn.location);
+	return true;
+}
+
+/* Combine the places' results of c into one, if a new one came. */
+static void
+combine(struct check *c, struct cn_locs *l, int64_t now)
+{
+	enum check_state states[64];
+	struct result r;
+	char buf[1024];
+	size_t off = 0;
+	unsigned k, known, fresh = 0, newer = 0;
+	int64_t newest = 0, stale = 2 * c->interval_ms + c->timeout_ms +
+	    cn.lease_ms, every;
+	enum check_state st;
+
+	for (k = 0; k < c->nlocations && k < 64; k++) {
+		const struct cn_loc *x = &l->v[k];
+
+		states[k] = STATE_UNKNOWN;	/* no result: counts for nothing */
+		if (x->state < 0 || now - x->at_ms > stale)
+			continue;
+		states[k] = (enum check_state)x->state;
+		fresh++;
+		if (x->at_ms > l->combined_ms)
+			newer++;
+		if (x->at_ms > newest)
+			newest = x->at_ms;
+	}
+	if (newer == 0)
+		return;
+	/* once every place has spoken, or once an interval */
+	every = !c->st.hard && c->st.state != STATE_OK && c->st.state !=
+	    STATE_PENDING ? c->retry_ms : c->interval_ms;
+	if (newer < fresh && mono_ms() - l->combined_at < every)
+		return;
+	st = cluster_quorum_state(states, k, (unsigned)c->quorum, &known);
+	off += (size_t)snprintf(buf, sizeof(buf), "%s in %u of %u location%s "
+	    "(quorum %d):", state_name(st), known, c->nlocations,
+	    c->nlocations == 1 ? "" : "s", c->quorum);
+	for (k = 0; k < c->nlocations && k < 64 && off < sizeof(buf); k++)
+		off += (size_t)snprintf(buf + off, sizeof(buf) - off,
+		    "%s %s %s%s%s", k > 0 ? ";" : "", c->locations[k],
+		    l->v[k].state >= 0 && states[k] == (enum check_state)
+		    l->v[k].state ? state_name(states[k]) : "-",
+		    l->v[k].summary != NULL && l->v[k].state >= 0 ? " " : "",
+		    l->v[k].summary != NULL && l->v[k].state >= 0 ?
+		    l->v[k].summary : "");
+	memset(&r, 0, sizeof(r));
+	r.state = st;
+	r.summary = result_text(buf, RESULT_SUMMARY_MAX, true);
+	l->combined_ms = newest;
+	l->combined_at = mono_ms();
+	sched_result_combined(c, &r);
+}
+
+static void
+on_locations(void *arg, const PGresult *r)
+{
+	int64_t now = wall_ms();
+	unsigned i, k;
+	int j;
+
+	(void)arg;
+	cn.loc_reading = false;
+	if (r == NULL || PQresultStatus(r) != PGRES_TUPLES_OK ||
+	    cn.cf != daemon_g.cf)
+		return;
+	for (j = 0; j < PQntuples(r); j++) {
+		struct check *c = conf_check(cn.cf, PQgetvalue(r, j, 0));
+		const char *loc = PQgetvalue(r, j, 1);
+		struct cn_locs *l;
+
+		if (c == NULL || c->nlocations == 0)
+			continue;
+		l = &cn.locs[c->idx];
+		if (l->v == NULL && (l->v = calloc(c->nlocations,
+		    sizeof(*l->v))) == NULL)
+			continue;
+		for (k = 0; k < c->nlocations; k++) {
+			if (strcmp(c->locations[k], loc) != 0)
+				continue;
+			l->v[k].state = atoi(PQgetvalue(r, j, 2));
+			free(l->v[k].summary);
+			l->v[k].summary = PQgetisnull(r, j, 3) ? NULL :
+			    strdup(PQgetvalue(r, j, 3));
+			l->v[k].at_ms = strtoll(PQgetvalue(r, j, 4), NULL, 10);
+			free(l->v[k].node);
+			l->v[k].node = strdup(PQgetvalue(r, j, 5));
+		}
+	}
+	for (i = 0; i < cn.n; i++) {
+		struct check *c = cn.cf->checks[i];
+
+		if (c->nlocations > 0 && cn.place[i] == CN_MINE &&
+		    cn.locs[i].v != NULL)
+			combine(c, &cn.locs[i], now);
+	}
+}
+
+static void
+read_locations(void)
+{
+	char *names;
+	const char *p[1];
+
+	if (cn.nlocated == 0 || cn.loc_reading || !pgc_up(cn.pg) ||
+	    (names = located_names()) == NULL)
+		return;
+	p[0] = names;
+	if (pgc_query(cn.pg, "SELECT name, location, state, summary, at_ms, "
+	    "node FROM check_locations WHERE name = ANY($1::text[])", 1, p,
+	    on_locations, NULL) == 0)
+		cn.loc_reading = true;
+	free(names);
+}
+
+/* GET /api/v1/checks: a located check's places. */
+static void
+check_extra(const struct check *c, json_t *o)
+{
+	const struct cn_locs *l;
+	json_t *a;
+	unsigned k;
+
+	if (c->nlocations == 0 || cn.cf != daemon_g.cf || c->idx >= cn.n)
+		return;
+	l = &cn.locs[c->idx];
+	if ((a = json_array()) == NULL)
+		return;
+	for (k = 0; k < c->nlocations; k++) {
+		const struct cn_loc *x = l->v != NULL ? &l->v[k] : NULL;
+		bool has = x != NULL && x->state >= 0 && x->at_ms > 0;
+
+		json_array_append_new(a, json_pack("{s:s, s:o, s:o, s:o, s:o}",
+		    "location", c->locations[k], "state", has ?
+		    json_string(state_name((enum check_state)x->state)) :
+		    json_null(), "summary", has && x->summary != NULL ?
+		    api_str(x->summary) : json_null(), "last_check", has ?
+		    api_time((time_t)(x->at_ms / 1000)) : json_null(), "node",
+		    has && x->node != NULL ? json_string(x->node) :
+		    json_null()));
+	}
+	json_object_set_new(o, "locations", a);
+	json_object_set_new(o, "quorum", json_integer(c->quorum));
+}
+
 /* ---- results and events ------------------------------------------------ */
 
 static void
@@ -337,7 +597,7 @@ on_result(const struct check *c, void *arg)
 	struct cn_wait *v;
 
 	(void)arg;
-	if (!runs_here(c))
+	if (!owns_state(c))
 		return;
 	set_ran_by(c->idx, cn.node);
 	if (cn.durable_seq >= cn.last_seq) {
@@ -451,7 +711,7 @@ on_events(void *arg, const struct cev_row *rows, int n)
 			continue;
 		}
 		/* the leader's view of a check it does not run */
-		if (!runs_here(c)) {
+		if (!owns_state(c)) {
 			c->st.hard_state = (enum check_state)nw;
 			c->st.state = (enum check_state)nw;
 			c->st.hard = true;
@@ -631,6 +891,7 @@ tick_cb(evutil_socket_t fd, short what, void *arg)
 			smirror_hold(false);
 		}
 	}
+	read_locations();
 	if (!cn.refreshing && now - cn.last_refresh >= CN_REFRESH_MS &&
 	    pgc_up(cn.pg)) {
 		cn.last_refresh = now;
@@ -714,27 +975,60 @@ config_hash(const struct config *cf)
 	return out;
 }
 
+static void
+locs_free(struct cn_locs *v, const struct config *cf, unsigned n)
+{
+	unsigned i, k;
+
+	for (i = 0; v != NULL && i < n; i++) {
+		if (v[i].v == NULL)
+			continue;
+		for (k = 0; k < cf->checks[i]->nlocations; k++) {
+			free(v[i].v[k].summary);
+			free(v[i].v[k].node);
+		}
+		free(v[i].v);
+	}
+	free(v);
+}
+
 static int
 arrays_for(struct config *cf)
 {
-	uint8_t *place;
+	uint8_t *place, *runs;
+	struct cn_locs *locs;
 	char **rb;
 	unsigned i;
 
-	if ((place = calloc(cf->nchecks + 1, 1)) == NULL ||
-	    (rb = calloc(cf->nchecks + 1, sizeof(*rb))) == NULL) {
+	place = calloc(cf->nchecks + 1, 1);
+	runs = calloc(cf->nchecks + 1, 1);
+	rb = calloc(cf->nchecks + 1, sizeof(*rb));
+	locs = calloc(cf->nchecks + 1, sizeof(*locs));
+	if (place == NULL || runs == NULL || rb == NULL || locs == NULL) {
 		free(place);
+		free(runs);
+		free(rb);
+		free(locs);
 		return -1;
 	}
 	for (i = 0; i < cn.n; i++)
 		free(cn.ran_by[i]);
 	free(cn.ran_by);
 	free(cn.place);
+	free(cn.runs_loc);
+	/* the old config is still there (a reload frees it after) */
+	locs_free(cn.locs, cn.cf, cn.n);
 	cn.place = place;
+	cn.runs_loc = runs;
 	cn.ran_by = rb;
+	cn.locs = locs;
 	cn.n = cf->nchecks;
 	cn.cf = cf;
 	cn.gen++;
+	cn.nlocated = 0;
+	for (i = 0; i < cf->nchecks; i++)
+		if (cf->checks[i]->nlocations > 0)
+			cn.nlocated++;
 	return 0;
 }
 
@@ -769,6 +1063,7 @@ cnode_start(struct event_base *base, struct config *cf, const char *listen)
 	cn.release = rel;
 	cn.base = base;
 	cn.node = strdup(cc->node);
+	cn.location = cc->location != NULL ? strdup(cc->location) : NULL;
 	cn.api = strdup(cc->api != NULL ? cc->api : listen);
 	cn.started_ms = mono_ms();
 	cn.lease_ms = cc->lease_ms;
@@ -791,7 +1086,9 @@ cnode_start(struct event_base *base, struct config *cf, const char *listen)
 	/* before the first result: the correlator hears only the leader */
 	bus_split(true);
 	sched_set_gate(runs_here);
+	sched_set_result_hook(take_result);
 	api_checks_set_node(ran_by);
+	api_checks_set_extra(check_extra);
 	api_set_forward(forward_target);
 	notify_set_active(false);
 	notify_set_hold(cnode_unmirrored);
@@ -858,6 +1155,8 @@ cnode_stop(void)
 	if (cn.cl == NULL)
 		return;
 	sched_set_gate(NULL);
+	sched_set_result_hook(NULL);
+	api_checks_set_extra(NULL);
 	api_set_forward(NULL);
 	notify_set_hold(NULL);
 	if (cn.tick != NULL)
@@ -880,6 +1179,9 @@ cnode_stop(void)
 		free(cn.ran_by[i]);
 	free(cn.ran_by);
 	free(cn.place);
+	free(cn.runs_loc);
+	locs_free(cn.locs, cn.cf, cn.n);
+	free(cn.location);
 	free(cn.node);
 	free(cn.api);
 	free(cn.follow_state);

@@ -156,7 +156,13 @@ const char *const pg_migrations[] = {
 	"  at TIMESTAMPTZ NOT NULL DEFAULT now());",
 	/* 3: where a node serves its API (a follower forwards to the
 	 * leader's) */
-	"ALTER TABLE cluster_nodes ADD COLUMN api TEXT;",
+	"ALTER TABLE cluster_nodes ADD COLUMN api TEXT;"
+	/* a check run from several places: each place's last result */
+	"CREATE TABLE check_locations ("
+	"  name TEXT NOT NULL, location TEXT NOT NULL,"
+	"  state BIGINT NOT NULL, summary TEXT,"
+	"  at_ms BIGINT NOT NULL, node TEXT NOT NULL,"
+	"  PRIMARY KEY (name, location));",
 };
 const int pg_schema_version =
     (int)(sizeof(pg_migrations) / sizeof(pg_migrations[0]));

@@ -532,3 +532,84 @@ def test_cluster_node_cut_off_from_postgres_loses_its_checks_then_back(env):
                                                           last_ab - t1))
     for d in nodes.values():
         d.assert_no_sanitizer_report()
+
+
+def test_cluster_locations_quorum_one_place_down_stays_ok_two_open(env):
+    """A check run from three places with quorum 2: down in one place it
+    stays OK (that place's own trouble pages nobody), down in two it
+    opens an incident; each place's result is in the API."""
+    pg = fx_pg.Postgres(env)
+    where = {"a": "eu-1", "b": "us-1", "c": "ap-1"}
+    sdir = os.path.join(env.tmpdir, "states")
+    os.makedirs(sdir)
+    for loc in where.values():
+        harness.write_file(os.path.join(sdir, loc), "0\n")
+    # what the check sees depends on where it runs: $TOCSIN_TEST_LOC
+    checks = ('exec "shop" {\n'
+              '  command = { "/bin/sh", "-c", "s=$(cat %s/$TOCSIN_TEST_LOC);'
+              ' echo \\"shop from $TOCSIN_TEST_LOC: $s\\"; exit $s" }\n'
+              '  interval = 1s  max_attempts = 1\n'
+              '  locations = { "eu-1", "us-1", "ap-1" }  quorum = 2\n'
+              '}\n'
+              'incidents { group_window = 0s }\n' % sdir)
+    token = os.path.join(env.tmpdir, "cluster.token")
+    cl = Cluster.__new__(Cluster)
+    cl.nodes = {}
+    for name, loc in where.items():
+        d = harness.Daemon(
+            os.path.join(env.tmpdir, "node-" + name),
+            node_config(pg.uri, name, checks,
+                        extra="  location = %s\n" % q(loc)), env.builddir,
+            api_extra="token_file = %s" % q(token))
+        d.token_file = token
+        d.env = (lambda base=d.env, loc=loc:
+                 dict(base(), TOCSIN_TEST_LOC=loc))
+        d.require_plugin("exec")
+        cl.nodes[name] = d
+        d.start()
+    cl.wait_members(list(where))
+
+    def places(d):
+        c = d.check("shop")
+        return c, {x["location"]: x["state"] for x in c["locations"]}
+
+    def all_ok():
+        for d in cl.nodes.values():
+            c, p = places(d)
+            if c["state"] != "OK" or p != {l: "OK" for l in where.values()}:
+                return False
+        return True
+    wait_for(all_ok, 20, "shop OK from all three places, on every node")
+    c, _ = places(cl.nodes["a"])
+    assert c["quorum"] == 2 and [x["node"] for x in c["locations"]] == [
+        "a", "b", "c"], c
+
+    # down from eu-1 only: seen there, the check stays OK
+    harness.write_file(os.path.join(sdir, "eu-1"), "2\n")
+    wait_for(lambda: places(cl.nodes["c"])[1]["eu-1"] == "CRITICAL", 10,
+             "eu-1's result CRITICAL")
+    t_end = time.monotonic() + 4
+    while time.monotonic() < t_end:
+        c, p = places(cl.nodes["c"])
+        assert c["state"] == "OK", c
+        time.sleep(0.2)
+    assert "1 of" not in c["summary"] and "eu-1 CRITICAL" in c["summary"], c
+    leader = cl.nodes[cl.leader()]
+    assert all_incidents(leader) == []
+
+    # down from us-1 too: two places, quorum met
+    harness.write_file(os.path.join(sdir, "us-1"), "2\n")
+    wait_for(lambda: places(cl.nodes["a"])[0]["state"] == "CRITICAL", 10,
+             "shop CRITICAL")
+    inc = wait_for(lambda: all_incidents(leader), 10, "an incident")
+    assert len(inc) == 1, inc
+
+    # back in both: OK, the incident resolved
+    for loc in ("eu-1", "us-1"):
+        harness.write_file(os.path.join(sdir, loc), "0\n")
+    wait_for(lambda: places(cl.nodes["a"])[0]["state"] == "OK", 10,
+             "shop OK again")
+    wait_for(lambda: all_incidents(leader)[0]["status"] in (
+        "resolved", "closed"), 15, "the incident resolved")
+    for d in cl.nodes.values():
+        d.assert_no_sanitizer_report()

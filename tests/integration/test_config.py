@@ -374,3 +374,23 @@ def test_cluster_section_valid_and_its_api_address(env):
                    '}\n')
     rc, out = d.check_config()
     assert rc == 0 and out.strip() == "config OK", out + d.last_stderr
+
+
+def test_check_locations_and_quorum_errors_name_file_and_line(env):
+    d = env.daemon('dummy "a" { state = ok  quorum = 2 }\n'
+                   'dummy "b" { state = ok  locations = { "eu-1", "us-1" }'
+                   '\n  quorum = 3 }\n'
+                   'dummy "c" { state = ok  locations = { "eu-1", "eu-1" }'
+                   ' }\n')
+    lines = _errors(d)
+    want = ['%s:%d: dummy "a": quorum: only with locations' % (
+                d.conf, d.line_of('dummy "a"')),
+            '%s:%d: dummy "b": quorum: 3 is not between 1 and the 2 '
+            'locations' % (d.conf, d.line_of("quorum = 3")),
+            '%s:%d: dummy "c": locations: "eu-1" twice' % (
+                d.conf, d.line_of('dummy "c"'))]
+    assert sorted(lines) == sorted(want), "\n".join(lines)
+    d = env.daemon('dummy "b" { state = ok  locations = { "eu-1", "us-1",'
+                   ' "ap-1" } }\n')
+    rc, out = d.check_config()
+    assert rc == 0 and out.strip() == "config OK", out + d.last_stderr
