@@ -27,6 +27,7 @@ struct cl_node {
 	int checks;
 	bool alive;
 	bool leader;		/* its session holds the lock */
+	bool config_differs;	/* from the leader's (logged once) */
 };
 
 struct cluster {
@@ -199,6 +200,26 @@ on_rows(void *arg, const PGresult *r)
 		log_info("cluster: %zu live node%s (%s); leader %s", nlive,
 		    nlive == 1 ? "" : "s", list, leader != NULL ? leader :
 		    "none");
+	}
+	/* a configuration other than the leader's: said once, in the log */
+	for (i = 0; leader != NULL && i < n; i++) {
+		const char *ref = NULL, *was = NULL;
+		size_t k;
+
+		for (k = 0; k < n; k++)
+			if (v[k].name == leader)
+				ref = v[k].config_hash;
+		for (k = 0; k < c->nnodes; k++)
+			if (strcmp(c->nodes[k].name, v[i].name) == 0 &&
+			    c->nodes[k].config_differs)
+				was = c->nodes[k].config_hash;
+		v[i].config_differs = v[i].alive && ref != NULL &&
+		    strcmp(ref, v[i].config_hash) != 0;
+		if (v[i].config_differs && (was == NULL ||
+		    strcmp(was, v[i].config_hash) != 0))
+			log_warnx("cluster: node %s runs another configuration "
+			    "than the leader %s (checks hash %s, not %s)",
+			    v[i].name, leader, v[i].config_hash, ref);
 	}
 	nodes_free(c->nodes, c->nnodes);
 	free(c->live);
