@@ -181,6 +181,19 @@ api_routes_mark_leader(unsigned from)
 		api_routes[i].flags |= API_LEADER;
 }
 
+int
+api_routes_mark_leader_path(const char *path)
+{
+	unsigned i, n = 0;
+
+	for (i = 0; i < api_nroutes; i++)
+		if (strcmp(api_routes[i].path, path) == 0) {
+			api_routes[i].flags |= API_LEADER;
+			n++;
+		}
+	return n > 0 ? 0 : -1;
+}
+
 void
 api_set_forward(const char *(*target)(void))
 {

@@ -94,6 +94,8 @@ void api_routes_clear(void);
 /* How many routes there are; every route added since from is the leader's. */
 unsigned api_route_count(void);
 void api_routes_mark_leader(unsigned from);
+/* And the routes of path (-1: there are none). */
+int api_routes_mark_leader_path(const char *path);
 /*
  * A cluster node: target() says where a request to a leader route goes —
  * NULL: served here (this node leads, or no cluster); "": nowhere (no

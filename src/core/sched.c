@@ -503,6 +503,19 @@ run_upstream(struct check *c)
  * the service.  The real status waits in st_real for the next real
  * result.  The check runs again after its retry interval.
  */
+/* A run was asked for during the one that just ended: start it now. */
+static bool
+run_asap_now(struct check *c, int64_t mnow)
+{
+	if (!c->run_asap)
+		return false;
+	c->run_asap = false;
+	event_del(c->timer);
+	c->due_ms = mnow;
+	sched_begin(c);
+	return true;
+}
+
 static void
 sched_local_result(struct check *c, const struct result *r, int64_t mnow)
 {
@@ -515,15 +528,8 @@ sched_local_result(struct check *c, const struct result *r, int64_t mnow)
 	}
 	c->st.state = STATE_UNKNOWN;
 	c->st.hard = false;
-	if (c->timer == NULL)
+	if (c->timer == NULL || run_asap_now(c, mnow))
 		return;
-	if (c->run_asap) {
-		c->run_asap = false;
-		event_del(c->timer);
-		c->due_ms = mnow;
-		sched_begin(c);
-		return;
-	}
 	sched_arm(c, mnow + c->retry_ms);
 }
 
@@ -540,15 +546,9 @@ sched_set_result_hook(bool (*take)(struct check *c, struct result *r))
 static void
 sched_next(struct check *c, int64_t mnow)
 {
-	if (c->timer == NULL)	/* a passive result before sched_start */
+	/* c->timer NULL: a passive result before sched_start */
+	if (c->timer == NULL || run_asap_now(c, mnow))
 		return;
-	if (c->run_asap) {
-		c->run_asap = false;
-		event_del(c->timer);
-		c->due_ms = mnow;
-		sched_begin(c);
-		return;
-	}
 	/* a passive result does not move an armed timer */
 	if (evtimer_pending(c->timer, NULL) && c->run == NULL &&
 	    c->due_ms > mnow)

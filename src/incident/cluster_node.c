@@ -161,6 +161,25 @@ runs_here(const struct check *c)
 	return cn.place[c->idx] == CN_MINE;
 }
 
+/*
+ * Checks fed by what reaches one node — a heartbeat's pushes, traps —
+ * or computed from the incident log (an SLO) run on the leader, and the
+ * API passes their pushes on to it.
+ */
+static bool
+leader_only(const struct check *c)
+{
+	static const char *const types[] = { "heartbeat", "slo", "trap",
+	    "trap_listener", NULL };
+	const char *t = ctype_name(c->type);
+	int i;
+
+	for (i = 0; t != NULL && types[i] != NULL; i++)
+		if (strcmp(t, types[i]) == 0)
+			return true;
+	return false;
+}
+
 /* Is c's state machine this node's (it owns c, or combines its places)? */
 static bool
 owns_state(const struct check *c)
@@ -315,8 +334,8 @@ recompute(void)
 	(void)live;
 	for (i = 0; i < cn.n; i++) {
 		struct check *c = cn.cf->checks[i];
-		bool own = nlive > 0 ? cluster_owns(cn.cl, c->name) :
-		    cn.alone;
+		bool own = nlive == 0 ? cn.alone : leader_only(c) ?
+		    cn.role == CN_LEADER : cluster_owns(cn.cl, c->name);
 
 		if (c->nlocations > 0) {
 			const char *r = NULL;
@@ -803,6 +822,7 @@ promote(void)
 	incident_set_active(true);
 	notify_set_active(true);
 	cn.role = CN_LEADER;
+	recompute();		/* the leader's own checks */
 	log_notice("cluster: node %s leads: %u incident%s open, applied the "
 	    "log to %lld", cn.node, incident_open_count(),
 	    incident_open_count() == 1 ? "" : "s", (long long)cn.promote_to);
@@ -819,6 +839,7 @@ demote(void)
 		    "of the incident log not in PostgreSQL; the new leader "
 		    "does not have them", cn.node);
 	follow();
+	recompute();
 }
 
 static void
@@ -992,6 +1013,23 @@ locs_free(struct cn_locs *v, const struct config *cf, unsigned n)
 	free(v);
 }
 
+/* The per-check arrays of cn.cf. */
+static void
+arrays_free(void)
+{
+	unsigned i;
+
+	for (i = 0; i < cn.n; i++)
+		free(cn.ran_by[i]);
+	free(cn.ran_by);
+	free(cn.place);
+	free(cn.runs_loc);
+	locs_free(cn.locs, cn.cf, cn.n);
+	cn.ran_by = NULL;
+	cn.place = cn.runs_loc = NULL;
+	cn.locs = NULL;
+}
+
 static int
 arrays_for(struct config *cf)
 {
@@ -1011,13 +1049,8 @@ arrays_for(struct config *cf)
 		free(locs);
 		return -1;
 	}
-	for (i = 0; i < cn.n; i++)
-		free(cn.ran_by[i]);
-	free(cn.ran_by);
-	free(cn.place);
-	free(cn.runs_loc);
 	/* the old config is still there (a reload frees it after) */
-	locs_free(cn.locs, cn.cf, cn.n);
+	arrays_free();
 	cn.place = place;
 	cn.runs_loc = runs;
 	cn.ran_by = rb;
@@ -1095,7 +1128,7 @@ cnode_start(struct event_base *base, struct config *cf, const char *listen)
 	if (bus_subscribe(on_hard, NULL) != 0 ||
 	    bus_result_subscribe(on_result, NULL) != 0 ||
 	    api_route_add(EVHTTP_REQ_GET, "/api/v1/cluster", 0, cluster_get,
-	    NULL) != 0 ||
+	    NULL) != 0 || api_routes_mark_leader_path("/api/v1/push/") != 0 ||
 	    (cn.cl = cluster_new(base, &o, on_change, NULL)) == NULL ||
 	    (cn.pg = pgc_new(base, cc->database, NULL, NULL)) == NULL ||
 	    (cn.pgev = pgc_new(base, cc->database, NULL, NULL)) == NULL ||
@@ -1150,8 +1183,6 @@ cnode_reconfigure(struct config *cf)
 void
 cnode_stop(void)
 {
-	unsigned i;
-
 	if (cn.cl == NULL)
 		return;
 	sched_set_gate(NULL);
@@ -1175,12 +1206,7 @@ cnode_stop(void)
 	else
 		sfollow_stop();
 	cluster_free(cn.cl);
-	for (i = 0; i < cn.n; i++)
-		free(cn.ran_by[i]);
-	free(cn.ran_by);
-	free(cn.place);
-	free(cn.runs_loc);
-	locs_free(cn.locs, cn.cf, cn.n);
+	arrays_free();
 	free(cn.location);
 	free(cn.node);
 	free(cn.api);

@@ -336,6 +336,30 @@ log_changeset(void)
 }
 
 /*
+ * sm.inflight's statements, and its store_log row, queued on to (inside a
+ * transaction the caller opened).  RETURN VALUE: 0, or -1 (the caller's
+ * transaction must not commit).
+ */
+static int
+queue_inflight(struct pgc *to)
+{
+	sqlite3_changeset_iter *it;
+	int rc = 0;
+
+	if (sqlite3changeset_start(&it, sm.ninflight, sm.inflight) !=
+	    SQLITE_OK)
+		return -1;
+	sm.to = to;
+	while (rc == 0 && sqlite3changeset_next(it) == SQLITE_ROW)
+		rc = send_change(it);
+	sqlite3changeset_finalize(it);
+	if (rc == 0)
+		rc = log_changeset();
+	sm.to = sm.pg;
+	return rc;
+}
+
+/*
  * Everything pending into sm.inflight (unless something is there
  * already).  RETURN VALUE: 1, there is something in flight; 0, nothing
  * to send; -1, it could not be merged.
@@ -363,22 +387,12 @@ take_pending(void)
 static void
 send_pending(void)
 {
-	sqlite3_changeset_iter *it;
 	int rc;
 
 	if (!pgc_up(sm.pg) || sm.held || take_pending() != 1)
 		return;
-	if (sqlite3changeset_start(&it, sm.ninflight, sm.inflight) !=
-	    SQLITE_OK)
-		return;
-	sm.to = sm.pg;
 	pgc_query(sm.pg, "BEGIN", 0, NULL, NULL, NULL);
-	rc = 0;
-	while (rc == 0 && sqlite3changeset_next(it) == SQLITE_ROW)
-		rc = send_change(it);
-	sqlite3changeset_finalize(it);
-	if (rc == 0)
-		rc = log_changeset();
+	rc = queue_inflight(sm.pg);
 	if (rc != 0) {
 		if (!sm.warned)
 			log_warnx("mirror: cannot translate a change; the "
@@ -490,25 +504,13 @@ smirror_busy(void)
 int
 smirror_join(struct pgc *pg)
 {
-	sqlite3_changeset_iter *it;
 	int rc;
 
 	if (sm.db == NULL || sm.sending)
 		return -1;
 	if ((rc = take_pending()) != 1)
 		return rc;
-	if (sqlite3changeset_start(&it, sm.ninflight, sm.inflight) !=
-	    SQLITE_OK)
-		return -1;
-	sm.to = pg;
-	rc = 0;
-	while (rc == 0 && sqlite3changeset_next(it) == SQLITE_ROW)
-		rc = send_change(it);
-	sqlite3changeset_finalize(it);
-	if (rc == 0)
-		rc = log_changeset();
-	sm.to = sm.pg;
-	if (rc != 0)
+	if (queue_inflight(pg) != 0)
 		return -1;	/* the caller's transaction must not commit */
 	sm.sending = true;
 	sm.joined = true;

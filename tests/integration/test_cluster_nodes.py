@@ -613,3 +613,51 @@ def test_cluster_locations_quorum_one_place_down_stays_ok_two_open(env):
         "resolved", "closed"), 15, "the incident resolved")
     for d in cl.nodes.values():
         d.assert_no_sanitizer_report()
+
+
+def test_cluster_heartbeat_push_to_any_node_reaches_the_leader(env):
+    """A heartbeat runs on the leader; its push URL works on every node
+    (the nodes share state_dir/push.key, as they share the token): a
+    follower passes the push on."""
+    pg = fx_pg.Postgres(env)
+    checks = ('heartbeat "backup" {\n  expect_every = 1h\n'
+              '  interval = 500ms\n  max_attempts = 1\n}\n'
+              'dummy "web" { state = ok  interval = 1s }\n')
+    token = os.path.join(env.tmpdir, "cluster.token")
+    cl = Cluster.__new__(Cluster)
+    cl.nodes = {}
+    key = None
+    for name in "abc":
+        d = harness.Daemon(os.path.join(env.tmpdir, "node-" + name),
+                           node_config(pg.uri, name, checks), env.builddir,
+                           api_extra="token_file = %s" % q(token))
+        d.token_file = token
+        if key is not None:
+            os.makedirs(d.state_dir, exist_ok=True)
+            harness.write_file(os.path.join(d.state_dir, "push.key"), key,
+                               0o600)
+        d.require_plugin("heartbeat")
+        d.start()
+        if key is None:
+            st, _, body = d.get_raw("/api/v1/checks/backup/push",
+                                    token=True)
+            assert st == 200, body
+            with open(os.path.join(d.state_dir, "push.key")) as f:
+                key = f.read()
+        cl.nodes[name] = d
+    cl.wait_members(["a", "b", "c"])
+    leader = cl.leader()
+    wait_for(lambda: cl.nodes[leader].check("backup")["node"] == leader,
+             10, "the heartbeat on the leader")
+    follower = [x for x in "abc" if x != leader][0]
+    d = cl.nodes[follower]
+    st, _, body = d.get_raw("/api/v1/checks/backup/push", token=True)
+    path = json.loads(body)["path"]
+    st, _, body = d.get_raw(path + "?state=WARNING&summary=slow+backup")
+    assert st == 200, (st, body)
+    assert json.loads(body)["state"] == "WARNING", body
+    c = cl.nodes[leader].check("backup")
+    assert c["state"] == "WARNING" and c["summary"] == "slow backup", c
+    assert c["node"] == leader, c
+    for x in cl.nodes.values():
+        x.assert_no_sanitizer_report()
