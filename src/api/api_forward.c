@@ -14,6 +14,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <arpa/inet.h>
+
 #include <event2/buffer.h>
 #include <event2/event.h>
 #include <event2/http.h>
@@ -82,6 +84,7 @@ static int
 split_target(const char *t, char **host, unsigned short *port)
 {
 	const char *colon = strrchr(t, ':');
+	unsigned char buf[16];
 	long p;
 	char *end;
 
@@ -95,7 +98,11 @@ split_target(const char *t, char **host, unsigned short *port)
 	else
 		*host = strndup(t, (size_t)(colon - t));
 	*port = (unsigned short)p;
-	return *host != NULL ? 0 : -1;
+	/* an address only: a name would be looked up on the loop */
+	if (*host == NULL || (inet_pton(AF_INET, *host, buf) != 1 &&
+	    inet_pton(AF_INET6, *host, buf) != 1))
+		return -1;
+	return 0;
 }
 
 void

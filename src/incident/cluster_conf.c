@@ -14,6 +14,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <arpa/inet.h>
+
 #include <tocsin/plugin.h>
 
 #include "core/conf.h"
@@ -90,6 +92,36 @@ has_password(const char *db)
 	return false;
 }
 
+bool
+cluster_api_ok(const char *a)
+{
+	const char *colon = strrchr(a, ':');
+	char host[64];
+	unsigned char buf[16];
+	size_t n;
+	long port;
+	char *end;
+
+	if (colon == NULL || colon == a)
+		return false;
+	port = strtol(colon + 1, &end, 10);
+	if (*end != '\0' || port <= 0 || port > 65535)
+		return false;
+	n = (size_t)(colon - a);
+	if (a[0] == '[' && colon[-1] == ']') {
+		if (n - 2 >= sizeof(host))
+			return false;
+		memcpy(host, a + 1, n - 2);
+		host[n - 2] = '\0';
+		return inet_pton(AF_INET6, host, buf) == 1;
+	}
+	if (n >= sizeof(host))
+		return false;
+	memcpy(host, a, n);
+	host[n] = '\0';
+	return inet_pton(AF_INET, host, buf) == 1;
+}
+
 static int
 cluster_conf_load(struct config *cf, struct tocsin_conf *sec, void **state)
 {
@@ -154,11 +186,9 @@ cluster_conf_load(struct config *cf, struct tocsin_conf *sec, void **state)
 	if (tocsin_conf_is_set(sec, "api") &&
 	    (cc->api = strdup(tocsin_conf_str(sec, "api"))) == NULL)
 		return -1;
-	if (cc->api != NULL && (strrchr(cc->api, ':') == NULL ||
-	    strrchr(cc->api, ':') == cc->api ||
-	    atoi(strrchr(cc->api, ':') + 1) <= 0 ||
-	    atoi(strrchr(cc->api, ':') + 1) > 65535)) {
-		tocsin_conf_error(sec, "api", "\"%.80s\" is not HOST:PORT",
+	if (cc->api != NULL && !cluster_api_ok(cc->api)) {
+		tocsin_conf_error(sec, "api", "\"%.80s\" is not ADDRESS:PORT "
+		    "(an IP address: \"10.0.0.1:8080\", \"[2001:db8::1]:8080\")",
 		    cc->api);
 		rc = -1;
 	}

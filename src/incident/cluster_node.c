@@ -1085,10 +1085,12 @@ cnode_start(struct event_base *base, struct config *cf, const char *listen)
 	if (cc == NULL || !cc->enabled)
 		return 0;
 	if (cc->api == NULL && (strncmp(listen, "0.0.0.0:", 8) == 0 ||
-	    strncmp(listen, "[::]:", 5) == 0 || listen[0] == ':')) {
+	    strncmp(listen, "[::]:", 5) == 0 || listen[0] == ':' ||
+	    !cluster_api_ok(listen))) {
 		log_errx("cluster: api { listen = \"%s\" } is no address the "
-		    "other nodes can reach; say which in cluster { api = "
-		    "\"HOST:PORT\" }", listen);
+		    "other nodes can reach (a wildcard, or a name: they are "
+		    "sent to an IP address); say which in cluster { api = "
+		    "\"ADDRESS:PORT\" }", listen);
 		return -1;
 	}
 	rel = cn.release;	/* set before the start */

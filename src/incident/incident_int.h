@@ -40,6 +40,11 @@ struct cluster_conf {
 /* Register cluster { } with the config (before the first conf_load). */
 int cluster_register_config(void);
 void cluster_conf_free(void *cc);
+/*
+ * An API address other nodes can be sent to without a name lookup (none
+ * may block the loop): "IPv4:PORT" or "[IPv6]:PORT".
+ */
+bool cluster_api_ok(const char *a);
 
 /* Register incidents { } with the config (before the first conf_load). */
 int incident_register_config(void);

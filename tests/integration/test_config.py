@@ -349,8 +349,16 @@ def test_cluster_section_valid_and_its_api_address(env):
                    '  api      = "10.0.0.1"\n'
                    '}\n')
     lines = _errors(d)
-    assert lines == ['%s:%d: cluster: api: "10.0.0.1" is not HOST:PORT' % (
-        d.conf, d.line_of('"10.0.0.1"'))], "\n".join(lines)
+    assert lines == ['%s:%d: cluster: api: "10.0.0.1" is not ADDRESS:PORT '
+                     '(an IP address: "10.0.0.1:8080", "[2001:db8::1]:8080")'
+                     % (d.conf, d.line_of('"10.0.0.1"'))], "\n".join(lines)
+    d = env.daemon('cluster {\n'
+                   '  database = "postgresql://tocsin@127.0.0.1/tocsin"\n'
+                   '  api      = "mon-a.example.com:8080"\n'
+                   '}\n')
+    lines = _errors(d)
+    assert len(lines) == 1 and '"mon-a.example.com:8080" is not ' \
+        'ADDRESS:PORT' in lines[0], "\n".join(lines)
     # api { listen } on every address: the others cannot be sent there
     d = env.daemon('cluster {\n'
                    '  database = "postgresql://tocsin@127.0.0.1:1/tocsin"\n'
@@ -363,8 +371,9 @@ def test_cluster_section_valid_and_its_api_address(env):
     except harness.DaemonExited as e:
         assert e.returncode == 1, e.returncode
         assert 'cluster: api { listen = "0.0.0.0:%d" } is no address the '\
-            'other nodes can reach; say which in cluster { api = '\
-            '"HOST:PORT" }' % d.port in e.log, e.log[-2000:]
+            'other nodes can reach (a wildcard, or a name: they are sent '\
+            'to an IP address); say which in cluster { api = '\
+            '"ADDRESS:PORT" }' % d.port in e.log, e.log[-2000:]
     else:
         raise AssertionError("a cluster node started on a wildcard API "
                              "address with no cluster { api }")
