@@ -961,6 +961,11 @@ cluster_get(struct evhttp_request *req, const char *rest, void *arg)
 {
 	(void)rest;
 	(void)arg;
+	if (cn.cl == NULL) {
+		api_error(req, HTTP_NOTFOUND, "this tocsind is not a node of a "
+		    "cluster (no cluster { } in its configuration)");
+		return;
+	}
 	api_reply(req, HTTP_OK, cluster_json(cn.cl));
 }
 
@@ -1082,6 +1087,10 @@ cnode_start(struct event_base *base, struct config *cf, const char *listen)
 	char *spool = NULL, *hash;
 	void (*rel)(void);
 
+	/* the route is there on one node too: it says what it is not */
+	if (api_route_add(EVHTTP_REQ_GET, "/api/v1/cluster", 0, cluster_get,
+	    NULL) != 0)
+		return -1;
 	if (cc == NULL || !cc->enabled)
 		return 0;
 	if (cc->api == NULL && (strncmp(listen, "0.0.0.0:", 8) == 0 ||
@@ -1129,8 +1138,7 @@ cnode_start(struct event_base *base, struct config *cf, const char *listen)
 	notify_set_hold(cnode_unmirrored);
 	if (bus_subscribe(on_hard, NULL) != 0 ||
 	    bus_result_subscribe(on_result, NULL) != 0 ||
-	    api_route_add(EVHTTP_REQ_GET, "/api/v1/cluster", 0, cluster_get,
-	    NULL) != 0 || api_routes_mark_leader_path("/api/v1/push/") != 0 ||
+	    api_routes_mark_leader_path("/api/v1/push/") != 0 ||
 	    (cn.cl = cluster_new(base, &o, on_change, NULL)) == NULL ||
 	    (cn.pg = pgc_new(base, cc->database, NULL, NULL)) == NULL ||
 	    (cn.pgev = pgc_new(base, cc->database, NULL, NULL)) == NULL ||

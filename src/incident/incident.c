@@ -955,10 +955,8 @@ static void incident_reconcile(time_t now);
 
 /* incident_set_active(false): a cluster follower's log is the leader's */
 static bool inc_passive;
-/* incident_start() subscribed to the bus (once a process) */
-static bool inc_subscribed;
-/* incident_start() restores the checks' states (not on a reload) */
-static bool inc_no_restore;
+/* incident_reload(): the checks' states and the bus subscription stay */
+static bool inc_reloading;
 
 static void
 incident_prune(evutil_socket_t fd, short what, void *arg)
@@ -1476,19 +1474,18 @@ incident_start(struct event_base *base, struct config *cf)
 		log_warnx("incidents: cannot read the incident log");
 		return -1;
 	}
-	if (!inc_no_restore)
+	if (!inc_reloading)
 		restore_states(cf);
 	if ((inc_g.tick = event_new(base, -1, EV_PERSIST, incident_tick,
 	    NULL)) == NULL || event_add(inc_g.tick, &one) == -1 ||
 	    (inc_g.prune = evtimer_new(base, incident_prune, NULL)) == NULL ||
 	    evtimer_add(inc_g.prune, &one) == -1 ||
 	    (inc_g.count = event_new(base, -1, 0, count_open_cb, NULL)) ==
-	    NULL || (!inc_subscribed &&
+	    NULL || (!inc_reloading &&
 	    bus_subscribe_correlator(incident_on_event, NULL) == -1)) {
 		log_warnx("incidents: out of memory");
 		return -1;
 	}
-	inc_subscribed = true;
 	inc_g.up = true;
 	return 0;
 }
@@ -1512,9 +1509,9 @@ incident_reload(struct event_base *base, struct config *cf)
 	incident_stop();
 	inc_g.subs = subs;
 	inc_g.nsubs = nsubs;
-	inc_no_restore = true;
+	inc_reloading = true;
 	rc = incident_start(base, cf);
-	inc_no_restore = false;
+	inc_reloading = false;
 	return rc;
 }
 
