@@ -41,12 +41,31 @@ struct ccs_state {
 int ccs_save(struct pgc *pg, const char *node, const struct ccs_state *s,
     void (*done)(void *arg, bool ok), void *arg);
 /*
+ * Save v[0..n) for node in one statement (one transaction, however many
+ * checks): what a loop turn's results make.  The names must differ.
+ */
+int ccs_save_batch(struct pgc *pg, const char *node,
+    const struct ccs_state *v, size_t n, void (*done)(void *arg, bool ok),
+    void *arg);
+/*
+ * v[0..n) as a PostgreSQL array literal ("{"a","b\\"c",NULL}"): a new
+ * string, or NULL when out of memory.
+ */
+char *ccs_array_literal(const char *const *v, size_t n);
+/*
  * Load the rows of names[0..n): fn(arg, v, k) with the k found (in any
  * order; valid during the call), k -1 when the query failed.
  */
 int ccs_load(struct pgc *pg, const char *const *names, size_t n,
     void (*fn)(void *arg, const struct ccs_state *v, long k), void *arg);
 
+/*
+ * Load the rows other nodes than node saved whose state changed, or that
+ * came to their node, at or after since_s (Unix s; 0: every such row),
+ * as ccs_load.
+ */
+int ccs_load_others(struct pgc *pg, const char *node, int64_t since_s,
+    void (*fn)(void *arg, const struct ccs_state *v, long k), void *arg);
 /* The flap history as text, oldest first ("0022…", one digit a result). */
 void ccs_history_text(const struct check_status *st,
     char out[FLAP_HISTORY + 1]);

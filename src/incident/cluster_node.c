@@ -72,6 +72,7 @@ enum cn_role {
 
 #define CN_TICK_MS	250
 #define CN_REFRESH_MS	2000
+#define CN_FULL_MS	30000		/* and every row, this often */
 #define CN_CONSUME	500		/* events a consume takes at most */
 #define CN_SPOOL_MAX	(64ULL << 20)	/* bytes of spooled events */
 
@@ -106,6 +107,9 @@ static struct {
 	/* checks run from several places (locations = { … }) */
 	uint8_t *runs_loc;	/* per check idx: this node runs it for its
 				 * location */
+	uint8_t *saving;	/* per check idx: to save this loop turn */
+	unsigned nsaving;
+	struct event *flush;	/* flush_saves */
 	struct cn_locs *locs;	/* per check idx: each place's last result */
 	bool loc_reading;
 	unsigned nlocated;
@@ -117,6 +121,8 @@ static struct {
 	bool loads_wanted;	/* a takeover load failed: try again */
 	bool refreshing, consuming, leader, alone;
 	int64_t started_ms, last_refresh, lease_ms;
+	int64_t last_full;		/* mono ms of the last full refresh */
+	int64_t refreshed_wall;		/* Unix s of the last refresh */
 	/*
 	 * A check's state is saved only once the events its results made
 	 * are durable: a save that overtook its event, then a kill, would
@@ -288,9 +294,9 @@ on_load(void *arg, const struct ccs_state *v, long k)
 	load_free(l);
 }
 
-/* Ask for the rows of the checks in place want (CN_LOADING or CN_OTHER). */
+/* Ask for the rows of the checks being taken over (CN_LOADING). */
 static void
-load_place(int want)
+load_taken(void)
 {
 	struct cn_load *l;
 	unsigned i;
@@ -301,22 +307,43 @@ load_place(int want)
 		return;
 	}
 	l->gen = cn.gen;
-	l->refresh = want == CN_OTHER;
 	for (i = 0; i < cn.n; i++)
-		if (cn.place[i] == want &&
+		if (cn.place[i] == CN_LOADING &&
 		    (l->names[l->n] = strdup(cn.cf->checks[i]->name)) != NULL)
 			l->n++;
-	if (l->n == 0) {
+	if (l->n == 0 || ccs_load(cn.pg, (const char *const *)l->names, l->n,
+	    on_load, l) != 0)
+		load_free(l);
+}
+
+/*
+ * The others' checks as their owners saved them: every 2 s the rows whose
+ * state changed since the last read (a few), every 30 s all of them (the
+ * last result's time and summary).  Not the name list of every check:
+ * a node reading 20 000 rows every 2 s cost PostgreSQL more than the
+ * checks did.
+ */
+static void
+refresh(int64_t now)
+{
+	struct cn_load *l;
+	int64_t since;
+
+	if ((l = calloc(1, sizeof(*l))) == NULL)
+		return;
+	l->gen = cn.gen;
+	l->refresh = true;
+	since = now - cn.last_full >= CN_FULL_MS ? 0 :
+	    cn.refreshed_wall - 2;	/* seconds: margin for the rounding */
+	if (ccs_load_others(cn.pg, cn.node, since, on_load, l) != 0) {
 		load_free(l);
 		return;
 	}
-	if (ccs_load(cn.pg, (const char *const *)l->names, l->n, on_load, l)
-	    != 0) {
-		load_free(l);
-		return;
-	}
-	if (l->refresh)
-		cn.refreshing = true;
+	if (since == 0)
+		cn.last_full = now;
+	cn.refreshed_wall = wall_ms() / 1000;
+	cn.last_refresh = now;
+	cn.refreshing = true;
 }
 
 /* Membership or leadership changed (or a tick): who runs what now. */
@@ -371,7 +398,7 @@ recompute(void)
 					sched_run_now(cn.cf->checks[i]);
 				}
 		} else
-			load_place(CN_LOADING);
+			load_taken();
 	}
 }
 
@@ -395,31 +422,17 @@ on_change(void *arg)
 static char *
 located_names(void)
 {
-	size_t len = 3, i;
-	char *out, *p;
-	const char *q;
+	const char **v;
+	char *out;
+	size_t n = 0, i;
 
+	if ((v = calloc(cn.n + 1, sizeof(*v))) == NULL)
+		return NULL;
 	for (i = 0; i < cn.n; i++)
 		if (cn.cf->checks[i]->nlocations > 0)
-			len += 2 * strlen(cn.cf->checks[i]->name) + 3;
-	if ((out = p = malloc(len)) == NULL)
-		return NULL;
-	*p++ = '{';
-	for (i = 0; i < cn.n; i++) {
-		if (cn.cf->checks[i]->nlocations == 0)
-			continue;
-		if (p[-1] != '{')
-			*p++ = ',';
-		*p++ = '"';
-		for (q = cn.cf->checks[i]->name; *q != '\0'; q++) {
-			if (*q == '"' || *q == '\\')
-				*p++ = '\\';
-			*p++ = *q;
-		}
-		*p++ = '"';
-	}
-	*p++ = '}';
-	*p = '\0';
+			v[n++] = cn.cf->checks[i]->name;
+	out = ccs_array_literal(v, n);
+	free(v);
 	return out;
 }
 
@@ -593,21 +606,56 @@ check_extra(const struct check *c, json_t *o)
 
 /* ---- results and events ------------------------------------------------ */
 
+/* Save c's state with the loop turn's others (flush_saves). */
 static void
 save_state(const struct check *c)
 {
-	struct ccs_state s;
+	if (c->idx >= cn.n || cn.saving[c->idx])
+		return;
+	cn.saving[c->idx] = 1;
+	cn.nsaving++;
+	event_active(cn.flush, EV_TIMEOUT, 1);
+}
 
-	memset(&s, 0, sizeof(s));
-	s.name = c->name;
-	s.type = ctype_name(c->type);
-	s.st = c->local ? c->st_real : c->st;
-	s.summary = c->last.summary;
-	s.last_run_ms = c->last_check > 0 ? (int64_t)c->last_check * 1000 :
-	    wall_ms();
-	if (ccs_save(cn.pg, cn.node, &s, NULL, NULL) != 0)
-		log_warnx("cluster: check %s: cannot save its state (out of "
-		    "memory)", c->name);
+/* The loop turn's saves, one statement for them all. */
+static void
+flush_saves(evutil_socket_t fd, short what, void *arg)
+{
+	struct ccs_state *v;
+	size_t n = 0;
+	unsigned i;
+
+	(void)fd;
+	(void)what;
+	(void)arg;
+	if (cn.nsaving == 0 || cn.cf != daemon_g.cf)
+		return;
+	if ((v = calloc(cn.nsaving, sizeof(*v))) == NULL) {
+		log_warnx("cluster: %u check states not saved (out of memory)",
+		    cn.nsaving);
+		memset(cn.saving, 0, cn.n);
+		cn.nsaving = 0;
+		return;
+	}
+	for (i = 0; i < cn.n && n < cn.nsaving; i++) {
+		const struct check *c = cn.cf->checks[i];
+
+		if (!cn.saving[i])
+			continue;
+		cn.saving[i] = 0;
+		v[n].name = c->name;
+		v[n].type = ctype_name(c->type);
+		v[n].st = c->local ? c->st_real : c->st;
+		v[n].summary = c->last.summary;
+		v[n].last_run_ms = c->last_check > 0 ?
+		    (int64_t)c->last_check * 1000 : wall_ms();
+		n++;
+	}
+	cn.nsaving = 0;
+	if (ccs_save_batch(cn.pg, cn.node, v, n, NULL, NULL) != 0)
+		log_warnx("cluster: %zu check states not saved (out of "
+		    "memory)", n);
+	free(v);
 }
 
 static void
@@ -900,7 +948,7 @@ tick_cb(evutil_socket_t fd, short what, void *arg)
 	}
 	if (cn.loads_wanted && cluster_connected(cn.cl)) {
 		cn.loads_wanted = false;
-		load_place(CN_LOADING);
+		load_taken();
 	}
 	if (cn.role == CN_LEADER && !cn.consuming && pgc_up(cn.pgcons) &&
 	    !smirror_busy()) {
@@ -914,10 +962,8 @@ tick_cb(evutil_socket_t fd, short what, void *arg)
 	}
 	read_locations();
 	if (!cn.refreshing && now - cn.last_refresh >= CN_REFRESH_MS &&
-	    pgc_up(cn.pg)) {
-		cn.last_refresh = now;
-		load_place(CN_OTHER);
-	}
+	    pgc_up(cn.pg))
+		refresh(now);
 }
 
 bool
@@ -1029,16 +1075,18 @@ arrays_free(void)
 	free(cn.ran_by);
 	free(cn.place);
 	free(cn.runs_loc);
+	free(cn.saving);
 	locs_free(cn.locs, cn.cf, cn.n);
 	cn.ran_by = NULL;
-	cn.place = cn.runs_loc = NULL;
+	cn.place = cn.runs_loc = cn.saving = NULL;
+	cn.nsaving = 0;
 	cn.locs = NULL;
 }
 
 static int
 arrays_for(struct config *cf)
 {
-	uint8_t *place, *runs;
+	uint8_t *place, *runs, *saving;
 	struct cn_locs *locs;
 	char **rb;
 	unsigned i;
@@ -1047,7 +1095,10 @@ arrays_for(struct config *cf)
 	runs = calloc(cf->nchecks + 1, 1);
 	rb = calloc(cf->nchecks + 1, sizeof(*rb));
 	locs = calloc(cf->nchecks + 1, sizeof(*locs));
-	if (place == NULL || runs == NULL || rb == NULL || locs == NULL) {
+	saving = calloc(cf->nchecks + 1, 1);
+	if (place == NULL || runs == NULL || rb == NULL || locs == NULL ||
+	    saving == NULL) {
+		free(saving);
 		free(place);
 		free(runs);
 		free(rb);
@@ -1058,6 +1109,7 @@ arrays_for(struct config *cf)
 	arrays_free();
 	cn.place = place;
 	cn.runs_loc = runs;
+	cn.saving = saving;
 	cn.ran_by = rb;
 	cn.locs = locs;
 	cn.n = cf->nchecks;
@@ -1112,6 +1164,7 @@ cnode_start(struct event_base *base, struct config *cf, const char *listen)
 	cn.started_ms = mono_ms();
 	cn.lease_ms = cc->lease_ms;
 	cn.last_refresh = cn.started_ms;
+	cn.last_full = cn.started_ms - CN_FULL_MS;
 	hash = config_hash(cf);
 	if (cn.node == NULL || cn.api == NULL || hash == NULL ||
 	    arrays_for(cf) == -1 ||
@@ -1145,7 +1198,8 @@ cnode_start(struct event_base *base, struct config *cf, const char *listen)
 	    (cn.pgcons = pgc_new(base, cc->database, NULL, NULL)) == NULL ||
 	    (cn.pgmir = pgc_new(base, cc->database, NULL, NULL)) == NULL ||
 	    (cn.tick = event_new(base, -1, EV_PERSIST, tick_cb, NULL)) ==
-	    NULL || event_add(cn.tick, &tv) != 0) {
+	    NULL || event_add(cn.tick, &tv) != 0 ||
+	    (cn.flush = event_new(base, -1, 0, flush_saves, NULL)) == NULL) {
 		free(hash);
 		free(spool);
 		log_warnx("cluster: cannot start (out of memory)");
@@ -1202,6 +1256,8 @@ cnode_stop(void)
 	notify_set_hold(NULL);
 	if (cn.tick != NULL)
 		event_free(cn.tick);
+	if (cn.flush != NULL)
+		event_free(cn.flush);
 	/* sessions first: their callbacks still find cn, the mirror whole */
 	pgc_free(cn.pgcons);
 	cn.pgcons = NULL;

@@ -157,6 +157,8 @@ const char *const pg_migrations[] = {
 	/* 3: where a node serves its API (a follower forwards to the
 	 * leader's) */
 	"ALTER TABLE cluster_nodes ADD COLUMN api TEXT;"
+	/* when a check's row came to its node (a refresh finds moves) */
+	"ALTER TABLE check_state ADD COLUMN node_since BIGINT;"
 	/* a check run from several places: each place's last result */
 	"CREATE TABLE check_locations ("
 	"  name TEXT NOT NULL, location TEXT NOT NULL,"
