@@ -220,6 +220,14 @@ reply_release(void)
 		api_release_held();
 }
 
+/* The leader's log is in PostgreSQL: replies and pages may go. */
+static void
+mirror_synced(void)
+{
+	reply_release();
+	notify_kick();
+}
+
 /* libevent's own warnings go through our log, not straight to stderr. */
 static void
 event_log(int severity, const char *msg)
@@ -516,7 +524,7 @@ main(int argc, char *argv[])
 	api_set_presync(incident_presync);
 	api_set_commit_gate(reply_waits);
 	incident_on_commit(reply_release);
-	smirror_on_synced(reply_release);
+	smirror_on_synced(mirror_synced);
 	cnode_on_release(reply_release);
 	api_set_sync(incident_commit);
 	if ((api = api_new(daemon_g.base, api_conf(daemon_g.cf)->listen)) ==

@@ -382,24 +382,31 @@ sched_set_gate(bool (*runs_here)(const struct check *c))
 	sched_gate = runs_here;
 }
 
+void
+sched_resume(struct check *c)
+{
+	int64_t now = mono_ms(), next;
+
+	if (c->run != NULL || c->queued || c->interval_ms <= 0 ||
+	    (c->timer != NULL && evtimer_pending(c->timer, NULL)))
+		return;
+	/* back on its place on the grid */
+	next = c->due_ms != 0 ? c->due_ms : now;
+	if (next <= now)
+		next += c->interval_ms * ((now - next) / c->interval_ms + 1);
+	sched_arm(c, next);
+}
+
 /* The check is due: run it, or queue it behind the type's cap. */
 static void
 sched_begin(struct check *c)
 {
 	struct ctype *ct = c->type;
-	int64_t now = mono_ms(), next;
+	int64_t now = mono_ms();
 
-	if (sched_gate != NULL && !sched_gate(c)) {
-		/* another node runs it: keep its place on the grid */
-		if (c->interval_ms <= 0)
-			return;
-		next = c->due_ms != 0 ? c->due_ms : now;
-		if (next <= now)
-			next += c->interval_ms * ((now - next) /
-			    c->interval_ms + 1);
-		sched_arm(c, next);
+	/* another node runs it: no timer until sched_resume() */
+	if (sched_gate != NULL && !sched_gate(c))
 		return;
-	}
 
 	if (c->run != NULL) {	/* never overlap: run again afterwards */
 		c->run_asap = true;

@@ -39,10 +39,13 @@ void sched_run_now(struct check *c);
 void sched_result(struct check *c, struct result *r);
 /*
  * sched_set_gate — a cluster node runs only the checks it owns: a due
- * check for which runs_here() is false is not run, its timer moves on to
- * its next slot.  NULL (the default): every check runs.
+ * check for which runs_here() is false is not run and its timer stays
+ * off (a node's timers are its own checks'), until sched_resume(c) puts
+ * it back on its next slot, or sched_run_now(c) runs it.  NULL (the
+ * default): every check runs.
  */
 void sched_set_gate(bool (*runs_here)(const struct check *c));
+void sched_resume(struct check *c);
 /*
  * sched_set_result_hook — a check run from several places: take(c, r)
  * sees every result first; true, it took r (it is one place's, combined

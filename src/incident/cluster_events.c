@@ -312,6 +312,7 @@ replay(struct cev *e)
 		e->busy = false;
 		return;
 	}
+	pgc_query(e->pg, "NOTIFY " CEV_CHANNEL, 0, NULL, NULL, NULL);
 	pgc_query(e->pg, "COMMIT", 0, NULL, replay_done, e);
 }
 
@@ -341,6 +342,7 @@ cev_step(struct cev *e)
 	pgc_query(e->pg, "BEGIN", 0, NULL, NULL, NULL);
 	for (v = e->inflight.head; v != NULL; v = v->next)
 		send_one(e, v->node_seq, v->at_ms, v->check, v->body);
+	pgc_query(e->pg, "NOTIFY " CEV_CHANNEL, 0, NULL, NULL, NULL);
 	pgc_query(e->pg, "COMMIT", 0, NULL, direct_done, e);
 }
 

@@ -46,6 +46,10 @@ struct event_base;
 struct pgc;
 struct cev;
 
+/* Every transaction of events NOTIFYs this channel: a LISTENing leader
+ * consumes at once instead of at its next poll. */
+#define CEV_CHANNEL	"tocsin_events"
+
 /*
  * Send events of node over pg, spooling at spool_path (at most
  * spool_max bytes).  on_durable(arg, node_seq) for each event, in order,

@@ -108,6 +108,7 @@ static struct {
 	uint8_t *runs_loc;	/* per check idx: this node runs it for its
 				 * location */
 	uint8_t *saving;	/* per check idx: to save this loop turn */
+	struct cn_saved { uint32_t sig; int64_t at; } *saved;
 	unsigned nsaving;
 	struct event *flush;	/* flush_saves */
 	struct cn_locs *locs;	/* per check idx: each place's last result */
@@ -119,7 +120,8 @@ static struct {
 	char **ran_by;		/* per check idx: node of its last result */
 	unsigned long gen;	/* bumped on reconfigure: old loads dropped */
 	bool loads_wanted;	/* a takeover load failed: try again */
-	bool refreshing, consuming, leader, alone;
+	bool refreshing, consuming, consume_again, leader, alone;
+	struct event *kick;		/* consume() from a clean stack */
 	int64_t started_ms, last_refresh, lease_ms;
 	int64_t last_full;		/* mono ms of the last full refresh */
 	int64_t refreshed_wall;		/* Unix s of the last refresh */
@@ -289,6 +291,8 @@ on_load(void *arg, const struct ccs_state *v, long k)
 			if (c->last_check == 0 || now - (int64_t)c->last_check *
 			    1000 >= c->interval_ms)
 				sched_run_now(c);	/* overdue */
+			else
+				sched_resume(c);
 		}
 	}
 	load_free(l);
@@ -658,6 +662,30 @@ flush_saves(evutil_socket_t fd, short what, void *arg)
 	free(v);
 }
 
+/*
+ * Is c's state worth a save now?  When its status changed (state, hard,
+ * attempt, hard state, flapping), or its last save is half a lease old:
+ * a takeover then starts from a flap history and a last-run time at most
+ * that old (an extra run at most), and a check OK run after run costs
+ * PostgreSQL a row every half lease, not every result.
+ */
+static bool
+save_due(const struct check *c)
+{
+	const struct check_status *st = c->local ? &c->st_real : &c->st;
+	struct cn_saved *sv = &cn.saved[c->idx];
+	uint32_t sig = (uint32_t)st->state | (uint32_t)st->hard << 4 |
+	    (uint32_t)st->hard_state << 5 | (uint32_t)st->flapping << 9 |
+	    (uint32_t)st->attempt << 10;
+	int64_t now = mono_ms();
+
+	if (sv->at != 0 && sv->sig == sig && now - sv->at < cn.lease_ms / 2)
+		return false;
+	sv->sig = sig;
+	sv->at = now;
+	return true;
+}
+
 static void
 on_result(const struct check *c, void *arg)
 {
@@ -667,6 +695,8 @@ on_result(const struct check *c, void *arg)
 	if (!owns_state(c))
 		return;
 	set_ran_by(c->idx, cn.node);
+	if (!save_due(c))
+		return;
 	if (cn.durable_seq >= cn.last_seq) {
 		save_state(c);
 		return;
@@ -820,8 +850,51 @@ on_consumed(void *arg, bool committed, int n)
 	cn.consuming = false;
 	smirror_joined(committed);
 	smirror_hold(false);
-	if (committed && n >= CN_CONSUME)
-		event_active(cn.tick, EV_TIMEOUT, 1);	/* more waiting */
+	if (committed && (n >= CN_CONSUME || cn.consume_again))
+		event_active(cn.kick, EV_TIMEOUT, 1);	/* more waiting */
+}
+
+/*
+ * The leader: take the events waiting — at once when a node's NOTIFY
+ * says some came, else at the tick (a NOTIFY lost with a session).
+ */
+static void
+consume(void)
+{
+	if (cn.role != CN_LEADER || cn.consuming || !pgc_up(cn.pgcons))
+		return;
+	if (smirror_busy()) {
+		cn.consume_again = true;	/* when the mirror is done */
+		return;
+	}
+	cn.consuming = true;
+	cn.consume_again = false;
+	smirror_hold(true);
+	if (cev_consume(cn.pgcons, CN_CONSUME, on_events, on_consumed,
+	    NULL) != 0) {
+		cn.consuming = false;
+		smirror_hold(false);
+	}
+}
+
+static void
+on_notify(void *arg, const char *channel)
+{
+	(void)arg;
+	(void)channel;
+	if (cn.consuming)
+		cn.consume_again = true;	/* after this one */
+	else
+		consume();
+}
+
+static void
+on_cons_up(void *arg, bool up)
+{
+	(void)arg;
+	if (up)
+		pgc_query(cn.pgcons, "LISTEN " CEV_CHANNEL, 0, NULL, NULL,
+		    NULL);
 }
 
 /* ---- the incident log: follower, promoting, leader --------------------- */
@@ -925,6 +998,15 @@ roles(bool leader)
 /* ---- the tick ---------------------------------------------------------- */
 
 static void
+kick_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	(void)arg;
+	consume();
+}
+
+static void
 tick_cb(evutil_socket_t fd, short what, void *arg)
 {
 	int64_t now = mono_ms();
@@ -950,16 +1032,7 @@ tick_cb(evutil_socket_t fd, short what, void *arg)
 		cn.loads_wanted = false;
 		load_taken();
 	}
-	if (cn.role == CN_LEADER && !cn.consuming && pgc_up(cn.pgcons) &&
-	    !smirror_busy()) {
-		cn.consuming = true;
-		smirror_hold(true);
-		if (cev_consume(cn.pgcons, CN_CONSUME, on_events, on_consumed,
-		    NULL) != 0) {
-			cn.consuming = false;
-			smirror_hold(false);
-		}
-	}
+	consume();
 	read_locations();
 	if (!cn.refreshing && now - cn.last_refresh >= CN_REFRESH_MS &&
 	    pgc_up(cn.pg))
@@ -1076,6 +1149,8 @@ arrays_free(void)
 	free(cn.place);
 	free(cn.runs_loc);
 	free(cn.saving);
+	free(cn.saved);
+	cn.saved = NULL;
 	locs_free(cn.locs, cn.cf, cn.n);
 	cn.ran_by = NULL;
 	cn.place = cn.runs_loc = cn.saving = NULL;
@@ -1087,6 +1162,7 @@ static int
 arrays_for(struct config *cf)
 {
 	uint8_t *place, *runs, *saving;
+	struct cn_saved *saved;
 	struct cn_locs *locs;
 	char **rb;
 	unsigned i;
@@ -1096,8 +1172,10 @@ arrays_for(struct config *cf)
 	rb = calloc(cf->nchecks + 1, sizeof(*rb));
 	locs = calloc(cf->nchecks + 1, sizeof(*locs));
 	saving = calloc(cf->nchecks + 1, 1);
+	saved = calloc(cf->nchecks + 1, sizeof(*saved));
 	if (place == NULL || runs == NULL || rb == NULL || locs == NULL ||
-	    saving == NULL) {
+	    saving == NULL || saved == NULL) {
+		free(saved);
 		free(saving);
 		free(place);
 		free(runs);
@@ -1110,6 +1188,7 @@ arrays_for(struct config *cf)
 	cn.place = place;
 	cn.runs_loc = runs;
 	cn.saving = saving;
+	cn.saved = saved;
 	cn.ran_by = rb;
 	cn.locs = locs;
 	cn.n = cf->nchecks;
@@ -1195,7 +1274,9 @@ cnode_start(struct event_base *base, struct config *cf, const char *listen)
 	    (cn.cl = cluster_new(base, &o, on_change, NULL)) == NULL ||
 	    (cn.pg = pgc_new(base, cc->database, NULL, NULL)) == NULL ||
 	    (cn.pgev = pgc_new(base, cc->database, NULL, NULL)) == NULL ||
-	    (cn.pgcons = pgc_new(base, cc->database, NULL, NULL)) == NULL ||
+	    (cn.pgcons = pgc_new(base, cc->database, on_cons_up, NULL)) ==
+	    NULL ||
+	    (cn.kick = event_new(base, -1, 0, kick_cb, NULL)) == NULL ||
 	    (cn.pgmir = pgc_new(base, cc->database, NULL, NULL)) == NULL ||
 	    (cn.tick = event_new(base, -1, EV_PERSIST, tick_cb, NULL)) ==
 	    NULL || event_add(cn.tick, &tv) != 0 ||
@@ -1211,6 +1292,7 @@ cnode_start(struct event_base *base, struct config *cf, const char *listen)
 	pgc_set_limits(cn.pgcons, (int)(cc->lease_ms / 2),
 	    (int)cc->lease_ms);
 	pgc_set_limits(cn.pgmir, (int)(cc->lease_ms / 2), (int)cc->lease_ms);
+	pgc_on_notify(cn.pgcons, on_notify, NULL);
 	if (asprintf(&cn.follow_state, "%s/cluster-follow.state",
 	    cf->state_dir) < 0) {
 		cn.follow_state = NULL;
@@ -1258,6 +1340,8 @@ cnode_stop(void)
 		event_free(cn.tick);
 	if (cn.flush != NULL)
 		event_free(cn.flush);
+	if (cn.kick != NULL)
+		event_free(cn.kick);
 	/* sessions first: their callbacks still find cn, the mirror whole */
 	pgc_free(cn.pgcons);
 	cn.pgcons = NULL;

@@ -60,6 +60,8 @@ struct pgc {
 	struct event *deadline;		/* connect, migrate: not up by then */
 	void (*on_up)(void *, bool);
 	void *arg;
+	void (*on_notify)(void *, const char *);	/* pgc_on_notify() */
+	void *notify_arg;
 };
 
 static void pgc_connect(struct pgc *c);
@@ -365,6 +367,15 @@ pgc_read(struct pgc *c)
 		pgc_lost(c, "connection lost");
 		return;
 	}
+	if (c->st == PGC_UP) {
+		PGnotify *n;
+
+		while ((n = PQnotifies(c->conn)) != NULL) {
+			if (c->on_notify != NULL)
+				c->on_notify(c->notify_arg, n->relname);
+			PQfreemem(n);
+		}
+	}
 	while (c->st == PGC_MIGRATING) {
 		if (PQisBusy(c->conn))
 			return;
@@ -524,6 +535,14 @@ pgc_new(struct event_base *base, const char *conninfo,
 	}
 	pgc_connect(c);
 	return c;
+}
+
+void
+pgc_on_notify(struct pgc *c, void (*fn)(void *arg, const char *channel),
+    void *arg)
+{
+	c->on_notify = fn;
+	c->notify_arg = arg;
 }
 
 void

@@ -39,6 +39,12 @@ typedef void (*pgc_result_fn)(void *arg, const PGresult *r);
  */
 struct pgc *pgc_new(struct event_base *base, const char *conninfo,
     void (*on_up)(void *arg, bool up), void *arg);
+/*
+ * fn(arg, channel) for each NOTIFY the session gets (after a LISTEN the
+ * caller sends, again each time the session comes up).
+ */
+void pgc_on_notify(struct pgc *c, void (*fn)(void *arg, const char *channel),
+    void *arg);
 /* Close the session; queued and in-flight queries get NULL. */
 void pgc_free(struct pgc *c);
 /* Is it up (connected, schema current)? */

@@ -429,6 +429,13 @@ esc_rearm(void)
 }
 
 void
+notify_kick(void)
+{
+	if (nt_g.up && !nt_paused)
+		arm(nt_g.out_ev, 0);
+}
+
+void
 notify_set_active(bool on)
 {
 	if (nt_paused == !on)

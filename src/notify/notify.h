@@ -47,5 +47,7 @@ void notify_set_active(bool on);
  * leader would not have).  NULL: never wait.
  */
 void notify_set_hold(bool (*wait)(void));
+/* What waited for notify_set_hold's wait() may go now: look at once. */
+void notify_kick(void);
 
 #endif
