@@ -55,6 +55,23 @@ save_done(void *arg, const PGresult *r)
 	free(cb);
 }
 
+/*
+ * A row already there takes the new values unless it holds a newer run;
+ * node_since notes when the check came to another node.
+ */
+#define CCS_UPSERT "ON CONFLICT (name) DO UPDATE SET " \
+	"type = EXCLUDED.type, state = EXCLUDED.state, hard = " \
+	"EXCLUDED.hard, hard_state = EXCLUDED.hard_state, attempt = " \
+	"EXCLUDED.attempt, flapping = EXCLUDED.flapping, last_change = " \
+	"EXCLUDED.last_change, last_hard_change = " \
+	"EXCLUDED.last_hard_change, summary = EXCLUDED.summary, " \
+	"updated_at = EXCLUDED.updated_at, history = EXCLUDED.history, " \
+	"flap_percent = EXCLUDED.flap_percent, last_run_ms = " \
+	"EXCLUDED.last_run_ms, node = EXCLUDED.node, node_since = CASE " \
+	"WHEN c.node IS DISTINCT FROM EXCLUDED.node THEN " \
+	"EXCLUDED.last_run_ms ELSE c.node_since END WHERE " \
+	"c.last_run_ms IS NULL OR c.last_run_ms <= EXCLUDED.last_run_ms"
+
 int
 ccs_save(struct pgc *pg, const char *node, const struct ccs_state *s,
     void (*done)(void *, bool), void *arg)
@@ -84,18 +101,7 @@ ccs_save(struct pgc *pg, const char *node, const struct ccs_state *s,
 	    "hard, hard_state, attempt, flapping, last_change, "
 	    "last_hard_change, summary, updated_at, history, flap_percent, "
 	    "last_run_ms, node) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, "
-	    "$10, $11, $12, $13, $14, $15) ON CONFLICT (name) DO UPDATE SET "
-	    "type = EXCLUDED.type, state = EXCLUDED.state, hard = "
-	    "EXCLUDED.hard, hard_state = EXCLUDED.hard_state, attempt = "
-	    "EXCLUDED.attempt, flapping = EXCLUDED.flapping, last_change = "
-	    "EXCLUDED.last_change, last_hard_change = "
-	    "EXCLUDED.last_hard_change, summary = EXCLUDED.summary, "
-	    "updated_at = EXCLUDED.updated_at, history = EXCLUDED.history, "
-	    "flap_percent = EXCLUDED.flap_percent, last_run_ms = "
-	    "EXCLUDED.last_run_ms, node = EXCLUDED.node, node_since = CASE "
-	    "WHEN c.node IS DISTINCT FROM EXCLUDED.node THEN "
-	    "EXCLUDED.last_run_ms ELSE c.node_since END WHERE "
-	    "c.last_run_ms IS NULL OR c.last_run_ms <= EXCLUDED.last_run_ms",
+	    "$10, $11, $12, $13, $14, $15) " CCS_UPSERT,
 	    15, p, save_done, cb) != 0) {
 		free(cb);
 		return -1;
@@ -310,18 +316,7 @@ ccs_save_batch(struct pgc *pg, const char *node, const struct ccs_state *v,
 	    "$10::text[], $11::bigint[], $12::text[], $13::float8[], "
 	    "$14::bigint[]) AS u(name, type, state, hard, hard_state, attempt, "
 	    "flapping, lc, lhc, summary, upd, hist, pct, run) "
-	    "ON CONFLICT (name) DO UPDATE SET "
-	    "type = EXCLUDED.type, state = EXCLUDED.state, hard = "
-	    "EXCLUDED.hard, hard_state = EXCLUDED.hard_state, attempt = "
-	    "EXCLUDED.attempt, flapping = EXCLUDED.flapping, last_change = "
-	    "EXCLUDED.last_change, last_hard_change = "
-	    "EXCLUDED.last_hard_change, summary = EXCLUDED.summary, "
-	    "updated_at = EXCLUDED.updated_at, history = EXCLUDED.history, "
-	    "flap_percent = EXCLUDED.flap_percent, last_run_ms = "
-	    "EXCLUDED.last_run_ms, node = EXCLUDED.node, node_since = CASE "
-	    "WHEN c.node IS DISTINCT FROM EXCLUDED.node THEN "
-	    "EXCLUDED.last_run_ms ELSE c.node_since END WHERE "
-	    "c.last_run_ms IS NULL OR c.last_run_ms <= EXCLUDED.last_run_ms",
+	    CCS_UPSERT,
 	    CCS_COLS + 1, p, save_done, cb);
 out:
 	for (k = 0; k < CCS_COLS; k++) {
