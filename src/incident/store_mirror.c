@@ -42,7 +42,6 @@ static struct {
 	bool held;			/* smirror_hold(): no own send */
 	bool joined;			/* inflight is in a caller's txn */
 	struct pgc *to;			/* where send_change() queues */
-	void (*on_synced)(void);
 	struct event *kick, *tick;
 	struct sm_table tab[SM_TABLES_MAX];
 	int ntab;
@@ -190,6 +189,9 @@ put_where(struct sb *b, sqlite3_changeset_iter *it, const struct sm_table *t,
 	return np;
 }
 
+/* smirror_on_synced(): set once, kept across smirror_start()s */
+static void (*sm_on_synced)(void);
+
 /* smirror_skip(): a table the mirror leaves to its other writer */
 static char *sm_skip;
 
@@ -291,8 +293,8 @@ txn_end(bool committed, const PGresult *r)
 		/* kept in sm.inflight: sent again, before anything newer */
 	}
 	event_active(sm.kick, EV_TIMEOUT, 0);
-	if (committed && smirror_synced() && sm.on_synced != NULL)
-		sm.on_synced();
+	if (committed && smirror_synced() && sm_on_synced != NULL)
+		sm_on_synced();
 }
 
 static void
@@ -528,7 +530,7 @@ smirror_joined(bool committed)
 void
 smirror_on_synced(void (*fn)(void))
 {
-	sm.on_synced = fn;
+	sm_on_synced = fn;
 }
 
 void
